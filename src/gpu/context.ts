@@ -1,0 +1,296 @@
+// The device layer: adapter and device acquisition, limits, labelled buffers, one-pass dispatch of
+// many kernels, and readback of any set of buffers with one copy and one map.
+
+import { BufferPool } from './buffers';
+import { PipelineCache } from './pipelines';
+
+/** One kernel launch, prepared once and encoded into a compute pass as often as needed. */
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A short name: 'swiftshader', 'lavapipe', or the vendor/architecture. */
+  name: string;
+  isFallbackAdapter: boolean;
+  featureLevel: 'core' | 'compatibility';
+}
+
+export interface GpuContextOptions {
+  /** An existing device (a page that already has one). */
+  device?: GPUDevice;
+  /** The GPU entry point; defaults to navigator.gpu. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Ask for a compatibility-mode adapter (WebGPU compat, e.g. on OpenGL ES). */
+  featureLevel?: 'core' | 'compatibility';
+  forceFallbackAdapter?: boolean;
+}
+
+/** Storage-binding size ResNet18 needs at batch 1, 224x224 (conv1 output, 64x112x112 float32). */
+export const MIN_STORAGE_BINDING_BYTES = 64 * 112 * 112 * 4;
+
+export class WebGpuUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGpuUnavailableError';
+  }
+}
+
+export class DeviceLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeviceLostError';
+  }
+}
+
+function describeAdapter(info: GPUAdapterInfo | undefined, isFallback: boolean, featureLevel: 'core' | 'compatibility'): AdapterDescription {
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  const all = `${vendor} ${architecture} ${device} ${description}`.toLowerCase();
+  const name = all.includes('swiftshader') ? 'swiftshader'
+    : all.includes('llvmpipe') || all.includes('lavapipe') ? 'lavapipe'
+    : [vendor, architecture].filter(Boolean).join(' ') || description || 'unknown adapter';
+  return { vendor, architecture, device, description, name, isFallbackAdapter: isFallback, featureLevel };
+}
+
+export class GpuContext {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  /** Resolves with a DeviceLostError when the device is lost; every later call throws it. */
+  readonly lost: Promise<DeviceLostError>;
+  private lostError: DeviceLostError | null = null;
+  private readonly ownsDevice: boolean;
+
+  private constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription, ownsDevice: boolean) {
+    this.ownsDevice = ownsDevice;
+    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device);
+    this.lost = device.lost.then((info) => {
+      this.lostError = new DeviceLostError(
+        `WebGPU device lost (${info.reason}): ${info.message || 'no message'}. Create a new engine to continue.`);
+      return this.lostError;
+    });
+  }
+
+  static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
+    if (options.device) {
+      return new GpuContext(options.device, describeAdapter((options.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo, false, 'core'), false);
+    }
+    const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) {
+      throw new WebGpuUnavailableError(
+        'WebGPU is not available here: navigator.gpu is missing. Use a browser with WebGPU enabled ' +
+        '(Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu), or run the Node CLI, which uses Dawn.');
+    }
+    const featureLevel = options.featureLevel ?? 'core';
+    const adapter = await gpu.requestAdapter({
+      powerPreference: options.powerPreference,
+      forceFallbackAdapter: options.forceFallbackAdapter,
+      ...(featureLevel === 'compatibility' ? { featureLevel: 'compatibility' } : {}),
+    } as GPURequestAdapterOptions);
+    if (!adapter) {
+      throw new WebGpuUnavailableError(
+        'WebGPU is present but no adapter was found. On a machine without a GPU, install a Vulkan CPU driver ' +
+        '(Debian: chromium ships SwiftShader; mesa-vulkan-drivers has lavapipe) and libvulkan1.');
+    }
+    const limits = adapter.limits;
+    const need = (name: keyof GPUSupportedLimits, value: number) => {
+      const have = limits[name] as number;
+      if (have < value) {
+        throw new WebGpuUnavailableError(`adapter limit ${String(name)} is ${have}, below the ${value} ResNet18 needs`);
+      }
+    };
+    need('maxStorageBufferBindingSize', MIN_STORAGE_BINDING_BYTES);
+    need('maxComputeWorkgroupStorageSize', 16384);
+    need('maxComputeInvocationsPerWorkgroup', 256);
+    need('maxStorageBuffersPerShaderStage', 6);
+    const requiredFeatures: GPUFeatureName[] = [];
+    if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+    if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+    const device = await adapter.requestDevice({
+      label: 'resnet-stream device',
+      requiredFeatures,
+      requiredLimits: {
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+      },
+    });
+    const info = (adapter as { info?: GPUAdapterInfo }).info;
+    const isFallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+    const ctx = new GpuContext(device, describeAdapter(info, isFallback, featureLevel), true);
+    device.addEventListener?.('uncapturederror', (event) => {
+      const e = (event as GPUUncapturedErrorEvent).error;
+      console.error(`WebGPU error: ${e.message}`);
+    });
+    return ctx;
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /** Throw if the device has been lost. */
+  checkAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  /** Largest element count one storage binding may hold. */
+  get maxBindingElements(): number {
+    return Math.floor(this.device.limits.maxStorageBufferBindingSize / 4);
+  }
+
+  /** Check a buffer size against the device limits before any dispatch, with a clear error. */
+  checkBindingSize(label: string, byteLength: number): void {
+    if (byteLength > this.device.limits.maxStorageBufferBindingSize) {
+      throw new Error(`${label} needs ${(byteLength / 2 ** 20).toFixed(1)} MiB in one storage binding, more than this ` +
+        `adapter's limit of ${(this.device.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB; use a smaller batch or input`);
+    }
+  }
+
+  /** A storage buffer filled with data (weights, inputs). Not pooled. */
+  createStorageBuffer(label: string, data: Float32Array | Uint32Array, extraUsage = 0): GPUBuffer {
+    this.checkAlive();
+    this.checkBindingSize(label, data.byteLength);
+    const buffer = this.device.createBuffer({
+      label,
+      size: Math.max(16, Math.ceil(data.byteLength / 4) * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage,
+    });
+    writeBuffer(this.device, buffer, data);
+    return buffer;
+  }
+
+  /** A uniform buffer of 32-bit words (u32 / i32 / f32 bit patterns), padded to 16 bytes. */
+  createUniformBuffer(label: string, words: ArrayLike<number>, kinds?: ('u32' | 'i32' | 'f32')[]): GPUBuffer {
+    const size = Math.max(16, Math.ceil((words.length * 4) / 16) * 16);
+    const raw = new ArrayBuffer(size);
+    const view = new DataView(raw);
+    for (let i = 0; i < words.length; i++) {
+      const kind = kinds?.[i] ?? 'u32';
+      if (kind === 'f32') view.setFloat32(i * 4, words[i], true);
+      else if (kind === 'i32') view.setInt32(i * 4, words[i], true);
+      else view.setUint32(i * 4, words[i], true);
+    }
+    const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, raw);
+    return buffer;
+  }
+
+  /** A pooled storage buffer for activations. */
+  acquire(label: string, byteLength: number): GPUBuffer {
+    this.checkAlive();
+    this.checkBindingSize(label, byteLength);
+    return this.pool.acquire(byteLength,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label);
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  /** Bind group over buffers in binding order (0, 1, 2, ...). */
+  bindGroup(label: string, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      label: `${label} bind group`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  /** Encode dispatches into one compute pass of an existing encoder. */
+  encode(encoder: GPUCommandEncoder, dispatches: Dispatch[], label = 'resnet-stream pass'): void {
+    const pass = encoder.beginComputePass({ label });
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+  }
+
+  /** Run dispatches in one compute pass and one submission. */
+  run(dispatches: Dispatch[], label = 'resnet-stream run'): void {
+    this.checkAlive();
+    const encoder = this.device.createCommandEncoder({ label: `${label} encoder` });
+    this.encode(encoder, dispatches, `${label} pass`);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * Copy every (buffer, byteLength) into one staging buffer in one submission, map it once, and
+   * return a Float32Array per source. `encoder` lets the caller append the copies to its own work.
+   */
+  async readback(sources: { buffer: GPUBuffer; byteLength: number }[], encoder?: GPUCommandEncoder): Promise<Float32Array[]> {
+    this.checkAlive();
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of sources) {
+      offsets.push(total);
+      total += Math.ceil(s.byteLength / 256) * 256;
+    }
+    const staging = this.device.createBuffer({
+      label: `readback staging (${sources.length} tensors)`,
+      size: Math.max(256, total),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = encoder ?? this.device.createCommandEncoder({ label: 'readback encoder' });
+    sources.forEach((s, i) => enc.copyBufferToBuffer(s.buffer, 0, staging, offsets[i], Math.ceil(s.byteLength / 4) * 4));
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await Promise.race([
+        staging.mapAsync(GPUMapMode.READ),
+        this.lost.then((e) => { throw e; }),
+      ]);
+      const mapped = staging.getMappedRange();
+      const results = sources.map((s, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength)));
+      staging.unmap();
+      return results;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Wait for all submitted work. */
+  async finish(): Promise<void> {
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lost.then((e) => { throw e; })]);
+  }
+
+  destroy(): void {
+    this.pool.trim();
+    if (this.ownsDevice) this.device.destroy();
+  }
+}
+
+/** queue.writeBuffer with a private copy when the source is a view on shared memory (Dawn crashes on those). */
+export function writeBuffer(device: GPUDevice, buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+  const src = shared ? data.slice() : data;
+  device.queue.writeBuffer(buffer, offset, src.buffer, src.byteOffset, src.byteLength);
+}
+
+/** Workgroup grid for `count` invocations of `workgroupSize` threads: x up to 65535, spill into y. */
+export function grid1d(count: number, workgroupSize: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+  if (groups <= 65535) return [groups, 1, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y, 1];
+}

@@ -1,0 +1,122 @@
+// safetensors: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
+// Reader and writer; float32 (and float16 / bfloat16 / float64, converted to float32 on read).
+
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export type TensorMap = Map<string, HostTensor>;
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+/** Refuse headers larger than this: a real header of thousands of tensors is a few hundred KiB. */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface SafetensorsFile {
+  tensors: TensorMap;
+  metadata: Record<string, string>;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): SafetensorsFile {
+  if (bytes.byteLength < 8) throw new Error(`${what}: too short to be a safetensors file (${bytes.byteLength} bytes)`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) {
+    throw new Error(`${what}: header length ${headerLength} exceeds the file (${bytes.byteLength} bytes)`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch {
+    throw new Error(`${what}: header is not valid JSON`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new Error(`${what}: header is not a JSON object`);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const tensors: TensorMap = new Map();
+  const metadata: Record<string, string> = {};
+  const ranges: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (entry && typeof entry === 'object') {
+        for (const [k, v] of Object.entries(entry)) metadata[k] = String(v);
+      }
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e !== 'object' || e === null) throw new Error(`${what}: tensor '${name}': entry is not an object`);
+    const dtype = String(e.dtype);
+    const itemBytes = DTYPE_BYTES[dtype];
+    if (!itemBytes) throw new Error(`${what}: tensor '${name}': unsupported dtype '${dtype}' (float32, float16, bfloat16, float64 are read)`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`${what}: tensor '${name}': shape is not a list of non-negative integers`);
+    }
+    const shape = e.shape as number[];
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new Error(`${what}: tensor '${name}': data_offsets is not a pair of non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (end < begin || end > dataLength) {
+      throw new Error(`${what}: tensor '${name}': data_offsets [${begin}, ${end}] lie outside the data (${dataLength} bytes)`);
+    }
+    if (end - begin !== count * itemBytes) {
+      throw new Error(`${what}: tensor '${name}': ${end - begin} bytes do not hold shape [${shape}] of ${dtype}`);
+    }
+    ranges.push([begin, end, name]);
+    const raw = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
+    const data = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      if (dtype === 'F32') data[i] = raw.getFloat32(i * 4, true);
+      else if (dtype === 'F64') data[i] = raw.getFloat64(i * 8, true);
+      else if (dtype === 'F16') data[i] = halfToFloat(raw.getUint16(i * 2, true));
+      else data[i] = new Float32Array(new Uint32Array([raw.getUint16(i * 2, true) << 16]).buffer)[0];
+    }
+    tensors.set(name, { shape, data });
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i][0] < ranges[i - 1][1]) {
+      throw new Error(`${what}: tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+    }
+  }
+  return { tensors, metadata };
+}
+
+/** Serialise float32 tensors (in the map's order) to safetensors bytes. */
+export function writeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new Error(`tensor '${name}': shape [${t.shape}] does not match ${t.data.length} values`);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };
+    offset += count * 4;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  while ((8 + json.length) % 8 !== 0) json += ' ';
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+// Test helpers: one GPU context per test file (Dawn in Node, SwiftShader unless RESNET_STREAM_ADAPTER
+// says otherwise), upload / download, fresh random data, and error measures.
+
+import { GpuContext } from '../../src/gpu/context';
+import { type AdapterChoice, createNodeContext } from '../../src/gpu/node';
+
+let shared: Promise<GpuContext> | null = null;
+
+export function testContext(): Promise<GpuContext> {
+  shared ??= createNodeContext((process.env.RESNET_STREAM_ADAPTER as AdapterChoice | undefined) ?? 'swiftshader');
+  return shared;
+}
+
+export function upload(ctx: GpuContext, data: Float32Array, label = 'test input'): GPUBuffer {
+  return ctx.createStorageBuffer(label, data);
+}
+
+/** An output buffer poisoned with NaN, so a kernel that skips an element cannot pass. */
+export function poisoned(ctx: GpuContext, count: number, label = 'test output'): GPUBuffer {
+  return ctx.createStorageBuffer(label, new Float32Array(count).fill(NaN));
+}
+
+export async function download(ctx: GpuContext, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  const [data] = await ctx.readback([{ buffer, byteLength: count * 4 }]);
+  return data;
+}
+
+/** Deterministic-per-seed uniform random numbers in [lo, hi); tests pass a fresh seed each run. */
+export function randomArray(count: number, rng: () => number, lo = -1, hi = 1): Float32Array {
+  const a = new Float32Array(count);
+  for (let i = 0; i < count; i++) a[i] = lo + (hi - lo) * rng();
+  return a;
+}
+
+/** mulberry32: small, fast, seedable. */
+export function makeRng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A fresh seed per run (printed by the caller so a failure can be replayed). */
+export function freshSeed(): number {
+  const fromEnv = process.env.TEST_SEED;
+  return fromEnv ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
+}
+
+/** max |a - b| / max(|b|_inf, tiny): error relative to the reference's scale. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst / Math.max(scale, 1e-30);
+}
