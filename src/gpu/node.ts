@@ -17,6 +17,11 @@ const LAVAPIPE_ICDS = [
   '/usr/share/vulkan/icd.d/lvp_icd.json',
 ];
 
+/** The faster CPU adapter present here: lavapipe (Mesa 25) if installed, else SwiftShader. */
+export function defaultCpuAdapter(): AdapterChoice {
+  return LAVAPIPE_ICDS.some((p) => existsSync(p)) ? 'lavapipe' : 'swiftshader';
+}
+
 let installed: GPU | null = null;
 let installedChoice: AdapterChoice | null = null;
 
