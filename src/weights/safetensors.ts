@@ -1,5 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header, then raw little-endian data.
 // Reader and writer; float32 (and float16 / bfloat16 / float64, converted to float32 on read).
+// Integer and bool tensors (a converted state dict's num_batches_tracked is I64) are refused unless
+// the caller asks for them (`integers: 'read'`), which converts them to float32 too.
 
 export interface HostTensor {
   shape: number[];
@@ -9,12 +11,21 @@ export interface HostTensor {
 export type TensorMap = Map<string, HostTensor>;
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const INTEGER_DTYPE_BYTES: Record<string, number> = { I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Refuse headers larger than this: a real header of thousands of tensors is a few hundred KiB. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 export interface SafetensorsFile {
   tensors: TensorMap;
   metadata: Record<string, string>;
+  /** The stored dtype of each tensor ('F32', 'F16', 'BF16', 'F64', and with `integers: 'read'` 'I64', ...). */
+  dtypes: Map<string, string>;
+}
+
+export interface ReadSafetensorsOptions {
+  /** 'error' (default): integer / bool tensors are an error. 'read': convert them to float32 too. */
+  integers?: 'error' | 'read';
 }
 
 function halfToFloat(h: number): number {
@@ -26,7 +37,14 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): SafetensorsFile {
+const bf16Bits = new Uint32Array(1);
+const bf16Value = new Float32Array(bf16Bits.buffer);
+function bf16ToFloat(h: number): number {
+  bf16Bits[0] = h << 16;
+  return bf16Value[0];
+}
+
+export function readSafetensors(bytes: Uint8Array, what = 'safetensors file', options: ReadSafetensorsOptions = {}): SafetensorsFile {
   if (bytes.byteLength < 8) throw new Error(`${what}: too short to be a safetensors file (${bytes.byteLength} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
@@ -46,6 +64,7 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
   const dataLength = bytes.byteLength - dataStart;
   const tensors: TensorMap = new Map();
   const metadata: Record<string, string> = {};
+  const dtypes = new Map<string, string>();
   const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -57,8 +76,10 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) throw new Error(`${what}: tensor '${name}': entry is not an object`);
     const dtype = String(e.dtype);
-    const itemBytes = DTYPE_BYTES[dtype];
-    if (!itemBytes) throw new Error(`${what}: tensor '${name}': unsupported dtype '${dtype}' (float32, float16, bfloat16, float64 are read)`);
+    if (!Object.hasOwn(DTYPE_BYTES, dtype) && !(options.integers === 'read' && Object.hasOwn(INTEGER_DTYPE_BYTES, dtype))) {
+      throw new Error(`${what}: tensor '${name}': unsupported dtype '${dtype}' (float32, float16, bfloat16, float64 are read)`);
+    }
+    const itemBytes = DTYPE_BYTES[dtype] ?? INTEGER_DTYPE_BYTES[dtype];
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`${what}: tensor '${name}': shape is not a list of non-negative integers`);
     }
@@ -78,13 +99,24 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
     ranges.push([begin, end, name]);
     const raw = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
     const data = new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      if (dtype === 'F32') data[i] = raw.getFloat32(i * 4, true);
-      else if (dtype === 'F64') data[i] = raw.getFloat64(i * 8, true);
-      else if (dtype === 'F16') data[i] = halfToFloat(raw.getUint16(i * 2, true));
-      else data[i] = new Float32Array(new Uint32Array([raw.getUint16(i * 2, true) << 16]).buffer)[0];
+    if (dtype === 'F32' && LITTLE_ENDIAN_HOST) {
+      // One copy; works whatever the alignment of the data in the file.
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    } else {
+      for (let i = 0; i < count; i++) {
+        if (dtype === 'F32') data[i] = raw.getFloat32(i * 4, true);
+        else if (dtype === 'F64') data[i] = raw.getFloat64(i * 8, true);
+        else if (dtype === 'F16') data[i] = halfToFloat(raw.getUint16(i * 2, true));
+        else if (dtype === 'BF16') data[i] = bf16ToFloat(raw.getUint16(i * 2, true));
+        else if (dtype === 'I64') data[i] = Number(raw.getBigInt64(i * 8, true));
+        else if (dtype === 'I32') data[i] = raw.getInt32(i * 4, true);
+        else if (dtype === 'I16') data[i] = raw.getInt16(i * 2, true);
+        else if (dtype === 'I8') data[i] = raw.getInt8(i);
+        else data[i] = raw.getUint8(i); // U8, BOOL
+      }
     }
     tensors.set(name, { shape, data });
+    dtypes.set(name, dtype);
   }
   ranges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < ranges.length; i++) {
@@ -92,7 +124,7 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file'): S
       throw new Error(`${what}: tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
     }
   }
-  return { tensors, metadata };
+  return { tensors, metadata, dtypes };
 }
 
 /** Serialise float32 tensors (in the map's order) to safetensors bytes. */

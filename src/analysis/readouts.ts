@@ -1,0 +1,100 @@
+// The three readouts of a block (METHOD.md, "The three readouts of a block"): which tap is the input
+// I, the branch B and the output O of each residual block, in the paper's post-ReLU form and the
+// follow-up's pre-ReLU form, and how a readout's value is taken from a tap (its centre unit).
+// Pure data and index arithmetic: browser-safe, no GPU.
+
+import { BLOCKS, type BlockSpec, allTapNames, blockByName } from '../model/architecture';
+
+/** 'post-relu': the 2024 paper (I and O after the ReLU). 'pre-relu': the 2025 follow-up (`sum`). */
+export type Variant = 'post-relu' | 'pre-relu';
+
+export const VARIANTS: readonly Variant[] = ['post-relu', 'pre-relu'];
+
+/** The blocks the paper analyses (1.0 is allowed but not a default). */
+export const DEFAULT_BLOCKS: readonly string[] = ['1.1', '2.0', '2.1', '3.0', '3.1', '4.0', '4.1'];
+
+/** Every block, in forward order, by its short name. */
+export const ALL_BLOCKS: readonly string[] = BLOCKS.map((b) => b.short);
+
+export interface BlockReadouts {
+  /** Short name, '2.1'. */
+  block: string;
+  /** torchvision module path of the block, 'layer2.1'. */
+  module: string;
+  variant: Variant;
+  /** Tap read as the input I. */
+  input: string;
+  /** Tap read as the branch B (always `layerL.B.bn2`). */
+  branch: string;
+  /** Tap read as the output O. */
+  output: string;
+  /** Channels of the residual stream at this block (I, B and O all have this many). */
+  channels: number;
+}
+
+function previousBlock(b: BlockSpec): BlockSpec | undefined {
+  const i = BLOCKS.indexOf(b);
+  return i > 0 ? BLOCKS[i - 1] : undefined;
+}
+
+/**
+ * The readout taps of a block.
+ * - I: downsampling block (2.0, 3.0, 4.0): `layerL.0.downsample.1` in both variants; block 1.0:
+ *   `maxpool` in both variants; any other block: the previous block's output `layerL.(B-1)`
+ *   (post-relu) or its `sum` (pre-relu).
+ * - B: `layerL.B.bn2`.
+ * - O: `layerL.B` (post-relu) or `layerL.B.sum` (pre-relu).
+ */
+export function readoutsFor(block: string, variant: Variant = 'post-relu'): BlockReadouts {
+  if (!VARIANTS.includes(variant)) throw new Error(`unknown variant '${variant}' (expected ${VARIANTS.join(' or ')})`);
+  const b = blockByName(block);
+  let input: string;
+  if (b.downsample) {
+    input = b.downsample.bn;
+  } else {
+    const prev = previousBlock(b);
+    if (!prev) input = 'maxpool';
+    else input = variant === 'pre-relu' ? `${prev.name}.sum` : prev.name;
+  }
+  return {
+    block: b.short,
+    module: b.name,
+    variant,
+    input,
+    branch: b.conv2.bn,
+    output: variant === 'pre-relu' ? `${b.name}.sum` : b.name,
+    channels: b.outChannels,
+  };
+}
+
+/** The distinct taps the analysis of these blocks reads, in forward order. */
+export function tapsNeeded(blocks: readonly string[], variant: Variant = 'post-relu'): string[] {
+  const wanted = new Set<string>();
+  for (const block of blocks) {
+    const r = readoutsFor(block, variant);
+    wanted.add(r.input).add(r.branch).add(r.output);
+  }
+  return allTapNames().filter((t) => wanted.has(t));
+}
+
+/** The centre unit of an H x W map: [H // 2, W // 2] (224 input: 56 -> 28, 28 -> 14, 14 -> 7, 7 -> 3). */
+export function centreIndex(height: number, width: number): [number, number] {
+  return [Math.floor(height / 2), Math.floor(width / 2)];
+}
+
+/**
+ * The centre values of an NCHW tap: a Float32Array of N * C laid out [n][c].
+ * `shape` is [N, C, H, W] (the tap's full shape).
+ */
+export function centreValues(tap: Float32Array, shape: readonly number[]): Float32Array {
+  if (shape.length !== 4) throw new Error(`centreValues: expected an NCHW shape, got [${shape.join(', ')}]`);
+  const [n, c, h, w] = shape;
+  if (tap.length !== n * c * h * w) {
+    throw new Error(`centreValues: tap has ${tap.length} values, shape [${shape.join(', ')}] needs ${n * c * h * w}`);
+  }
+  const [cy, cx] = centreIndex(h, w);
+  const offset = cy * w + cx;
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n * c; i++) out[i] = tap[i * h * w + offset];
+  return out;
+}
