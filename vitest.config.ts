@@ -15,6 +15,7 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // One GPU device per worker process; the CPU adapters are slow, so keep parallelism low.

@@ -71,6 +71,12 @@ export class GpuContext {
   private lostError: DeviceLostError | null = null;
   private readonly ownsDevice: boolean;
 
+  /**
+   * The GPU entry point the device came from. Held so that it lives as long as the context: Dawn's
+   * Node binding tears its instance down when the object returned by create() is collected.
+   */
+  private gpuEntry: GPU | null = null;
+
   private constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription, ownsDevice: boolean) {
     this.ownsDevice = ownsDevice;
     this.pipelines = new PipelineCache(device);
@@ -133,6 +139,7 @@ export class GpuContext {
     const info = (adapter as { info?: GPUAdapterInfo }).info;
     const isFallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
     const ctx = new GpuContext(device, describeAdapter(info, isFallback, featureLevel), true);
+    ctx.gpuEntry = gpu;
     device.addEventListener?.('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
       console.error(`WebGPU error: ${e.message}`);
@@ -277,6 +284,7 @@ export class GpuContext {
   destroy(): void {
     this.pool.trim();
     if (this.ownsDevice) this.device.destroy();
+    this.gpuEntry = null;
   }
 }
 

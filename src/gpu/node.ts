@@ -1,6 +1,9 @@
 // WebGPU in Node through Dawn's bindings (npm 'webgpu'). Node-only: never imported by src/index.ts.
+//
+// The Vulkan loader is pointed at a driver through VK_ICD_FILENAMES; Dawn reads it each time an
+// instance is created, so one process can try several drivers in turn.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { GpuContext, WebGpuUnavailableError } from './context';
 
@@ -11,79 +14,88 @@ const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
   '/opt/google/chrome/vk_swiftshader_icd.json',
 ];
+// Mesa 25 (bookworm-backports) installs lvp_icd.json; older Mesa used an arch suffix, and Dawn
+// rejects Mesa 22's lavapipe (it lacks shaderUniform*ArrayDynamicIndexing), so we test by trying.
 const LAVAPIPE_ICDS = [
+  '/usr/share/vulkan/icd.d/lvp_icd.json',
   '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
   '/usr/share/vulkan/icd.d/lvp_icd.aarch64.json',
-  '/usr/share/vulkan/icd.d/lvp_icd.json',
 ];
+const GPU_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
 
-/** The faster CPU adapter present here: lavapipe (Mesa 25) if installed, else SwiftShader. */
+type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+let dawn: DawnModule | null = null;
+
+function loadDawn(): DawnModule {
+  if (dawn) return dawn;
+  try {
+    dawn = createRequire(import.meta.url)('webgpu') as DawnModule;
+  } catch (e) {
+    throw new WebGpuUnavailableError(`the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  // Dawn's loader warns when XDG_RUNTIME_DIR is unset; harmless, so give it one.
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  return dawn;
+}
+
+/** The faster CPU adapter that may be present here: lavapipe if Mesa installed it, else SwiftShader. */
 export function defaultCpuAdapter(): AdapterChoice {
   return LAVAPIPE_ICDS.some((p) => existsSync(p)) ? 'lavapipe' : 'swiftshader';
 }
 
-let installed: GPU | null = null;
-let installedChoice: AdapterChoice | null = null;
+function hasGpuIcd(): boolean {
+  return GPU_ICD_DIRS.some((dir) => {
+    try {
+      return readdirSync(dir).some((f) => /nvidia|radeon|amd|intel/i.test(f)) && (existsSync('/dev/dri') || existsSync('/dev/nvidia0'));
+    } catch {
+      return false;
+    }
+  });
+}
 
-/**
- * Point the Vulkan loader at the chosen driver and create navigator.gpu from Dawn. The loader reads
- * VK_ICD_FILENAMES once per process, so the first choice holds for the process.
- */
-export function installNodeWebGpu(choice: AdapterChoice = 'default'): GPU {
-  if (installed) {
-    if (installedChoice !== choice && choice !== 'default') {
-      throw new Error(`this process already uses the '${installedChoice}' adapter; start a new process for '${choice}'`);
-    }
-    return installed;
-  }
-  if (choice !== 'default') {
-    const candidates = choice === 'swiftshader' ? SWIFTSHADER_ICDS : LAVAPIPE_ICDS;
-    const icd = candidates.find((p) => existsSync(p));
-    if (!icd) {
-      throw new WebGpuUnavailableError(choice === 'swiftshader'
-        ? 'SwiftShader not found: install Debian\'s chromium (it ships vk_swiftshader_icd.json) and libvulkan1'
-        : 'lavapipe not found: install mesa-vulkan-drivers (Mesa 25 from bookworm-backports) and libvulkan1');
-    }
+/** A GPU entry point whose Vulkan loader sees only `icd` (or the system's drivers when null). */
+function gpuFor(icd: string | null, userDriverEnv: { icd?: string; drivers?: string }): GPU {
+  const { create } = loadDawn();
+  if (icd) {
     process.env.VK_ICD_FILENAMES = icd;
     delete process.env.VK_DRIVER_FILES;
-  } else if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES) {
-    // No GPU driver configured: prefer a real GPU if the loader finds one, else fall back to SwiftShader.
-    const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
-    if (icd && !hasSystemVulkanGpu()) process.env.VK_ICD_FILENAMES = icd;
+  } else {
+    if (userDriverEnv.icd !== undefined) process.env.VK_ICD_FILENAMES = userDriverEnv.icd;
+    else delete process.env.VK_ICD_FILENAMES;
+    if (userDriverEnv.drivers !== undefined) process.env.VK_DRIVER_FILES = userDriverEnv.drivers;
   }
-  // Dawn logs loader warnings when XDG_RUNTIME_DIR is unset; they are harmless.
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const require = createRequire(import.meta.url);
-  let webgpu: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  try {
-    webgpu = require('webgpu');
-  } catch (e) {
-    throw new WebGpuUnavailableError(`the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}`);
-  }
-  Object.assign(globalThis, webgpu.globals);
-  installed = webgpu.create([]);
-  installedChoice = choice;
-  if (!(globalThis as { navigator?: unknown }).navigator) {
-    (globalThis as { navigator?: unknown }).navigator = { gpu: installed };
-  }
-  return installed;
+  return create([]);
 }
 
-function hasSystemVulkanGpu(): boolean {
-  // NVIDIA / AMD / Intel ICDs live in these folders; lavapipe's file there does not count as a GPU.
-  for (const dir of ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']) {
+/**
+ * A GPU context in Node. 'swiftshader' and 'lavapipe' insist on that CPU driver; 'default' takes
+ * what the user's VK_ICD_FILENAMES / VK_DRIVER_FILES name, else a real GPU if one is installed,
+ * else lavapipe, else SwiftShader, whichever first gives an adapter.
+ */
+export async function createNodeContext(choice: AdapterChoice = 'default'): Promise<GpuContext> {
+  const userDriverEnv = { icd: process.env.VK_ICD_FILENAMES, drivers: process.env.VK_DRIVER_FILES };
+  const candidates: (string | null)[] = [];
+  const swiftshader = SWIFTSHADER_ICDS.filter((p) => existsSync(p));
+  const lavapipe = LAVAPIPE_ICDS.filter((p) => existsSync(p));
+  if (choice === 'swiftshader') {
+    if (!swiftshader.length) throw new WebGpuUnavailableError('SwiftShader not found: install Debian\'s chromium (it ships vk_swiftshader_icd.json) and libvulkan1');
+    candidates.push(...swiftshader);
+  } else if (choice === 'lavapipe') {
+    if (!lavapipe.length) throw new WebGpuUnavailableError('lavapipe not found: install mesa-vulkan-drivers (Mesa 25, from bookworm-backports on Debian 12) and libvulkan1');
+    candidates.push(...lavapipe);
+  } else {
+    if (userDriverEnv.icd || userDriverEnv.drivers || hasGpuIcd()) candidates.push(null);
+    candidates.push(...lavapipe, ...swiftshader);
+  }
+  const tried: string[] = [];
+  for (const icd of candidates) {
+    const gpu = gpuFor(icd, userDriverEnv);
     try {
-      const { readdirSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-      if (readdirSync(dir).some((f: string) => /nvidia|radeon|intel/.test(f) && existsSync('/dev/dri'))) return true;
-      if (readdirSync(dir).some((f: string) => /nvidia/.test(f))) return true;
-    } catch {
-      /* folder absent */
+      return await GpuContext.create({ gpu });
+    } catch (e) {
+      tried.push(`${icd ?? 'system Vulkan drivers'}: ${(e as Error).message}`);
     }
   }
-  return false;
-}
-
-export async function createNodeContext(choice: AdapterChoice = 'default'): Promise<GpuContext> {
-  const gpu = installNodeWebGpu(choice);
-  return GpuContext.create({ gpu });
+  throw new WebGpuUnavailableError(`no WebGPU adapter found (${tried.join('; ') || 'no Vulkan driver installed: install libvulkan1 and chromium or mesa-vulkan-drivers'})`);
 }

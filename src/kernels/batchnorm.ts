@@ -1,0 +1,65 @@
+// Inference BatchNorm (PyTorch's formula, eps = 1e-5), stand-alone, and the host-side fold of the
+// same BatchNorm into a convolution's scale/shift epilogue. See shaders/batchnorm.wgsl.
+
+import source from '../../shaders/batchnorm.wgsl';
+import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+
+const WORKGROUP_SIZE = 256;
+/** torch.nn.BatchNorm2d's default. */
+export const BATCHNORM_EPS = 1e-5;
+
+export interface BatchnormShape {
+  batch: number;
+  channels: number;
+  /** H * W */
+  spatial: number;
+}
+
+export interface BatchnormParams {
+  mean: Float32Array;
+  variance: Float32Array;
+  gamma: Float32Array;
+  beta: Float32Array;
+}
+
+/** y = act((x - mean) / sqrt(variance + eps) * gamma + beta), per channel of an NCHW tensor. */
+export function batchnormDispatch(
+  ctx: GpuContext,
+  s: BatchnormShape,
+  b: { x: GPUBuffer; mean: GPUBuffer; variance: GPUBuffer; gamma: GPUBuffer; beta: GPUBuffer; y: GPUBuffer },
+  opts: { relu: boolean; eps?: number },
+  label = `batchnorm${opts.relu ? ' relu' : ''}`,
+): Dispatch {
+  for (const key of ['batch', 'channels', 'spatial'] as const) {
+    if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
+  }
+  const count = s.batch * s.channels * s.spatial;
+  const pipeline = ctx.pipelines.get('batchnorm', source, { RELU: opts.relu ? 1 : 0, WG: WORKGROUP_SIZE });
+  const params = ctx.createUniformBuffer(`${label} params`,
+    [count, s.spatial, s.channels, opts.eps ?? BATCHNORM_EPS], ['u32', 'u32', 'u32', 'f32']);
+  return {
+    label,
+    pipeline,
+    bindGroup: ctx.bindGroup(label, pipeline, [params, b.x, b.mean, b.variance, b.gamma, b.beta, b.y]),
+    workgroups: grid1d(count, WORKGROUP_SIZE),
+  };
+}
+
+/**
+ * The same BatchNorm as a per-channel affine map for the conv epilogue: scale = gamma / sqrt(var + eps),
+ * shift = beta - mean * scale (computed in float64, rounded once to float32).
+ */
+export function foldBatchnorm(p: BatchnormParams, eps = BATCHNORM_EPS): { scale: Float32Array; shift: Float32Array } {
+  const c = p.mean.length;
+  if (p.variance.length !== c || p.gamma.length !== c || p.beta.length !== c) {
+    throw new Error(`foldBatchnorm: mean, variance, gamma, beta lengths differ (${c}, ${p.variance.length}, ${p.gamma.length}, ${p.beta.length})`);
+  }
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  for (let i = 0; i < c; i++) {
+    const s = p.gamma[i] / Math.sqrt(p.variance[i] + eps);
+    scale[i] = s;
+    shift[i] = p.beta[i] - p.mean[i] * s;
+  }
+  return { scale, shift };
+}

@@ -1,0 +1,52 @@
+// 2D max pooling, PyTorch MaxPool2d semantics (padding never wins, floor mode). See shaders/maxpool2d.wgsl.
+
+import source from '../../shaders/maxpool2d.wgsl';
+import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+
+const WORKGROUP_SIZE = 256;
+
+export interface Maxpool2dShape {
+  batch: number;
+  channels: number;
+  inHeight: number;
+  inWidth: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+function checkShape(s: Maxpool2dShape): void {
+  for (const key of ['batch', 'channels', 'inHeight', 'inWidth', 'kernel', 'stride'] as const) {
+    if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`maxpool2d: ${key} must be a positive integer, got ${s[key]}`);
+  }
+  if (!Number.isInteger(s.padding) || s.padding < 0 || 2 * s.padding > s.kernel) {
+    throw new Error(`maxpool2d: padding must be an integer in [0, kernel/2] (as torch.nn.MaxPool2d), got ${s.padding} for kernel ${s.kernel}`);
+  }
+}
+
+/** [outHeight, outWidth] = floor((in + 2*padding - kernel) / stride) + 1 (ceil_mode=False). */
+export function maxpool2dOutputSize(s: Maxpool2dShape): [number, number] {
+  checkShape(s);
+  const oh = Math.floor((s.inHeight + 2 * s.padding - s.kernel) / s.stride) + 1;
+  const ow = Math.floor((s.inWidth + 2 * s.padding - s.kernel) / s.stride) + 1;
+  if (oh < 1 || ow < 1) {
+    throw new Error(`maxpool2d: a ${s.kernel}x${s.kernel} window with padding ${s.padding} does not fit a ${s.inHeight}x${s.inWidth} input`);
+  }
+  return [oh, ow];
+}
+
+export function maxpool2dDispatch(ctx: GpuContext, s: Maxpool2dShape, x: GPUBuffer, y: GPUBuffer,
+  label = `maxpool2d ${s.kernel}x${s.kernel} s${s.stride}`): Dispatch {
+  const [oh, ow] = maxpool2dOutputSize(s);
+  const count = s.batch * s.channels * oh * ow;
+  const pipeline = ctx.pipelines.get('maxpool2d', source, { WG: WORKGROUP_SIZE });
+  const params = ctx.createUniformBuffer(`${label} params`,
+    [s.inHeight, s.inWidth, oh, ow, s.kernel, s.stride, s.padding, count],
+    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32']);
+  return {
+    label,
+    pipeline,
+    bindGroup: ctx.bindGroup(label, pipeline, [params, x, y]),
+    workgroups: grid1d(count, WORKGROUP_SIZE),
+  };
+}

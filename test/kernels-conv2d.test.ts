@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { type Conv2dShape, biasAsScaleShift, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
+import { channelAffine, conv2d } from './reference/cpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+
+// Tolerance: 1e-5 of the output's largest magnitude. Each output is a float32 sum of n = Cin*K*K
+// products of values in [-1, 1] (plus a float32 scale/shift, 2 more roundings). The sum's scale
+// grows like sqrt(n) and its rounding error like sqrt(n) * eps * sqrt(n) (a random walk of n
+// roundings of partial sums of size ~sqrt(n)), so the error relative to the output's scale is about
+// sqrt(n) * eps = 24 * 6e-8 = 1.4e-6 for the largest reduction here (n = 576), and the worst-case
+// bound n * eps / 4 (partial sums at most ~4 sigma) is 8.6e-6: both under 1e-5. The other cases keep
+// n <= 200.
+const TOLERANCE = 1e-5;
+
+interface Case {
+  name: string;
+  shape: Conv2dShape;
+  relu: boolean;
+  /** 'affine': random scale and shift (a folded BatchNorm); 'bias': scale 1, random shift; 'none': 1 and 0. */
+  epilogue: 'affine' | 'bias' | 'none';
+  maxWorkgroupsPerDimension?: number;
+}
+
+const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number,
+  kernel: number, stride: number, padding: number): Conv2dShape =>
+  ({ batch, inChannels, inHeight, inWidth, outChannels, kernel, stride, padding });
+
+const cases: Case[] = [
+  { name: 'stem 7x7 s2 p3, batch 2, odd size, Cout 10, relu, BN epilogue', shape: shape(2, 3, 23, 19, 10, 7, 2, 3), relu: true, epilogue: 'affine' },
+  { name: 'stem 7x7 s2 p3 without relu, bias', shape: shape(1, 3, 16, 17, 6, 7, 2, 3), relu: false, epilogue: 'bias' },
+  { name: '3x3 s1 p1, batch 2, Cin 5, Cout 6, no relu, bias', shape: shape(2, 5, 9, 13, 6, 3, 1, 1), relu: false, epilogue: 'bias' },
+  { name: '3x3 s1 p1, Cin 16, Cout 8, relu, BN epilogue', shape: shape(1, 16, 11, 10, 8, 3, 1, 1), relu: true, epilogue: 'affine' },
+  { name: '3x3 s2 p1, Cin 7, Cout 9, relu, BN epilogue', shape: shape(1, 7, 15, 11, 9, 3, 2, 1), relu: true, epilogue: 'affine' },
+  { name: '3x3 s2 p1, batch 2, even size, Cout 3, no relu', shape: shape(2, 6, 8, 8, 3, 3, 2, 1), relu: false, epilogue: 'none' },
+  { name: '1x1 s2 p0 (downsample), batch 2, Cin 12, Cout 13, BN epilogue', shape: shape(2, 12, 9, 7, 13, 1, 2, 0), relu: false, epilogue: 'affine' },
+  { name: '1x1 s2 p0 with relu', shape: shape(1, 8, 6, 6, 5, 1, 2, 0), relu: true, epilogue: 'bias' },
+  { name: '1x1 s1 p1 (border outputs are the shift alone)', shape: shape(1, 4, 5, 3, 7, 1, 1, 1), relu: false, epilogue: 'affine' },
+  { name: '3x3 s1 p2 (wide padding)', shape: shape(1, 3, 4, 6, 4, 3, 1, 2), relu: true, epilogue: 'bias' },
+  { name: '3x3 s1 p0 to a 1x1 output', shape: shape(2, 9, 3, 3, 5, 3, 1, 0), relu: false, epilogue: 'affine' },
+  { name: '3x3 s2 p1 on 2x2 to a 1x1 output', shape: shape(1, 4, 2, 2, 4, 3, 2, 1), relu: true, epilogue: 'affine' },
+  { name: '7x7 s2 p3 on a 1x1 input', shape: shape(1, 3, 1, 1, 5, 7, 2, 3), relu: false, epilogue: 'bias' },
+  { name: '3x3 s1 p1 on a 1-wide column', shape: shape(1, 2, 17, 1, 3, 3, 1, 1), relu: false, epilogue: 'affine' },
+  { name: '3x3 s1 p1, Cin 64 (n = 576), batch 3, Cout 20', shape: shape(3, 64, 6, 7, 20, 3, 1, 1), relu: true, epilogue: 'affine' },
+  { name: 'grid split over y (workgroups capped at 5 per dimension, idle threads at the end)', shape: shape(2, 3, 43, 60, 5, 3, 1, 1), relu: false, epilogue: 'affine', maxWorkgroupsPerDimension: 5 },
+  { name: 'general kernel: 5x5 s3 p2', shape: shape(1, 3, 14, 13, 6, 5, 3, 2), relu: false, epilogue: 'affine' },
+];
+
+describe('conv2d kernel', () => {
+  for (const c of cases) {
+    it(`matches the float64 reference: ${c.name}`, async () => {
+      const ctx = await testContext();
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const s = c.shape;
+      const [oh, ow] = conv2dOutputSize(s);
+      const x = randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng);
+      const w = randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng);
+      const { scale, shift } = c.epilogue === 'affine'
+        ? { scale: randomArray(s.outChannels, rng, 0.5, 1.5), shift: randomArray(s.outChannels, rng, -0.5, 0.5) }
+        : biasAsScaleShift(s.outChannels, c.epilogue === 'bias' ? randomArray(s.outChannels, rng, -0.5, 0.5) : undefined);
+      const count = s.batch * s.outChannels * oh * ow;
+      const out = poisoned(ctx, count, 'conv2d test output');
+      const d = conv2dDispatch(ctx, s, {
+        input: upload(ctx, x, 'conv2d test input'),
+        weights: upload(ctx, packConv2dWeights(w, s), 'conv2d test weights'),
+        scale: upload(ctx, scale, 'conv2d test scale'),
+        shift: upload(ctx, shift, 'conv2d test shift'),
+        output: out,
+      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension });
+      if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
+      ctx.run([d]);
+      const y = await download(ctx, out, count);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      expect(relativeError(y, expected), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+
+  it('packs OIHW weights into vec4 groups of output channels, zero-filling the tail', () => {
+    const s = shape(1, 2, 3, 3, 5, 1, 1, 0);
+    const w = Float32Array.from({ length: 10 }, (_, i) => i + 1); // w[o, ci] = 2o + ci + 1
+    const packed = packConv2dWeights(w, s);
+    expect(Array.from(packed)).toEqual([1, 3, 5, 7, 2, 4, 6, 8, 9, 0, 0, 0, 10, 0, 0, 0]);
+  });
+
+  it('rejects a kernel larger than the padded input', () => {
+    expect(() => conv2dOutputSize(shape(1, 1, 2, 2, 1, 7, 1, 1))).toThrow(/does not fit/);
+  });
+});
