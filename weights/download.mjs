@@ -190,7 +190,10 @@ async function main(argv) {
 
 const invokedDirectly = (() => {
   try {
-    return Boolean(process.argv[1]) && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+    // Bundlers inline this module into the CLI, whose own URL then matches argv[1]: require the
+    // script's own file name as well.
+    return Boolean(process.argv[1]) && /download\.mjs$/.test(process.argv[1])
+      && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
   } catch {
     return false;
   }

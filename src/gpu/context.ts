@@ -59,7 +59,9 @@ function describeAdapter(info: GPUAdapterInfo | undefined, isFallback: boolean, 
   const all = `${vendor} ${architecture} ${device} ${description}`.toLowerCase();
   const name = all.includes('swiftshader') ? 'swiftshader'
     : all.includes('llvmpipe') || all.includes('lavapipe') ? 'lavapipe'
-    : [vendor, architecture].filter(Boolean).join(' ') || description || 'unknown adapter';
+    : [vendor, architecture].filter(Boolean).join(' ') || description
+      // Compatibility mode over ANGLE reports no adapter info at all.
+      || (featureLevel === 'compatibility' ? 'compatibility-mode adapter (no adapter info)' : 'unnamed adapter');
   return { vendor, architecture, device, description, name, isFallbackAdapter: isFallback, featureLevel };
 }
 
