@@ -1,6 +1,24 @@
 // Builds the browser library (ESM, no Node imports) and the Node CLI; .wgsl files load as text.
+// Also: the library's declarations (dist/types, tsc with tsconfig.build.json) and the demo page
+// (dist/demo, demo/build.mjs).
 import * as esbuild from 'esbuild';
+import { spawn } from 'node:child_process';
 import { chmodSync } from 'node:fs';
+import { buildDemo } from './demo/build.mjs';
+
+/** tsc --emitDeclarationOnly: type errors are printed but do not fail the JavaScript build. */
+function emitDeclarations() {
+  return new Promise((ok) => {
+    const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    tsc.stdout.on('data', (d) => { out += d; });
+    tsc.stderr.on('data', (d) => { out += d; });
+    tsc.on('close', (code) => {
+      if (code !== 0) console.warn(`dist/types: tsc reported errors (declarations may be incomplete):\n${out}`);
+      ok();
+    });
+  });
+}
 
 const common = { bundle: true, loader: { '.wgsl': 'text' }, sourcemap: true, target: 'es2022', logLevel: 'warning' };
 
@@ -21,5 +39,7 @@ await Promise.all([
     packages: 'external',
     banner: { js: '#!/usr/bin/env node' },
   }),
+  buildDemo({ outdir: 'dist/demo' }),
+  emitDeclarations(),
 ]);
 chmodSync('dist/cli.js', 0o755);

@@ -10,3 +10,18 @@ export {
   GpuContext, WebGpuUnavailableError, DeviceLostError, type AdapterDescription, type GpuContextOptions,
 } from './gpu/context';
 export { readSafetensors, writeSafetensors, type HostTensor, type TensorMap } from './weights/safetensors';
+
+// Checkpoints, readouts and preprocessing, for pages that drive the engine themselves.
+export { type Checkpoint, type LoadOptions, KNOWN_CHECKPOINTS, describeCheckpoint, loadCheckpoint } from './weights/load';
+export { type BlockReadouts, type Variant, ALL_BLOCKS, centreIndex, centreValues, readoutsFor, tapsNeeded } from './analysis/readouts';
+export { type EvalOptions, torchvisionEval } from './image/transforms';
+export type { RgbImage } from './image/image';
+export type { AnalysisJson, BlockResult, ChannelResult } from './analysis/analyze';
+
+// Browser conveniences (src/browser): weights from a URL / File / bytes with progress, images to
+// tensors, engine creation with compatibility-mode fallback, ImageNet class names and top-k.
+export {
+  type ClassScore, type CreateEngineOptions, type FeatureLevelChoice, type ImageSource, type LoadWeightsOptions, type WebGpuSupport,
+  type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
+  imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadWeightsFrom, readWeightsBytes, topK,
+} from './browser/index';

@@ -1,0 +1,322 @@
+// The demo page end to end in headless Chromium (SwiftShader), served by demo/serve.mjs exactly as
+// `npm run demo` serves it: a full synthetic checkpoint (seeded random weights as a torch.save .pth)
+// chosen with the file input, a generated stimulus, the top-5 classes checked against the Node
+// engine, the stream view of block 4.1 (centre values checked against Node), an analysis.json
+// loaded (M, category, histogram); then the shared partial checkpoint through the URL field the
+// server fills in (the notice, blocks 4.x disabled, the stream view of 3.1). Screenshots must not be
+// blank and the console must stay free of errors.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import type { Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemo } from '../demo/build.mjs';
+import { type AnalysisJson, analyzeBlock } from '../src/analysis/analyze';
+import { centreIndex, readoutsFor } from '../src/analysis/readouts';
+import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
+import { topK } from '../src/browser/classes';
+import { torchvisionEval } from '../src/image/transforms';
+import { ResNetEngine } from '../src/model/engine';
+import { loadCheckpoint } from '../src/weights/load';
+import { writePth } from '../src/weights/pth-writer';
+import { randomWeights, mulberry32 } from '../src/weights/random';
+import type { HostTensor, TensorMap } from '../src/weights/safetensors';
+import { chromiumAvailable, withBrowserPage } from './helpers/browser';
+import { freshSeed, testContext } from './helpers/gpu';
+import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
+
+const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
+if (noChromium) console.log(noChromium);
+
+const SCREENSHOTS = 'test/.build';
+
+let root = '';
+let demoDir = '';
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'resnet-stream-demo-'));
+  demoDir = join(root, 'demo');
+  await buildDemo({ outdir: demoDir });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, 120_000);
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/** Start demo/serve.mjs as `npm run demo` does (on a free port, the built demo, no rebuild). */
+async function startDemoServer(args: string[], env: Record<string, string>): Promise<{ url: string; proc: ChildProcess; stdout: string[] }> {
+  const proc = spawn(process.execPath, ['demo/serve.mjs', '--port', '0', '--root', demoDir, '--no-build', ...args], {
+    env: { ...process.env, RESNET_STREAM_WEIGHTS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`demo/serve.mjs printed no URL: ${stdout.join('')}`)), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      stdout.push(String(d));
+      const m = /resnet-stream demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout.join(''));
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => stdout.push(String(d)));
+    proc.on('exit', (code) => fail(new Error(`demo/serve.mjs exited with ${code}: ${stdout.join('')}`)));
+  });
+  return { url, proc, stdout };
+}
+
+/** Pixels of a canvas on the page: how many distinct colours it shows. */
+async function canvasColours(page: Page, id: string): Promise<number> {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  }, id);
+}
+
+/** A screenshot is not blank: many colours, and its luminance varies. */
+function checkScreenshot(png: Uint8Array, file: string): { colours: number; sd: number } {
+  writeFileSync(file, png);
+  const img = PNG.sync.read(Buffer.from(png));
+  const colours = new Set<number>();
+  let sum = 0;
+  let sum2 = 0;
+  const n = img.width * img.height;
+  for (let i = 0; i < n; i++) {
+    const r = img.data[i * 4];
+    const g = img.data[i * 4 + 1];
+    const b = img.data[i * 4 + 2];
+    colours.add((r << 16) | (g << 8) | b);
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    sum += y;
+    sum2 += y * y;
+  }
+  const sd = Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2));
+  expect(colours.size, `${file}: distinct colours`).toBeGreaterThan(200);
+  expect(sd, `${file}: luminance standard deviation`).toBeGreaterThan(10);
+  return { colours: colours.size, sd };
+}
+
+/** Node engine taps for one image (same kernels as the page). */
+async function nodeTaps(weights: TensorMap, input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>> {
+  const engine = await ResNetEngine.create({ context: await testContext() });
+  try {
+    engine.loadWeights(weights);
+    return await engine.forward(input, { taps });
+  } finally {
+    engine.dispose();
+  }
+}
+
+function centre(t: HostTensor, channel: number): number {
+  const [, , h, w] = t.shape;
+  const [cy, cx] = centreIndex(h, w);
+  return t.data[channel * h * w + cy * w + cx];
+}
+
+/** An analysis.json of blocks 3.1 and 4.1 from random probe responses, through the real analysis code. */
+function syntheticAnalysis(seed: number): AnalysisJson {
+  const rand = mulberry32(seed);
+  const values = () => [0, 1, 2].map(() => rand() * 2 - 0.5);
+  const block = (name: string) => {
+    const readouts = readoutsFor(name);
+    const C = readouts.channels;
+    const names = () => Array.from({ length: C }, () => ['a.png', 'b.png', 'c.png']);
+    return analyzeBlock({
+      readouts,
+      probes: { input: names(), branch: names(), output: names() },
+      responses: Array.from({ length: C }, () => ({
+        inputOnInput: values(), inputOnBranch: values(), inputOnZoomedOutBranch: values(), branchOnInput: values(),
+        branchOnBranch: values(), branchOnZoomedInput: values(), outputOnInput: values(), outputOnBranch: values(),
+      })),
+    });
+  };
+  return {
+    version: 1,
+    meta: { probes: 'dataset', variant: 'post-relu', topK: 3, images: 3, zoomFactors: [], tuningCurves: false, date: new Date().toISOString(), weights: 'synthetic' },
+    skipped: [],
+    blocks: [block('3.1'), block('4.1')],
+  };
+}
+
+async function waitFor(page: Page, condition: string, timeout: number): Promise<void> {
+  try {
+    await page.waitForFunction(condition, { timeout, polling: 200 });
+  } catch (e) {
+    const state = await page.evaluate(() => ({ ...document.body.dataset, gpu: document.getElementById('gpu-status')?.textContent,
+      weights: document.getElementById('weights-status')?.textContent, run: document.getElementById('run-status')?.textContent }));
+    throw new Error(`waiting for ${condition}: ${(e as Error).message}; page state ${JSON.stringify(state)}`);
+  }
+}
+
+async function selectBlockAndChannel(page: Page, block: string, channel: number): Promise<void> {
+  await page.select('#block', block);
+  await page.$eval('#channel', (e, c) => {
+    const input = e as HTMLInputElement;
+    input.value = String(c);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, channel);
+  await waitFor(page, `document.body.dataset.view === '${block}:${channel}:post-relu'`, 10_000);
+}
+
+describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium', () => {
+  it('runs a full synthetic checkpoint from the file input: top-5 as in Node, stream view, analysis.json', async () => {
+    const seed = freshSeed();
+    console.log(`synthetic checkpoint seed ${seed}`);
+    const weights = randomWeights(seed);
+    const pthFile = join(root, `synthetic-${seed}.pth`);
+    writeFileSync(pthFile, writePth(weights));
+    const analysisFile = join(root, 'analysis.json');
+    const analysis = syntheticAnalysis(seed);
+    writeFileSync(analysisFile, JSON.stringify(analysis));
+    const stimulus = stimulusSpecs().find((s) => s.family === 'rings')!;
+
+    const server = await startDemoServer([], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const t0 = Date.now();
+    try {
+      const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
+        const p = s.page;
+        await p.setViewport({ width: 1280, height: 1500 });
+        await p.goto(server.url);
+        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+        expect(await p.$eval('body', (b) => b.dataset.engine), await p.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+        // Choose the image first (nothing runs without weights), then the weights: one forward.
+        await p.select('#stimulus', stimulus.name);
+        await waitFor(p, `document.body.dataset.image === ${JSON.stringify(stimulus.name)}`, 10_000);
+        const input = await p.$('#weights-file');
+        await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(pthFile);
+        const tRun = Date.now();
+        await waitFor(p, "document.body.dataset.run === 'done' || document.body.dataset.run === 'error'", 180_000);
+        const runSeconds = (Date.now() - tRun) / 1000;
+        const runStatus = await p.$eval('#run-status', (e) => e.textContent ?? '');
+        expect(await p.$eval('body', (b) => b.dataset.run), runStatus).toBe('done');
+        const top5 = await p.$$eval('#top5 li', (lis) => lis.map((li) => ({
+          index: Number((li as HTMLElement).dataset.index), logit: Number((li as HTMLElement).dataset.logit), text: li.textContent ?? '' })));
+        const noticeHidden = await p.$eval('#classify-notice', (e) => (e as HTMLElement).hidden);
+        const disabledBlocks = await p.$$eval('#block option', (os) => os.filter((o) => (o as HTMLOptionElement).disabled).map((o) => (o as HTMLOptionElement).value));
+
+        await selectBlockAndChannel(p, '4.1', 7);
+        const centreValues = await p.$eval('#centre-values', (e) => ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }) as Record<string, string>);
+        const mapColours = [await canvasColours(p, 'map-input'), await canvasColours(p, 'map-branch'), await canvasColours(p, 'map-output')];
+        const stripColours = await canvasColours(p, 'channel-strip');
+
+        const upload = await p.$('#analysis-file');
+        await (upload as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(analysisFile);
+        await waitFor(p, "document.body.dataset.analysis === 'loaded'", 10_000);
+        const channelAnalysis = await p.$eval('#channel-analysis', (e) => ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }) as Record<string, string>);
+        const histogramColours = await canvasColours(p, 'mix-histogram');
+        const fractionsColours = await canvasColours(p, 'fractions-chart');
+        const screenshot = await p.screenshot({ fullPage: true, type: 'png' });
+        return {
+          top5, noticeHidden, disabledBlocks, centreValues, mapColours, stripColours, channelAnalysis, histogramColours, fractionsColours,
+          screenshot, runSeconds, runStatus, errors: [...s.consoleErrors],
+        };
+      });
+      console.log(`demo, synthetic checkpoint: ${((Date.now() - t0) / 1000).toFixed(1)} s in all; ${page.runStatus} (${page.runSeconds.toFixed(1)} s from upload)`);
+      expect(page.errors).toEqual([]);
+      expect(page.noticeHidden).toBe(true);
+      expect(page.disabledBlocks).toEqual([]);
+
+      // Top-5 as the Node engine computes it on the same stimulus.
+      const rgb = renderStimulus(stimulus);
+      const input = torchvisionEval(rgb);
+      const r = readoutsFor('4.1');
+      const node = await nodeTaps(weights, input, ['fc', r.input, r.branch, r.output]);
+      const expected = topK(node.get('fc')!.data, 6);
+      const scale = Math.max(...expected.map((c) => Math.abs(c.logit)));
+      expect(page.top5).toHaveLength(5);
+      for (let k = 0; k < 5; k++) {
+        expect(Math.abs(page.top5[k].logit - expected[k].logit), `logit at rank ${k + 1} (seed ${seed})`).toBeLessThanOrEqual(1e-4 * scale);
+        const gapBefore = k === 0 ? Infinity : expected[k - 1].logit - expected[k].logit;
+        const gapAfter = expected[k].logit - expected[k + 1].logit;
+        if (Math.min(gapBefore, gapAfter) > 1e-4 * scale) expect(page.top5[k].index, `class at rank ${k + 1} (seed ${seed})`).toBe(expected[k].index);
+        expect(page.top5[k].text).toContain(expected[k].name);
+      }
+
+      // The stream view of block 4.1, channel 7: the centre unit of I, B and O as in Node.
+      for (const [key, tap] of [['i', r.input], ['b', r.branch], ['o', r.output]] as const) {
+        const want = centre(node.get(tap)!, 7);
+        const tapScale = Math.max(...Array.from(node.get(tap)!.data, Math.abs));
+        expect(Math.abs(Number(page.centreValues[key]) - want), `${tap} centre, channel 7`).toBeLessThanOrEqual(1e-4 * tapScale);
+      }
+      expect(page.centreValues.text).toContain('Block 4.1, channel 7 of 512, 7×7 maps');
+      expect(page.centreValues.text).toContain('O = ReLU(I + B)');
+      const [ci, cb, co] = ['i', 'b', 'o'].map((k) => Number(page.centreValues[k]));
+      expect(Math.abs(co - Math.max(0, ci + cb))).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(co)));
+      for (const n of page.mapColours) expect(n, 'a heatmap shows several colours').toBeGreaterThan(5);
+      expect(page.stripColours).toBeGreaterThan(20);
+
+      // The analysis of channel 7 of block 4.1.
+      const c7 = analysis.blocks[1].channels[7];
+      expect(page.channelAnalysis.mix).toBe(String(c7.mix));
+      expect(page.channelAnalysis.category).toBe(String(c7.category));
+      expect(page.channelAnalysis.text).toContain('mix ratio M');
+      expect(page.histogramColours).toBeGreaterThan(10);
+      expect(page.fractionsColours).toBeGreaterThan(10);
+
+      const shot = checkScreenshot(page.screenshot, join(SCREENSHOTS, 'demo-synthetic.png'));
+      console.log(`screenshot ${SCREENSHOTS}/demo-synthetic.png: ${shot.colours} colours, luminance sd ${shot.sd.toFixed(1)}`);
+    } finally {
+      server.proc.kill();
+    }
+  }, 300_000);
+
+  const noShared = sharedMissing(PARTIAL_WEIGHTS);
+  it.skipIf(noShared)('runs the shared partial checkpoint from the URL the server offers: notice, stream view through layer3.1', async () => {
+    const server = await startDemoServer([], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    expect(server.stdout.join('')).toContain('/weights/resnet18-imagenet1k-v1-partial.pth');
+    const t0 = Date.now();
+    try {
+      const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
+        const p = s.page;
+        await p.setViewport({ width: 1280, height: 1300 });
+        await p.goto(server.url);
+        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+        const url = await p.$eval('#weights-url', (e) => (e as HTMLInputElement).value);
+        await p.click('#weights-load');
+        await waitFor(p, "document.body.dataset.run === 'done' || document.body.dataset.run === 'error'", 180_000);
+        const runStatus = await p.$eval('#run-status', (e) => e.textContent ?? '');
+        const weightsStatus = await p.$eval('#weights-status', (e) => e.textContent ?? '');
+        const image = await p.$eval('body', (b) => b.dataset.image ?? '');
+        const notice = await p.$eval('#classify-notice', (e) => ({ hidden: (e as HTMLElement).hidden, text: e.textContent ?? '' }));
+        const top5Count = await p.$$eval('#top5 li', (lis) => lis.length);
+        const options = await p.$$eval('#block option', (os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled })));
+        await selectBlockAndChannel(p, '3.1', 100);
+        const centreValues = await p.$eval('#centre-values', (e) => ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }) as Record<string, string>);
+        const mapColours = [await canvasColours(p, 'map-input'), await canvasColours(p, 'map-branch'), await canvasColours(p, 'map-output')];
+        const screenshot = await p.screenshot({ fullPage: true, type: 'png' });
+        return { url, runStatus, weightsStatus, image, notice, top5Count, options, centreValues, mapColours, screenshot, errors: [...s.consoleErrors] };
+      });
+      console.log(`demo, shared partial checkpoint: ${((Date.now() - t0) / 1000).toFixed(1)} s in all; ${page.runStatus}\n  ${page.weightsStatus}`);
+      expect(page.errors).toEqual([]);
+      expect(page.url).toBe('/weights/resnet18-imagenet1k-v1-partial.pth');
+      expect(page.weightsStatus).toContain('runs through layer3.1');
+      expect(page.notice.hidden).toBe(false);
+      expect(page.notice.text).toContain('This checkpoint stops at layer3.1: classification needs the full file');
+      expect(page.top5Count).toBe(0);
+      expect(page.options.filter((o) => o.disabled).map((o) => o.value)).toEqual(['4.0', '4.1']);
+      expect(page.options.filter((o) => !o.disabled).map((o) => o.value)).toEqual(['1.0', '1.1', '2.0', '2.1', '3.0', '3.1']);
+      for (const n of page.mapColours) expect(n).toBeGreaterThan(5);
+
+      // Centre values of block 3.1, channel 100, against the Node engine on the same stimulus.
+      const spec = stimulusSpecs().find((sp) => sp.name === page.image)!;
+      const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(PARTIAL_WEIGHTS)), 'partial', { hash: false });
+      const r = readoutsFor('3.1');
+      const node = await nodeTaps(checkpoint.tensors, torchvisionEval(renderStimulus(spec)), [r.input, r.branch, r.output]);
+      for (const [key, tap] of [['i', r.input], ['b', r.branch], ['o', r.output]] as const) {
+        const tapScale = Math.max(...Array.from(node.get(tap)!.data, Math.abs));
+        expect(Math.abs(Number(page.centreValues[key]) - centre(node.get(tap)!, 100)), `${tap} centre, channel 100`).toBeLessThanOrEqual(1e-4 * tapScale);
+      }
+      const shot = checkScreenshot(page.screenshot, join(SCREENSHOTS, 'demo-partial.png'));
+      console.log(`screenshot ${SCREENSHOTS}/demo-partial.png: ${shot.colours} colours, luminance sd ${shot.sd.toFixed(1)}`);
+    } finally {
+      server.proc.kill();
+    }
+  }, 300_000);
+});
