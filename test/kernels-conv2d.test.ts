@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Conv2dShape, biasAsScaleShift, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
+import { type Conv2dShape, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
 
@@ -42,6 +42,10 @@ const cases: Case[] = [
   { name: '3x3 s1 p1 on a 1-wide column', shape: shape(1, 2, 17, 1, 3, 3, 1, 1), relu: false, epilogue: 'affine' },
   { name: '3x3 s1 p1, Cin 64 (n = 576), batch 3, Cout 20', shape: shape(3, 64, 6, 7, 20, 3, 1, 1), relu: true, epilogue: 'affine' },
   { name: 'grid split over y (workgroups capped at 5 per dimension, idle threads at the end)', shape: shape(2, 3, 43, 60, 5, 3, 1, 1), relu: false, epilogue: 'affine', maxWorkgroupsPerDimension: 5 },
+  { name: '3x3 s1 p1 on 16x16 (8 columns per thread), Cout 12', shape: shape(1, 8, 16, 16, 12, 3, 1, 1), relu: true, epilogue: 'affine' },
+  { name: '3x3 s1 p1 on 14x14 (7 columns per thread), batch 2', shape: shape(2, 8, 14, 14, 8, 3, 1, 1), relu: false, epilogue: 'affine' },
+  { name: 'stem 7x7 s2 p3 on 32x32 (16 wide output, 8 columns per thread)', shape: shape(1, 3, 32, 32, 8, 7, 2, 3), relu: true, epilogue: 'affine' },
+  { name: '1x1 s2 p0 on 16x16 (8 wide output)', shape: shape(2, 8, 16, 16, 4, 1, 2, 0), relu: false, epilogue: 'affine' },
   { name: 'general kernel: 5x5 s3 p2', shape: shape(1, 3, 14, 13, 6, 5, 3, 2), relu: false, epilogue: 'affine' },
 ];
 
@@ -80,6 +84,10 @@ describe('conv2d kernel', () => {
     const w = Float32Array.from({ length: 10 }, (_, i) => i + 1); // w[o, ci] = 2o + ci + 1
     const packed = packConv2dWeights(w, s);
     expect(Array.from(packed)).toEqual([1, 3, 5, 7, 2, 4, 6, 8, 9, 0, 0, 0, 10, 0, 0, 0]);
+  });
+
+  it('gives 8 columns per thread to rows of 112 and 56, and 7 to rows of 28, 14 and 7', () => {
+    expect([112, 56, 28, 14, 7].map(columnsPerThread)).toEqual([8, 8, 7, 7, 7]);
   });
 
   it('rejects a kernel larger than the padded input', () => {

@@ -17,14 +17,19 @@ export interface Conv2dShape {
 
 /** Output channels per packed weight group (one vec4 per tap). */
 export const CONV2D_CHANNEL_BLOCK = 4;
-/** Output channels per thread (the shader's CHV = 2 vec4 groups). */
+/** Output channels per thread (two packed vec4 groups, accumulators a0..a7 and b0..b7 in the shader). */
 const CHANNELS_PER_THREAD = 8;
-/** Largest number of output columns per thread (the shader's MAX_COLS). */
-const MAX_COLUMN_BLOCK = 8;
-/** Largest input row segment a thread caches (the shader's ROW_MAX): (cols - 1) * stride + kernel. */
-const ROW_MAX = 32;
 /** Threads per workgroup (the shader's WG override). */
 const WORKGROUP_SIZE = 64;
+
+/**
+ * Output columns per thread, 8 or 7 (the shader's COLS): whichever leaves fewer idle columns in the
+ * last block of a row, 8 on a tie. ResNet18's rows of 28, 14 and 7 take 7; those of 112 and 56 take 8.
+ */
+export function columnsPerThread(outWidth: number): 7 | 8 {
+  const idle = (c: number) => Math.ceil(outWidth / c) * c - outWidth;
+  return idle(7) < idle(8) ? 7 : 8;
+}
 
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
 function splitGrid(count: number, limit: number): [number, number, number] {
@@ -94,22 +99,19 @@ export function conv2dDispatch(
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
   const [oh, ow] = conv2dOutputSize(s);
-  if (s.kernel > ROW_MAX) throw new Error(`${label}: kernels larger than ${ROW_MAX} are not supported`);
-  // Columns per thread: up to 8, fewer when the output row is narrower or the cached input row
-  // segment (cols - 1) * stride + kernel would not fit the shader's ROW_MAX.
-  const cols = Math.min(MAX_COLUMN_BLOCK, ow, Math.floor((ROW_MAX - s.kernel) / s.stride) + 1);
+  const cols = columnsPerThread(ow);
   const colBlocks = Math.ceil(ow / cols);
   const groups = Math.ceil(s.outChannels / CHANNELS_PER_THREAD);
   const threads = s.batch * groups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), opts.maxWorkgroupsPerDimension ?? 65535);
   const pipeline = ctx.pipelines.get('conv2d', source, {
-    KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, RELU: opts.relu ? 1 : 0, WG: WORKGROUP_SIZE,
+    KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE,
   });
   const params = ctx.createUniformBuffer(`${label} params`, [
     s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
-    Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK), threads, workgroups[0],
-  ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32']);
+    Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK), threads, workgroups[0], opts.relu ? 1 : 0,
+  ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
   return {
     label,
     pipeline,
