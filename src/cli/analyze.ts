@@ -3,8 +3,8 @@
 // analysis needs, and writes analysis.json, a CSV per block and a self-contained index.html.
 // Every batch is journalled as it is computed; re-running the same command resumes.
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom, type SkippedBlock } from '../analysis/analyze';
 import { FileJournal } from '../analysis/journal-node';
@@ -23,6 +23,7 @@ import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { UsageError, parseArgs, required } from './args';
+import { listImages } from './images-node';
 
 const HELP = `resnet-stream analyze: the residual-stream analysis of Longon (2024), ending in a report
 
@@ -39,25 +40,9 @@ usage: resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] [--p
   --limit N           use the first N images only
   --restart           discard DIR/journal.jsonl and start over (default: resume from it)`;
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
-
 interface ImageItem extends ImageRef {
   /** A file path, or null for a generated stimulus (rendered from its name). */
   path: string | null;
-}
-
-function listImages(spec: string): string[] {
-  const path = resolve(spec);
-  if (!existsSync(path)) throw new Error(`--images ${spec}: no such file or folder`);
-  if (statSync(path).isDirectory()) {
-    const files = readdirSync(path).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
-    if (!files.length) throw new Error(`--images ${spec}: the folder holds no .jpg, .jpeg or .png files`);
-    return files.map((f) => join(path, f));
-  }
-  const base = resolve(path, '..');
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  if (!lines.length) throw new Error(`--images ${spec}: the list is empty`);
-  return lines.map((l) => resolve(base, l));
 }
 
 /** The network's view of one image: torchvision's eval transform for photos; stimuli are made at 224. */

@@ -20,6 +20,7 @@ usage:
   resnet-stream classify --weights FILE (--input TENSOR.safetensors | --image FILE...) [--top 5] [--json]
   resnet-stream preprocess --image FILE --out OUT.safetensors
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
+  resnet-stream robustness --weights FILE --analysis FILE --images DIR|LIST --block 3.1 --out FILE.json ...   (robustness --help)
 
 common options:
   --weights FILE        a torchvision .pth (zip) or .safetensors state dict; else $RESNET_STREAM_WEIGHTS,
@@ -175,6 +176,7 @@ const commands: Record<string, Command> = {
   classify,
   preprocess,
   analyze: async (argv) => (await import('./analyze')).analyzeCommand(argv),
+  robustness: async (argv) => (await import('./robustness')).robustnessCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,12 +10,23 @@ export interface RefTensor {
   data: Float64Array;
 }
 
-export function referenceForward(weights: TensorMap, input: { shape: number[]; data: ArrayLike<number> }, lastTap = 'fc'): Map<string, RefTensor> {
+/**
+ * `edit` (optional) is called with each tap's array as it is produced, before anything downstream
+ * reads it; changing the array in place changes the rest of the forward (channel ablation in tests).
+ * That holds for every tap except `input` and `conv1` (their consumers read other arrays) and `skip`
+ * (an alias of the block input or downsample.1).
+ */
+export function referenceForward(weights: TensorMap, input: { shape: number[]; data: ArrayLike<number> }, lastTap = 'fc',
+  edit?: (tap: string, data: Float64Array, shape: number[]) => void): Map<string, RefTensor> {
   const [batch, , height, width] = input.shape;
   const taps = new Map<string, RefTensor>();
   const order = allTapNames();
   const stopAt = order.indexOf(lastTap);
-  const put = (name: string, data: Float64Array) => taps.set(name, { shape: tapShape(name, batch, height, width), data });
+  const put = (name: string, data: Float64Array) => {
+    const shape = tapShape(name, batch, height, width);
+    edit?.(name, data, shape);
+    taps.set(name, { shape, data });
+  };
   const w = (name: string) => weights.get(name)!.data;
 
   const convBn = (spec: ConvSpec, x: Float64Array | ArrayLike<number>, h: number, wd: number) => {
