@@ -61,8 +61,12 @@ describe('ResNet18 forward vs the float64 reference', () => {
     const all = await engine.forward(input, { taps: allTapNames() });
     // Only the final taps: every ReLU fused, no intermediate materialised.
     const few = await engine.forward(input, { taps: ['layer2.1', 'fc'] });
+    // Not bit-identical: a fused and an unfused epilogue are separately compiled pipelines, and the
+    // driver may contract acc * scale + shift into an FMA in one and not the other; those 1-ulp
+    // differences then pass through later layers. 1e-5 of scale bounds that with a wide margin
+    // (measured up to ~1e-6) and still fails on any wrong fusion (errors of order 1).
     for (const tap of ['layer2.1', 'fc']) {
-      expect(tapError(few.get(tap)!.data, Float64Array.from(all.get(tap)!.data)), `${tap} seed ${seed}`).toBeLessThanOrEqual(1e-6);
+      expect(tapError(few.get(tap)!.data, Float64Array.from(all.get(tap)!.data)), `${tap} seed ${seed}`).toBeLessThanOrEqual(1e-5);
     }
     // A layer1 tap plans no later stage.
     const plan = engine.plan(1, 33, 35, ['layer1.0.bn2']);
