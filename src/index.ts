@@ -25,3 +25,7 @@ export {
   type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
   imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadWeightsFrom, readWeightsBytes, topK,
 } from './browser/index';
+
+// Feature visualisation: Lucent's render_vis on WebGPU (backward passes to the input, Fourier
+// parameterisation, transforms, Adam), batched over (tap, channel) targets.
+export * from './featureviz/index';

@@ -19,6 +19,7 @@ usage:
   resnet-stream taps --weights FILE (--input TENSOR.safetensors | --image FILE...) --out OUT.safetensors [--taps a,b,...]
   resnet-stream classify --weights FILE (--input TENSOR.safetensors | --image FILE...) [--top 5] [--json]
   resnet-stream preprocess --image FILE --out OUT.safetensors
+  resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
   resnet-stream robustness --weights FILE --analysis FILE --images DIR|LIST --block 3.1 --out FILE.json ...   (robustness --help)
 
@@ -176,6 +177,7 @@ const commands: Record<string, Command> = {
   classify,
   preprocess,
   analyze: async (argv) => (await import('./analyze')).analyzeCommand(argv),
+  fv: async (argv) => (await import('../featureviz/fv-cli')).fvCommand(argv),
   robustness: async (argv) => (await import('./robustness')).robustnessCommand(argv),
 };
 

@@ -5,22 +5,31 @@
 //
 //   block output  relu(sum)  -> mask by the output itself          (relu-backward)
 //   sum = skip + bn2          -> the same gradient to both operands (no kernel)
-//   bn2(conv2(h))             -> conv2d-backward with bn2's folded scale, masked by bn1 > 0
-//                                (h = relu(bn1): the block's inner ReLU, fused)
-//   bn1(conv1(x))             -> conv2d-backward with bn1's folded scale, plus the skip gradient
-//                                (the fan-out of x, fused as the addend), masked by x > 0 when x is
-//                                the previous block's output (its final ReLU, fused)
-//   downsample.1(downsample.0(x)) -> conv2d-backward with its folded scale (the skip gradient)
+//   bn2(conv2(h))             -> the conv's data gradient with bn2's folded scale, masked by
+//                                bn1 > 0 (h = relu(bn1): the block's inner ReLU)
+//   bn1(conv1(x))             -> the conv's data gradient with bn1's folded scale, plus the skip
+//                                gradient (the fan-out of x) as addend, masked by x > 0 when x is
+//                                the previous block's output (its final ReLU)
+//   downsample.1(downsample.0(x)) -> the conv's data gradient with its folded scale (skip gradient)
 //   maxpool                   -> maxpool2d-backward (argmax with PyTorch's ties), masked by
 //                                relu > 0 (the stem ReLU, fused)
-//   bn1(conv1(input))         -> conv2d-backward with the stem's folded scale
+//   bn1(conv1(input))         -> the stem conv's data gradient with its folded scale
 //   avgpool (target)          -> global-avgpool-backward, then as from layer4.1's output
+//
+// A conv's data gradient reads the forward's weights transposed (vec4s over input channels) with
+// the BN scale folded in, made once per NetworkWeights by conv2d-weights-transpose and cached
+// (backwardWeights). Stride 1: it is the convolution of dy with the flipped filters (padding
+// K-1-P), run by the forward conv2d kernel, then add-backward applies addend and mask in place.
+// Stride 2: conv2d-backward's gather, addend and mask fused.
 //
 // The saved activations are ordinary forward taps: 'relu', every block's bn1 and every block's
 // output up to the target.
 
 import { type Dispatch, type GpuContext } from '../gpu/context';
+import { addBackwardDispatch } from '../kernels/add-backward';
+import { conv2dDispatch } from '../kernels/conv2d';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
+import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
@@ -56,6 +65,41 @@ export interface DifferentiableNetwork {
 
 const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** Transposed, scale-folded weights per (weights, conv, unit scale?), shared by every plan on them. */
+const transposedCache = new WeakMap<NetworkWeights, Map<string, GPUBuffer>>();
+
+/**
+ * The weights a convolution's data gradient reads: the forward's, transposed to vec4s over input
+ * channels with the epilogue scale folded in (and rotated by 180 degrees when `flip`, for a
+ * stride-1 gradient run as a forward convolution). Made once per NetworkWeights on the GPU
+ * (conv2d-weights-transpose) and cached. `unitScale`: the bare convolution (the raw conv1 tap).
+ */
+export function backwardWeights(ctx: GpuContext, weights: NetworkWeights, spec: ConvSpec, unitScale = false, flip = false): GPUBuffer {
+  let cache = transposedCache.get(weights);
+  if (!cache) transposedCache.set(weights, (cache = new Map()));
+  const key = `${spec.conv}${unitScale ? ' (unit scale)' : ''}${flip ? ' (flipped)' : ''}`;
+  let buffer = cache.get(key);
+  if (!buffer) {
+    const w = weights.conv(spec);
+    const shape = { inChannels: spec.inChannels, outChannels: spec.outChannels, kernel: spec.kernel };
+    buffer = ctx.device.createBuffer({
+      label: `${key} transposed weights`, size: transposedWeightsLength(shape) * 4, usage: GPUBufferUsage.STORAGE,
+    });
+    ctx.run([conv2dWeightsTransposeDispatch(ctx, shape,
+      { weights: w.weights, scale: unitScale ? weights.stemRaw!.unitScale : w.scale, output: buffer }, { flip }, `${key} weights transpose`)]);
+    cache.set(key, buffer);
+  }
+  return buffer;
+}
+
+/** Free the transposed weights made for `weights` (call before destroying them). */
+export function releaseBackwardWeights(weights: NetworkWeights): void {
+  const cache = transposedCache.get(weights);
+  if (!cache) return;
+  for (const b of cache.values()) b.destroy();
+  transposedCache.delete(weights);
+}
+
 /** Taps a backward from `target` reads: the target and the activations that gate the gradient. */
 export function savedTaps(target: TapName): TapName[] {
   if (target === 'input' || target === 'fc') {
@@ -81,6 +125,7 @@ export class BackwardPlan implements DifferentiableNetwork {
   readonly targetGrad: GPUBuffer;
   readonly inputGrad: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
+  private readonly created: GPUBuffer[] = [];
 
   constructor(private readonly ctx: GpuContext, weights: NetworkWeights,
     readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName) {
@@ -102,11 +147,35 @@ export class BackwardPlan implements DifferentiableNetwork {
       outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
     });
     const blockInputSize = (i: number): [number, number] => (i === 0 ? plan.pooled : plan.blocks[i - 1]);
+    // The forward kernel's epilogue for a gradient run as a convolution: scale 1, shift 0.
+    const unit = this.own(ctx.createStorageBuffer('backward unit scale', new Float32Array(512).fill(1)));
+    const zero = this.own(ctx.createStorageBuffer('backward zero shift', new Float32Array(512)));
+    /**
+     * dL/d(conv input) from dL/d(bn output), plus an optional addend (the skip gradient) and ReLU
+     * mask. Stride 1: the gradient is the convolution of dy with the flipped, transposed filters
+     * (padding K-1-P), run with the forward conv2d kernel, then add-backward applies the addend and
+     * mask in place. Stride 2: conv2d-backward's gather, with both fused.
+     */
     const convBackward = (spec: ConvSpec, inSize: [number, number], gradOutput: GPUBuffer, gradInput: GPUBuffer,
       extra: { addend?: GPUBuffer; mask?: GPUBuffer; unitScale?: boolean } = {}) => {
-      const w = weights.conv(spec);
-      push(conv2dBackwardDispatch(ctx, convShape(spec, inSize[0], inSize[1]), {
-        gradOutput, weights: w.weights, scale: extra.unitScale ? weights.stemRaw!.unitScale : w.scale, gradInput,
+      const shape = convShape(spec, inSize[0], inSize[1]);
+      if (spec.stride === 1) {
+        const [oh, ow] = [inSize[0] + 2 * spec.padding - spec.kernel + 1, inSize[1] + 2 * spec.padding - spec.kernel + 1];
+        push(conv2dDispatch(ctx, {
+          batch, inChannels: spec.outChannels, inHeight: oh, inWidth: ow, outChannels: spec.inChannels,
+          kernel: spec.kernel, stride: 1, padding: spec.kernel - 1 - spec.padding,
+        }, {
+          input: gradOutput, weights: backwardWeights(ctx, weights, spec, extra.unitScale, true),
+          scale: unit, shift: zero, output: gradInput,
+        }, { relu: false }, `${spec.conv} backward (as a convolution)`));
+        if (extra.addend || extra.mask) {
+          push(addBackwardDispatch(ctx, count([batch, spec.inChannels, ...inSize]),
+            { gradient: extra.addend, mask: extra.mask, accumulator: gradInput }, `${spec.conv} backward epilogue`));
+        }
+        return;
+      }
+      push(conv2dBackwardDispatch(ctx, shape, {
+        gradOutput, weightsTransposed: backwardWeights(ctx, weights, spec, extra.unitScale), gradInput,
         addend: extra.addend, mask: extra.mask,
       }, `${spec.conv} backward`));
     };
@@ -227,9 +296,16 @@ export class BackwardPlan implements DifferentiableNetwork {
     return b;
   }
 
+  private own(b: GPUBuffer): GPUBuffer {
+    this.created.push(b);
+    return b;
+  }
+
   dispose(): void {
     this.forwardPlan.dispose();
     for (const b of this.owned) this.ctx.release(b);
+    for (const b of this.created) b.destroy();
     this.owned.length = 0;
+    this.created.length = 0;
   }
 }

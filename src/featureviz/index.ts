@@ -1,0 +1,21 @@
+// Feature visualisation (Lucent's render_vis on WebGPU): the browser-safe part. Node-only helpers
+// (PNG files, fv.json, the CLI) are in fv-node.ts and fv-cli.ts and are not re-exported here.
+
+export { type NetworkFactory, type RenderOptions, type RenderResult, renderVis, resnetFactory } from './render';
+export {
+  COLOR_CORRELATION_SVD_SQRT, FourierImage, SPECTRUM_SD, colourMatrix, initialSpectra, initialSpectrum, rfft2dFrequencies,
+  spectrumScale, spectrumWidth, twiddleTable,
+} from './param';
+export {
+  type ImageDraw, type TransformConfig, type TransformStep, LUCENT_ANGLES, LUCENT_SCALES, TransformPipeline, drawTransforms,
+  drawTransformsPerImage, jitterForTap, lucentTransformConfig, networkInputSize, possibleInputSizes, transformSteps,
+} from './transforms';
+export {
+  centreCropOffset, interpolateSampling, korniaRotationMatrix, korniaWarpSampling, rotateSampling, scaledExtent, translateSampling,
+} from './affine';
+export { Rng, mixSeed } from './random';
+export { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
+export { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
+export {
+  BackwardPlan, type DifferentiableNetwork, backwardWeights, releaseBackwardWeights, savedTaps,
+} from '../model/backward';

@@ -1,0 +1,95 @@
+// Gradient of conv2d with respect to its input (weights fixed): the transposed convolution of the
+// output gradient, as a gather, with optional fused residual addend and ReLU mask. The weights are
+// the forward's, transposed to vec4s over input channels with the epilogue scale folded in
+// (conv2d-weights-transpose, once per convolution). See shaders/conv2d-backward.wgsl.
+
+import source from '../../shaders/conv2d-backward.wgsl';
+import { type Dispatch, type GpuContext } from '../gpu/context';
+import { type Conv2dShape, conv2dOutputSize } from './conv2d';
+
+const WORKGROUP_SIZE = 64;
+/** Input columns per thread (the shader's COLS). */
+const COLUMN_BLOCK = 4;
+
+const placeholders = new WeakMap<GpuContext, GPUBuffer>();
+
+/** A 16-byte storage buffer bound where a kernel's optional input is switched off. */
+export function placeholderBuffer(ctx: GpuContext): GPUBuffer {
+  let b = placeholders.get(ctx);
+  if (!b) {
+    b = ctx.createStorageBuffer('unused optional input (placeholder)', new Float32Array(4));
+    placeholders.set(ctx, b);
+  }
+  return b;
+}
+
+/**
+ * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
+ * and the epilogue scale -> [ceil(Cin/4), Cout, K, K] vec4s over input channels of W * scale[o].
+ */
+export function packConv2dWeightsTransposed(weightOIHW: Float32Array, scale: ArrayLike<number> | null, s: Conv2dShape,
+  flip = false): Float32Array {
+  const { inChannels: cin, outChannels: cout, kernel: k } = s;
+  const taps = k * k;
+  if (weightOIHW.length !== cout * cin * taps) {
+    throw new Error(`conv2d-backward: weight has ${weightOIHW.length} elements, expected ${cout}x${cin}x${k}x${k}`);
+  }
+  const groups = Math.ceil(cin / 4);
+  const out = new Float32Array(groups * cout * taps * 4);
+  for (let ci = 0; ci < cin; ci++) {
+    const cg = Math.floor(ci / 4);
+    for (let o = 0; o < cout; o++) {
+      const sc = scale ? scale[o] : 1;
+      for (let t = 0; t < taps; t++) {
+        const src = flip ? taps - 1 - t : t; // (K-1-ky)*K + (K-1-kx) = K*K - 1 - (ky*K + kx)
+        out[((cg * cout + o) * taps + t) * 4 + (ci % 4)] = Math.fround(weightOIHW[(o * cin + ci) * taps + src] * sc);
+      }
+    }
+  }
+  return out;
+}
+
+export interface Conv2dBackwardBuffers {
+  /** dL/dy, NCHW [N, Cout, OH, OW], for y = scale * conv(x) + shift. */
+  gradOutput: GPUBuffer;
+  /** Transposed weights with the scale folded in (conv2dWeightsTransposeDispatch / packConv2dWeightsTransposed). */
+  weightsTransposed: GPUBuffer;
+  /** dL/dx, NCHW [N, Cin, H, W]. */
+  gradInput: GPUBuffer;
+  /** Optional: a second gradient of x (residual fan-out), added before the mask. */
+  addend?: GPUBuffer;
+  /** Optional: ReLU mask; dL/dx is zeroed where mask <= 0 (mask = the ReLU's output or input). */
+  mask?: GPUBuffer;
+}
+
+/**
+ * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 4 input
+ * columns of one stride class (see the shader), workgroups split by image and class.
+ */
+export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
+  label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
+  const [oh, ow] = conv2dOutputSize(s);
+  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 4) column blocks.
+  const classRows = Math.ceil(s.inHeight / s.stride);
+  const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
+  const groups: [number, number, number] = [
+    Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
+  ];
+  const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (groups.some((g) => g > limit)) {
+    throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
+  }
+  // One pipeline for every shape (K, S, P and the switches are uniforms: see the shader).
+  const pipeline = ctx.pipelines.get('conv2d-backward', source, { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE });
+  const params = ctx.createUniformBuffer(`${label} params`,
+    [s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, b.addend ? 1 : 0, b.mask ? 1 : 0],
+    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32']);
+  const none = placeholderBuffer(ctx);
+  return {
+    label,
+    pipeline,
+    bindGroup: ctx.bindGroup(label, pipeline,
+      [params, b.gradOutput, b.weightsTransposed, b.addend ?? none, b.mask ?? none, b.gradInput]),
+    workgroups: groups,
+  };
+}
