@@ -8,22 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { ResNetEngine } from '../src/model/engine';
 import { type Ablation, MissingWeightsError } from '../src/model/forward';
 import { randomWeights } from '../src/weights/random';
-import { freshSeed, makeRng, randomArray, testContext } from './helpers/gpu';
+import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';
 
 /** As in network.test.ts: float32 through 20 layers lands near 1e-5 of a tap's scale. */
 const TOLERANCE = 1e-4;
-
-function tapError(actual: Float32Array, expected: Float64Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    const d = Math.abs(actual[i] - expected[i]);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return worst / Math.max(scale, 1e-30);
-}
 
 /** The reference's edit hook that applies `ablations` where they are produced. */
 function referenceAblation(ablations: Ablation[]) {
@@ -105,9 +94,9 @@ describe('channel ablation vs the float64 reference', () => {
       const want = referenceForward(weights, input, 'fc', referenceAblation(c.ablations));
       // The reference's ablation took effect downstream (else the comparison would prove little).
       expect(maxAbsDiff(want.get('fc')!.data, clean.get('fc')!.data), c.what).toBeGreaterThan(1e-6);
-      expect(tapError(got.get(c.upstream)!.data, clean.get(c.upstream)!.data), `${c.what}: ${c.upstream} (seed ${seed})`).toBeLessThanOrEqual(TOLERANCE);
+      expect(relativeError(got.get(c.upstream)!.data, clean.get(c.upstream)!.data), `${c.what}: ${c.upstream} (seed ${seed})`).toBeLessThanOrEqual(TOLERANCE);
       for (const tap of c.taps) {
-        const e = tapError(got.get(tap)!.data, want.get(tap)!.data);
+        const e = relativeError(got.get(tap)!.data, want.get(tap)!.data);
         errors.push(`  ${tap.padEnd(22)} ${e.toExponential(2)}  (${c.what})`);
         expect(e, `${c.what}: ${tap} (seed ${seed})`).toBeLessThanOrEqual(TOLERANCE);
       }

@@ -6,20 +6,8 @@ import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { MissingWeightsError } from '../src/model/forward';
 import { randomWeights } from '../src/weights/random';
-import { freshSeed, makeRng, randomArray, testContext } from './helpers/gpu';
+import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';
-
-/** Largest |a - b| over the tap, divided by the reference tap's largest magnitude. */
-function tapError(actual: Float32Array, expected: Float64Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    const d = Math.abs(actual[i] - expected[i]);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return worst / Math.max(scale, 1e-30);
-}
 
 // Tolerance: float32 through 20 layers of up to 4608-term sums. Each layer adds ~sqrt(n)*2^-24
 // relative error (about 4e-6 for n = 4608) and ReLU/BN pass it on roughly unamplified, so the
@@ -44,7 +32,7 @@ describe('ResNet18 forward vs the float64 reference', () => {
       const g = got.get(tap)!;
       const w = want.get(tap)!;
       expect(g.shape, tap).toEqual(w.shape);
-      errors[tap] = tapError(g.data, w.data);
+      errors[tap] = relativeError(g.data, w.data);
     }
     console.log(`network vs float64 reference (seed ${seed}), worst error / tap scale:\n` +
       Object.entries(errors).map(([t, e]) => `  ${t.padEnd(22)} ${e.toExponential(2)}`).join('\n'));
@@ -66,7 +54,7 @@ describe('ResNet18 forward vs the float64 reference', () => {
     // differences then pass through later layers. 1e-5 of scale bounds that with a wide margin
     // (measured up to ~1e-6) and still fails on any wrong fusion (errors of order 1).
     for (const tap of ['layer2.1', 'fc']) {
-      expect(tapError(few.get(tap)!.data, Float64Array.from(all.get(tap)!.data)), `${tap} seed ${seed}`).toBeLessThanOrEqual(1e-5);
+      expect(relativeError(few.get(tap)!.data, Float64Array.from(all.get(tap)!.data)), `${tap} seed ${seed}`).toBeLessThanOrEqual(1e-5);
     }
     // A layer1 tap plans no later stage.
     const plan = engine.plan(1, 33, 35, ['layer1.0.bn2']);
@@ -101,8 +89,8 @@ describe('ResNet18 forward vs the float64 reference', () => {
     const [ra, rb] = await Promise.all([engine.forward(a), engine.forward(b)]);
     const wa = referenceForward(weights, a).get('fc')!.data;
     const wb = referenceForward(weights, b).get('fc')!.data;
-    expect(tapError(ra.get('fc')!.data, wa)).toBeLessThanOrEqual(NETWORK_TOLERANCE);
-    expect(tapError(rb.get('fc')!.data, wb)).toBeLessThanOrEqual(NETWORK_TOLERANCE);
+    expect(relativeError(ra.get('fc')!.data, wa)).toBeLessThanOrEqual(NETWORK_TOLERANCE);
+    expect(relativeError(rb.get('fc')!.data, wb)).toBeLessThanOrEqual(NETWORK_TOLERANCE);
     engine.dispose();
   });
 });

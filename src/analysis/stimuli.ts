@@ -8,6 +8,8 @@
 // within it).
 // Browser-safe, no dependencies.
 
+import { mulberry32 } from '../weights/random';
+
 /** An RGB image, 3 bytes per pixel, rows top to bottom. */
 export interface RgbImage {
   width: number;
@@ -127,17 +129,8 @@ function seedOf(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (seeded uniforms in [0, 1)), shared with the weight initialiser. */
+export { mulberry32 };
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 const rad = (deg: number) => (deg * Math.PI) / 180;

@@ -33,17 +33,8 @@ export function randomArray(count: number, rng: () => number, lo = -1, hi = 1): 
   return a;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the weight initialiser's generator): small, fast, seedable. */
+export { mulberry32 as makeRng } from '../../src/weights/random';
 
 /** A fresh seed per run (printed by the caller so a failure can be replayed). */
 export function freshSeed(): number {
