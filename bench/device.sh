@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/device.sh: the Node benchmark (Dawn, Vulkan) on a GPU machine lent by the `device` tool
+# (NVIDIA H200 so far), at full size, results under $OUT.
+#
+# 1. Here, on a machine with the repo, node_modules and apt (once per change of the bench/engine):
+#        bash bench/device.sh prepare
+#    builds bench/.build/device/ (the Node bench with tfjs and ONNX Runtime bundled in, Dawn's
+#    native module, ORT's wasm and this machine's node binary, packed into payload.tar.xz) and
+#    downloads the Vulkan loader packages into .gl/ (see /work/.library/device/README.md).
+# 2. On the device machine, one call of the device tool's `run`:
+#        command: for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; bash bench/device.sh run
+#        carry:   [".gl", "bench/.build/device"]
+#        timeout_s: 480
+#    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64`).
+# 3. Here: copy what came back into the results, e.g.
+#        cp <files_at>/*.json <files_at>/*.md <files_at>/*.svg bench/results/
+#    and have the summary regenerated with the other configurations of that date by any later
+#    `npm run bench` of the same date (or read the per-configuration .md directly).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEV=bench/.build/device
+
+prepare() {
+  if [ -z "${SKIP_IGNORE_CHECK:-}" ] && ! git check-ignore -q "$DEV/payload.tar.xz"; then
+    echo "bench/.build/ is not git-ignored: its 50+ MB of weights and bundles would travel to the device" >&2
+    echo "machine with the working tree. Add 'bench/.build/' to .gitignore first." >&2
+    exit 1
+  fi
+  node bench/build.mjs --device
+  local stage
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' RETURN
+  mkdir -p "$stage/$DEV/bin" "$stage/node_modules/webgpu/dist/linux-x64" "$stage/node_modules/onnxruntime-web/dist"
+  cp "$(command -v node)" "$stage/$DEV/bin/node"
+  cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$stage/node_modules/webgpu/"
+  cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
+  cp node_modules/onnxruntime-web/package.json "$stage/node_modules/onnxruntime-web/"
+  cp node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm "$stage/node_modules/onnxruntime-web/dist/"
+  tar -C "$stage" -cf - . | xz -T2 -6 > "$DEV/payload.tar.xz"
+  if ! ls .gl/*.deb >/dev/null 2>&1; then
+    # The device image has no Vulkan loader; the device README's recipe.
+    mkdir -p .gl /tmp/amd64/partial
+    local o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+    apt-get $o update >/dev/null
+    (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+  fi
+  du -sh "$DEV" .gl
+  cat <<MSG
+Prepared. On the device machine run (device tool):
+  command:   for f in .gl/*.deb; do dpkg -x \$f /; done; ldconfig; bash bench/device.sh run
+  carry:     [".gl", "$DEV"]
+  timeout_s: 480
+MSG
+}
+
+run() {
+  local out=${OUT:-/tmp/resnet-stream-device-out}
+  mkdir -p "$out"
+  if [ ! -f "$DEV/payload.tar.xz" ]; then
+    echo "no $DEV/payload.tar.xz: run 'bash bench/device.sh prepare' here and carry $DEV" >&2
+    exit 1
+  fi
+  if command -v xz >/dev/null; then
+    xz -dc "$DEV/payload.tar.xz" | tar -xf - -C "$ROOT"
+  else
+    python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$DEV/payload.tar.xz" "$ROOT"
+  fi
+  if ! ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; then
+    echo "no Vulkan loader (libvulkan.so.1): carry .gl and unpack it first (see the top of this file)" >&2
+    exit 1
+  fi
+  local nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv" ]; then
+    export VK_DRIVER_FILES=$nv
+  fi
+  export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+  echo "node $("$DEV/bin/node" --version); VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}; $(nproc) cores" | tee "$out/device.log"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee -a "$out/device.log" || true
+  set -o pipefail
+  "$DEV/bin/node" --input-type=module -e '
+    const { main } = await import(process.cwd() + "/bench/.build/device/runner.mjs");
+    process.exit(await main(process.argv.slice(1), process.cwd()));
+  ' -- --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" --timeout-minutes 7 "$@" 2>&1 | tee -a "$out/device.log"
+}
+
+case "${1:-}" in
+  prepare) shift; prepare "$@" ;;
+  run) shift; run "$@" ;;
+  *) echo "usage: bash bench/device.sh prepare | run [runner options]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,147 @@
+// The one place the benchmark touches our engine's API. If src/index.ts changes, fix it here.
+//
+// '../src/index' is resolved by the bench build (bench/build.mjs): to src/index.ts when it exports
+// ResNetEngine and bundles, else to a stand-in module, so the peers are measured either way and
+// the results say why the engine rows are missing.
+//
+// API used (src/model/engine.ts):
+//   ResNetEngine.create({ gpu?, device?, featureLevel? })     -> engine
+//   engine.loadWeights(Map<name, {shape, data}>)
+//   engine.forward({shape: [N,3,H,W], data}, { taps })          -> Map<tap, {shape, data}>
+//   optional, used when present: engine.plan(N, H, W, taps)    (pipelines + buffers, timed apart)
+//   engine.ctx.pipelines.creationMs, engine.ctx.pool.peakBytesInUse, engine.weightBytes,
+//   engine.computableTaps() / ResNetEngine.allTaps(), engine.adapter, engine.dispose()
+//   per-kernel profile (internals): engine.plan(...).dispatches [{label, pipeline, bindGroup,
+//   workgroups}], plan.input (GPUBuffer), engine.ctx.device, device.features 'timestamp-query'
+
+import * as engineModule from '../src/index';
+import type { HostTensor, TensorMap } from './core/weights';
+
+export interface EngineMemory {
+  weightBytes?: number;
+  /** Peak bytes of pooled activation buffers handed out at once. */
+  poolPeakBytesInUse?: number;
+  poolBytesAllocated?: number;
+}
+
+export interface OurEngine {
+  adapter?: unknown;
+  /** The engine's GPUDevice (to record which adapter it ran on). */
+  device(): GPUDevice | undefined;
+  /** Every tap name the loaded weights can compute. */
+  allTaps(): string[];
+  /** Build (and cache) the plan for a shape and tap set: pipelines, bind groups, buffers. */
+  prepare(batch: number, height: number, width: number, taps: string[]): Promise<number | null>;
+  forward(input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>>;
+  /** JS-side ms spent in createComputePipeline so far (the engine's own counter), if it keeps one. */
+  pipelineCreationMs(): number | null;
+  memory(): EngineMemory;
+  /**
+   * GPU time per kernel from timestamp queries: each dispatch in its own compute pass with
+   * timestampWrites (a profiling run only: the timed runs keep one pass for the whole forward).
+   * null + reason when the device has no timestamp queries or the engine's internals differ.
+   */
+  profileKernels(input: HostTensor, taps: string[]): Promise<KernelProfile | { unavailable: string }>;
+  dispose(): void;
+}
+
+export interface KernelProfile {
+  /**
+   * One entry per dispatch, in forward order: GPU ms between the pass's begin and end timestamps;
+   * `shader` is the pipeline's label up to ' pipeline' (the kernel kind, e.g. 'conv2d').
+   */
+  kernels: { label: string; shader: string; ms: number }[];
+  totalMs: number;
+}
+
+export function engineStatus(): { available: boolean; reason?: string } {
+  const m = engineModule as Record<string, unknown>;
+  if (typeof m.ResNetEngine === 'function') return { available: true };
+  return { available: false, reason: String(m.ENGINE_UNAVAILABLE_REASON ?? 'src/index.ts does not export ResNetEngine') };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility' },
+  weights: TensorMap): Promise<{ engine: OurEngine; createMs: number; loadMs: number }> {
+  const status = engineStatus();
+  if (!status.available) throw new Error(`our engine is not available: ${status.reason}`);
+  const Engine = (engineModule as Any).ResNetEngine;
+  const t0 = performance.now();
+  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel });
+  const t1 = performance.now();
+  e.loadWeights(weights);
+  // Weight uploads are queued; wait for them so loadMs is the real upload time.
+  await e.ctx?.device?.queue?.onSubmittedWorkDone?.();
+  const t2 = performance.now();
+  const engine: OurEngine = {
+    adapter: e.adapter,
+    device: () => e.ctx?.device,
+    allTaps: () => (typeof e.computableTaps === 'function' ? e.computableTaps() : Engine.allTaps()),
+    async prepare(batch, height, width, taps) {
+      if (typeof e.plan !== 'function') return null;
+      const s = performance.now();
+      e.plan(batch, height, width, taps);
+      // In Chromium pipeline creation runs in the GPU process; the queue is ordered behind it.
+      await e.ctx?.device?.queue?.onSubmittedWorkDone?.();
+      return performance.now() - s;
+    },
+    forward: (input, taps) => e.forward(input, { taps }),
+    pipelineCreationMs: () => (typeof e.ctx?.pipelines?.creationMs === 'number' ? e.ctx.pipelines.creationMs : null),
+    memory: () => ({
+      weightBytes: e.weightBytes,
+      poolPeakBytesInUse: e.ctx?.pool?.peakBytesInUse,
+      poolBytesAllocated: e.ctx?.pool?.bytesAllocated,
+    }),
+    profileKernels: (input, taps) => profileKernels(e, input, taps),
+    dispose: () => e.dispose(),
+  };
+  return { engine, createMs: t1 - t0, loadMs: t2 - t1 };
+}
+
+async function profileKernels(e: Any, input: HostTensor, taps: string[]): Promise<KernelProfile | { unavailable: string }> {
+  const device: GPUDevice | undefined = e.ctx?.device;
+  if (!device) return { unavailable: 'engine.ctx.device not found' };
+  if (!device.features.has('timestamp-query')) return { unavailable: 'the device has no timestamp-query feature' };
+  if (typeof e.plan !== 'function') return { unavailable: 'engine.plan() not found' };
+  const [batch, , height, width] = input.shape;
+  const plan = e.plan(batch, height, width, taps);
+  const dispatches = plan?.dispatches as { label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }[] | undefined;
+  if (!Array.isArray(dispatches) || !plan.input) return { unavailable: 'plan.dispatches / plan.input not found' };
+  const n = dispatches.length;
+  const querySet = device.createQuerySet({ label: 'bench kernel profile', type: 'timestamp', count: 2 * n });
+  const resolve = device.createBuffer({ label: 'bench profile resolve', size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const staging = device.createBuffer({ label: 'bench profile staging', size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    device.queue.writeBuffer(plan.input, 0, input.data.buffer, input.data.byteOffset, input.data.byteLength);
+    const encoder = device.createCommandEncoder({ label: 'bench profile encoder' });
+    dispatches.forEach((d, i) => {
+      const pass = encoder.beginComputePass({
+        label: `profile ${d.label}`,
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+      pass.end();
+    });
+    encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    const kernels = dispatches.map((d, i) => {
+      const begin = stamps[2 * i];
+      const end = stamps[2 * i + 1];
+      const shader = (d.pipeline.label || d.label).replace(/ pipeline.*$/, '');
+      return { label: d.label, shader, ms: end > begin ? Number(end - begin) / 1e6 : 0 };
+    });
+    return { kernels, totalMs: kernels.reduce((a, k) => a + k.ms, 0) };
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    staging.destroy();
+  }
+}
