@@ -12,10 +12,10 @@
 #        carry:   [".gl", "bench/.build/device"]
 #        timeout_s: 480
 #    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64`).
-# 3. Here: copy what came back into the results, e.g.
-#        cp <files_at>/*.json <files_at>/*.md <files_at>/*.svg bench/results/
-#    and have the summary regenerated with the other configurations of that date by any later
-#    `npm run bench` of the same date (or read the per-configuration .md directly).
+# 3. Here: copy the configuration's files (not its summary, which covers that run alone) and
+#    rewrite the reports and the day's summary over every configuration:
+#        cp <files_at>/*-node-*.json <files_at>/*-node-*.md <files_at>/*-node-*.svg bench/results/
+#        node bench/run.mjs --report-only --date <the date in the file names>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

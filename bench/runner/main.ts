@@ -9,7 +9,7 @@
 // and writes bench/results/<date>-<config>.{json,md,svg} plus <date>-summary.md.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem, type as osType, release as osRelease } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { chromiumAvailable, lavapipeIcd, openBrowserPage, withTimeout } from '../../test/helpers/browser';
@@ -90,6 +90,9 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --out DIR           results folder
   --echo              echo the page's console
   --timeout-minutes M longest one configuration may take (default 120)
+  --report-only       measure nothing: rewrite the .md/.svg of every <date>-*.json in the results
+                      folder and the summary (after copying in results from bench/device.sh, say);
+                      --date YYYY-MM-DD (default today)
   --seed N            weight seed (default ${DEFAULT_WEIGHT_SEED}); --input-seed N (default ${DEFAULT_INPUT_SEED})
 `;
 
@@ -279,9 +282,31 @@ async function runNodeConfig(config: Config, steps: Step[], opts: Options, root:
   }
 }
 
+function reportOnly(outDir: string, date: string, log: (s: string) => void): number {
+  const files = readdirSync(outDir).filter((f) => f.startsWith(`${date}-`) && f.endsWith('.json')).sort();
+  const results: ConfigResult[] = [];
+  for (const f of files) {
+    const r = JSON.parse(readFileSync(join(outDir, f), 'utf8')) as ConfigResult;
+    if (r.schema !== 1 || !r.config) continue;
+    writeReports(r, outDir);
+    results.push(r);
+    log(`rewrote ${f.replace(/\.json$/, '')}.md/.svg`);
+  }
+  if (!results.length) {
+    log(`no ${date}-*.json results in ${outDir}`);
+    return 1;
+  }
+  log(`wrote ${writeSummary(results, outDir, date)}`);
+  return 0;
+}
+
 export async function main(argv: string[], root: string): Promise<number> {
   const opts = parseArgs(argv, root);
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (argv.includes('--report-only')) {
+    const i = argv.indexOf('--date');
+    return reportOnly(opts.outDir, i >= 0 ? argv[i + 1] : localDate(), log);
+  }
   // The build writes engine-status.json next to the Node bench it made (bench/.build or bench/.build/device).
   const statusPath = [join(dirname(opts.nodeBench), 'engine-status.json'), join(root, 'bench/.build/engine-status.json')].find(existsSync);
   const engineStatus = statusPath ? JSON.parse(readFileSync(statusPath, 'utf8')) as { engine: boolean; reason?: string }
