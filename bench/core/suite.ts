@@ -331,6 +331,10 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
             continue;
           }
         }
+        if (v.batch > 1 && !verified && !step.skipVerification) {
+          vr.skipped = 'not run: batch-1 verification did not pass';
+          continue;
+        }
         const batchInput = v.batch === 1 ? input : randomInput(1000 + v.batch, v.batch, size, size);
         if (runner.prepare) {
           vr.pipelineMs = await runner.prepare(v.batch, taps);
@@ -360,9 +364,6 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
               `of their scale (tolerance ${LOGIT_TOLERANCE})`;
             continue;
           }
-        } else if (!verified && !step.skipVerification) {
-          vr.skipped = 'not timed: batch-1 verification did not pass';
-          continue;
         }
         if (plan.runs === 0) {
           vr.skipped = 'verification only (no timed runs)';

@@ -4,7 +4,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors } from '../../src/weights/safetensors';
+import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors';
 import { referenceForward } from '../core/reference';
 import { WEIGHT_GENERATOR, randomInput, randomResnet18Weights } from '../core/weights';
 
@@ -24,18 +24,17 @@ export function prepareData(root: string, weightSeed: number, inputSeed: number,
   const rel = 'bench/.build/data';
   const dir = join(root, rel);
   mkdirSync(dir, { recursive: true });
+  // File names carry the generator, so a new generator never meets files of an old one; and the
+  // reference is always computed from the files the engines read, never from a fresh draw.
   const weightsPath = `${rel}/weights-${WEIGHT_GENERATOR}-s${weightSeed}.safetensors`;
-  const inputPath = `${rel}/input-s${inputSeed}-${size}.safetensors`;
+  const inputPath = `${rel}/input-${WEIGHT_GENERATOR}-s${inputSeed}-${size}.safetensors`;
   const refPath = join(dir, `reference-${WEIGHT_GENERATOR}-s${weightSeed}-s${inputSeed}-${size}.json`);
-  let weights: ReturnType<typeof randomResnet18Weights> | null = null;
-  const getWeights = () => (weights ??= randomResnet18Weights(weightSeed));
   if (!existsSync(join(root, weightsPath))) {
     log(`writing random weights (src/weights/random.ts, seed ${weightSeed})`);
-    writeFileSync(join(root, weightsPath), writeSafetensors(getWeights(), { seed: String(weightSeed), generator: WEIGHT_GENERATOR }));
+    writeFileSync(join(root, weightsPath), writeSafetensors(randomResnet18Weights(weightSeed), { seed: String(weightSeed), generator: WEIGHT_GENERATOR }));
   }
-  const input = randomInput(inputSeed, 1, size, size);
   if (!existsSync(join(root, inputPath))) {
-    writeFileSync(join(root, inputPath), writeSafetensors(new Map([['input', input]]), { seed: String(inputSeed) }));
+    writeFileSync(join(root, inputPath), writeSafetensors(new Map([['input', randomInput(inputSeed, 1, size, size)]]), { seed: String(inputSeed) }));
   }
   let referenceLogits: number[];
   let referenceMs: number | null = null;
@@ -43,8 +42,11 @@ export function prepareData(root: string, weightSeed: number, inputSeed: number,
     referenceLogits = JSON.parse(readFileSync(refPath, 'utf8')).logits;
   } else {
     log(`float64 reference forward at ${size} x ${size} (once; cached in ${rel})`);
+    const weights = readSafetensors(readFileSync(join(root, weightsPath)), weightsPath).tensors;
+    const input = readSafetensors(readFileSync(join(root, inputPath)), inputPath).tensors.get('input');
+    if (!input) throw new Error(`${inputPath} holds no 'input'`);
     const t0 = performance.now();
-    referenceLogits = Array.from(referenceForward(getWeights(), input));
+    referenceLogits = Array.from(referenceForward(weights, input));
     referenceMs = performance.now() - t0;
     log(`reference forward: ${(referenceMs / 1000).toFixed(1)} s`);
     writeFileSync(refPath, JSON.stringify({ weightSeed, inputSeed, size, logits: referenceLogits }));
