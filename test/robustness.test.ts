@@ -576,7 +576,7 @@ describe('resnet-stream robustness on a full synthetic checkpoint', () => {
       '--labels', join(dir, 'labels.json'), '--block', '3.1', '--out', join(dir, 'y.json')]);
     expect(r.code).toBe(1);
     const lines = ownLines(r.stderr);
-    expect(lines, r.stderr).toEqual([expect.stringMatching(/^resnet-stream robustness: the robustness experiment needs the whole network/)]);
+    expect(lines, r.stderr).toEqual([expect.stringMatching(/^error: the robustness experiment needs the whole network/)]);
     expect(lines[0]).toMatch(/full checkpoint resnet18-f37072fd\.pth; resnet18-imagenet1k-v1-partial\.pth lacks layer4\.0\.conv1\.weight, layer4\.0\.conv2\.weight, layer4\.1\.conv1\.weight, layer4\.1\.conv2\.weight/);
     expect(existsSync(join(dir, 'y.json'))).toBe(false);
   });

@@ -1,4 +1,5 @@
-// A small, strict argument parser: --name value and --flag; unknown options are errors.
+// A small, strict argument parser: --name value and --flag; unknown options are errors. And the
+// CLI's one error line (errorLine), so that every failure reads the same way.
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -78,4 +79,33 @@ export function parseRanges(text: string, what: string): number[] {
     for (let i = a; i <= b; i++) out.add(i);
   }
   return [...out].sort((x, y) => x - y);
+}
+
+/** Errors the code raises on purpose carry a readable message; these built-in classes mean a bug. */
+const INTERNAL_ERRORS: Function[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/** Control characters (a newline in a file or tensor name) would split the line: made spaces. */
+function flat(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * One line for any thrown value: `error: <message>`, never a stack (RESNET_STREAM_DEBUG=1 prints
+ * it). Node's file errors are said plainly; an exception the code did not anticipate (a TypeError,
+ * a RangeError, ...) is marked as an internal error with the hint to get its stack.
+ */
+export function errorLine(e: unknown): string {
+  if (!(e instanceof Error)) return `error: ${flat(String(e))}`;
+  const err = e as Error & { code?: unknown; syscall?: unknown; path?: unknown };
+  if (typeof err.code === 'string' && typeof err.syscall === 'string') {
+    const reasons: Record<string, string> = {
+      ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory', ENOSPC: 'no space left on the device',
+    };
+    return `error: ${typeof err.path === 'string' ? `'${flat(err.path)}': ` : ''}${reasons[err.code] ?? flat(err.message)}`;
+  }
+  if (INTERNAL_ERRORS.includes(e.constructor)) {
+    return `error: internal error (${e.name}: ${flat(e.message)}); set RESNET_STREAM_DEBUG=1 for the stack and please report it`;
+  }
+  return `error: ${flat(e.message || e.name)}`;
 }

@@ -10,7 +10,7 @@ import { type HostTensor, type TensorMap, readSafetensors, writeSafetensors } fr
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { preprocessFiles } from '../image/preprocess-node';
-import { UsageError, parseArgs, required } from './args';
+import { UsageError, errorLine, parseArgs, required } from './args';
 import { imagenetClasses } from './classes-node';
 
 const USAGE = `resnet-stream: ResNet18 on WebGPU, with every skip and branch of the residual stream read back
@@ -19,6 +19,7 @@ usage:
   resnet-stream taps --weights FILE (--input TENSOR.safetensors | --image FILE...) --out OUT.safetensors [--taps a,b,...]
   resnet-stream classify --weights FILE (--input TENSOR.safetensors | --image FILE...) [--top 5] [--json]
   resnet-stream preprocess --image FILE --out OUT.safetensors
+  resnet-stream inspect [--weights FILE] [--tensors] [--json]   (load and validate a checkpoint; no GPU)
   resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
   resnet-stream robustness --weights FILE --analysis FILE --images DIR|LIST --block 3.1 --out FILE.json ...   (robustness --help)
@@ -176,6 +177,7 @@ const commands: Record<string, Command> = {
   taps,
   classify,
   preprocess,
+  inspect: async (argv) => (await import('./inspect')).inspectCommand(argv),
   analyze: async (argv) => (await import('./analyze')).analyzeCommand(argv),
   fv: async (argv) => (await import('../featureviz/fv-cli')).fvCommand(argv),
   robustness: async (argv) => (await import('./robustness')).robustnessCommand(argv),
@@ -189,22 +191,28 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    log(`resnet-stream: unknown command '${name}'\n${USAGE}`);
+    log(`error: unknown command '${name.replace(/[^\x20-\x7e]/g, '?')}' (commands: ${Object.keys(commands).join(', ')}; resnet-stream --help)`);
     return 2;
   }
   try {
     await command(rest);
     return 0;
   } catch (e) {
-    const error = e as Error;
-    if (process.env.RESNET_STREAM_DEBUG) console.error(error);
-    log(`resnet-stream ${name}: ${(error.message || String(error)).split('\n')[0]}`);
-    return error instanceof UsageError ? 2 : 1;
+    if (process.env.RESNET_STREAM_DEBUG) console.error(e);
+    log(errorLine(e));
+    return e instanceof UsageError ? 2 : 1;
   }
 }
 
-// Dawn keeps the event loop alive; exit explicitly once the command is done.
-main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-  log(`resnet-stream: ${(e as Error).message}`);
+// Anything that escapes main (a rejected promise in a callback, an exception in an event handler)
+// is still one line and exit 1.
+const fatal = (e: unknown) => {
+  if (process.env.RESNET_STREAM_DEBUG) console.error(e);
+  log(errorLine(e));
   process.exit(1);
-});
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+// Dawn keeps the event loop alive; exit explicitly once the command is done.
+main(process.argv.slice(2)).then((code) => process.exit(code), fatal);

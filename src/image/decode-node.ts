@@ -51,7 +51,10 @@ export function decodeImageBytes(bytes: Uint8Array, name: string, options: NodeD
     const what = format === 'jpeg' ? 'JPEG' : 'PNG';
     if (e instanceof RangeError) throw new ImageDecodeError(name, `${what}: out of memory (${e.message})`);
     const msg = e instanceof Error ? e.message : String(e);
-    throw new ImageDecodeError(name, `${what}: ${isJpegDataError(e) ? msg : describeLibraryError(msg)}`);
+    const reason = isJpegDataError(e) ? msg : describeLibraryError(msg);
+    // Pillow (without ImageFile.LOAD_TRUNCATED_IMAGES) refuses truncated files; so do we, and say so.
+    const note = /^truncated/.test(reason) ? '; truncated images are refused, not filled with grey' : '';
+    throw new ImageDecodeError(name, `${what}: ${reason}${note}`);
   }
   throw new ImageDecodeError(name, `not a JPEG or PNG image (first bytes ${hex(bytes.subarray(0, 8))})`);
 }
@@ -77,7 +80,7 @@ function hex(b: Uint8Array): string {
 
 /** Library messages made readable; pngjs reports a truncated stream in stream jargon. */
 function describeLibraryError(msg: string): string {
-  if (/read requests waitng|read requests waiting|unexpected end|ran out of data/i.test(msg)) return `truncated or corrupt data (${msg})`;
+  if (/read requests waitng|read requests waiting|unexpected end|ran out of data/i.test(msg)) return 'truncated or corrupt data (the stream ends early)';
   return msg;
 }
 
@@ -116,11 +119,12 @@ function preparePng(bytes: Uint8Array, maxPixels: number): { data: Uint8Array; d
   if (width === 0 || height === 0) throw new Error(`zero size ${width}x${height}`);
   if (width * height > maxPixels) throw new Error(`${width}x${height} is larger than the limit of ${maxPixels} pixels`);
   if (!PNG_COLOR_TYPES[colorType]?.includes(depth)) throw new Error(`bad colour type ${colorType} with bit depth ${depth}`);
-  if (colorType !== 0 && colorType !== 2) return { data: bytes, depth, colorType };
+  if (colorType !== 0 && colorType !== 2) return { data: withoutTrailer(bytes, view), depth, colorType };
   // Drop tRNS: Pillow's convert('RGB') ignores it, pngjs would blacken the matching pixels.
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let pos = 8;
   let dropped = false;
+  let sawIend = false;
   while (pos + 12 <= bytes.length) {
     const len = view.getUint32(pos);
     const end = pos + 12 + len;
@@ -129,10 +133,13 @@ function preparePng(bytes: Uint8Array, maxPixels: number): { data: Uint8Array; d
     if (type === 'tRNS') dropped = true;
     else parts.push(bytes.subarray(pos, end));
     pos = end;
-    if (type === 'IEND') break;
+    if (type === 'IEND') {
+      sawIend = true;
+      break;
+    }
   }
-  if (!dropped) return { data: bytes, depth, colorType };
-  if (pos < bytes.length) parts.push(bytes.subarray(pos));
+  if (!dropped) return { data: withoutTrailer(bytes, view), depth, colorType };
+  if (pos < bytes.length && !sawIend) parts.push(bytes.subarray(pos));
   const total = parts.reduce((a, p) => a + p.length, 0);
   const data = new Uint8Array(total);
   let at = 0;
@@ -141,6 +148,18 @@ function preparePng(bytes: Uint8Array, maxPixels: number): { data: Uint8Array; d
     at += p.length;
   }
   return { data, depth, colorType };
+}
+
+/** The file up to the end of its IEND chunk: Pillow ignores bytes after IEND, pngjs refuses them. */
+function withoutTrailer(bytes: Uint8Array, view: DataView): Uint8Array {
+  let pos = 8;
+  while (pos + 12 <= bytes.length) {
+    const end = pos + 12 + view.getUint32(pos);
+    if (end > bytes.length) break;
+    if (bytes[pos + 4] === 0x49 && bytes[pos + 5] === 0x45 && bytes[pos + 6] === 0x4e && bytes[pos + 7] === 0x44) return bytes.subarray(0, end); // IEND
+    pos = end;
+  }
+  return bytes;
 }
 
 function decodePng(bytes: Uint8Array, maxPixels: number): RgbImage {

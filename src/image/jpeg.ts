@@ -553,6 +553,12 @@ function decodeScan(
   const single = comps.length === 1;
   const total = single ? comps[0].widthInBlocks * comps[0].heightInBlocks : frame.mcusPerLine * frame.mcusPerColumn;
   let restartsToGo = restartInterval;
+  // libjpeg (and so Pillow) decodes the units after a scan's data has run out from zero bits: grey.
+  // A few at the very end happen in real files and are accepted, as there; more means the file is
+  // truncated or its declared size is a lie (a 100 MP frame from a few hundred bytes), refused.
+  const unitsPerRow = single ? comps[0].widthInBlocks : frame.mcusPerLine;
+  const tolerated = Math.max(unitsPerRow, Math.ceil(total / 100));
+  let synthetic = 0;
   for (let mcu = 0; mcu < total; mcu++) {
     if (restartInterval) {
       if (restartsToGo === 0) {
@@ -571,6 +577,10 @@ function decodeScan(
         restartsToGo = restartInterval;
       }
       restartsToGo--;
+    }
+    // (after the restart handling, which clears markerHit when the marker was the expected RSTn)
+    if (br.markerHit && ++synthetic > tolerated) {
+      fail(`truncated (the scan's data ends ${total - mcu + synthetic - 1} of ${total} units early; Pillow would fill them with grey)`);
     }
     if (single) {
       const c = comps[0];

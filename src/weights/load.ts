@@ -12,6 +12,7 @@ import { expectedTensors, isIgnorableTensor } from '../model/architecture';
 import { isLegacyPth, isZip, readPth } from './pth';
 import { readSafetensors, type HostTensor, type TensorMap } from './safetensors';
 import { sha256Hex } from './sha256';
+import { printable } from './zip';
 import { PickleDict, type PickleValue, TensorRef, isFloatDtype } from './unpickle';
 
 export interface Checkpoint {
@@ -47,7 +48,7 @@ const NESTING_KEYS = ['state_dict', 'model', 'model_state_dict', 'module', 'net'
 const MAX_LISTED = 4;
 
 function listNames(names: string[]): string {
-  const shown = names.slice(0, MAX_LISTED).map((n) => `'${n}'`).join(', ');
+  const shown = names.slice(0, MAX_LISTED).map((n) => `'${printable(n)}'`).join(', ');
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
 }
 
@@ -159,7 +160,7 @@ export function loadCheckpoint(bytes: Uint8Array, name = 'checkpoint', options: 
     const archive = readPth(bytes, name);
     const dict = findStateDict(archive.root, name);
     const entries = [...dict.entries()].map(([key, ref]) => {
-      if (typeof key !== 'string') throw new Error(`${name}: state-dict key ${String(key)} is not a string`);
+      if (typeof key !== 'string') throw new Error(`${name}: state-dict key ${printable(String(key))} is not a string`);
       const t = ref as TensorRef;
       return { name: key, dtype: t.dtype, isFloat: isFloatDtype(t.dtype), shape: t.shape, read: () => archive.read(t, `tensor '${key}'`) };
     });

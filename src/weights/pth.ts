@@ -7,12 +7,12 @@
 //   <prefix>/data/<key>    the raw bytes of each storage, in `byteorder`
 //   <prefix>/version       the serialization version ('3')
 //   <prefix>/byteorder     'little' or 'big' (written since PyTorch 2.1; absent means little)
-// Entries are STORED (uncompressed); fflate's unzipSync copies them out.
+// Entries are STORED (uncompressed); zip.ts reads them as views of the file, checking every offset.
 //
 // Legacy format: five pickles back to back (magic number, protocol version, sys_info, the object,
 // the sorted list of storage keys), then for each key an int64 element count and the raw data.
 
-import { unzipSync } from 'fflate';
+import { printable, readZip } from './zip';
 import { DTYPE_BYTES, type PickleValue, StorageRef, TensorRef, type StorageDtype, unpickle } from './unpickle';
 
 export type ByteOrder = 'little' | 'big';
@@ -84,12 +84,14 @@ function elementReader(dtype: StorageDtype, view: DataView, little: boolean): (i
  */
 export function readStrided(tensor: TensorRef, storageBytes: Uint8Array, byteorder: ByteOrder, where: string): Float32Array {
   const { shape, stride, offset, dtype } = tensor;
+  const numel = tensor.storage?.numel;
   if (shape.length !== stride.length) throw new Error(`${where}: ${shape.length} sizes but ${stride.length} strides`);
   if (shape.some((d) => d < 0)) throw new Error(`${where}: negative size in [${shape}]`);
   if (stride.some((s) => s < 0)) throw new Error(`${where}: negative stride in [${stride}] (torch tensors never have one: the file is malformed)`);
   if (offset < 0) throw new Error(`${where}: negative storage offset ${offset}`);
   const item = DTYPE_BYTES[dtype];
-  const available = Math.floor(storageBytes.byteLength / item);
+  // The storage's own declared size bounds the view, even where its record holds more bytes.
+  const available = Math.min(Math.floor(storageBytes.byteLength / item), numel ?? Infinity);
   const count = shape.reduce((a, b) => a * b, 1);
   if (count > MAX_ELEMENTS) throw new Error(`${where}: shape [${shape}] has ${count} elements, more than the ${MAX_ELEMENTS} read here`);
   if (count === 0) return new Float32Array(0);
@@ -134,49 +136,39 @@ export function readStrided(tensor: TensorRef, storageBytes: Uint8Array, byteord
   return out;
 }
 
-function checkStorageSize(storage: StorageRef, bytes: Uint8Array, record: string, what: string): void {
+function checkStorageSize(storage: StorageRef, bytes: Uint8Array, record: string, what: string, name: string): void {
   const expected = storage.numel * DTYPE_BYTES[storage.dtype];
   if (bytes.byteLength < expected) {
-    throw new Error(`${what}: ${record} holds ${bytes.byteLength} bytes, but its ${storage.dtype} storage needs ${expected} (truncated or corrupt file)`);
+    throw new Error(`${what}: ${name}: ${record} holds ${bytes.byteLength} bytes, but its ${storage.dtype} storage needs ${expected} (truncated or corrupt file)`);
   }
 }
 
-/** Read a zip-format torch.save file. */
+/** Read a zip-format torch.save file. Entries are read lazily: a tensor's record only when asked. */
 export function readPthZip(bytes: Uint8Array, what = 'checkpoint'): PthArchive {
-  const sizes = new Map<string, number>();
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        sizes.set(f.name, f.originalSize);
-        return true;
-      },
-    });
-  } catch (e) {
-    throw new Error(`${what}: not a readable zip archive (${(e as Error).message}): the file is truncated or corrupt`);
-  }
-  for (const [name, data] of Object.entries(files)) {
-    if (data.byteLength !== sizes.get(name)) {
-      throw new Error(`${what}: zip entry '${name}' holds ${data.byteLength} of its ${sizes.get(name)} bytes: the file is truncated or corrupt`);
-    }
-  }
-  const pickles = Object.keys(files).filter((n) => /^[^/]+\/data\.pkl$/.test(n));
+  const zip = readZip(bytes, what);
+  const names = [...zip.entries.keys()];
+  const pickles = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1) {
-    const names = Object.keys(files);
     throw new Error(
       `${what}: a zip, but not a torch.save checkpoint: expected one '<name>/data.pkl', found ${pickles.length}` +
-        ` (entries: ${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''})`,
+        ` (entries: ${names.slice(0, 4).map((n) => `'${printable(n, 60)}'`).join(', ')}${names.length > 4 ? ', ...' : ''})`,
     );
   }
   const prefix = pickles[0].slice(0, -'/data.pkl'.length);
   let byteorder: ByteOrder = 'little';
-  const order = files[`${prefix}/byteorder`];
+  const order = zip.entries.has(`${prefix}/byteorder`) ? zip.read(`${prefix}/byteorder`) : undefined;
   if (order) {
     const text = new TextDecoder().decode(order).trim();
-    if (text !== 'little' && text !== 'big') throw new Error(`${what}: unknown byteorder '${text.slice(0, 20)}'`);
+    if (text !== 'little' && text !== 'big') throw new Error(`${what}: zip entry '${prefix}/byteorder' holds an unknown byte order '${printable(text, 20)}'`);
     byteorder = text;
   }
-  const { value: root } = unpickle(files[pickles[0]], { what: `${what} (${pickles[0]})` });
+  const versionRecord = `${prefix}/version`;
+  if (zip.entries.has(versionRecord)) {
+    // torch.load reads it too; a corrupted one is a corrupted archive.
+    const text = new TextDecoder().decode(zip.read(versionRecord)).trim();
+    if (!/^\d{1,3}$/.test(text)) throw new Error(`${what}: zip entry '${printable(versionRecord)}' holds '${printable(text, 20)}', not a serialization version`);
+  }
+  const { value: root } = unpickle(zip.read(pickles[0]), { what: `${what} (${printable(pickles[0])})` });
   return {
     format: 'zip',
     root,
@@ -184,9 +176,11 @@ export function readPthZip(bytes: Uint8Array, what = 'checkpoint'): PthArchive {
     byteorder,
     read(tensor: TensorRef, name = 'tensor'): Float32Array {
       const record = `${prefix}/data/${tensor.storage.key}`;
-      const data = files[record];
-      if (!data) throw new Error(`${what}: ${name} refers to storage '${tensor.storage.key}', but the archive has no '${record}'`);
-      checkStorageSize(tensor.storage, data, record, what);
+      if (!zip.entries.has(record)) {
+        throw new Error(`${what}: ${name} refers to storage '${printable(tensor.storage.key)}', but the archive has no '${printable(record)}'`);
+      }
+      const data = zip.read(record);
+      checkStorageSize(tensor.storage, data, `zip entry ${printable(record)}`, what, name);
       return readStrided(tensor, data, byteorder, `${what}: ${name} (${record})`);
     },
   };
@@ -238,7 +232,7 @@ export function readPthLegacy(bytes: Uint8Array, what = 'checkpoint'): PthArchiv
     read(tensor: TensorRef, name = 'tensor'): Float32Array {
       const data = storages.get(tensor.storage.key);
       if (!data) throw new Error(`${what}: ${name} refers to storage '${tensor.storage.key}', which the file does not hold`);
-      checkStorageSize(tensor.storage, data, `legacy storage '${tensor.storage.key}'`, what);
+      checkStorageSize(tensor.storage, data, `legacy storage '${printable(tensor.storage.key)}'`, what, name);
       return readStrided(tensor, data, byteorder, `${what}: ${name} (legacy storage '${tensor.storage.key}')`);
     },
   };

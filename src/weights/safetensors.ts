@@ -3,6 +3,8 @@
 // Integer and bool tensors (a converted state dict's num_batches_tracked is I64) are refused unless
 // the caller asks for them (`integers: 'read'`), which converts them to float32 too.
 
+import { printable } from './zip';
+
 export interface HostTensor {
   shape: number[];
   data: Float32Array;
@@ -48,8 +50,11 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file', op
   if (bytes.byteLength < 8) throw new Error(`${what}: too short to be a safetensors file (${bytes.byteLength} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) {
-    throw new Error(`${what}: header length ${headerLength} exceeds the file (${bytes.byteLength} bytes)`);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new Error(`${what}: header length ${headerLength} is more than the ${MAX_HEADER_BYTES} bytes accepted (corrupt file)`);
+  }
+  if (8 + headerLength > bytes.byteLength) {
+    throw new Error(`${what}: header length ${headerLength} exceeds the file (${bytes.byteLength} bytes): the file is truncated or corrupt`);
   }
   let header: Record<string, unknown>;
   try {
@@ -73,28 +78,29 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file', op
       }
       continue;
     }
+    const shown = printable(name);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== 'object' || e === null) throw new Error(`${what}: tensor '${name}': entry is not an object`);
+    if (typeof e !== 'object' || e === null) throw new Error(`${what}: tensor '${shown}': entry is not an object`);
     const dtype = String(e.dtype);
     if (!Object.hasOwn(DTYPE_BYTES, dtype) && !(options.integers === 'read' && Object.hasOwn(INTEGER_DTYPE_BYTES, dtype))) {
-      throw new Error(`${what}: tensor '${name}': unsupported dtype '${dtype}' (float32, float16, bfloat16, float64 are read)`);
+      throw new Error(`${what}: tensor '${shown}': unsupported dtype '${printable(dtype, 20)}' (float32, float16, bfloat16, float64 are read)`);
     }
     const itemBytes = DTYPE_BYTES[dtype] ?? INTEGER_DTYPE_BYTES[dtype];
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(`${what}: tensor '${name}': shape is not a list of non-negative integers`);
+      throw new Error(`${what}: tensor '${shown}': shape is not a list of non-negative integers`);
     }
     const shape = e.shape as number[];
     const offsets = e.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new Error(`${what}: tensor '${name}': data_offsets is not a pair of non-negative integers`);
+      throw new Error(`${what}: tensor '${shown}': data_offsets is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
     if (end < begin || end > dataLength) {
-      throw new Error(`${what}: tensor '${name}': data_offsets [${begin}, ${end}] lie outside the data (${dataLength} bytes)`);
+      throw new Error(`${what}: tensor '${shown}': data_offsets [${begin}, ${end}] lie outside the data (${dataLength} bytes)`);
     }
     if (end - begin !== count * itemBytes) {
-      throw new Error(`${what}: tensor '${name}': ${end - begin} bytes do not hold shape [${shape}] of ${dtype}`);
+      throw new Error(`${what}: tensor '${shown}': ${end - begin} bytes do not hold shape [${shape}] of ${dtype}`);
     }
     ranges.push([begin, end, name]);
     const raw = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
@@ -118,10 +124,12 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file', op
     tensors.set(name, { shape, data });
     dtypes.set(name, dtype);
   }
-  ranges.sort((a, b) => a[0] - b[0]);
+  // Overlapping tensors are refused (the reference implementation also refuses gaps and trailing
+  // bytes; those are harmless here and some hand-built files have them, so they are accepted).
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   for (let i = 1; i < ranges.length; i++) {
     if (ranges[i][0] < ranges[i - 1][1]) {
-      throw new Error(`${what}: tensors '${ranges[i - 1][2]}' and '${ranges[i][2]}' overlap`);
+      throw new Error(`${what}: tensors '${printable(ranges[i - 1][2])}' and '${printable(ranges[i][2])}' overlap`);
     }
   }
   return { tensors, metadata, dtypes };

@@ -431,7 +431,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        list(top(), 'APPENDS').push(...items);
+        const target = list(top(), 'APPENDS');
+        for (const v of items) target.push(v); // not push(...items): a huge MARK run would overflow the call stack
         break;
       }
       case 0x73: { // SETITEM
