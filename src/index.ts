@@ -9,6 +9,7 @@ export {
 export {
   GpuContext, WebGpuUnavailableError, DeviceLostError, type AdapterDescription, type GpuContextOptions,
 } from './gpu/context';
+export { GpuOutOfMemoryError, GpuLimitError, GpuValidationError, captureGpuErrors } from './gpu/errors';
 export { readSafetensors, writeSafetensors, type HostTensor, type TensorMap } from './weights/safetensors';
 
 // Checkpoints, readouts and preprocessing, for pages that drive the engine themselves.
@@ -24,6 +25,11 @@ export {
   type ClassScore, type CreateEngineOptions, type FeatureLevelChoice, type ImageSource, type LoadWeightsOptions, type WebGpuSupport,
   type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
   imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadWeightsFrom, readWeightsBytes, topK,
+} from './browser/index';
+// Feature visualisation for a page: visualiseChannels(engine, { tap, channels, steps, size, seed, onStep, signal }).
+export {
+  type ChannelImage, type VisualiseOptions, type VisualiseProgress, type VisualiseResult, PAPER_FV, toChannelImage, toImageData,
+  visualisable, visualiseChannels,
 } from './browser/index';
 
 // Feature visualisation: Lucent's render_vis on WebGPU (backward passes to the input, Fourier

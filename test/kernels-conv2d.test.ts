@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type Conv2dShape, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
+import {
+  CONV2D_VARIANTS, type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize, conv2dVariant,
+  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, setConv2dVariant, supportsF16, toFloat16Bits,
+} from '../src/kernels/conv2d';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
 
@@ -49,9 +52,19 @@ const cases: Case[] = [
   { name: 'general kernel: 5x5 s3 p2', shape: shape(1, 3, 14, 13, 6, 5, 3, 2), relu: false, epilogue: 'affine' },
 ];
 
+// Every variant runs every case (the selection per adapter must never pick an untested kernel).
+// The 'rows' variant also gets shapes that reach its 3x3 row-reuse paths at both column counts and
+// both strides with more than one tile per channel group and a partial last workgroup.
+const rowsCases: Case[] = [
+  { name: 'rows: 3x3 s1 p1 on 30x29 (8 columns, 120 blocks: two tiles), Cout 11', shape: shape(2, 5, 30, 29, 11, 3, 1, 1), relu: true, epilogue: 'affine' },
+  { name: 'rows: 3x3 s2 p1 on 33x31 (16 wide: 8 columns), Cin 3, Cout 17', shape: shape(1, 3, 33, 31, 17, 3, 2, 1), relu: false, epilogue: 'affine' },
+  { name: 'rows: 3x3 s2 p1 on 27x27 (14 wide: 7 columns), batch 3', shape: shape(3, 4, 27, 27, 9, 3, 2, 1), relu: true, epilogue: 'bias' },
+  { name: 'rows: 3x3 s1 p1 on 7x7 (one 7-column block per row, WG 8), Cout 16', shape: shape(2, 6, 7, 7, 16, 3, 1, 1), relu: false, epilogue: 'affine' },
+];
+
 describe('conv2d kernel', () => {
-  for (const c of cases) {
-    it(`matches the float64 reference: ${c.name}`, async () => {
+  for (const [variant, c] of CONV2D_VARIANTS.flatMap((v) => [...cases, ...rowsCases].map((c) => [v, c] as [Conv2dVariant, Case]))) {
+    it(`${variant}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
       const rng = makeRng(seed);
@@ -70,7 +83,7 @@ describe('conv2d kernel', () => {
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension });
+      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant });
       if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
       ctx.run([d]);
       const y = await download(ctx, out, count);
@@ -90,7 +103,104 @@ describe('conv2d kernel', () => {
     expect([112, 56, 28, 14, 7].map(columnsPerThread)).toEqual([8, 8, 7, 7, 7]);
   });
 
+  it('picks a variant per adapter class and lets a context override it', async () => {
+    const ctx = await testContext();
+    const desc = (name: string) => ({ ...ctx.adapter, name });
+    expect(conv2dVariantFor(desc('swiftshader'))).toBe('rows');
+    expect(conv2dVariantFor(desc('lavapipe'))).toBe('rows');
+    expect(conv2dVariantFor(desc('compatibility-mode adapter (no adapter info)'))).toBe('direct');
+    expect(conv2dVariantFor(desc('nvidia ampere'))).toBe('direct');
+    const auto = conv2dVariant(ctx);
+    try {
+      setConv2dVariant(ctx, auto === 'rows' ? 'direct' : 'rows');
+      expect(conv2dVariant(ctx)).not.toBe(auto);
+      expect(() => setConv2dVariant(ctx, 'fast' as Conv2dVariant)).toThrow(/unknown variant 'fast'/);
+    } finally {
+      setConv2dVariant(ctx, 'auto');
+    }
+    expect(conv2dVariant(ctx)).toBe(auto);
+  });
+
   it('rejects a kernel larger than the padded input', () => {
     expect(() => conv2dOutputSize(shape(1, 1, 2, 2, 1, 7, 1, 1))).toThrow(/does not fit/);
+  });
+});
+
+// f16 weights (shaders/conv2d-f16.wgsl), where the adapter has 'shader-f16' (Node lavapipe here;
+// neither SwiftShader nor Chromium's compat-mode lavapipe offer it). Bound, per output element:
+// each weight is rounded to f16 with relative error at most u = 2^-11 (normal range) or absolute
+// error at most 2^-25 (subnormal range), so |y - y_ref| <= |scale| * (u * sum|x*w| + 2^-25 * sum|x|),
+// plus the f32 kernel's own error (TOLERANCE of the output's scale, as above). Both sums come from
+// the float64 reference on |x| and |w|. This is a rigorous bound, not an estimate; the test also
+// checks the error exceeds the f32 tolerance (the f16 weights were really read).
+const U16 = 2 ** -11;
+const f16Cases = cases.filter((c) => !c.maxWorkgroupsPerDimension).filter((_, i) => i % 2 === 0)
+  .concat(cases.filter((c) => c.name.includes('n = 576') || c.maxWorkgroupsPerDimension));
+
+describe('conv2d kernel, f16 weights', () => {
+  for (const c of f16Cases) {
+    it(`within the f16 bound of the float64 reference: ${c.name}`, async (test) => {
+      const ctx = await testContext();
+      if (!supportsF16(ctx)) {
+        console.log(`skipped: ${ctx.adapter.name} does not offer 'shader-f16'`);
+        test.skip();
+        return;
+      }
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const s = c.shape;
+      const [oh, ow] = conv2dOutputSize(s);
+      const x = randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng);
+      const w = randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng);
+      const { scale, shift } = c.epilogue === 'affine'
+        ? { scale: randomArray(s.outChannels, rng, 0.5, 1.5), shift: randomArray(s.outChannels, rng, -0.5, 0.5) }
+        : biasAsScaleShift(s.outChannels, c.epilogue === 'bias' ? randomArray(s.outChannels, rng, -0.5, 0.5) : undefined);
+      const count = s.batch * s.outChannels * oh * ow;
+      const out = poisoned(ctx, count, 'conv2d f16 test output');
+      const half = packConv2dWeightsF16(w, s);
+      ctx.run([conv2dDispatch(ctx, s, {
+        input: upload(ctx, x, 'conv2d f16 test input'),
+        weights: ctx.createStorageBuffer('conv2d f16 test weights', new Uint32Array(half.buffer)),
+        scale: upload(ctx, scale, 'conv2d f16 test scale'),
+        shift: upload(ctx, shift, 'conv2d f16 test shift'),
+        output: out,
+      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, precision: 'f16' })]);
+      const y = await download(ctx, out, count);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const abs = (a: Float32Array) => a.map(Math.abs);
+      const sumXW = conv2d(abs(x), abs(w), null, s);
+      const sumX = conv2d(abs(x), new Float32Array(w.length).fill(1), null, s);
+      let ref = 0;
+      for (const v of expected) ref = Math.max(ref, Math.abs(v));
+      const plane = oh * ow;
+      let worstRatio = 0;
+      let worstErr = 0;
+      for (let i = 0; i < count; i++) {
+        const o = Math.floor(i / plane) % s.outChannels;
+        const bound = Math.abs(scale[o]) * (U16 * sumXW[i] + 2 ** -25 * sumX[i]) + TOLERANCE * ref;
+        const err = Math.abs(y[i] - expected[i]);
+        worstRatio = Math.max(worstRatio, Number.isNaN(err) ? Infinity : err / bound);
+        worstErr = Math.max(worstErr, err);
+      }
+      expect(worstRatio, `seed ${seed}: worst error / bound`).toBeLessThanOrEqual(1);
+      // Shapes whose outputs are only the shift (1x1 on padding) carry no weight error.
+      if (sumXW.some((v) => v > 0)) expect(worstErr / ref, `seed ${seed}: f16 rounding not visible`).toBeGreaterThan(TOLERANCE * 1e-2);
+    });
+  }
+
+  it('rounds to the nearest f16, ties to even, with subnormals and overflow', () => {
+    const cases: [number, number][] = [
+      [1, 0x3c00], [-2, 0xc000], [0, 0], [65504, 0x7bff], [65520, 0x7c00], [1e9, 0x7c00], [2 ** -24, 0x0001],
+      [2 ** -25, 0], [3 * 2 ** -25, 0x0002], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [0.1, 0x2e66],
+      [2 ** -14, 0x0400], [2 ** -14 - 2 ** -25, 0x0400], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+    ];
+    for (const [v, bits] of cases) expect(toFloat16Bits(v), `${v}`).toBe(bits);
+    expect(toFloat16Bits(NaN) & 0x7c00).toBe(0x7c00);
+    expect(Number.isNaN(fromFloat16Bits(toFloat16Bits(NaN)))).toBe(true);
+    // Every finite f16 survives a round trip.
+    for (let b = 0; b < 0x10000; b++) {
+      if ((b & 0x7c00) === 0x7c00) continue;
+      expect(toFloat16Bits(fromFloat16Bits(b))).toBe(b === 0x8000 ? 0x8000 : b);
+    }
   });
 });

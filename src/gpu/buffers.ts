@@ -9,6 +9,8 @@ export class BufferPool {
   /** Bytes currently handed out. */
   bytesInUse = 0;
   peakBytesInUse = 0;
+  /** Buffers the pool has created and not destroyed (in use or free). */
+  bufferCount = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -21,6 +23,7 @@ export class BufferPool {
     if (!buffer) {
       buffer = this.device.createBuffer({ label, size, usage });
       this.bytesAllocated += size;
+      this.bufferCount++;
     } else {
       buffer.label = label;
     }
@@ -45,6 +48,7 @@ export class BufferPool {
     for (const list of this.free.values()) {
       for (const b of list) {
         this.bytesAllocated -= b.size;
+        this.bufferCount--;
         b.destroy();
       }
     }

@@ -71,6 +71,8 @@ export class GpuContext {
   /** Resolves with a DeviceLostError when the device is lost; every later call throws it. */
   readonly lost: Promise<DeviceLostError>;
   private lostError: DeviceLostError | null = null;
+  /** Rejecters of pending waits (whenLost), called on loss. */
+  private readonly lostWaiters = new Set<(e: DeviceLostError) => void>();
   private readonly ownsDevice: boolean;
 
   /**
@@ -79,13 +81,23 @@ export class GpuContext {
    */
   private gpuEntry: GPU | null = null;
 
+  /**
+   * Sleep through most of a readback's expected GPU time before calling mapAsync (see
+   * ReadbackSlot). On by default in Node, where the WebGPU implementation is Dawn's binding.
+   */
+  deferMaps = isNodeRuntime();
+
   private constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription, ownsDevice: boolean) {
     this.ownsDevice = ownsDevice;
     this.pipelines = new PipelineCache(device);
     this.pool = new BufferPool(device);
     this.lost = device.lost.then((info) => {
       this.lostError = new DeviceLostError(
-        `WebGPU device lost (${info.reason}): ${info.message || 'no message'}. Create a new engine to continue.`);
+        // One line: Dawn's messages can carry a multi-line call trace.
+        `WebGPU device lost (${info.reason}): ${(info.message || 'no message').split('\n')[0].trim()}; ` +
+        'nothing more can run on it: dispose this engine and create a new one to continue.');
+      for (const reject of this.lostWaiters) reject(this.lostError);
+      this.lostWaiters.clear();
       return this.lostError;
     });
   }
@@ -155,6 +167,20 @@ export class GpuContext {
 
   get hasTimestamps(): boolean {
     return this.device.features.has('timestamp-query');
+  }
+
+  /**
+   * A promise that rejects when the device is lost, to race a wait against, and `done` to detach it
+   * afterwards. Racing `this.lost.then(throw)` instead leaves a reaction on the never-settling
+   * `lost` per call, which holds the whole wait: the soak benchmark measured ~1.4 KB of heap per forward.
+   */
+  whenLost(): { rejected: Promise<never>; done: () => void } {
+    let reject!: (e: DeviceLostError) => void;
+    const rejected = new Promise<never>((_, r) => { reject = r; });
+    rejected.catch(() => undefined); // raced by the caller; never an unhandled rejection
+    if (this.lostError) reject(this.lostError);
+    else this.lostWaiters.add(reject);
+    return { rejected, done: () => this.lostWaiters.delete(reject) };
   }
 
   /** Throw if the device has been lost. */
@@ -247,8 +273,11 @@ export class GpuContext {
   /**
    * Copy every (buffer, byteLength) into one staging buffer in one submission, map it once, and
    * return a Float32Array per source. `encoder` lets the caller append the copies to its own work.
+   * `slot` (one per repeated caller, e.g. a forward plan) keeps the staging buffer between calls
+   * and learns how long the work takes, so that in Node the wait is mostly a timer (ReadbackSlot).
    */
-  async readback(sources: { buffer: GPUBuffer; byteLength: number }[], encoder?: GPUCommandEncoder): Promise<Float32Array[]> {
+  async readback(sources: { buffer: GPUBuffer; byteLength: number }[], encoder?: GPUCommandEncoder,
+    slot?: ReadbackSlot): Promise<Float32Array[]> {
     this.checkAlive();
     const offsets: number[] = [];
     let total = 0;
@@ -256,37 +285,128 @@ export class GpuContext {
       offsets.push(total);
       total += Math.ceil(s.byteLength / 256) * 256;
     }
-    const staging = this.device.createBuffer({
+    const size = Math.max(256, total);
+    const kept = slot?.take(this.device, size, `readback staging (${sources.length} tensors)`);
+    const staging = kept ?? this.device.createBuffer({
       label: `readback staging (${sources.length} tensors)`,
-      size: Math.max(256, total),
+      size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const enc = encoder ?? this.device.createCommandEncoder({ label: 'readback encoder' });
     sources.forEach((s, i) => enc.copyBufferToBuffer(s.buffer, 0, staging, offsets[i], Math.ceil(s.byteLength / 4) * 4));
     this.device.queue.submit([enc.finish()]);
+    const submitted = performance.now();
+    const lostSignal = this.whenLost();
+    const lost = lostSignal.rejected;
     try {
-      await Promise.race([
-        staging.mapAsync(GPUMapMode.READ),
-        this.lost.then((e) => { throw e; }),
-      ]);
+      // The queue runs without Dawn's event polling; only the map itself needs it.
+      const sleepMs = slot && this.deferMaps ? slot.sleepMs() : 0;
+      if (sleepMs > 0) await Promise.race([new Promise((ok) => setTimeout(ok, sleepMs)), lost]);
+      const woke = performance.now();
+      await Promise.race([staging.mapAsync(GPUMapMode.READ), lost]);
+      const done = performance.now();
+      slot?.record(sleepMs, done - submitted, done - woke);
       const mapped = staging.getMappedRange();
       const results = sources.map((s, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength)));
       staging.unmap();
       return results;
     } finally {
-      staging.destroy();
+      lostSignal.done();
+      if (kept) slot!.give(kept);
+      else staging.destroy();
     }
   }
 
   /** Wait for all submitted work. */
   async finish(): Promise<void> {
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lost.then((e) => { throw e; })]);
+    const lostSignal = this.whenLost();
+    try {
+      await Promise.race([this.device.queue.onSubmittedWorkDone(), lostSignal.rejected]);
+    } finally {
+      lostSignal.done();
+    }
   }
 
   destroy(): void {
     this.pool.trim();
     if (this.ownsDevice) this.device.destroy();
     this.gpuEntry = null;
+  }
+}
+
+/** Node (Dawn's binding), as opposed to a browser or a worker in one. */
+function isNodeRuntime(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string' && typeof (globalThis as { window?: unknown }).window === 'undefined';
+}
+
+/**
+ * State for one caller that reads back the same work again and again (a forward plan): a staging
+ * buffer kept between calls, and the learned time from submission to a mappable result.
+ *
+ * Why the timing: Dawn's Node binding resolves a pending mapAsync / onSubmittedWorkDone by calling
+ * instance.ProcessEvents() from setImmediate, over and over, until the promise settles. That is a
+ * busy loop on the JS thread for the whole GPU wait; on a CPU adapter (lavapipe, SwiftShader) it
+ * takes a core from the driver's own threads (measured: bench/node/overhead.mjs). The queue itself
+ * runs without that polling, so readback sleeps on a timer for most of the expected time and only
+ * then maps. Too short a sleep costs a little polling; too long costs idle latency, so the sleep is
+ * a fraction of the estimate, and the estimate shrinks whenever the result was already there.
+ */
+export class ReadbackSlot {
+  /** Sleep this fraction of the estimate: polling the rest costs less than oversleeping. */
+  static readonly SLEEP_FRACTION = 0.85;
+  /** Below this (ms) a timer is too coarse to be worth it: map at once. */
+  static readonly MIN_SLEEP_MS = 4;
+  /** A map that resolves within this (ms) after waking means the work was done before: overslept. */
+  static readonly PROMPT_MS = 1;
+
+  private staging: GPUBuffer | null = null;
+  private inUse = false;
+  /** Estimated ms from submission to a mappable result; null until measured. */
+  estimateMs: number | null = null;
+  /** Readbacks recorded (the first, cold one, sets no estimate: it includes shader compilation). */
+  runs = 0;
+
+  /** The kept staging buffer if free and large enough (else null: the caller makes a fresh one). */
+  take(device: GPUDevice, size: number, label: string): GPUBuffer | null {
+    if (this.inUse) return null;
+    if (!this.staging || this.staging.size < size) {
+      this.staging?.destroy();
+      this.staging = device.createBuffer({ label, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    }
+    this.inUse = true;
+    return this.staging;
+  }
+
+  give(buffer: GPUBuffer): void {
+    if (buffer !== this.staging) return;
+    // After a failure between map and unmap, leave it copyable for the next call.
+    if (buffer.mapState === 'mapped') buffer.unmap();
+    this.inUse = false;
+  }
+
+  sleepMs(): number {
+    const ms = this.estimateMs === null ? 0 : this.estimateMs * ReadbackSlot.SLEEP_FRACTION;
+    return ms >= ReadbackSlot.MIN_SLEEP_MS ? ms : 0;
+  }
+
+  /** One readback: how long it slept, submission to mapped, and waking to mapped (ms). */
+  record(sleptMs: number, totalMs: number, pollMs: number): void {
+    this.runs++;
+    if (this.runs === 1) return;
+    if (sleptMs > 0 && pollMs <= ReadbackSlot.PROMPT_MS) {
+      // Done before we woke: the true time is at most sleptMs, so aim lower next time.
+      this.estimateMs = sleptMs * 0.8;
+    } else {
+      // Woke early (or did not sleep): totalMs is the true time, within the polling latency.
+      this.estimateMs = this.estimateMs === null ? totalMs : 0.5 * this.estimateMs + 0.5 * totalMs;
+    }
+  }
+
+  destroy(): void {
+    this.staging?.destroy();
+    this.staging = null;
+    this.inUse = false;
   }
 }
 

@@ -54,8 +54,20 @@ function hasGpuIcd(): boolean {
   });
 }
 
+/**
+ * Entry points already made, one per driver setting, kept for the life of the process. Dawn tears
+ * an instance down when its entry point is garbage-collected; when that instance's device had been
+ * lost with work in flight, the teardown crashes the process if another instance is busy (seen on
+ * lavapipe: "futex facility returned an unexpected error code"). Reusing one instance per driver
+ * avoids both the teardown and a new instance per context.
+ */
+const entries = new Map<string, GPU>();
+
 /** A GPU entry point whose Vulkan loader sees only `icd` (or the system's drivers when null). */
 function gpuFor(icd: string | null, userDriverEnv: { icd?: string; drivers?: string }): GPU {
+  const key = JSON.stringify([icd, icd ? null : userDriverEnv]);
+  const known = entries.get(key);
+  if (known) return known;
   const { create } = loadDawn();
   if (icd) {
     process.env.VK_ICD_FILENAMES = icd;
@@ -65,7 +77,9 @@ function gpuFor(icd: string | null, userDriverEnv: { icd?: string; drivers?: str
     else delete process.env.VK_ICD_FILENAMES;
     if (userDriverEnv.drivers !== undefined) process.env.VK_DRIVER_FILES = userDriverEnv.drivers;
   }
-  return create([]);
+  const gpu = create([]);
+  entries.set(key, gpu);
+  return gpu;
 }
 
 /**

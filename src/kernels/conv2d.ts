@@ -1,8 +1,16 @@
 // 2D convolution (NCHW, zero padding) with a per-output-channel scale/shift epilogue and optional
-// ReLU: the hot kernel of the network. See shaders/conv2d.wgsl for the blocking and the index math.
+// ReLU: the hot kernel of the network. Two variants with the same bindings, weight layout and
+// bit-identical results: 'direct' (shaders/conv2d.wgsl, 8 channels x 8 columns per thread, one tap
+// at a time) and 'rows' (shaders/conv2d-rows.wgsl for 3x3 stride 1, the same blocking and summation
+// order with input-row reuse and one channel group per workgroup; 'direct' for the other shapes).
+// Which one runs is picked per adapter (conv2dVariantFor), overridable per context
+// (setConv2dVariant, the engine's `convVariant` option) or per dispatch. A third path,
+// shaders/conv2d-f16.wgsl, reads f16 weights ('shader-f16' adapters; the engine's `precision`).
 
 import source from '../../shaders/conv2d.wgsl';
-import { type Dispatch, type GpuContext } from '../gpu/context';
+import rowsSource from '../../shaders/conv2d-rows.wgsl';
+import f16Source from '../../shaders/conv2d-f16.wgsl';
+import { type AdapterDescription, type Dispatch, type GpuContext } from '../gpu/context';
 
 export interface Conv2dShape {
   batch: number;
@@ -19,8 +27,40 @@ export interface Conv2dShape {
 export const CONV2D_CHANNEL_BLOCK = 4;
 /** Output channels per thread (two packed vec4 groups, accumulators a0..a7 and b0..b7 in the shader). */
 const CHANNELS_PER_THREAD = 8;
-/** Threads per workgroup (the shader's WG override). */
+/** Threads per workgroup (the shader's WG override); 'rows' uses fewer on layers with fewer pixel blocks. */
 const WORKGROUP_SIZE = 64;
+
+export type Conv2dVariant = 'direct' | 'rows';
+export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
+
+/**
+ * The variant measured fastest on this adapter class (bench/conv-variants.mjs; numbers in
+ * bench/results/2026-11-29-conv-variants.md): 'rows' on SwiftShader (its 3x3 stride-1 layers take
+ * 0.54-0.73x the CPU time, the forward 0.64x) and on lavapipe (those layers 0.71-0.96x, every one
+ * of the 13 below 1; the forward 0.83-0.90x). Real GPUs keep 'direct' (not measured here).
+ */
+export function conv2dVariantFor(adapter: AdapterDescription): Conv2dVariant {
+  // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
+  // description (llvmpipe included); compat mode over ANGLE reports nothing and keeps 'direct'.
+  if (adapter.name === 'swiftshader' || adapter.name === 'lavapipe') return 'rows';
+  return 'direct';
+}
+
+const chosen = new WeakMap<GpuContext, Conv2dVariant>();
+
+/** Force a variant for every conv2d dispatch made on this context; 'auto' returns to conv2dVariantFor. */
+export function setConv2dVariant(ctx: GpuContext, variant: Conv2dVariant | 'auto'): void {
+  if (variant === 'auto') { chosen.delete(ctx); return; }
+  if (!CONV2D_VARIANTS.includes(variant)) {
+    throw new Error(`conv2d: unknown variant '${String(variant)}' (expected ${CONV2D_VARIANTS.join(', ')} or auto)`);
+  }
+  chosen.set(ctx, variant);
+}
+
+/** The variant conv2dDispatch uses on this context when a dispatch does not name one. */
+export function conv2dVariant(ctx: GpuContext): Conv2dVariant {
+  return chosen.get(ctx) ?? conv2dVariantFor(ctx.adapter);
+}
 
 /**
  * Output columns per thread, 8 or 7 (the shader's COLS): whichever leaves fewer idle columns in the
@@ -81,6 +121,74 @@ export function packConv2dWeights(weightOIHW: Float32Array, s: Conv2dShape): Flo
   return packed;
 }
 
+/** IEEE binary16 bits of the f16 nearest to `value` (ties to even; overflow to infinity; subnormals kept). */
+export function toFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal f16: m * 2^-24 with m = the 24-bit significand shifted right by 14 - e.
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  return sign | h;
+}
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The number an f16 bit pattern holds. */
+export function fromFloat16Bits(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >>> 10) & 0x1f;
+  const mant = bits & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * packConv2dWeights in f16 (the layout shaders/conv2d-f16.wgsl reads): each weight rounded to the
+ * nearest f16. Returned as the f16 bits; `.buffer` is what to upload.
+ */
+export function packConv2dWeightsF16(weightOIHW: Float32Array, s: Conv2dShape): Uint16Array {
+  const packed = packConv2dWeights(weightOIHW, s);
+  const out = new Uint16Array(packed.length);
+  for (let i = 0; i < packed.length; i++) out[i] = toFloat16Bits(packed[i]);
+  return out;
+}
+
+/** f16 copies of f32 packed weight buffers (registerF16Weights); conv2dDispatch reads them instead. */
+const f16Twins = new WeakMap<GPUBuffer, GPUBuffer>();
+
+/**
+ * From now on every conv2d dispatch given `f32Weights` reads `f16Weights` (packConv2dWeightsF16 of the
+ * same weights) with shaders/conv2d-f16.wgsl. The f32 buffer stays valid for the kernels that read
+ * the f32 layout (conv2d-weights-transpose for the backward pass).
+ */
+export function registerF16Weights(f32Weights: GPUBuffer, f16Weights: GPUBuffer): void {
+  f16Twins.set(f32Weights, f16Weights);
+}
+
+/** Whether this context's device can run the f16 path ('shader-f16' requested and granted). */
+export function supportsF16(ctx: GpuContext): boolean {
+  return ctx.device.features.has('shader-f16');
+}
+
 /** {scale: 1, shift: bias or 0} per output channel, for a conv without BatchNorm. */
 export function biasAsScaleShift(outChannels: number, bias?: Float32Array): { scale: Float32Array; shift: Float32Array } {
   if (bias && bias.length !== outChannels) throw new Error(`conv2d: bias has ${bias.length} elements, expected ${outChannels}`);
@@ -95,22 +203,78 @@ export function conv2dDispatch(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer },
-  opts: { relu: boolean; /** Cap on workgroups per grid dimension (tests pass a small one); default 65535. */ maxWorkgroupsPerDimension?: number },
+  opts: {
+    relu: boolean;
+    /** Cap on workgroups per grid dimension (tests pass a small one); default 65535. */
+    maxWorkgroupsPerDimension?: number;
+    /** Which kernel; default conv2dVariant(ctx). Ignored by the f16 path. */
+    variant?: Conv2dVariant;
+    /**
+     * 'f16': b.weights holds packConv2dWeightsF16 and shaders/conv2d-f16.wgsl runs. Default: 'f16'
+     * when b.weights has a registered f16 twin (registerF16Weights), which is then read; else 'f32'.
+     */
+    precision?: 'f32' | 'f16';
+  },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
   const [oh, ow] = conv2dOutputSize(s);
   const cols = columnsPerThread(ow);
   const colBlocks = Math.ceil(ow / cols);
   const groups = Math.ceil(s.outChannels / CHANNELS_PER_THREAD);
+  const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
+  const limit = opts.maxWorkgroupsPerDimension ?? 65535;
+  const twin = opts.precision === undefined ? f16Twins.get(b.weights) : undefined;
+  if (opts.precision === 'f16' || twin) {
+    if (!supportsF16(ctx)) throw new Error(`${label}: f16 weights need the 'shader-f16' feature, which ${ctx.adapter.name} does not offer`);
+    const weights = twin ?? b.weights;
+    const threads = s.batch * groups * oh * colBlocks;
+    if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
+    const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
+    const pipeline = ctx.pipelines.get('conv2d-f16', f16Source, { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE });
+    const params = ctx.createUniformBuffer(`${label} params`, [
+      s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
+      vec4Groups, threads, workgroups[0], opts.relu ? 1 : 0,
+    ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
+    return {
+      label,
+      pipeline,
+      bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, weights, b.scale, b.shift, b.output]),
+      workgroups,
+    };
+  }
+  const variant = opts.variant ?? conv2dVariant(ctx);
+  // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl); other shapes run 'direct'.
+  if (variant === 'rows' && s.kernel === 3 && s.stride === 1) {
+    // One (image, channel group) per workgroup; its threads walk the pixel blocks, so a workgroup
+    // is no wider than the layer's block count rounded up to 4 (a SwiftShader SIMD group).
+    const blocks = oh * colBlocks;
+    const wg = Math.min(WORKGROUP_SIZE, Math.ceil(blocks / 4) * 4);
+    const tiles = Math.ceil(blocks / wg);
+    const count = s.batch * groups * tiles;
+    if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
+    const workgroups = splitGrid(count, limit);
+    const pipeline = ctx.pipelines.get('conv2d-rows', rowsSource, { COLS: cols, WG: wg });
+    const params = ctx.createUniformBuffer(`${label} params`, [
+      s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
+      vec4Groups, tiles, count, workgroups[0], opts.relu ? 1 : 0,
+    ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
+    return {
+      label,
+      pipeline,
+      bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.weights, b.scale, b.shift, b.output]),
+      workgroups,
+    };
+  }
+  if (!CONV2D_VARIANTS.includes(variant)) throw new Error(`conv2d: unknown variant '${String(variant)}'`);
   const threads = s.batch * groups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
-  const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), opts.maxWorkgroupsPerDimension ?? 65535);
+  const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
   const pipeline = ctx.pipelines.get('conv2d', source, {
     KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE,
   });
   const params = ctx.createUniformBuffer(`${label} params`, [
     s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
-    Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK), threads, workgroups[0], opts.relu ? 1 : 0,
+    vec4Groups, threads, workgroups[0], opts.relu ? 1 : 0,
   ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
   return {
     label,

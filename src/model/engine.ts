@@ -1,9 +1,13 @@
 // ResNetEngine: the public face of the engine. Holds a GPU context, the weights on the GPU and a
 // small cache of compiled forward plans; `forward` runs a batch and reads back the taps asked for.
 
-import { GpuContext, type GpuContextOptions } from '../gpu/context';
+import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
+import { GpuLimitError, captureGpuErrors, mib } from '../gpu/errors';
+import { type Conv2dVariant, setConv2dVariant, supportsF16 } from '../kernels/conv2d';
 import type { HostTensor, TensorMap } from '../weights/safetensors';
-import { type TapName, allTapNames, expectedTensors, tapShape } from './architecture';
+import {
+  BLOCKS, MIN_INPUT_SIZE, type TapName, allTapNames, expectedTensors, tapShape, tapStageIndex,
+} from './architecture';
 import { type Ablation, type Computability, ForwardPlan, computability } from './forward';
 import { NetworkWeights } from './gpu-weights';
 
@@ -19,23 +23,76 @@ export interface EngineOptions extends GpuContextOptions {
   context?: GpuContext;
   /** Compiled plans kept for reuse (each holds its activation buffers). */
   maxCachedPlans?: number;
+  /**
+   * GPU memory budget in bytes for the weights plus one forward (its activation buffers, estimated
+   * from above before anything is allocated, and its readback). A forward over it fails with a clear
+   * error before any GPU work. Default DEFAULT_MAX_MEMORY_BYTES (4 GiB); Infinity disables the check.
+   */
+  maxMemoryBytes?: number;
+  /**
+   * The convolution kernel: 'auto' (default) picks per adapter (conv2dVariantFor); 'direct' or
+   * 'rows' force one. Set on the context, so engines sharing a context share it (plans built
+   * earlier keep theirs).
+   */
+  convVariant?: Conv2dVariant | 'auto';
+  /**
+   * 'f16': convolution weights stored as f16 (f32 products and sums; shaders/conv2d-f16.wgsl), on
+   * adapters with the 'shader-f16' feature. Default 'f32'.
+   */
+  precision?: 'f32' | 'f16';
 }
+
+/**
+ * Default memory budget. WebGPU does not say how much memory a device has; 4 GiB is more than any
+ * ResNet18 forward the CLI makes (batch 64 at 224 with every tap needs about 2 GiB at most) and
+ * less than a browser tab or a CPU adapter can usually give, so a runaway batch fails cleanly.
+ */
+export const DEFAULT_MAX_MEMORY_BYTES = 4 * 2 ** 30;
+
+/** What one forward will allocate, computed from shapes alone (no GPU work). */
+export interface ForwardMemoryEstimate {
+  /** Upper bound on the plan's activation buffers: every tensor it materialises, none reused. */
+  activationBytes: number;
+  /** The readback staging buffer (every requested tap, 256-byte aligned). */
+  readbackBytes: number;
+  /** Weights already on the GPU. */
+  weightBytes: number;
+  total: number;
+  /** The largest single activation tensor (what storage-binding limits apply to). */
+  largest: { tensor: string; bytes: number };
+}
+
+/** Pooled buffer size of a tensor (the pool rounds to 256 bytes). */
+const pooledBytes = (shape: number[]) => Math.max(256, Math.ceil((shape.reduce((a, b) => a * b, 1) * 4) / 256) * 256);
 
 export class ResNetEngine {
   private weights: NetworkWeights | null = null;
   private readonly plans = new Map<string, ForwardPlan>();
   private readonly maxCachedPlans: number;
   private readonly ownsContext: boolean;
+  private readonly precision: 'f32' | 'f16';
   /** Serialises GPU submissions of concurrent forward() calls that share a plan. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Rejects if the last weights upload ran out of memory (WebGPU reports that asynchronously). */
+  private weightsUploaded: Promise<void> = Promise.resolve();
+  private disposed = false;
+  readonly maxMemoryBytes: number;
 
   private constructor(readonly ctx: GpuContext, options: EngineOptions) {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
+    this.precision = options.precision ?? 'f32';
     this.ownsContext = !options.context;
+    this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
   }
 
   static async create(options: EngineOptions = {}): Promise<ResNetEngine> {
     const ctx = options.context ?? (await GpuContext.create(options));
+    if (options.precision === 'f16' && !supportsF16(ctx)) {
+      if (!options.context) ctx.destroy();
+      throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
+    }
+    if (options.convVariant) setConv2dVariant(ctx, options.convVariant);
     return new ResNetEngine(ctx, options);
   }
 
@@ -45,6 +102,7 @@ export class ResNetEngine {
 
   /** Upload a state dict (torchvision names). Missing tensors are allowed; see computability(). */
   loadWeights(tensors: TensorMap): void {
+    this.checkUsable();
     const expected = expectedTensors();
     for (const [name, t] of tensors) {
       const shape = expected.get(name);
@@ -55,7 +113,16 @@ export class ResNetEngine {
     }
     this.disposePlans();
     this.weights?.destroy();
-    this.weights = new NetworkWeights(this.ctx, tensors);
+    this.weights = null;
+    const upload = captureGpuErrors(this.ctx.device, 'uploading the weights', () => new NetworkWeights(this.ctx, tensors, { precision: this.precision }));
+    this.weights = upload.value;
+    this.weightsUploaded = upload.errors;
+  }
+
+  /** Throw if this engine was disposed or its device lost. */
+  private checkUsable(): void {
+    if (this.disposed) throw new Error('this ResNetEngine has been disposed: create a new engine');
+    this.ctx.checkAlive();
   }
 
   private requireWeights(): NetworkWeights {
@@ -73,8 +140,113 @@ export class ResNetEngine {
     return this.weights?.byteLength ?? 0;
   }
 
+  /**
+   * The memory a forward of this shape will need, from shapes alone. The activation figure is an
+   * upper bound (the plan reuses buffers of equal size, so it usually holds less).
+   */
+  estimateMemory(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardMemoryEstimate {
+    const stageOf = (t: TapName) => (t === 'input' ? -2 : tapStageIndex(t));
+    const lastStage = Math.max(-2, ...[...taps, ...ablations.map((a) => a.tap)].map(stageOf));
+    // Every tensor the plan allocates up to its last stage, as ForwardPlan builds it: a pre-ReLU
+    // tensor (conv1, bn1, a block's bn1 or sum) exists only when read back or ablated, otherwise
+    // it is fused away; skip aliases another buffer; each block's relu(bn1) is unnamed scratch.
+    const kept = new Set<TapName>([...taps, ...ablations.map((a) => a.tap)]);
+    const shape = (t: TapName) => tapShape(t, batch, height, width);
+    const tensors: [string, number[]][] = [['input', shape('input')]];
+    if (lastStage >= -1) {
+      for (const t of ['conv1', 'bn1']) if (kept.has(t)) tensors.push([t, shape(t)]);
+      tensors.push(['relu', shape('relu')]);
+      if (lastStage >= 0 || kept.has('maxpool')) tensors.push(['maxpool', shape('maxpool')]);
+    }
+    BLOCKS.forEach((b, i) => {
+      if (i > lastStage) return;
+      if (kept.has(`${b.name}.bn1`)) tensors.push([`${b.name}.bn1`, shape(`${b.name}.bn1`)]);
+      tensors.push([`${b.name} relu(bn1)`, shape(`${b.name}.bn1`)], [`${b.name}.bn2`, shape(`${b.name}.bn2`)]);
+      if (b.downsample) tensors.push([`${b.name}.downsample.1`, shape(`${b.name}.downsample.1`)]);
+      if (kept.has(`${b.name}.sum`)) tensors.push([`${b.name}.sum`, shape(`${b.name}.sum`)]);
+      tensors.push([b.name, shape(b.name)]);
+    });
+    if (lastStage >= BLOCKS.length) {
+      tensors.push(['avgpool', shape('avgpool')]);
+      if (kept.has('fc')) tensors.push(['fc', shape('fc')]);
+    }
+    let activationBytes = 0;
+    let largest = { tensor: 'input', bytes: 0 };
+    for (const [tensor, shape] of tensors) {
+      const bytes = pooledBytes(shape);
+      activationBytes += bytes;
+      if (bytes > largest.bytes) largest = { tensor: `${tensor} [${shape.join(', ')}]`, bytes };
+    }
+    const readbackBytes = taps.reduce((sum, t) => sum + Math.ceil(pooledBytes(tapShape(t, batch, height, width)) / 256) * 256, 0);
+    const weightBytes = this.weightBytes;
+    return { activationBytes, readbackBytes, weightBytes, total: activationBytes + readbackBytes + weightBytes, largest };
+  }
+
+  /**
+   * Everything that can be checked before GPU work: shapes, tap names, ablation channels, the
+   * device's buffer limits and the memory budget. Throws one clear line naming what is wrong.
+   */
+  private checkRequest(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[]): void {
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(height) || !Number.isInteger(width) || height < MIN_INPUT_SIZE || width < MIN_INPUT_SIZE) {
+      throw new Error(`input must be at least ${MIN_INPUT_SIZE}x${MIN_INPUT_SIZE} (integer height and width), got ${height}x${width}`);
+    }
+    if (!Array.isArray(taps) || taps.length === 0) throw new Error('taps must name at least one tap (e.g. [\'fc\'])');
+    for (const t of taps) tapShape(t, batch, height, width); // throws on an unknown name, listing the valid ones
+    for (const a of ablations) {
+      const shape = tapShape(a.tap, batch, height, width);
+      if (a.tap === 'input' || a.tap === 'fc' || a.tap === 'avgpool') {
+        throw new Error(`ablation of '${a.tap}' is not supported (ablate a convolutional tap)`);
+      }
+      if (a.tap.endsWith('.skip')) throw new Error(`ablate '${a.tap}' through the tap it aliases (the block input or downsample.1)`);
+      for (const c of a.channels) {
+        if (!Number.isInteger(c) || c < 0 || c >= shape[1]) throw new Error(`ablation of '${a.tap}': channel ${c} is out of range 0..${shape[1] - 1}`);
+      }
+      if (a.values && a.values.length !== a.channels.length) {
+        throw new Error(`ablation of '${a.tap}': ${a.values.length} values for ${a.channels.length} channels`);
+      }
+    }
+    const limits = this.ctx.limits;
+    const where = `batch ${batch} at ${height}x${width}`;
+    const estimate = this.estimateMemory(batch, height, width, taps, ablations);
+    const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    if (estimate.largest.bytes > bindingLimit) {
+      const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+      throw new GpuLimitError(`tensor ${estimate.largest.tensor} of a forward of ${where} needs ${mib(estimate.largest.bytes)}, ` +
+        `over this adapter's ${which} of ${mib(bindingLimit)}; use a smaller batch or input`);
+    }
+    if (estimate.readbackBytes > limits.maxBufferSize) {
+      throw new GpuLimitError(`reading back ${taps.length} tap(s) of a forward of ${where} needs a ${mib(estimate.readbackBytes)} staging buffer, ` +
+        `over this adapter's maxBufferSize of ${mib(limits.maxBufferSize)}; ask for fewer taps or a smaller batch`);
+    }
+    if (estimate.total > this.maxMemoryBytes) {
+      throw new GpuLimitError(`a forward of ${where} with ${taps.length} tap(s) needs up to ${mib(estimate.total)} of GPU memory ` +
+        `(weights ${mib(estimate.weightBytes)}, activations ${mib(estimate.activationBytes)}, readback ${mib(estimate.readbackBytes)}), ` +
+        `over the engine's budget of ${mib(this.maxMemoryBytes)} (maxMemoryBytes); use a smaller batch or input, or raise the budget`);
+    }
+  }
+
+  /** Activation bytes held by cached plans. */
+  private cachedPlanBytes(): number {
+    let sum = 0;
+    for (const p of this.plans.values()) sum += p.activationBytes;
+    return sum;
+  }
+
   /** The compiled plan for a key (built on first use, then cached). */
   plan(batch: number, height: number, width: number, taps: TapName[], ablations?: Ablation[]): ForwardPlan {
+    return this.planChecked(batch, height, width, taps, ablations, false).plan;
+  }
+
+  /**
+   * The plan, and `errors`: rejects if building it ran out of GPU memory or failed validation
+   * (WebGPU says so asynchronously). A failed plan is dropped from the cache and its buffers freed.
+   * `inQueue`: called from a queued forward, so no other forward of this engine is in flight and
+   * evicted plans can be freed at once (before the new plan allocates) rather than after the queue.
+   */
+  private planChecked(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] | undefined,
+    inQueue: boolean): { plan: ForwardPlan; errors: Promise<void> } {
+    this.checkUsable();
     const weights = this.requireWeights();
     const key = JSON.stringify([batch, height, width, taps, ablations ?? []]);
     let plan = this.plans.get(key);
@@ -82,43 +254,113 @@ export class ResNetEngine {
       // Refresh its position for LRU eviction.
       this.plans.delete(key);
       this.plans.set(key, plan);
-      return plan;
+      return { plan, errors: Promise.resolve() };
     }
-    plan = new ForwardPlan(this.ctx, weights, { batch, height, width, taps, ablations });
+    this.checkRequest(batch, height, width, taps, ablations ?? []);
+    // Cached plans hold their buffers: drop them (and the pool's free buffers) when the new plan
+    // would push the total over the budget.
+    const estimate = this.estimateMemory(batch, height, width, taps, ablations);
+    if (this.plans.size && estimate.total + this.cachedPlanBytes() > this.maxMemoryBytes) {
+      const old = [...this.plans.values()];
+      this.plans.clear();
+      const free = () => {
+        for (const p of old) p.dispose();
+        this.ctx.pool.trim();
+      };
+      if (inQueue) free();
+      else void this.queue.then(free);
+    }
+    const where = `building the forward plan for batch ${batch} at ${height}x${width}`;
+    const built = captureGpuErrors(this.ctx.device, where,
+      () => new ForwardPlan(this.ctx, weights, { batch, height, width, taps, ablations }));
+    plan = built.value;
+    const maxGroups = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    const tooBig = plan.dispatches.find((d) => d.workgroups.some((g) => g > maxGroups));
+    if (tooBig) {
+      plan.dispose();
+      throw new GpuLimitError(`kernel '${tooBig.label}' of a forward of batch ${batch} at ${height}x${width} needs a ` +
+        `${tooBig.workgroups.join('x')} workgroup grid, over this adapter's ${maxGroups} per dimension; use a smaller batch or input`);
+    }
     this.plans.set(key, plan);
+    const errors = built.errors.catch((e) => {
+      if (this.plans.get(key) === plan) this.plans.delete(key);
+      plan!.dispose();
+      throw e;
+    });
+    errors.catch(() => undefined);
     while (this.plans.size > this.maxCachedPlans) {
       const [oldestKey, oldest] = this.plans.entries().next().value as [string, ForwardPlan];
       this.plans.delete(oldestKey);
       // Let in-flight work that uses it finish before its buffers return to the pool.
       void this.queue.then(() => oldest.dispose());
     }
-    return plan;
+    return { plan, errors };
   }
 
-  /** Run a batch (float32 NCHW) and read back the taps asked for, in one submission and one map. */
+  /**
+   * Run a batch (float32 NCHW) and read back the taps asked for, in one submission and one map.
+   * Concurrent calls are served one after another, each with its own input and taps. Everything
+   * checkable (shapes, values, limits, budget) is checked before any GPU work; a lost device
+   * rejects with DeviceLostError.
+   */
   async forward(input: HostTensor, options: ForwardOptions = {}): Promise<Map<TapName, HostTensor>> {
-    this.ctx.checkAlive();
+    this.checkUsable();
     const taps = options.taps ?? ['fc'];
-    if (input.shape.length !== 4 || input.shape[1] !== 3) {
-      throw new Error(`input must be a float32 NCHW tensor with 3 channels, got shape [${input.shape}]`);
+    if (!input || !Array.isArray(input.shape) || input.shape.length !== 4 || input.shape[1] !== 3) {
+      throw new Error(`input must be a float32 NCHW tensor with 3 channels, got shape [${input?.shape}]`);
+    }
+    if (!(input.data instanceof Float32Array)) {
+      throw new Error(`input data must be a Float32Array, got ${(input.data as object)?.constructor?.name ?? typeof input.data}`);
     }
     const [batch, , height, width] = input.shape;
     if (input.data.length !== batch * 3 * height * width) {
       throw new Error(`input holds ${input.data.length} values, shape [${input.shape}] needs ${batch * 3 * height * width}`);
     }
-    for (const t of taps) tapShape(t, batch, height, width);
+    this.requireWeights();
+    this.checkRequest(batch, height, width, taps, options.ablations ?? []);
+    // NaN or infinity would flow through every layer and come back as plausible-looking NaN taps.
+    const bad = input.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const plane = height * width;
+      throw new Error(`input value ${input.data[bad]} at [${Math.floor(bad / (3 * plane))}, ${Math.floor(bad / plane) % 3}, ` +
+        `${Math.floor(bad / width) % height}, ${bad % width}] is not finite`);
+    }
     const run = async () => {
-      const plan = this.plan(batch, height, width, taps, options.ablations);
-      this.ctx.device.queue.writeBuffer(plan.input, 0, input.data.buffer, input.data.byteOffset, input.data.byteLength);
-      const encoder = this.ctx.device.createCommandEncoder({ label: 'forward encoder' });
-      this.ctx.encode(encoder, plan.dispatches, 'forward pass');
-      // The copies go into the same submission, so a later forward cannot overwrite a tap first.
-      const data = await this.ctx.readback(plan.outputs, encoder);
-      return new Map(plan.outputs.map((o, i) => [o.tap, { shape: o.shape, data: data[i] }]));
+      try {
+        this.checkUsable();
+        await this.weightsUploaded;
+        const { plan, errors } = this.planChecked(batch, height, width, taps, options.ablations, true);
+        await errors;
+        this.ctx.device.queue.writeBuffer(plan.input, 0, input.data.buffer, input.data.byteOffset, input.data.byteLength);
+        const encoder = this.ctx.device.createCommandEncoder({ label: 'forward encoder' });
+        this.ctx.encode(encoder, plan.dispatches, 'forward pass');
+        // The copies go into the same submission, so a later forward cannot overwrite a tap first.
+        const data = await this.ctx.readback(plan.outputs, encoder, plan.readbackSlot);
+        return new Map(plan.outputs.map((o, i) => [o.tap, { shape: o.shape, data: data[i] }]));
+      } catch (e) {
+        throw await this.explainFailure(e);
+      }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * When the device goes away mid-forward, Dawn rejects the pending map with a bare AbortError a
+   * moment before `device.lost` settles: report the loss, not the abort.
+   */
+  private async explainFailure(e: unknown): Promise<unknown> {
+    if (e instanceof DeviceLostError) return e;
+    const name = (e as { name?: string } | null)?.name;
+    if (name !== 'AbortError' && name !== 'OperationError') return e;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lost = await Promise.race([
+      this.ctx.lost,
+      new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 1000); }),
+    ]);
+    clearTimeout(timer);
+    return lost ?? e;
   }
 
   /** Every tap the loaded weights can compute, in forward order. */
@@ -135,7 +377,10 @@ export class ResNetEngine {
     this.plans.clear();
   }
 
+  /** Free the plans and weights (and the context, if this engine created it). Safe after device loss and twice. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.disposePlans();
     this.weights?.destroy();
     this.weights = null;

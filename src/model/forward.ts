@@ -7,7 +7,7 @@
 // add fuses the final ReLU unless `sum` is wanted. The raw `conv1` tap (before BN) runs the stem
 // convolution with a unit epilogue followed by the separate batchnorm kernel.
 
-import { type Dispatch, type GpuContext } from '../gpu/context';
+import { type Dispatch, type GpuContext, ReadbackSlot } from '../gpu/context';
 import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
@@ -102,6 +102,8 @@ export class ForwardPlan {
   readonly dispatches: Dispatch[] = [];
   readonly input: GPUBuffer;
   readonly outputs: TapBuffer[] = [];
+  /** The staging buffer and learned GPU time of this plan's readbacks (pass to ctx.readback). */
+  readonly readbackSlot = new ReadbackSlot();
   private readonly owned: GPUBuffer[] = [];
   private readonly free: GPUBuffer[] = [];
   private readonly uniforms: GPUBuffer[] = [];
@@ -335,6 +337,7 @@ export class ForwardPlan {
     this.free.length = 0;
     for (const u of this.uniforms) u.destroy();
     this.uniforms.length = 0;
+    this.readbackSlot.destroy();
   }
 }
 

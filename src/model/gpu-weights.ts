@@ -4,7 +4,7 @@
 
 import type { GpuContext } from '../gpu/context';
 import { foldBatchnorm } from '../kernels/batchnorm';
-import { biasAsScaleShift, packConv2dWeights } from '../kernels/conv2d';
+import { biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16, registerF16Weights } from '../kernels/conv2d';
 import type { TensorMap } from '../weights/safetensors';
 import { BN_EPS, type ConvSpec, STEM, allConvs, convTensorNames, expectedTensors } from './architecture';
 
@@ -34,7 +34,11 @@ export class NetworkWeights {
   readonly missing: Set<string>;
   private readonly buffers: GPUBuffer[] = [];
 
-  constructor(private readonly ctx: GpuContext, tensors: TensorMap) {
+  /**
+   * precision 'f16': every convolution also gets an f16 copy of its packed weights, which the
+   * forward's conv2d dispatches read (registerF16Weights); the f32 copy stays for the backward pass.
+   */
+  constructor(private readonly ctx: GpuContext, tensors: TensorMap, options: { precision?: 'f32' | 'f16' } = {}) {
     const expected = expectedTensors();
     this.missing = new Set([...expected.keys()].filter((name) => !tensors.has(name)));
     for (const spec of allConvs()) {
@@ -49,9 +53,15 @@ export class NetworkWeights {
         gamma: get(`${spec.bn}.weight`), beta: get(`${spec.bn}.bias`),
       };
       const folded = foldBatchnorm(bn, BN_EPS);
+      const weights = this.upload(`${spec.conv}.weight (packed)`, packConv2dWeights(get(`${spec.conv}.weight`), shape));
+      if (options.precision === 'f16') {
+        const half = packConv2dWeightsF16(get(`${spec.conv}.weight`), shape);
+        // Whole vec4<f16> groups (8 bytes each), so the bits view as u32 words exactly.
+        registerF16Weights(weights, this.upload(`${spec.conv}.weight (packed, f16)`, new Uint32Array(half.buffer)));
+      }
       this.convs.set(spec.conv, {
         spec,
-        weights: this.upload(`${spec.conv}.weight (packed)`, packConv2dWeights(get(`${spec.conv}.weight`), shape)),
+        weights,
         scale: this.upload(`${spec.bn} folded scale`, folded.scale),
         shift: this.upload(`${spec.bn} folded shift`, folded.shift),
       });
@@ -75,7 +85,7 @@ export class NetworkWeights {
     }
   }
 
-  private upload(label: string, data: Float32Array): GPUBuffer {
+  private upload(label: string, data: Float32Array | Uint32Array): GPUBuffer {
     const buffer = this.ctx.createStorageBuffer(label, data);
     this.buffers.push(buffer);
     return buffer;
