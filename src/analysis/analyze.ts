@@ -213,8 +213,12 @@ export interface AnalysisMeta {
   images: number;
   zoomFactors: number[];
   tuningCurves: boolean;
-  /** When the run first started (kept across resumes). */
-  date: string;
+  /**
+   * Only in files written before runs became reproducible: analysis.json now holds nothing that varies
+   * between runs, so a resumed run's file is byte-identical to an uninterrupted one. The start date and
+   * durations are in run.json (`AnalysisRunInfo`) beside it.
+   */
+  date?: string;
   /** Caller-supplied fields: weights, adapter, image set, ... */
   [key: string]: unknown;
 }
@@ -379,6 +383,19 @@ export interface AnalysisProgress {
   total: number;
   /** Whether the batch just finished came from the journal (no GPU work). */
   replayed: boolean;
+  /** Images of this phase, up to now, that came from the journal. */
+  replayedImages: number;
+}
+
+/** How a run went, for run.json: what varies between runs and so stays out of analysis.json. */
+export interface AnalysisRunInfo {
+  /** When the run first started (ISO 8601, from the journal header; a resume keeps it). */
+  startedAt: string;
+  /** Whether this invocation resumed from a journal with entries. */
+  resumed: boolean;
+  /** Batches replayed from the journal and batches computed by this invocation. */
+  replayedBatches: number;
+  computedBatches: number;
 }
 
 export interface DatasetAnalysisOptions<R extends ImageRef = ImageRef> {
@@ -406,13 +423,21 @@ export interface DatasetAnalysisOptions<R extends ImageRef = ImageRef> {
   skipped?: readonly SkippedBlock[];
   /** Where batches are recorded as they arrive; a run given a journal with entries resumes from it. */
   journal?: Journal;
-  /** Extra metadata for analysis.json (weights, adapter, image set, ...); must be the same on a resume. */
+  /**
+   * Extra metadata for analysis.json (weights, adapter, image set, ...): part of the journal's identity,
+   * so a resume with other weights or another adapter is refused. Keep it free of anything that varies
+   * between runs (dates, absolute paths), or analysis.json will too.
+   */
   meta?: Record<string, string | number | boolean | null>;
-  /** Clock for the run's start date (tests pin it). */
+  /** Clock for the journal's start date (tests pin it). */
   now?: () => Date;
   onProgress?: (progress: AnalysisProgress) => void;
+  /** Called once the run's result is complete, with what belongs in run.json rather than analysis.json. */
+  onRunInfo?: (info: AnalysisRunInfo) => void;
   signal?: AbortSignal;
 }
+
+const START_AFRESH = 'to start afresh, delete the journal (resnet-stream analyze --restart) or write to another directory';
 
 /** The stored journal belongs to another run (different blocks, images, k, batch size, ...). */
 export class JournalMismatchError extends Error {
@@ -461,10 +486,23 @@ function toIterator(entries: AsyncIterable<JournalEntry> | Iterable<JournalEntry
     : (entries as Iterable<JournalEntry>)[Symbol.iterator]();
 }
 
+/** 'topK: journal 4, now 5; meta.weights: journal "a.pth", now "b.pth"' (`b` is the journal's). */
 function describeConfigDifference(a: RunConfig, b: RunConfig): string {
-  const keys = Object.keys(a) as (keyof RunConfig)[];
-  const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  return diff.map((k) => `${k}: journal ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])}`).join('; ');
+  const differences = (x: Record<string, unknown>, y: Record<string, unknown>, prefix: string): string[] => {
+    const keys = [...new Set([...Object.keys(x), ...Object.keys(y ?? {})])];
+    return keys.flatMap((k) => {
+      const now = x[k];
+      const then = y?.[k];
+      if (JSON.stringify(now) === JSON.stringify(then)) return [];
+      // Descend into the metadata, so the message names the field (weightsSha256), not the whole object.
+      if (k === 'meta' && !prefix && now && typeof now === 'object' && then && typeof then === 'object') {
+        return differences(now as Record<string, unknown>, then as Record<string, unknown>, 'meta.');
+      }
+      return [`${prefix}${k}: journal ${JSON.stringify(then) ?? 'absent'}, now ${JSON.stringify(now) ?? 'absent'}`];
+    });
+  };
+  const found = differences(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>, '');
+  return found.length ? found.join('; ') : 'a different configuration hash';
 }
 
 const channelsOfTap = (tap: string): number => tapShape(tap, 1, 224, 224)[1];
@@ -495,7 +533,7 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
 
   const config: RunConfig = {
     blocks, variant, topK: k, batchSize, images: N, imagesHash: hashString(images.map((i) => i.name).join('\n')),
-    taps: streamTaps, zoomFactors, keepTuningCurves: keep,
+    taps: streamTaps, zoomFactors, keepTuningCurves: keep, meta: { ...(options.meta ?? {}) },
   };
   const hash = configHash(config);
 
@@ -503,17 +541,19 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
   const journal = options.journal;
   let replay: AsyncIterator<JournalEntry> | Iterator<JournalEntry> | null = journal ? toIterator(journal.entries()) : null;
   let replayed = 0;
+  let computed = 0;
   let createdAt: string;
   const first = replay ? await replay.next() : { done: true as const, value: undefined };
+  const resumed = !first.done;
   if (first.done) {
     replay = null;
     createdAt = (options.now?.() ?? new Date()).toISOString();
     await journal?.append({ type: 'header', version: 1, configHash: hash, config, createdAt });
   } else {
     const header = first.value;
-    if (header.type !== 'header') throw new JournalMismatchError('journal does not start with a header entry; delete it to start the run afresh');
+    if (header.type !== 'header') throw new JournalMismatchError(`journal does not start with a header entry; ${START_AFRESH}`);
     if (header.configHash !== hash) {
-      throw new JournalMismatchError(`journal belongs to a different run (${describeConfigDifference(config, header.config)}); delete it or write to another directory`);
+      throw new JournalMismatchError(`journal belongs to a different run (${describeConfigDifference(config, header.config)}); ${START_AFRESH}`);
     }
     createdAt = header.createdAt;
   }
@@ -536,7 +576,7 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
           const e = next.value;
           replayed++;
           if (e.type !== 'batch' || e.key !== key || e.transform !== transform || !sameList(e.images, indices) || !sameList(e.taps, taps)) {
-            throw new JournalMismatchError(`journal entry ${replayed} (${e.type === 'batch' ? e.key : e.type}) does not match the planned batch ${key}; delete the journal to start afresh`);
+            throw new JournalMismatchError(`journal entry ${replayed} (${e.type === 'batch' ? e.key : e.type}) does not match the planned batch ${key}; ${START_AFRESH}`);
           }
           const values = new Map<string, Float32Array>();
           for (const tap of taps) {
@@ -548,6 +588,7 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
         }
         replay = null; // the journal is exhausted: from here on, live
       }
+      computed++;
       const got = await options.forwardCentres(batch, transform, taps);
       const values = new Map<string, Float32Array>();
       for (const tap of taps) {
@@ -570,12 +611,15 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
       consume: (values: Map<string, Float32Array>, indices: number[]) => void,
     ): Promise<void> => {
       const batches = Math.ceil(list.length / batchSize);
+      let replayedImages = 0;
       for (let b = 0; b < batches; b++) {
         const batch = list.slice(b * batchSize, (b + 1) * batchSize);
         const { values, replayed: fromJournal } = await forward(`${phase === 'sweep' ? transform : phase}/${b}`, transform, batch, taps);
         consume(values, batch.map((i) => i.index));
+        if (fromJournal) replayedImages += batch.length;
         options.onProgress?.({
-          phase, transform, batch: b + 1, batches, images: Math.min(list.length, (b + 1) * batchSize), total: list.length, replayed: fromJournal,
+          phase, transform, batch: b + 1, batches, images: Math.min(list.length, (b + 1) * batchSize), total: list.length,
+          replayed: fromJournal, replayedImages,
         });
       }
     };
@@ -665,11 +709,14 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
       });
     });
 
+    options.onRunInfo?.({ startedAt: createdAt, resumed, replayedBatches: replayed, computedBatches: computed });
     return {
       version: 1,
+      // Nothing here may vary between runs of the same configuration (no dates, durations or paths):
+      // a resumed run must write the same bytes as an uninterrupted one.
       meta: {
         ...(options.meta ?? {}),
-        probes: 'dataset', variant, topK: k, images: N, zoomFactors, tuningCurves: keep, date: createdAt,
+        probes: 'dataset', variant, topK: k, images: N, zoomFactors, tuningCurves: keep,
       },
       skipped: [...(options.skipped ?? [])],
       blocks: results,

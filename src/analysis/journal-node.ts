@@ -1,22 +1,63 @@
-// Node only: a run journal stored as a JSON-lines file (one entry per line, appended and flushed to
-// disk batch by batch). A line cut short by a crash is dropped on the next open, and the run resumes
-// from the last complete batch.
+// Node only: a run journal stored as a JSON-lines file, one entry per line, so that a run killed at any
+// moment (SIGKILL, a crash, power loss) resumes from its last complete batch.
+//
+// How it is written:
+//   - the header (the first entry) creates the file atomically: written to `<path>.tmp`, fsynced,
+//     renamed over `<path>`, and the directory fsynced. A journal therefore never exists without a
+//     complete header.
+//   - every later entry is appended as one line, `JSON + '\n'` with the newline as its last byte (the
+//     write loops on short writes), then fdatasync'ed; `append` resolves only after that, so a batch the
+//     analysis has moved past is on disk.
+//     Rewriting the whole file through a temp file per batch would make a run quadratic in its length.
+// The rule on reading: an append interrupted by a kill can leave only a tail without its newline, since
+// the newline is the last byte of every append. Text after the last newline is therefore dropped (the
+// file is truncated to the last newline before reading and before appending). Every complete line must
+// parse as JSON; one that does not is corruption this writer cannot produce, and the journal is refused
+// with its file and line rather than silently skipped.
 
 import { createReadStream } from 'node:fs';
-import { mkdir, open, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rename, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Journal, JournalEntry } from './journal';
 
+/** fsync a directory, so a rename in it survives a power loss (not possible on every platform). */
+async function syncDirectory(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Windows cannot open directories; the rename is still atomic there.
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Write `data` to `path` through `<path>.tmp` + fsync + rename: readers see the old file or the new one, never a part. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.tmp`): Promise<void> {
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await syncDirectory(dirname(path));
+}
+
 export class FileJournal implements Journal {
   readonly path: string;
   private repaired = false;
+  /** Bytes dropped from a torn tail when the journal was opened (0: none). */
+  droppedBytes = 0;
 
   constructor(path: string) {
     this.path = path;
   }
 
-  /** Drop a trailing partial line (a write interrupted by a crash), so appends start on a fresh line. */
+  /** Truncate to the last newline: drops the tail of an append interrupted by a kill (see the rule above). */
   private async repair(): Promise<void> {
     if (this.repaired) return;
     this.repaired = true;
@@ -27,7 +68,6 @@ export class FileJournal implements Journal {
       return; // no journal yet
     }
     if (size === 0) return;
-    // Find the last newline, reading backwards in chunks.
     let keep = 0;
     const fh = await open(this.path, 'r');
     try {
@@ -48,7 +88,10 @@ export class FileJournal implements Journal {
     } finally {
       await fh.close();
     }
-    if (keep < size) await truncate(this.path, keep);
+    if (keep < size) {
+      this.droppedBytes = size - keep;
+      await truncate(this.path, keep);
+    }
   }
 
   async *entries(): AsyncIterable<JournalEntry> {
@@ -63,20 +106,34 @@ export class FileJournal implements Journal {
     for await (const line of lines) {
       lineNumber++;
       if (line.trim() === '') continue;
+      let entry: JournalEntry;
       try {
-        yield JSON.parse(line) as JournalEntry;
+        entry = JSON.parse(line) as JournalEntry;
       } catch {
-        throw new Error(`${this.path}:${lineNumber}: journal line is not valid JSON; delete the journal to start the run afresh`);
+        throw new Error(`${this.path}:${lineNumber}: journal line is not valid JSON; delete the journal (resnet-stream analyze --restart) to start the run afresh`);
       }
+      yield entry;
     }
   }
 
   async append(entry: JournalEntry): Promise<void> {
     await this.repair();
     await mkdir(dirname(this.path), { recursive: true });
+    const line = `${JSON.stringify(entry)}\n`;
+    let size = 0;
+    try {
+      size = (await stat(this.path)).size;
+    } catch {
+      // no journal yet
+    }
+    if (size === 0) {
+      // The first entry (the header) creates the journal atomically.
+      await writeFileAtomic(this.path, line);
+      return;
+    }
     const fh = await open(this.path, 'a');
     try {
-      await fh.write(`${JSON.stringify(entry)}\n`);
+      await fh.appendFile(line); // loops on short writes, unlike a single fh.write
       await fh.datasync();
     } finally {
       await fh.close();

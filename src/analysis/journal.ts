@@ -38,6 +38,11 @@ export interface RunConfig {
   taps: string[];
   zoomFactors: number[];
   keepTuningCurves: boolean;
+  /**
+   * The caller's metadata (weights and their hash, adapter, ...): a resume with other weights or on
+   * another adapter would mix two runs' numbers, so it is refused like any other difference.
+   */
+  meta: Record<string, string | number | boolean | null>;
 }
 
 export interface JournalHeader {
@@ -45,7 +50,7 @@ export interface JournalHeader {
   version: 1;
   configHash: string;
   config: RunConfig;
-  /** When the run first started (ISO 8601); a resumed run keeps it, so its analysis.json is identical. */
+  /** When the run first started (ISO 8601); a resume keeps it. Reported in run.json, not analysis.json. */
   createdAt: string;
 }
 

@@ -5,8 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
-import { type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom, type SkippedBlock } from '../analysis/analyze';
+import { type AnalysisRunInfo, type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom, type SkippedBlock } from '../analysis/analyze';
 import { FileJournal } from '../analysis/journal-node';
 import { sweepFactor } from '../analysis/journal';
 import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, readoutsFor, centreValues } from '../analysis/readouts';
@@ -24,6 +23,7 @@ import { resolveWeightsPath } from '../weights/resolve-node';
 import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { UsageError, parseArgs, required } from './args';
 import { listImages } from './images-node';
+import { phaseProgress } from './progress';
 
 const HELP = `resnet-stream analyze: the residual-stream analysis of Longon (2024), ending in a report
 
@@ -38,7 +38,9 @@ usage: resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] [--p
                       and reported
   --sweep             also measure SM_B under zoom factors 1.0..1.5 (the follow-up's sweep)
   --limit N           use the first N images only
-  --restart           discard DIR/journal.jsonl and start over (default: resume from it)`;
+  --restart           discard DIR/journal.jsonl and start over (default: resume from it)
+  --fv-steps 2560     fv probes: optimisation steps (the paper's 2560); also --fv-size 224, --fv-batch 64
+                      (channels rendered together), --fv-seed 0; PNGs in DIR/probes/, reused on a re-run`;
 
 interface ImageItem extends ImageRef {
   /** A file path, or null for a generated stimulus (rendered from its name). */
@@ -70,14 +72,12 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     return;
   }
   const args = parseArgs(argv, {
-    values: ['weights', 'probes', 'images', 'top-k', 'blocks', 'variant', 'out', 'limit', 'batch', 'adapter'],
+    values: ['weights', 'probes', 'images', 'top-k', 'blocks', 'variant', 'out', 'limit', 'batch', 'adapter', 'fv-steps', 'fv-size', 'fv-batch', 'fv-seed'],
     flags: ['sweep', 'restart'],
   });
   const out = resolve(required(args, 'out'));
   const probes = args.values.get('probes') ?? 'dataset';
-  if (probes === 'fv') {
-    throw new UsageError('--probes fv needs the feature-visualisation engine, which is not available in this build yet; use --probes dataset');
-  }
+  if (probes === 'fv') return (await import('./analyze-fv')).analyzeFvCommand(args, out);
   if (probes !== 'dataset') throw new UsageError(`--probes must be dataset or fv, not '${probes}'`);
   const variant = (args.values.get('variant') ?? 'post-relu') as Variant;
   if (variant !== 'post-relu' && variant !== 'pre-relu') throw new UsageError(`--variant must be post-relu or pre-relu, not '${variant}'`);
@@ -158,15 +158,9 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const bar = new cliProgress.SingleBar({
-    format: '{phase} |{bar}| {value}/{total} images | {rate} img/s | ETA {eta_formatted}',
-    hideCursor: true,
-    stream: process.stderr,
-    noTTYOutput: true,
-    notTTYSchedule: 5000,
-  }, cliProgress.Presets.shades_classic);
-  let phase = '';
-  let phaseStart = Date.now();
+  const progress = phaseProgress({ unit: 'images' });
+  const invokedAt = new Date();
+  let runInfo: AnalysisRunInfo | null = null;
   const analysis = await runDatasetAnalysis({
     images: items,
     blocks,
@@ -183,23 +177,14 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
       weights: basename(weightsPath),
       weightsSha256: checkpoint.sha256 ?? null,
       adapter: engine.adapter.name,
-      images: imagesArg ? basename(resolve(imagesArg)) : 'generated stimuli',
+      imageSource: imagesArg ? basename(resolve(imagesArg)) : 'generated stimuli', // not 'images': that is the count
       imageCount: items.length,
       probes,
     },
-    onProgress: (p) => {
-      const label = `${p.phase}${p.transform !== 'none' ? ` (${p.transform})` : ''}`;
-      if (label !== phase) {
-        if (phase) bar.stop();
-        phase = label;
-        phaseStart = Date.now();
-        bar.start(p.total, 0, { phase: label.padEnd(16), rate: '-' });
-      }
-      const seconds = (Date.now() - phaseStart) / 1000;
-      bar.update(p.images, { phase: label.padEnd(16), rate: seconds > 0 ? (p.images / seconds).toFixed(1) : '-' });
-    },
+    onProgress: (p) => progress.update(p.phase === 'sweep' ? `sweep ${p.transform}` : p.phase, p.images, p.total, p.replayedImages),
+    onRunInfo: (info) => { runInfo = info; },
   }).finally(() => {
-    bar.stop();
+    progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   });
@@ -211,7 +196,22 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     const rgb = item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
     return rgb ? thumbnailDataUri(rgb) : undefined;
   };
-  const written = await writeAnalysisOutputs(out, analysis, { imageSrc });
+  // What varies between runs goes to run.json, so analysis.json, the CSVs and index.html do not.
+  const written = await writeAnalysisOutputs(out, analysis, {
+    imageSrc,
+    runInfo: {
+      ...(runInfo as AnalysisRunInfo | null), // startedAt (first start), resumed, replayedBatches, computedBatches
+      invokedAt: invokedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - invokedAt.getTime()) / 1000,
+      adapter: `${context.adapter.name} (${context.adapter.description || context.adapter.vendor})`,
+      weightsPath: resolve(weightsPath),
+      imagesPath: imagesArg ? resolve(imagesArg) : null,
+      out,
+      argv,
+      node: process.version,
+    },
+  });
   engine.dispose();
   for (const b of analysis.blocks) {
     const s = b.summary;

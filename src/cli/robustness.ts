@@ -4,9 +4,8 @@
 // analysis.json) ablated in the block's output readout, and with as many random channels of that
 // readout ablated (seeded trials). The experiment itself is src/analysis/robustness.ts.
 
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import {
   type AblationMode, type LabelSource, type RobustnessBlockSpec, ABLATION_MODES, DEFAULT_TRIALS, DEFAULT_ZOOMS,
   formatRobustnessTable, parseLabelMap, resolveLabels, robustnessToJson, runRobustness, scaleInvariantChannels,
@@ -20,8 +19,10 @@ import { normalize, resizeShorter, stackBatch, toTensor, torchvisionZoomEvalImag
 import type { HostTensor } from '../weights/safetensors';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
+import { writeFileAtomic } from '../analysis/journal-node';
 import { UsageError, parseArgs, required } from './args';
 import { listLabelledImages } from './images-node';
+import { phaseProgress } from './progress';
 
 const HELP = `resnet-stream robustness: top-1 accuracy under zoom with the scale-invariant channels ablated
 (the 2025 follow-up's experiment), against the same number of random channels
@@ -219,15 +220,7 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
     return factors.map((s) => stackBatch(resized.map((img) => normalize(toTensor(torchvisionZoomEvalImage(img, s, { resize, crop }))))));
   };
 
-  const bar = new cliProgress.SingleBar({
-    format: '{phase} |{bar}| {value}/{total} image passes | {rate} img/s | ETA {eta_formatted}',
-    hideCursor: true,
-    stream: process.stderr,
-    noTTYOutput: true,
-    notTTYSchedule: 5000,
-  }, cliProgress.Presets.shades_classic);
-  let phase = '';
-  let phaseStart = Date.now();
+  const progress = phaseProgress({ unit: 'image passes' });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -260,25 +253,16 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
       imageNames: args.flags.has('predictions') ? items.map((i) => i.name) : undefined,
       imageLabels: args.flags.has('predictions') ? labels : undefined,
     },
-    onProgress: (p) => {
-      if (p.phase !== phase) {
-        if (phase) bar.stop();
-        phase = p.phase;
-        phaseStart = Date.now();
-        bar.start(p.total, 0, { phase: phase.padEnd(8), rate: '-' });
-      }
-      const seconds = (Date.now() - phaseStart) / 1000;
-      bar.update(p.done, { phase: phase.padEnd(8), rate: seconds > 0 ? (p.done / seconds).toFixed(1) : '-' });
-    },
+    onProgress: (p) => progress.update(p.phase, p.done, p.total),
   }).finally(() => {
-    bar.stop();
+    progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     engine.dispose();
   });
 
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, robustnessToJson(result));
+  await writeFileAtomic(out, robustnessToJson(result)); // a kill mid-write leaves no truncated JSON
   process.stdout.write(`${formatRobustnessTable(result)}\n`);
   process.stderr.write(`wrote ${out}\n`);
 }

@@ -1,7 +1,9 @@
 // Feature visualisation (Lucent's render_vis on WebGPU): the browser-safe part. Node-only helpers
 // (PNG files, fv.json, the CLI) are in fv-node.ts and fv-cli.ts and are not re-exported here.
 
-export { type NetworkFactory, type RenderOptions, type RenderResult, renderVis, resnetFactory } from './render';
+export {
+  type NetworkFactory, type RenderOptions, type RenderResult, maxRenderBatch, renderVis, resnetFactory, splitRenderBatch,
+} from './render';
 export {
   COLOR_CORRELATION_SVD_SQRT, FourierImage, SPECTRUM_SD, colourMatrix, initialSpectra, initialSpectrum, rfft2dFrequencies,
   spectrumScale, spectrumWidth, twiddleTable,

@@ -12,7 +12,7 @@
 // channel's image is the same whatever the batch size (with j < 4, the per-step scale, which sets
 // the network's input size, is drawn once per step for the batch, from the run seed).
 
-import { type GpuContext } from '../gpu/context';
+import { type GpuContext, ReadbackSlot } from '../gpu/context';
 import { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
 import { unitGatherDispatch } from '../kernels/unit-gather';
 import { BackwardPlan, type DifferentiableNetwork } from '../model/backward';
@@ -21,6 +21,7 @@ import { FourierImage, initialSpectra } from './param';
 import { Rng, mixSeed } from './random';
 import {
   type TransformConfig, TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig, networkInputSize,
+  possibleInputSizes,
 } from './transforms';
 
 /** Builds the network part for one batch and input size (BackwardPlan, or a test network). */
@@ -38,9 +39,20 @@ export interface RenderOptions {
   adam?: AdamSettings;
   /** Overrides of the transform lists (tests). */
   transforms?: Partial<Pick<TransformConfig, 'scales' | 'angles'>>;
-  /** Called every `progressEvery` steps, after the GPU has finished them. */
-  onProgress?: (p: { step: number; steps: number; elapsedMs: number }) => void;
+  /**
+   * Called every `progressEvery` steps, after the GPU has finished them (awaited). `images`: with
+   * `progressImages`, image_f() after that step's update, NCHW [N, 3, size, size] in [0, 1].
+   */
+  onProgress?: (p: { step: number; steps: number; elapsedMs: number; images?: Float32Array }) => unknown; // a promise is awaited
   progressEvery?: number;
+  /** Read back the current images at each progress call (one extra readback each: live previews). */
+  progressImages?: boolean;
+  /** Also read the target units every this many steps (default: first and last step only). */
+  objectiveEvery?: number;
+  /** Each read of the target units (before that step's update); the objective is minus these. */
+  onObjective?: (step: number, units: Float32Array) => void;
+  /** Checked before every step: on abort the buffers are freed and renderVis rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export interface RenderResult {
@@ -78,6 +90,7 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
   const sharedRng = new Rng(mixSeed(seed, 3));
   const config: TransformConfig = { ...lucentTransformConfig(options.jitter ?? jitterForTap(tap), size), ...options.transforms };
   const progressEvery = options.progressEvery ?? 16;
+  const objectiveEvery = options.objectiveEvery ?? 0;
 
   const image = new FourierImage(ctx, batch, size, size, initialSpectra(initRngs, size, size));
   const adam = new AdamOptimizer(ctx, image.spectrumCount, image.spectrum, image.spectrumGrad, options.adam ?? LUCENT_ADAM, 'fv adam');
@@ -112,32 +125,54 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
     return p;
   };
 
+  const waitSlots = new Map<number, ReadbackSlot>();
+  const slotFor = (stepsSinceWait: number): ReadbackSlot => {
+    let slot = waitSlots.get(stepsSinceWait);
+    if (!slot) waitSlots.set(stepsSinceWait, (slot = new ReadbackSlot()));
+    return slot;
+  };
+  let lastWait = 0;
+
   const start = performance.now();
   let activationFirst: Float32Array = new Float32Array(batch);
   let activationLast: Float32Array = new Float32Array(batch);
   try {
     for (let t = 1; t <= steps; t++) {
+      options.signal?.throwIfAborted();
       const draws = drawTransformsPerImage(config, drawRngs, sharedRng);
       const p = planFor(networkInputSize(config, draws[0]));
       p.pipeline.setDraws(draws);
       adam.setStep(t);
-      const read = t === 1 || t === steps;
+      const read = t === 1 || t === steps || (objectiveEvery > 0 && t % objectiveEvery === 0);
       const encoder = ctx.device.createCommandEncoder({ label: `fv step ${t}` });
       ctx.encode(encoder, [
         ...image.forward, ...p.pipeline.forward, ...p.network.forward,
         ...(read ? [p.gather] : []),
         ...p.network.backward, ...p.pipeline.backward, ...image.backward, adam.dispatch,
       ], `fv step ${t}`);
-      if (read) {
-        const [values] = await ctx.readback([{ buffer: unitValues, byteLength: batch * 4 }], encoder);
-        if (t === 1) activationFirst = values;
-        if (t === steps) activationLast = values;
+      const progress = t % progressEvery === 0 || t === steps;
+      if (read || progress) {
+        // Wait through a small readback with a ReadbackSlot rather than onSubmittedWorkDone: in Node
+        // the slot sleeps through most of the expected GPU time instead of busy-polling Dawn, which
+        // would take a core from a CPU adapter. One slot per number of steps since the last wait, so
+        // each learns the time of the same amount of work. (Unread steps leave unitValues stale.)
+        const [values] = await ctx.readback([{ buffer: unitValues, byteLength: batch * 4 }], encoder, slotFor(t - lastWait));
+        lastWait = t;
+        if (read) {
+          if (t === 1) activationFirst = values;
+          if (t === steps) activationLast = values;
+          options.onObjective?.(t, values);
+        }
       } else {
         ctx.device.queue.submit([encoder.finish()]);
       }
-      if (t % progressEvery === 0 || t === steps) {
-        await ctx.finish();
-        options.onProgress?.({ step: t, steps, elapsedMs: performance.now() - start });
+      if (progress) {
+        let images: Float32Array | undefined;
+        if (options.progressImages && options.onProgress) {
+          ctx.run(image.forward, `fv step ${t} image`); // the next step recomputes the same image first
+          [images] = await ctx.readback([{ buffer: image.image, byteLength: image.imageCount * 4 }]);
+        }
+        await options.onProgress?.({ step: t, steps, elapsedMs: performance.now() - start, images });
       }
     }
     // image_f() after the last update.
@@ -145,6 +180,7 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
     const [images] = await ctx.readback([{ buffer: image.image, byteLength: image.imageCount * 4 }]);
     return { batch, size, images, activationFirst, activationLast, steps, elapsedMs: performance.now() - start };
   } finally {
+    for (const slot of waitSlots.values()) slot.destroy();
     for (const p of plans.values()) {
       p.pipeline.dispose();
       p.network.dispose();
@@ -159,4 +195,22 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
 /** The network factory for ResNet18 weights on the GPU: a BackwardPlan from `tap` per input size. */
 export function resnetFactory(ctx: GpuContext, weights: NetworkWeights, tap: string): NetworkFactory {
   return (batch, height, width) => new BackwardPlan(ctx, weights, batch, height, width, tap);
+}
+
+/**
+ * The largest batch renderVis can run for `tap` at `size` when one storage binding may hold
+ * `maxBinding` bytes: the largest buffer is the stem's 64-channel map (conv1 / bn1 / relu and their
+ * gradients) at half the largest network input the transforms produce (1.05 x size for j < 4).
+ * lavapipe's 128 MiB allows 37 images at 224, so a 64-channel batch runs there as two of 32.
+ */
+export function maxRenderBatch(maxBinding: number, tap: string, size: number): number {
+  const inputs = possibleInputSizes(lucentTransformConfig(jitterForTap(tap), size));
+  const stem = Math.ceil(Math.max(...inputs) / 2);
+  return Math.max(1, Math.floor(maxBinding / (64 * stem * stem * 4)));
+}
+
+/** Splits `batch` channels into equal-as-possible runs that fit: [sub-batch size, number of runs]. */
+export function splitRenderBatch(batch: number, max: number): { subBatch: number; runs: number } {
+  const runs = Math.ceil(batch / Math.max(1, max));
+  return { subBatch: Math.ceil(batch / runs), runs };
 }

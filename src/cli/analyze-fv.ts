@@ -1,0 +1,131 @@
+// `resnet-stream analyze --probes fv`: the analysis on feature-visualisation probes (the paper's
+// default). src/cli/analyze.ts parses the common options and hands over here; the work is in
+// src/analysis/fv-probes.ts. PNGs go to DIR/probes/<block>/<readout>/<c>.png; a re-run reuses them.
+
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type SkippedBlock, blockParamsFrom } from '../analysis/analyze';
+import { runFvProbeAnalysis } from '../analysis/fv-probes';
+import { SWEEP_FACTORS } from '../analysis/metrics';
+import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, readoutsFor } from '../analysis/readouts';
+import { decodeImageFile } from '../image/decode-node';
+import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { blockByName } from '../model/architecture';
+import { ResNetEngine } from '../model/engine';
+import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
+import { loadCheckpoint } from '../weights/load';
+import { resolveWeightsPath } from '../weights/resolve-node';
+import { type ParsedArgs, UsageError } from './args';
+
+function positiveInt(args: ParsedArgs, name: string, fallback: number, min = 1): number {
+  const text = args.values.get(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, not '${text}'`);
+  return n;
+}
+
+export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<void> {
+  for (const name of ['images', 'limit', 'top-k']) {
+    if (args.values.has(name)) throw new UsageError(`--${name} applies to dataset probes; --probes fv renders its own probes`);
+  }
+  const variant = (args.values.get('variant') ?? 'post-relu') as Variant;
+  if (variant !== 'post-relu' && variant !== 'pre-relu') throw new UsageError(`--variant must be post-relu or pre-relu, not '${variant}'`);
+  const steps = positiveInt(args, 'fv-steps', 2560);
+  const size = positiveInt(args, 'fv-size', 224, 32);
+  const fvBatch = positiveInt(args, 'fv-batch', 64);
+  const seed = positiveInt(args, 'fv-seed', 0, 0);
+  const measureBatch = positiveInt(args, 'batch', 8);
+  if (measureBatch > 64) throw new UsageError('--batch must be an integer from 1 to 64');
+  const requested = (args.values.get('blocks') ?? DEFAULT_BLOCKS.join(',')).split(',').map((b) => b.trim()).filter(Boolean).map((b) => {
+    try {
+      return blockByName(b).short;
+    } catch {
+      throw new UsageError(`unknown block ${b}`);
+    }
+  });
+  for (const b of requested) if (!ALL_BLOCKS.includes(b)) throw new UsageError(`unknown block ${b}`);
+
+  const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: true });
+  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  const context = await createNodeContext((args.values.get('adapter') ?? 'default') as AdapterChoice);
+  process.stderr.write(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.vendor})\n`);
+  const engine = await ResNetEngine.create({ context });
+  try {
+    engine.loadWeights(checkpoint.tensors);
+    const status = engine.computability();
+    const blocks: string[] = [];
+    const skipped: SkippedBlock[] = [];
+    for (const b of requested) {
+      const r = readoutsFor(b, variant);
+      if ([r.input, r.branch, r.output].some((t) => status.notComputable.includes(t))) {
+        const reason = `checkpoint lacks ${status.missingTensors.join(', ')} (it computes through ${status.lastComputable})`;
+        skipped.push({ block: b, reason });
+        process.stderr.write(`skipping block ${b}: ${reason}\n`);
+      } else {
+        blocks.push(b);
+      }
+    }
+    if (!blocks.length) throw new Error('none of the requested blocks can be computed with these weights');
+    process.stderr.write(`fv probes: ${steps} steps at ${size} x ${size}, ${fvBatch} channels per batch, seed ${seed}; PNGs in ${join(out, 'probes')}\n`);
+
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const bar = new cliProgress.SingleBar({
+      format: '{what} batch {batch} |{bar}| {value}/{total} steps | {rate} steps/s | probes {done}/{all} | ETA {eta_formatted}',
+      hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000,
+    }, cliProgress.Presets.shades_classic);
+    let current = '';
+    let probeCounts = { rendered: 0, reused: 0 };
+    const analysis = await runFvProbeAnalysis({
+      onProbeCounts: (c) => { probeCounts = c; },
+      ctx: context,
+      weights: checkpoint.tensors,
+      forward: (input, taps) => engine.forward(input, { taps }),
+      blocks, variant, skipped, outDir: out, measureBatch,
+      settings: { steps, size, batch: fvBatch, seed },
+      zoomFactors: args.flags.has('sweep') ? SWEEP_FACTORS : undefined,
+      params: Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b)])),
+      meta: { weights: basename(weightsPath), weightsSha256: checkpoint.sha256 ?? null, adapter: context.adapter.name, imageSource: 'feature visualisations' },
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (p.phase === 'measure') {
+          if (current) bar.stop();
+          current = '';
+          process.stderr.write(`measuring block ${p.what} on its saved probes\n`);
+          return;
+        }
+        const key = `${p.what} ${p.batch}`;
+        const fields = { what: p.what, batch: `${p.batch}/${p.batches}`, done: p.probesDone, all: p.probesTotal };
+        if (key !== current) {
+          if (current) bar.stop();
+          current = key;
+          bar.start(p.steps, 0, { ...fields, rate: '-' });
+        }
+        bar.update(p.step, { ...fields, rate: (p.step / (p.elapsedMs / 1000)).toFixed(3) });
+      },
+    }).finally(() => {
+      bar.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    const written = await writeAnalysisOutputs(out, analysis, {
+      imageSrc: (name: string) => {
+        try {
+          return thumbnailDataUri(decodeImageFile(join(out, name)));
+        } catch {
+          return undefined;
+        }
+      },
+    });
+    process.stderr.write(`fv probes: ${probeCounts.rendered} rendered, ${probeCounts.reused} reused\n`);
+    for (const b of analysis.blocks) process.stderr.write(`block ${b.block}: ${JSON.stringify(b.summary.fractions)}\n`);
+    process.stderr.write(`wrote ${written.analysisJson}, ${written.csv.length} CSV file(s) and ${written.report}\n`);
+  } finally {
+    engine.dispose();
+    context.destroy();
+  }
+}
