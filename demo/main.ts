@@ -2,12 +2,16 @@
 // ResNet18 on WebGPU in this page; it shows the top-5 classes, then the residual stream block by
 // block: for one channel, the skip I, the branch B and the output O as heatmaps on a shared scale,
 // the centre unit outlined; with an analysis.json loaded, the channel's M and category and the
-// block's histogram of M (Chart.js, as in the report). State for tests is mirrored on <body data-*>.
+// block's histogram of M (Chart.js, as in the report); clicking a map (or the feature-visualisation
+// panel's tap and channel) optimises an image for that channel live (visualiseChannels, the library's
+// FV API). State for tests is mirrored on <body data-*>.
 
 import Chart from 'chart.js/auto';
 import {
   type AnalysisJson, type BlockResult, type Checkpoint, type HostTensor, type ResNetEngine, type RgbImage, type TapName, type Variant,
-  ALL_BLOCKS, allTapNames, centreIndex, createEngine, describeCheckpoint, imageToRgb, loadCheckpointFrom, readoutsFor, topK,
+  type VisualiseProgress,
+  ALL_BLOCKS, allTapNames, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
+  tapShape, topK, visualisable, visualiseChannels,
 } from '../src/index';
 import { renderStimulus, stimulusSpecs, type StimulusFamily } from '../src/analysis/stimuli';
 import { normalize, toTensor, torchvisionEvalImage } from '../src/image/transforms';
@@ -60,6 +64,17 @@ const el = {
   histogram: $<HTMLCanvasElement>('mix-histogram'),
   fractions: $<HTMLCanvasElement>('fractions-chart'),
   timing: $('timing'),
+  fvTap: $<HTMLSelectElement>('fv-tap'),
+  fvChannel: $<HTMLInputElement>('fv-channel'),
+  fvSize: $<HTMLSelectElement>('fv-size'),
+  fvSteps: $<HTMLSelectElement>('fv-steps'),
+  fvStart: $<HTMLButtonElement>('fv-start'),
+  fvStop: $<HTMLButtonElement>('fv-stop'),
+  fvNotice: $('fv-notice'),
+  fvCanvas: $<HTMLCanvasElement>('fv-canvas'),
+  fvCaption: $('fv-caption'),
+  fvObjective: $<HTMLCanvasElement>('fv-objective'),
+  fvStatus: $('fv-status'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -77,6 +92,9 @@ const state = {
   variant: 'post-relu' as Variant,
   analysis: null as AnalysisJson | null,
   runs: 0,
+  /** The running feature visualisation: its stop switch and its end (settled either way). */
+  fv: null as { controller: AbortController; done: Promise<void> } | null,
+  fvRuns: 0,
 };
 
 const COLOURS = { overwrite: '#d9822b', mixture: '#3f9b5b', skip: '#3b73b9', belowOne: '#d9822b', atLeastOne: '#3b73b9', neutral: '#8c8c8c' };
@@ -145,6 +163,7 @@ async function loadWeights(what: string, get: (onProgress: (loaded: number, tota
       if (total) el.weightsProgress.value = loaded / total;
       setStatus(el.weightsStatus, `Loading ${what}: ${mib(loaded)}${total ? ` of ${mib(total)}` : ''}`);
     });
+    await stopVisualisation(); // it runs on the weights about to be replaced
     engine.loadWeights(checkpoint.tensors);
     state.checkpoint = { source: checkpoint.source, missing: checkpoint.missing, sha256: checkpoint.sha256 };
     state.taps = null;
@@ -155,6 +174,7 @@ async function loadWeights(what: string, get: (onProgress: (loaded: number, tota
       (checkpoint.missing.length ? `lacks ${checkpoint.missing.length} tensor(s), runs through ${reach.lastComputable}.` : 'complete.'));
     document.body.dataset.weights = 'loaded';
     el.weightsProgress.value = 1;
+    updateFvTaps();
     await run();
   } catch (e) {
     console.warn(e);
@@ -341,6 +361,13 @@ el.variant.addEventListener('change', () => {
   state.variant = el.variant.value as Variant;
   renderStream();
 });
+for (const k of ['input', 'branch', 'output'] as const) {
+  el.maps[k].title = 'click: visualise this channel of this tap';
+  el.maps[k].addEventListener('click', () => {
+    if (!state.taps || !state.computableBlocks.includes(state.block)) return;
+    void startVisualisation(readoutsFor(state.block, state.variant)[k], state.channel);
+  });
+}
 el.channelStrip.addEventListener('click', (e) => {
   const rect = el.channelStrip.getBoundingClientRect();
   const { cols, rows } = stripLayout(readoutsFor(state.block).channels);
@@ -591,10 +618,189 @@ function drawFractions(analysis: AnalysisJson): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Feature visualisation
+
+/** Taps an image can be optimised for (every tap from conv1 to avgpool), in forward order. */
+const FV_TAPS = allTapNames().filter((t) => t !== 'input' && t !== 'fc');
+
+/** Tap options: enabled where the loaded weights reach the tap (and what it needs before it). */
+function updateFvTaps(): void {
+  const engine = state.engine;
+  const loaded = !!engine && !!state.checkpoint;
+  if (!el.fvTap.options.length) for (const t of FV_TAPS) el.fvTap.add(new Option(t, t));
+  let blocked = 0;
+  for (const option of Array.from(el.fvTap.options)) {
+    const why = loaded ? visualisable(engine, option.value) : 'no weights loaded';
+    option.disabled = why !== null;
+    option.textContent = why ? `${option.value}: no weights` : `${option.value} (j = ${jitterForTap(option.value)})`;
+    if (why) blocked++;
+  }
+  if (el.fvTap.selectedOptions[0]?.disabled || !el.fvTap.value) {
+    const first = Array.from(el.fvTap.options).find((o) => !o.disabled && o.value === readoutsFor(state.block).output)
+      ?? Array.from(el.fvTap.options).find((o) => !o.disabled);
+    if (first) el.fvTap.value = first.value;
+  }
+  el.fvStart.disabled = !loaded || blocked === FV_TAPS.length;
+  const reach = loaded ? engine.computability() : null;
+  el.fvNotice.hidden = !reach || blocked === 0;
+  if (reach && blocked) {
+    el.fvNotice.textContent = `This checkpoint reaches ${reach.lastComputable}: only taps up to there can be visualised ` +
+      `(it lacks ${reach.missingTensors.slice(0, 3).join(', ')}${reach.missingTensors.length > 3 ? ` and ${reach.missingTensors.length - 3} more` : ''}); ` +
+      `the ${blocked} taps after it are disabled.`;
+  }
+  if (loaded && !state.fv) setStatus(el.fvStatus, 'Click I, B or O above, or choose a tap and a channel and press Visualise.');
+  updateFvChannelLimit();
+}
+
+function updateFvChannelLimit(): void {
+  const channels = tapShape(el.fvTap.value || 'layer1.1', 1, 224, 224)[1];
+  el.fvChannel.max = String(channels - 1);
+  if (el.fvChannel.valueAsNumber > channels - 1) el.fvChannel.value = String(channels - 1);
+}
+
+el.fvTap.addEventListener('change', updateFvChannelLimit);
+el.fvStart.addEventListener('click', () => void startVisualisation(el.fvTap.value, el.fvChannel.valueAsNumber));
+el.fvStop.addEventListener('click', () => void stopVisualisation());
+
+/** Stop the running visualisation (if any) and wait until it has let go of its GPU buffers. */
+async function stopVisualisation(): Promise<void> {
+  const fv = state.fv;
+  if (!fv) return;
+  fv.controller.abort(new DOMException('stopped', 'AbortError'));
+  await fv.done;
+}
+
+/** Draw an RGBA image scaled up to the canvas (nearest neighbour: the pixels the network saw). */
+function drawFvImage(image: { width: number; height: number; data: Uint8ClampedArray }): void {
+  const small = document.createElement('canvas');
+  small.width = image.width;
+  small.height = image.height;
+  small.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
+  const ctx = el.fvCanvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, el.fvCanvas.width, el.fvCanvas.height);
+  ctx.drawImage(small, 0, 0, el.fvCanvas.width, el.fvCanvas.height);
+  // For tests: how many images were drawn, and a checksum of each.
+  let sum = 0;
+  for (let i = 0; i < image.data.length; i++) sum = (sum * 31 + image.data[i]) >>> 0;
+  el.fvCanvas.dataset.draws = String(Number(el.fvCanvas.dataset.draws ?? 0) + 1);
+  el.fvCanvas.dataset.checksums = `${el.fvCanvas.dataset.checksums ?? ''} ${sum}`.trim();
+}
+
+/** The objective per step as a line, y from its min to its max so far, x over all the steps. */
+function drawObjective(values: ArrayLike<number>, done: number, steps: number): void {
+  const canvas = el.fvObjective;
+  const ctx = canvas.getContext('2d')!;
+  const { width, height } = canvas;
+  const pad = { left: 56, right: 10, top: 10, bottom: 22 };
+  ctx.clearRect(0, 0, width, height);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < done; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  if (!(hi > lo)) {
+    lo -= 1;
+    hi += 1;
+  }
+  const x = (i: number) => pad.left + (width - pad.left - pad.right) * (steps > 1 ? i / (steps - 1) : 0);
+  const y = (v: number) => pad.top + (height - pad.top - pad.bottom) * (1 - (v - lo) / (hi - lo));
+  ctx.strokeStyle = '#b9c1cd';
+  ctx.strokeRect(pad.left, pad.top, width - pad.left - pad.right, height - pad.top - pad.bottom);
+  ctx.fillStyle = '#5b6475';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'right';
+  ctx.fillText(hi.toPrecision(4), pad.left - 4, pad.top + 9);
+  ctx.fillText(lo.toPrecision(4), pad.left - 4, height - pad.bottom);
+  ctx.textAlign = 'center';
+  ctx.fillText('step 1', pad.left + 16, height - 6);
+  ctx.fillText(`step ${steps}`, width - pad.right - 24, height - 6);
+  ctx.strokeStyle = COLOURS.skip;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  for (let i = 0; i < done; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, x(i), y(values[i]));
+  ctx.stroke();
+}
+
+/** Optimise an image for `channel` of `tap` at the panel's size and steps, drawn live; Stop ends it. */
+async function startVisualisation(tap: string, channel: number): Promise<void> {
+  const engine = state.engine;
+  if (!engine || !state.checkpoint) return;
+  await stopVisualisation();
+  const why = visualisable(engine, tap);
+  const channels = FV_TAPS.includes(tap) ? tapShape(tap, 1, 224, 224)[1] : 0;
+  if (why || !Number.isInteger(channel) || channel < 0 || channel >= channels) {
+    setStatus(el.fvStatus, why ?? `channel ${channel} is out of range for ${tap} (0..${channels - 1})`, true);
+    document.body.dataset.fv = 'error';
+    return;
+  }
+  el.fvTap.value = tap;
+  updateFvChannelLimit();
+  el.fvChannel.value = String(channel);
+  const size = Number(el.fvSize.value);
+  const steps = Number(el.fvSteps.value);
+  const seed = 0;
+  const id = ++state.fvRuns;
+  const controller = new AbortController();
+  const objective = new Float32Array(steps);
+  const what = `${tap}, channel ${channel}, ${size} px, ${steps} steps, jitter ${jitterForTap(tap)}`;
+  let last: VisualiseProgress | null = null;
+  const show = (p: VisualiseProgress) => {
+    last = p;
+    objective[p.step - 1] = p.objective[0];
+    if (p.images) {
+      drawFvImage(p.images[0]);
+      drawObjective(objective, p.step, steps);
+      el.fvCaption.textContent = `${tap} #${channel}, step ${p.step}`;
+    }
+    setStatus(el.fvStatus, `${what}: step ${p.step} of ${steps}, ${p.stepsPerSecond.toFixed(2)} steps/s, ` +
+      `objective ${p.objective[0].toPrecision(5)} (from ${objective[0].toPrecision(5)} at step 1).`);
+    Object.assign(document.body.dataset, { fvStep: String(p.step) });
+    Object.assign(el.fvStatus.dataset, { first: String(objective[0]), last: String(p.objective[0]), stepsPerSecond: String(p.stepsPerSecond) });
+  };
+  el.fvStop.disabled = false;
+  document.body.dataset.fv = 'running';
+  document.body.dataset.fvRun = String(id);
+  el.fvCanvas.dataset.draws = '0';
+  el.fvCanvas.dataset.checksums = '';
+  delete document.body.dataset.fvStep;
+  setStatus(el.fvStatus, `${what}: building the backward pass…`);
+  el.fvCaption.textContent = `${tap} #${channel}`;
+  const done = (async () => {
+    try {
+      const result = await visualiseChannels(engine, { tap, channels: [channel], size, steps, seed, previewEvery: 4, onStep: show, signal: controller.signal });
+      drawFvImage(result.images[0]);
+      drawObjective(result.objective[0], steps, steps);
+      setStatus(el.fvStatus, `${what}: done in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.stepsPerSecond.toFixed(2)} steps/s; ` +
+        `objective ${result.objective[0][0].toPrecision(5)} at step 1, ${result.objective[0][steps - 1].toPrecision(5)} at step ${steps}.`);
+      document.body.dataset.fv = 'done';
+    } catch (e) {
+      if (controller.signal.aborted) {
+        const p = last as VisualiseProgress | null;
+        setStatus(el.fvStatus, `${what}: stopped at step ${p?.step ?? 0}${p ? ` (${p.stepsPerSecond.toFixed(2)} steps/s, objective ${p.objective[0].toPrecision(5)})` : ''}.`);
+        document.body.dataset.fv = 'stopped';
+      } else {
+        console.warn(e);
+        setStatus(el.fvStatus, `${what}: ${message(e)}`, true);
+        document.body.dataset.fv = 'error';
+      }
+    } finally {
+      if (state.fv?.controller === controller) state.fv = null;
+      el.fvStop.disabled = state.fv === null;
+    }
+  })();
+  state.fv = { controller, done };
+  await done;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start
 
 drawColourBar(el.colourBar);
 updateBlockOptions();
+updateFvTaps();
+drawObjective([], 0, 1);
 const offered = offeredWeights();
 for (const url of offered) el.weightsList.append(new Option(url, url));
 if (offered.length) el.weightsUrl.value = offered[0];

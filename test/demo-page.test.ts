@@ -6,11 +6,9 @@
 // server fills in (the notice, blocks 4.x disabled, the stream view of 3.1). Screenshots must not be
 // blank and the console must stay free of errors.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemo } from '../demo/build.mjs';
@@ -25,6 +23,7 @@ import { writePth } from '../src/weights/pth-writer';
 import { randomWeights, mulberry32 } from '../src/weights/random';
 import type { HostTensor, TensorMap } from '../src/weights/safetensors';
 import { chromiumAvailable, withBrowserPage } from './helpers/browser';
+import { canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed, testContext } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
 
@@ -46,62 +45,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
-
-/** Start demo/serve.mjs as `npm run demo` does (on a free port, the built demo, no rebuild). */
-async function startDemoServer(args: string[], env: Record<string, string>): Promise<{ url: string; proc: ChildProcess; stdout: string[] }> {
-  const proc = spawn(process.execPath, ['demo/serve.mjs', '--port', '0', '--root', demoDir, '--no-build', ...args], {
-    env: { ...process.env, RESNET_STREAM_WEIGHTS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`demo/serve.mjs printed no URL: ${stdout.join('')}`)), 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      stdout.push(String(d));
-      const m = /resnet-stream demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout.join(''));
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => stdout.push(String(d)));
-    proc.on('exit', (code) => fail(new Error(`demo/serve.mjs exited with ${code}: ${stdout.join('')}`)));
-  });
-  return { url, proc, stdout };
-}
-
-/** Pixels of a canvas on the page: how many distinct colours it shows. */
-async function canvasColours(page: Page, id: string): Promise<number> {
-  return page.evaluate((id) => {
-    const c = document.getElementById(id) as HTMLCanvasElement;
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set<number>();
-    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    return seen.size;
-  }, id);
-}
-
-/** A screenshot is not blank: many colours, and its luminance varies. */
-function checkScreenshot(png: Uint8Array, file: string): { colours: number; sd: number } {
-  writeFileSync(file, png);
-  const img = PNG.sync.read(Buffer.from(png));
-  const colours = new Set<number>();
-  let sum = 0;
-  let sum2 = 0;
-  const n = img.width * img.height;
-  for (let i = 0; i < n; i++) {
-    const r = img.data[i * 4];
-    const g = img.data[i * 4 + 1];
-    const b = img.data[i * 4 + 2];
-    colours.add((r << 16) | (g << 8) | b);
-    const y = 0.299 * r + 0.587 * g + 0.114 * b;
-    sum += y;
-    sum2 += y * y;
-  }
-  const sd = Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2));
-  expect(colours.size, `${file}: distinct colours`).toBeGreaterThan(200);
-  expect(sd, `${file}: luminance standard deviation`).toBeGreaterThan(10);
-  return { colours: colours.size, sd };
-}
 
 /** Node engine taps for one image (same kernels as the page). */
 async function nodeTaps(weights: TensorMap, input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>> {
@@ -145,16 +88,6 @@ function syntheticAnalysis(seed: number): AnalysisJson {
   };
 }
 
-async function waitFor(page: Page, condition: string, timeout: number): Promise<void> {
-  try {
-    await page.waitForFunction(condition, { timeout, polling: 200 });
-  } catch (e) {
-    const state = await page.evaluate(() => ({ ...document.body.dataset, gpu: document.getElementById('gpu-status')?.textContent,
-      weights: document.getElementById('weights-status')?.textContent, run: document.getElementById('run-status')?.textContent }));
-    throw new Error(`waiting for ${condition}: ${(e as Error).message}; page state ${JSON.stringify(state)}`);
-  }
-}
-
 async function selectBlockAndChannel(page: Page, block: string, channel: number): Promise<void> {
   await page.select('#block', block);
   await page.$eval('#channel', (e, c) => {
@@ -177,7 +110,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     writeFileSync(analysisFile, JSON.stringify(analysis));
     const stimulus = stimulusSpecs().find((s) => s.family === 'rings')!;
 
-    const server = await startDemoServer([], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const server = await startDemoServer(demoDir, [], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
     const t0 = Date.now();
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
@@ -269,7 +202,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
 
   const noShared = sharedMissing(PARTIAL_WEIGHTS);
   it.skipIf(noShared)('runs the shared partial checkpoint from the URL the server offers: notice, stream view through layer3.1', async () => {
-    const server = await startDemoServer([], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const server = await startDemoServer(demoDir, [], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
     expect(server.stdout.join('')).toContain('/weights/resnet18-imagenet1k-v1-partial.pth');
     const t0 = Date.now();
     try {
@@ -290,8 +223,15 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
         await selectBlockAndChannel(p, '3.1', 100);
         const centreValues = await p.$eval('#centre-values', (e) => ({ ...(e as HTMLElement).dataset, text: e.textContent ?? '' }) as Record<string, string>);
         const mapColours = [await canvasColours(p, 'map-input'), await canvasColours(p, 'map-branch'), await canvasColours(p, 'map-output')];
+        // Feature visualisation: only taps the checkpoint reaches are offered, and the page says why.
+        const fv = await p.evaluate(() => ({
+          notice: { hidden: document.getElementById('fv-notice')!.hidden, text: document.getElementById('fv-notice')!.textContent ?? '' },
+          disabled: Array.from((document.getElementById('fv-tap') as HTMLSelectElement).options).filter((o) => o.disabled).map((o) => o.value),
+          enabled: Array.from((document.getElementById('fv-tap') as HTMLSelectElement).options).filter((o) => !o.disabled).map((o) => o.value),
+          start: (document.getElementById('fv-start') as HTMLButtonElement).disabled,
+        }));
         const screenshot = await p.screenshot({ fullPage: true, type: 'png' });
-        return { url, runStatus, weightsStatus, image, notice, top5Count, options, centreValues, mapColours, screenshot, errors: [...s.consoleErrors] };
+        return { url, runStatus, weightsStatus, image, notice, top5Count, options, centreValues, mapColours, fv, screenshot, errors: [...s.consoleErrors] };
       });
       console.log(`demo, shared partial checkpoint: ${((Date.now() - t0) / 1000).toFixed(1)} s in all; ${page.runStatus}\n  ${page.weightsStatus}`);
       expect(page.errors).toEqual([]);
@@ -303,6 +243,14 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
       expect(page.options.filter((o) => o.disabled).map((o) => o.value)).toEqual(['4.0', '4.1']);
       expect(page.options.filter((o) => !o.disabled).map((o) => o.value)).toEqual(['1.0', '1.1', '2.0', '2.1', '3.0', '3.1']);
       for (const n of page.mapColours) expect(n).toBeGreaterThan(5);
+      expect(page.fv.notice.hidden).toBe(false);
+      expect(page.fv.notice.text).toContain('This checkpoint reaches layer3.1: only taps up to there can be visualised');
+      expect(page.fv.start).toBe(false);
+      expect(page.fv.disabled.length).toBeGreaterThan(0);
+      expect(page.fv.disabled.every((t) => t.startsWith('layer4.') || t === 'avgpool'), page.fv.disabled.join(' ')).toBe(true);
+      expect(page.fv.enabled).toContain('conv1');
+      expect(page.fv.enabled).toContain('layer3.1');
+      expect(page.fv.enabled.some((t) => t.startsWith('layer4.'))).toBe(false);
 
       // Centre values of block 3.1, channel 100, against the Node engine on the same stimulus.
       const spec = stimulusSpecs().find((sp) => sp.name === page.image)!;

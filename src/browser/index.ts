@@ -8,3 +8,7 @@ export {
   forwardImage,
 } from './engine';
 export { type ClassScore, imagenetClassNames, topK } from './classes';
+export {
+  type ChannelImage, type VisualiseOptions, type VisualiseProgress, type VisualiseResult, PAPER_FV, toChannelImage, toImageData,
+  visualisable, visualiseChannels,
+} from './featureviz';
