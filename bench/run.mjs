@@ -13,4 +13,13 @@ const help = process.argv.some((a) => a === '--help' || a === '-h');
 if (!help || !existsSync(resolve(root, 'bench/.build/runner.mjs'))) await buildBench({ quiet: help });
 const { main } = await import('./.build/runner.mjs');
 const code = await main(process.argv.slice(2), root);
-process.exit(code);
+// A full run also measures feature visualisation (bench/fv.mjs; alone: npm run bench:fv); --report-only
+// rewrites its reports too. Development and partial modes leave it out.
+const argv = process.argv.slice(2);
+let fvCode = 0;
+if (!help && !argv.some((a) => ['--quick', '--verify-only', '--only'].includes(a))) {
+  const { main: fvMain } = await import('./fv.mjs');
+  const date = argv.includes('--date') ? ['--date', argv[argv.indexOf('--date') + 1]] : [];
+  fvCode = await fvMain(argv.includes('--report-only') ? ['--report-only', ...date] : date);
+}
+process.exit(code || fvCode);

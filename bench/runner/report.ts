@@ -424,6 +424,10 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
   }
   lines.push('');
   lines.push('Per configuration: `<date>-<configuration>.md` (all measures, targets, notes), `.json` (raw samples), `.svg` (plot).');
+  // Feature visualisation (bench/fv.mjs) keeps its own small summary; point to it when it exists.
+  if (readdirSync(outDir).includes(`${date}-fv-summary.md`)) {
+    lines.push('', `Feature visualisation (optimisation steps/s, the paper's fv protocol projected, dataset-probe images/s): [${date}-fv-summary.md](${date}-fv-summary.md).`);
+  }
   const path = join(outDir, `${date}-summary.md`);
   writeFileSync(path, lines.join('\n') + '\n');
   const panels = results.map((r) => ({ title: `${r.config.label} (${shortAdapter(r)}, mode ${r.mode.name})`, bars: barsOf(r) }))
