@@ -5,6 +5,8 @@
 // where taps that fall outside the input read as 0 (zero padding) and act is max(., 0) when
 // params.relu is set.
 // BatchNorm folds into (scale, shift); a plain conv with bias uses scale = 1, shift = bias.
+// The f16-weights variant ('shader-f16') is this file with binding 2 as array<vec4<f16>> and the
+// two weight loads (wa, wb) widened to f32: f16Source in src/kernels/conv2d.ts rewrites those lines.
 //
 // Bindings (group 0):
 //   0 params : uniform Params (below)

@@ -5,11 +5,10 @@
 // order with input-row reuse and one channel group per workgroup; 'direct' for the other shapes).
 // Which one runs is picked per adapter (conv2dVariantFor), overridable per context
 // (setConv2dVariant, the engine's `convVariant` option) or per dispatch. A third path,
-// shaders/conv2d-f16.wgsl, reads f16 weights ('shader-f16' adapters; the engine's `precision`).
+// f16Source below (conv2d.wgsl rewritten to read vec4<f16> weights), reads f16 weights ('shader-f16' adapters; the engine's `precision`).
 
 import source from '../../shaders/conv2d.wgsl';
 import rowsSource from '../../shaders/conv2d-rows.wgsl';
-import f16Source from '../../shaders/conv2d-f16.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext } from '../gpu/context';
 
 export interface Conv2dShape {
@@ -121,6 +120,30 @@ export function packConv2dWeights(weightOIHW: Float32Array, s: Conv2dShape): Flo
   return packed;
 }
 
+/**
+ * conv2d.wgsl with its weights stored as f16 (the 'shader-f16' feature), every product and sum
+ * still in f32: y = act(scale[o] * sum x * f32(W16) + shift[o]) with W16 = W rounded to the nearest
+ * f16 (packConv2dWeightsF16). Derived from conv2d.wgsl rather than kept as a copy, so the two cannot
+ * drift: binding 2 becomes array<vec4<f16>> (half the weight bytes) and each weight load is widened
+ * to f32; blocking, dispatch grid, uniforms and invariants are conv2d.wgsl's. The error against the
+ * f32 weights is at most 2^-11 * |scale[o]| * sum |x * W| per output, on top of conv2d.wgsl's.
+ */
+let f16SourceCache: string | null = null;
+function f16Source(): string {
+  if (f16SourceCache) return f16SourceCache;
+  const edits: [string, string][] = [
+    ['@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;', '@group(0) @binding(2) var<storage, read> w: array<vec4<f16>>;'],
+    ['let wa = w[w0 + k];', 'let wa = vec4<f32>(w[w0 + k]);'],
+    ['let wb = w[w1 + k];', 'let wb = vec4<f32>(w[w1 + k]);'],
+  ];
+  let out = source;
+  for (const [from, to] of edits) {
+    if (out.split(from).length !== 2) throw new Error(`conv2d.wgsl changed: the f16 variant expects exactly one '${from}'`);
+    out = out.replace(from, to);
+  }
+  return (f16SourceCache = `enable f16;\n${out}`);
+}
+
 /** IEEE binary16 bits of the f16 nearest to `value` (ties to even; overflow to infinity; subnormals kept). */
 export function toFloat16Bits(value: number): number {
   f32[0] = value;
@@ -162,7 +185,7 @@ export function fromFloat16Bits(bits: number): number {
 }
 
 /**
- * packConv2dWeights in f16 (the layout shaders/conv2d-f16.wgsl reads): each weight rounded to the
+ * packConv2dWeights in f16 (the layout the f16 variant, f16Source, reads): each weight rounded to the
  * nearest f16. Returned as the f16 bits; `.buffer` is what to upload.
  */
 export function packConv2dWeightsF16(weightOIHW: Float32Array, s: Conv2dShape): Uint16Array {
@@ -177,7 +200,7 @@ const f16Twins = new WeakMap<GPUBuffer, GPUBuffer>();
 
 /**
  * From now on every conv2d dispatch given `f32Weights` reads `f16Weights` (packConv2dWeightsF16 of the
- * same weights) with shaders/conv2d-f16.wgsl. The f32 buffer stays valid for the kernels that read
+ * same weights) with the f16 variant (f16Source). The f32 buffer stays valid for the kernels that read
  * the f32 layout (conv2d-weights-transpose for the backward pass).
  */
 export function registerF16Weights(f32Weights: GPUBuffer, f16Weights: GPUBuffer): void {
@@ -210,7 +233,7 @@ export function conv2dDispatch(
     /** Which kernel; default conv2dVariant(ctx). Ignored by the f16 path. */
     variant?: Conv2dVariant;
     /**
-     * 'f16': b.weights holds packConv2dWeightsF16 and shaders/conv2d-f16.wgsl runs. Default: 'f16'
+     * 'f16': b.weights holds packConv2dWeightsF16 and the f16 variant (f16Source) runs. Default: 'f16'
      * when b.weights has a registered f16 twin (registerF16Weights), which is then read; else 'f32'.
      */
     precision?: 'f32' | 'f16';
@@ -230,7 +253,7 @@ export function conv2dDispatch(
     const threads = s.batch * groups * oh * colBlocks;
     if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
     const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
-    const pipeline = ctx.pipelines.get('conv2d-f16', f16Source, { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE });
+    const pipeline = ctx.pipelines.get('conv2d-f16', f16Source(), { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE });
     const params = ctx.createUniformBuffer(`${label} params`, [
       s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
       vec4Groups, threads, workgroups[0], opts.relu ? 1 : 0,

@@ -36,7 +36,7 @@ export interface EngineOptions extends GpuContextOptions {
    */
   convVariant?: Conv2dVariant | 'auto';
   /**
-   * 'f16': convolution weights stored as f16 (f32 products and sums; shaders/conv2d-f16.wgsl), on
+   * 'f16': convolution weights stored as f16 (f32 products and sums; conv2d.wgsl reading f16 weights), on
    * adapters with the 'shader-f16' feature. Default 'f32'.
    */
   precision?: 'f32' | 'f16';
