@@ -6,43 +6,28 @@
 // disabled with a notice; then a long run is
 // stopped with the Stop button. No console errors; a screenshot is saved to test/.build.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemo } from '../demo/build.mjs';
+import { describe, expect, it } from 'vitest';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { chromiumAvailable, withBrowserPage } from './helpers/browser';
-import { canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
+import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed } from './helpers/gpu';
 
 const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
 if (noChromium) console.log(noChromium);
 
-const SCREENSHOTS = 'test/.build';
-let root = '';
-let demoDir = '';
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'resnet-stream-demo-fv-'));
-  demoDir = join(root, 'demo');
-  await buildDemo({ outdir: demoDir });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+const demo = builtDemo('resnet-stream-demo-fv-');
 
 describe.skipIf(noChromium)('the demo page: click a channel, see its feature visualisation', () => {
   it('visualises block 2.1 channel 5 (branch B) live at 48 px, 16 steps, and stops a long run on Stop', async () => {
     const seed = freshSeed();
     console.log(`random weights seed ${seed}`);
     const keep = /^(conv1|bn1|layer1|layer2)\./;
-    const pthFile = join(root, `random-to-layer2-${seed}.pth`);
+    const pthFile = join(demo.root, `random-to-layer2-${seed}.pth`);
     writeFileSync(pthFile, writePth(new Map([...randomWeights(seed)].filter(([name]) => keep.test(name)))));
-    const server = await startDemoServer(demoDir, [], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const server = await startDemoServer(demo.demoDir, [], { RESNET_STREAM_CACHE: join(demo.root, 'no-cache') });
     const t0 = Date.now();
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 330_000 }, async (s) => {

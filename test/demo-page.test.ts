@@ -6,12 +6,10 @@
 // server fills in (the notice, blocks 4.x disabled, the stream view of 3.1). Screenshots must not be
 // blank and the console must stay free of errors.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemo } from '../demo/build.mjs';
+import { describe, expect, it } from 'vitest';
 import { type AnalysisJson, analyzeBlock } from '../src/analysis/analyze';
 import { centreIndex, readoutsFor } from '../src/analysis/readouts';
 import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
@@ -23,28 +21,14 @@ import { writePth } from '../src/weights/pth-writer';
 import { randomWeights, mulberry32 } from '../src/weights/random';
 import type { HostTensor, TensorMap } from '../src/weights/safetensors';
 import { chromiumAvailable, withBrowserPage } from './helpers/browser';
-import { canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
+import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed, testContext } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
 
 const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
 if (noChromium) console.log(noChromium);
 
-const SCREENSHOTS = 'test/.build';
-
-let root = '';
-let demoDir = '';
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'resnet-stream-demo-'));
-  demoDir = join(root, 'demo');
-  await buildDemo({ outdir: demoDir });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-}, 120_000);
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+const demo = builtDemo('resnet-stream-demo-');
 
 /** Node engine taps for one image (same kernels as the page). */
 async function nodeTaps(weights: TensorMap, input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>> {
@@ -103,14 +87,14 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     const seed = freshSeed();
     console.log(`synthetic checkpoint seed ${seed}`);
     const weights = randomWeights(seed);
-    const pthFile = join(root, `synthetic-${seed}.pth`);
+    const pthFile = join(demo.root, `synthetic-${seed}.pth`);
     writeFileSync(pthFile, writePth(weights));
-    const analysisFile = join(root, 'analysis.json');
+    const analysisFile = join(demo.root, 'analysis.json');
     const analysis = syntheticAnalysis(seed);
     writeFileSync(analysisFile, JSON.stringify(analysis));
     const stimulus = stimulusSpecs().find((s) => s.family === 'rings')!;
 
-    const server = await startDemoServer(demoDir, [], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const server = await startDemoServer(demo.demoDir, [], { RESNET_STREAM_CACHE: join(demo.root, 'no-cache') });
     const t0 = Date.now();
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
@@ -202,7 +186,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
 
   const noShared = sharedMissing(PARTIAL_WEIGHTS);
   it.skipIf(noShared)('runs the shared partial checkpoint from the URL the server offers: notice, stream view through layer3.1', async () => {
-    const server = await startDemoServer(demoDir, [], { RESNET_STREAM_CACHE: join(root, 'no-cache') });
+    const server = await startDemoServer(demo.demoDir, [], { RESNET_STREAM_CACHE: join(demo.root, 'no-cache') });
     expect(server.stdout.join('')).toContain('/weights/resnet18-imagenet1k-v1-partial.pth');
     const t0 = Date.now();
     try {

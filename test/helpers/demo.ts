@@ -2,10 +2,34 @@
 // starts it, canvas and screenshot checks, and waiting on the page's body data-* state.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Page } from 'puppeteer-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { buildDemo } from '../../demo/build.mjs';
+
+/** Where the demo tests leave their screenshots. */
+export const SCREENSHOTS = 'test/.build';
+
+/**
+ * Build the demo once for a test file, into a fresh temporary folder removed after the file's tests.
+ * `root` (for the file's own temporary files) and `demoDir` are set by the time the tests run.
+ */
+export function builtDemo(prefix: string): { root: string; demoDir: string } {
+  const built = { root: '', demoDir: '' };
+  beforeAll(async () => {
+    built.root = mkdtempSync(join(tmpdir(), prefix));
+    built.demoDir = join(built.root, 'demo');
+    await buildDemo({ outdir: built.demoDir });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 120_000);
+  afterAll(() => {
+    if (built.root) rmSync(built.root, { recursive: true, force: true });
+  });
+  return built;
+}
 
 /** Start demo/serve.mjs as `npm run demo` does (on a free port, the demo built in `demoDir`, no rebuild). */
 export async function startDemoServer(demoDir: string, args: string[], env: Record<string, string>):
