@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { type SkippedBlock, blockParamsFrom } from '../analysis/analyze';
+import { blockParamsFrom } from '../analysis/analyze';
 import { runFvProbeAnalysis } from '../analysis/fv-probes';
 import { SWEEP_FACTORS } from '../analysis/metrics';
-import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, readoutsFor } from '../analysis/readouts';
+import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant } from '../analysis/readouts';
 import { decodeImageFile } from '../image/decode-node';
 import { type AdapterChoice, createNodeContext } from '../gpu/node';
 import { blockByName } from '../model/architecture';
@@ -17,6 +17,7 @@ import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { type ParsedArgs, UsageError } from './args';
+import { computableBlocks } from './blocks';
 
 function positiveInt(args: ParsedArgs, name: string, fallback: number, min = 1): number {
   const text = args.values.get(name);
@@ -54,20 +55,7 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
   const engine = await ResNetEngine.create({ context });
   try {
     engine.loadWeights(checkpoint.tensors);
-    const status = engine.computability();
-    const blocks: string[] = [];
-    const skipped: SkippedBlock[] = [];
-    for (const b of requested) {
-      const r = readoutsFor(b, variant);
-      if ([r.input, r.branch, r.output].some((t) => status.notComputable.includes(t))) {
-        const reason = `checkpoint lacks ${status.missingTensors.join(', ')} (it computes through ${status.lastComputable})`;
-        skipped.push({ block: b, reason });
-        process.stderr.write(`skipping block ${b}: ${reason}\n`);
-      } else {
-        blocks.push(b);
-      }
-    }
-    if (!blocks.length) throw new Error('none of the requested blocks can be computed with these weights');
+    const { blocks, skipped } = computableBlocks(requested, variant, engine.computability());
     process.stderr.write(`fv probes: ${steps} steps at ${size} x ${size}, ${fvBatch} channels per batch, seed ${seed}; PNGs in ${join(out, 'probes')}\n`);
 
     const abort = new AbortController();

@@ -5,10 +5,10 @@
 
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type AnalysisRunInfo, type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom, type SkippedBlock } from '../analysis/analyze';
+import { type AnalysisRunInfo, type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom } from '../analysis/analyze';
 import { FileJournal } from '../analysis/journal-node';
 import { sweepFactor } from '../analysis/journal';
-import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, readoutsFor, centreValues } from '../analysis/readouts';
+import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, centreValues } from '../analysis/readouts';
 import { type RgbImage, generateStimuli } from '../analysis/stimuli';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { blockByName } from '../model/architecture';
@@ -24,6 +24,7 @@ import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { UsageError, parseArgs, required } from './args';
 import { listImages } from './images-node';
 import { phaseProgress } from './progress';
+import { computableBlocks } from './blocks';
 
 const HELP = `resnet-stream analyze: the residual-stream analysis of Longon (2024), ending in a report
 
@@ -115,20 +116,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   const engine = await ResNetEngine.create({ context });
   engine.loadWeights(checkpoint.tensors);
   const status = engine.computability();
-  const blocks: string[] = [];
-  const skipped: SkippedBlock[] = [];
-  for (const b of requestedBlocks) {
-    const r = readoutsFor(b, variant);
-    const lacking = [r.input, r.branch, r.output].filter((t) => status.notComputable.includes(t));
-    if (lacking.length) {
-      const reason = `checkpoint lacks ${status.missingTensors.join(', ')} (it computes through ${status.lastComputable})`;
-      skipped.push({ block: b, reason });
-      process.stderr.write(`skipping block ${b}: ${reason}\n`);
-    } else {
-      blocks.push(b);
-    }
-  }
-  if (!blocks.length) throw new Error('none of the requested blocks can be computed with these weights');
+  const { blocks, skipped } = computableBlocks(requestedBlocks, variant, status);
   const params = Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b)]));
 
   const decoded = new Map<number, RgbImage>();
