@@ -2,6 +2,7 @@
 // many kernels, and readback of any set of buffers with one copy and one map.
 
 import { BufferPool } from './buffers';
+import { GpuLimitError, firstLine, mib } from './errors';
 import { PipelineCache } from './pipelines';
 
 /** One kernel launch, prepared once and encoded into a compute pass as often as needed. */
@@ -93,8 +94,7 @@ export class GpuContext {
     this.pool = new BufferPool(device);
     this.lost = device.lost.then((info) => {
       this.lostError = new DeviceLostError(
-        // One line: Dawn's messages can carry a multi-line call trace.
-        `WebGPU device lost (${info.reason}): ${(info.message || 'no message').split('\n')[0].trim()}; ` +
+        `WebGPU device lost (${info.reason}): ${firstLine(info.message || 'no message')}; ` +
         'nothing more can run on it: dispose this engine and create a new one to continue.');
       for (const reject of this.lostWaiters) reject(this.lostError);
       this.lostWaiters.clear();
@@ -196,8 +196,8 @@ export class GpuContext {
   /** Check a buffer size against the device limits before any dispatch, with a clear error. */
   checkBindingSize(label: string, byteLength: number): void {
     if (byteLength > this.device.limits.maxStorageBufferBindingSize) {
-      throw new Error(`${label} needs ${(byteLength / 2 ** 20).toFixed(1)} MiB in one storage binding, more than this ` +
-        `adapter's limit of ${(this.device.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(1)} MiB; use a smaller batch or input`);
+      throw new GpuLimitError(`${label} needs ${mib(byteLength)} in one storage binding, more than this ` +
+        `adapter's limit of ${mib(this.device.limits.maxStorageBufferBindingSize)}; use a smaller batch or input`);
     }
   }
 
