@@ -13,9 +13,10 @@
 //
 // DIR/probes/fv-run.json records the rendering settings; PNGs of other settings are never mixed in.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GpuContext } from '../gpu/context';
+import { writeFileAtomic } from './journal-node';
 import { decodeImageFile } from '../image/decode-node';
 import type { RgbImage } from '../image/image';
 import { normalize, stackBatch, toTensor } from '../image/transforms';
@@ -99,11 +100,9 @@ function tapOf(r: BlockReadouts, x: Readout): string {
   return x === 'I' ? r.input : x === 'B' ? r.branch : r.output;
 }
 
-function writeAtomic(path: string, bytes: Uint8Array): void {
+async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  await writeFileAtomic(path, bytes, `${path}.${process.pid}.tmp`);
 }
 
 /** The saved probe, as the network sees it: 8-bit RGB -> [0, 1] -> ImageNet normalisation, [1, 3, H, W]. */
@@ -120,7 +119,7 @@ interface RunRecord {
 }
 
 /** Checks (or starts) DIR/probes/fv-run.json: the PNGs there must come from these settings. */
-function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'>, weights: RunRecord['weights'], now: () => Date): RunRecord {
+async function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'>, weights: RunRecord['weights'], now: () => Date): Promise<RunRecord> {
   const path = join(outDir, 'probes', 'fv-run.json');
   if (existsSync(path)) {
     const rec = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
@@ -132,7 +131,7 @@ function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'>, wei
     return rec;
   }
   const rec: RunRecord = { version: 1, settings, weights, createdAt: now().toISOString() };
-  writeAtomic(path, new TextEncoder().encode(`${JSON.stringify(rec, null, 2)}\n`));
+  await writeAtomic(path, new TextEncoder().encode(`${JSON.stringify(rec, null, 2)}\n`));
   return rec;
 }
 
@@ -171,7 +170,7 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
       }
       // Present under one (block, readout): copy it to the others that share the tap.
       const bytes = readFileSync(abs(have.block, have.readout, c));
-      for (const u of users) if (!existsSync(abs(u.block, u.readout, c))) writeAtomic(abs(u.block, u.readout, c), bytes);
+      for (const u of users) if (!existsSync(abs(u.block, u.readout, c))) await writeAtomic(abs(u.block, u.readout, c), bytes);
       done += users.length;
       reused += users.length;
     }
@@ -195,10 +194,10 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
             elapsedMs: p.elapsedMs, probesDone: done, probesTotal: total,
           }),
         });
-        chunk.forEach((c, n) => {
+        for (const [n, c] of chunk.entries()) {
           const png = encodePngRgb(toRgb8(result.images, n, size, size), size, size);
-          for (const u of users) writeAtomic(abs(u.block, u.readout, c), png);
-        });
+          for (const u of users) await writeAtomic(abs(u.block, u.readout, c), png);
+        }
         done += chunk.length * users.length;
         rendered += chunk.length * users.length;
       }
@@ -273,7 +272,7 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
     if (!Number.isInteger(n) || n < 1) throw new Error(`fv probes: ${name} must be a positive integer, got ${n}`);
   }
   if (size < 32) throw new Error(`fv probes: size ${size} is below the network's minimum of 32`);
-  const record = runRecord(o.outDir, { steps, size, seed }, o.meta?.weightsSha256 ?? o.meta?.weights ?? null, o.now ?? (() => new Date()));
+  await runRecord(o.outDir, { steps, size, seed }, o.meta?.weightsSha256 ?? o.meta?.weights ?? null, o.now ?? (() => new Date()));
   const counts = await renderFvProbes({ ...o, blocks });
   // How many probes this invocation rendered vs reused varies with interruptions, so it is reported
   // to the caller and kept out of analysis.json (which must be identical for a resumed run).
