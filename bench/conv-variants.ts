@@ -9,7 +9,7 @@
 // direct kernel with f16 weights (precision 'f16').
 
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
-import { CONV2D_VARIANTS, type Conv2dVariant, conv2dDispatch, conv2dVariantFor, packConv2dWeights, packConv2dWeightsF16, setConv2dVariant, supportsF16, type Conv2dShape } from '../src/kernels/conv2d';
+import { CONV2D_VARIANTS, type Conv2dVariant, conv2dDispatch, conv2dVariantFor, packConv2dWeights, packConv2dWeightsF16, supportsF16, type Conv2dShape } from '../src/kernels/conv2d';
 import { ResNetEngine } from '../src/model/engine';
 import { allConvs, spatialPlan, STEM } from '../src/model/architecture';
 import { mulberry32, randomWeights } from '../src/weights/random';
@@ -117,7 +117,6 @@ async function main(): Promise<void> {
       engines.set(v, engine);
       logits.set(v, (await engine.forward(input)).get('fc')!.data); // warm-up
     }
-    setConv2dVariant(ctx, 'auto');
     for (let r = 0; r < args.forwardReps; r++) {
       for (const v of orderFor(args.variants, r)) {
         const t0 = performance.now();

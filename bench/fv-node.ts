@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { tapShape } from '../src/model/architecture';
-import { BackwardPlan, releaseBackwardWeights } from '../src/model/backward';
+import { BackwardPlan } from '../src/model/backward';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import { ResNetEngine } from '../src/model/engine';
 import { DEFAULT_BLOCKS, tapsNeeded } from '../src/analysis/readouts';
@@ -120,7 +120,6 @@ for (const tap of taps) {
   });
   save();
 }
-releaseBackwardWeights(weights);
 weights.destroy();
 
 // The analysis's dataset forward: every readout tap of the default blocks, read back whole (what

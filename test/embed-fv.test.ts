@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderVis, resnetFactory } from '../src/featureviz/render';
 import { NetworkWeights } from '../src/model/gpu-weights';
-import { releaseBackwardWeights } from '../src/model/backward';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { chromiumAvailable, withBrowserPage } from './helpers/browser';
@@ -127,7 +126,6 @@ try {
       expect(imageMeanDiff, 'images, page vs Node: mean').toBeLessThanOrEqual(IMAGE_MEAN_TOLERANCE);
       expect(control.mean, 'another seed differs far more than the tolerance').toBeGreaterThan(3 * IMAGE_MEAN_TOLERANCE);
     } finally {
-      releaseBackwardWeights(gpuWeights);
       gpuWeights.destroy();
     }
   }, 180_000);

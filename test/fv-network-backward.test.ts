@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeBuffer } from '../src/gpu/context';
 import { BLOCKS, STEM, expectedTensors, tapShape } from '../src/model/architecture';
-import { BackwardPlan, releaseBackwardWeights, savedTaps } from '../src/model/backward';
+import { BackwardPlan, savedTaps } from '../src/model/backward';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import type { TensorMap } from '../src/weights/safetensors';
 import { finiteDifferenceError, resnetInputGradient } from './reference/backward';
@@ -82,7 +82,6 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
   let reference: ReturnType<typeof referenceForward> | null = null;
   let weights: NetworkWeights | null = null;
   afterAll(() => {
-    if (weights) releaseBackwardWeights(weights);
     weights?.destroy();
   });
 

@@ -10,8 +10,9 @@ import { writeBuffer } from '../src/gpu/context';
 import { measureCentreUnits } from '../src/featureviz/fv-node';
 import { rgb8ToTensor, toRgb8 } from '../src/featureviz/png';
 import { renderVis } from '../src/featureviz/render';
-import { BackwardPlan, releaseBackwardWeights } from '../src/model/backward';
+import { BackwardPlan } from '../src/model/backward';
 import { ForwardPlan } from '../src/model/forward';
+import { defaultKernels, planForward } from '../src/model/planner';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import { preprocessFiles } from '../src/image/preprocess-node';
 import { loadCheckpoint } from '../src/weights/load';
@@ -54,7 +55,9 @@ async function sampleMedians(ctx: Awaited<ReturnType<typeof testContext>>, weigh
   const files = readdirSync(SAMPLES).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 20).map((f) => join(SAMPLES, f));
   const batch = preprocessFiles(files);
   const input = blockMean(batch.tensor.data, files.length, 224, 224 / SIZE);
-  const plan = new ForwardPlan(ctx, weights, { batch: files.length, height: SIZE, width: SIZE, taps: [tap] });
+  const plan = new ForwardPlan(ctx, weights, planForward({
+    batch: files.length, height: SIZE, width: SIZE, taps: [tap], missing: weights.missing, kernels: defaultKernels(ctx.adapter),
+  }));
   writeBuffer(ctx.device, plan.input, input);
   ctx.run(plan.dispatches);
   const [values] = await ctx.readback([{ buffer: plan.outputs[0].buffer, byteLength: plan.outputs[0].byteLength }]);
@@ -97,7 +100,6 @@ export async function checkRealWeights(tap: string, channels: number[], stuck: n
       expect([start[n], result.activationLast[n], probe[n]], `channel ${c} stays dead`).toEqual([0, 0, 0]);
     });
   } finally {
-    releaseBackwardWeights(weights);
     weights.destroy();
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CONV2D_VARIANTS, type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize, conv2dVariant,
-  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, setConv2dVariant, supportsF16, toFloat16Bits,
+  CONV2D_VARIANTS, type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
+  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
@@ -103,22 +103,17 @@ describe('conv2d kernel', () => {
     expect([112, 56, 28, 14, 7].map(columnsPerThread)).toEqual([8, 8, 7, 7, 7]);
   });
 
-  it('picks a variant per adapter class and lets a context override it', async () => {
+  it('picks a variant per adapter class and lets a caller override it', async () => {
     const ctx = await testContext();
     const desc = (name: string) => ({ ...ctx.adapter, name });
     expect(conv2dVariantFor(desc('swiftshader'))).toBe('rows');
     expect(conv2dVariantFor(desc('lavapipe'))).toBe('rows');
     expect(conv2dVariantFor(desc('compatibility-mode adapter (no adapter info)'))).toBe('direct');
     expect(conv2dVariantFor(desc('nvidia ampere'))).toBe('direct');
-    const auto = conv2dVariant(ctx);
-    try {
-      setConv2dVariant(ctx, auto === 'rows' ? 'direct' : 'rows');
-      expect(conv2dVariant(ctx)).not.toBe(auto);
-      expect(() => setConv2dVariant(ctx, 'fast' as Conv2dVariant)).toThrow(/unknown variant 'fast'/);
-    } finally {
-      setConv2dVariant(ctx, 'auto');
-    }
-    expect(conv2dVariant(ctx)).toBe(auto);
+    const auto = resolveConv2dVariant(ctx.adapter, 'auto');
+    expect(resolveConv2dVariant(ctx.adapter, auto === 'rows' ? 'direct' : 'rows')).not.toBe(auto);
+    expect(() => resolveConv2dVariant(ctx.adapter, 'fast' as Conv2dVariant)).toThrow(/unknown variant 'fast'/);
+    expect(resolveConv2dVariant(ctx.adapter, 'auto')).toBe(auto);
   });
 
   it('rejects a kernel larger than the padded input', () => {

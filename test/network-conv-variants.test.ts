@@ -4,7 +4,7 @@
 // Runs on the test adapter (lavapipe where present; RESNET_STREAM_ADAPTER=swiftshader for SwiftShader).
 
 import { describe, expect, it } from 'vitest';
-import { CONV2D_VARIANTS, conv2dVariant, setConv2dVariant, supportsF16 } from '../src/kernels/conv2d';
+import { CONV2D_VARIANTS, supportsF16 } from '../src/kernels/conv2d';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { randomWeights } from '../src/weights/random';
@@ -42,7 +42,7 @@ describe('ResNet18 forward with each conv2d variant forced', () => {
       const ctx = await testContext();
       const engine = await ResNetEngine.create({ context: ctx, convVariant: variant });
       try {
-        expect(conv2dVariant(ctx)).toBe(variant);
+        expect(engine.kernels.conv2d).toBe(variant);
         engine.loadWeights(weights);
         const plan = engine.plan(2, 45, 38, allTapNames());
         // The forced variant really runs: 'rows' takes the 3x3 stride-1 convolutions.
@@ -54,7 +54,6 @@ describe('ResNet18 forward with each conv2d variant forced', () => {
         for (const [tap, e] of Object.entries(errors)) expect(e, `${tap} (seed ${seed})`).toBeLessThanOrEqual(F32_TOLERANCE);
       } finally {
         engine.dispose();
-        setConv2dVariant(ctx, 'auto');
       }
     });
   }

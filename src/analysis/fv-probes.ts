@@ -22,7 +22,6 @@ import type { RgbImage } from '../image/image';
 import { normalize, stackBatch, toTensor } from '../image/transforms';
 import { zoom, zoomIn, zoomOut } from '../image/zoom';
 import { tapShape } from '../model/architecture';
-import { releaseBackwardWeights } from '../model/backward';
 import { NetworkWeights } from '../model/gpu-weights';
 import { encodePngRgb, toRgb8 } from '../featureviz/png';
 import { maxRenderBatch, renderVis, resnetFactory, splitRenderBatch } from '../featureviz/render';
@@ -203,7 +202,6 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
       }
     }
   } finally {
-    releaseBackwardWeights(weights);
     weights.destroy();
   }
   return { rendered, reused };

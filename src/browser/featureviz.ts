@@ -7,12 +7,11 @@
 // runs between steps. Browser-safe: no Node imports on this path.
 
 import { type TapName } from '../model/architecture';
-import { releaseBackwardWeights, savedTaps } from '../model/backward';
+import { savedTaps } from '../model/backward';
 import { type ResNetEngine } from '../model/engine';
-import { MissingWeightsError } from '../model/forward';
-import type { NetworkWeights } from '../model/gpu-weights';
+import { MissingWeightsError } from '../model/planner';
 import { toRgb8 } from '../featureviz/png';
-import { renderVis, resnetFactory } from '../featureviz/render';
+import { renderVis } from '../featureviz/render';
 import { jitterForTap } from '../featureviz/transforms';
 
 /** One channel's image as 8-bit RGBA (the layout of ImageData: `new ImageData(data, width, height)`). */
@@ -77,17 +76,6 @@ export interface VisualiseResult {
 /** The paper's settings (METHOD.md): 224 px, 2560 steps, Adam lr 0.05, jitter by layer. */
 export const PAPER_FV = { size: 224, steps: 2560, lr: 0.05 } as const;
 
-/** The weights renderVis needs; the engine keeps them private (this is the library's own code). */
-function engineWeights(engine: ResNetEngine): NetworkWeights {
-  const weights = engine['weights'];
-  if (!weights) throw new Error('no weights loaded: call loadWeights() first');
-  return weights;
-}
-
-// The transposed weights of the backward pass are cached per weights object (fast re-runs); free
-// them once the engine has been given other weights.
-let lastWeights: NetworkWeights | null = null;
-
 /**
  * Whether `tap` can be visualised with the engine's weights: the backward reads the tap and the
  * activations before it, so every one of them must be computable. Returns null, or why not.
@@ -146,10 +134,6 @@ export async function visualiseChannels(engine: ResNetEngine, options: Visualise
   options.signal?.throwIfAborted();
   const error = visualiseError(engine, tap);
   if (error) throw error;
-  const weights = engineWeights(engine);
-  if (lastWeights && lastWeights !== weights) releaseBackwardWeights(lastWeights);
-  lastWeights = weights;
-
   const ctx = engine.ctx;
   const objective = channels.map(() => new Float32Array(steps));
   const start = performance.now();
@@ -160,7 +144,7 @@ export async function visualiseChannels(engine: ResNetEngine, options: Visualise
     value.forEach((v, n) => { objective[n][step - 1] = v; });
     return { step, steps, elapsedMs, stepsPerSecond: step / (elapsedMs / 1000), objective: value };
   };
-  const result = await renderVis(ctx, tap, channels, resnetFactory(ctx, weights, tap), {
+  const result = await renderVis(ctx, tap, channels, (n, h, w) => engine.backwardPlan(n, h, w, tap), {
     steps, size, seed, jitter,
     signal: options.signal,
     objectiveEvery: 1,

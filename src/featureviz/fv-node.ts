@@ -7,9 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type GpuContext, writeBuffer } from '../gpu/context';
 import { IMAGENET_MEAN, IMAGENET_STD, type TapName, tapShape } from '../model/architecture';
-import { BackwardPlan, releaseBackwardWeights } from '../model/backward';
+import { BackwardPlan } from '../model/backward';
 import { ForwardPlan } from '../model/forward';
 import { NetworkWeights } from '../model/gpu-weights';
+import { defaultKernels, planForward } from '../model/planner';
 import type { TensorMap } from '../weights/safetensors';
 import { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
 import { type RenderOptions, renderVis } from './render';
@@ -66,7 +67,9 @@ export async function measureCentreUnits(ctx: GpuContext, weights: NetworkWeight
     const c = Math.floor(i / plane) % 3;
     input[i] = (images[i] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
   }
-  const plan = new ForwardPlan(ctx, weights, { batch, height: size, width: size, taps: [tap] });
+  const plan = new ForwardPlan(ctx, weights, planForward({
+    batch, height: size, width: size, taps: [tap], missing: weights.missing, kernels: defaultKernels(ctx.adapter),
+  }));
   try {
     writeBuffer(ctx.device, plan.input, input);
     const encoder = ctx.device.createCommandEncoder({ label: 'fv re-measure' });
@@ -119,7 +122,6 @@ export async function runFv(o: FvRunOptions): Promise<FvReport> {
       }));
     }
   } finally {
-    releaseBackwardWeights(weights);
     weights.destroy();
   }
   const report: FvReport = {

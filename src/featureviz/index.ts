@@ -18,6 +18,4 @@ export {
 export { Rng, mixSeed } from './random';
 export { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
 export { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
-export {
-  BackwardPlan, type DifferentiableNetwork, backwardWeights, releaseBackwardWeights, savedTaps,
-} from '../model/backward';
+export { type BackwardOptions, BackwardPlan, type DifferentiableNetwork, savedTaps } from '../model/backward';

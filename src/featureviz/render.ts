@@ -15,7 +15,7 @@
 import { type GpuContext, ReadbackSlot } from '../gpu/context';
 import { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
 import { unitGatherDispatch } from '../kernels/unit-gather';
-import { BackwardPlan, type DifferentiableNetwork } from '../model/backward';
+import { type BackwardOptions, BackwardPlan, type DifferentiableNetwork } from '../model/backward';
 import type { NetworkWeights } from '../model/gpu-weights';
 import { FourierImage, initialSpectra } from './param';
 import { Rng, mixSeed } from './random';
@@ -193,8 +193,8 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
 }
 
 /** The network factory for ResNet18 weights on the GPU: a BackwardPlan from `tap` per input size. */
-export function resnetFactory(ctx: GpuContext, weights: NetworkWeights, tap: string): NetworkFactory {
-  return (batch, height, width) => new BackwardPlan(ctx, weights, batch, height, width, tap);
+export function resnetFactory(ctx: GpuContext, weights: NetworkWeights, tap: string, options: BackwardOptions = {}): NetworkFactory {
+  return (batch, height, width) => new BackwardPlan(ctx, weights, batch, height, width, tap, options);
 }
 
 /**

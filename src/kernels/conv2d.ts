@@ -3,13 +3,14 @@
 // bit-identical results: 'direct' (shaders/conv2d.wgsl, 8 channels x 8 columns per thread, one tap
 // at a time) and 'rows' (shaders/conv2d-rows.wgsl for 3x3 stride 1, the same blocking and summation
 // order with input-row reuse and one channel group per workgroup; 'direct' for the other shapes).
-// Which one runs is picked per adapter (conv2dVariantFor), overridable per context
-// (setConv2dVariant, the engine's `convVariant` option) or per dispatch. A third path,
+// Which one runs is the caller's choice, passed with each dispatch (the forward planner's kernel
+// choices; the default is conv2dVariantFor(adapter), see conv2d-variants.ts). A third path,
 // f16Source below (conv2d.wgsl rewritten to read vec4<f16> weights), reads f16 weights ('shader-f16' adapters; the engine's `precision`).
 
 import source from '../../shaders/conv2d.wgsl';
 import rowsSource from '../../shaders/conv2d-rows.wgsl';
-import { type AdapterDescription, type Dispatch, type GpuContext } from '../gpu/context';
+import { type Dispatch, type GpuContext } from '../gpu/context';
+import { type Conv2dPrecision, type Conv2dVariant, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
 
 export interface Conv2dShape {
   batch: number;
@@ -29,37 +30,7 @@ const CHANNELS_PER_THREAD = 8;
 /** Threads per workgroup (the shader's WG override); 'rows' uses fewer on layers with fewer pixel blocks. */
 const WORKGROUP_SIZE = 64;
 
-export type Conv2dVariant = 'direct' | 'rows';
-export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
-
-/**
- * The variant measured fastest on this adapter class (bench/conv-variants.mjs; numbers in
- * bench/results/2026-11-29-conv-variants.md): 'rows' on SwiftShader (its 3x3 stride-1 layers take
- * 0.54-0.73x the CPU time, the forward 0.64x) and on lavapipe (those layers 0.71-0.96x, every one
- * of the 13 below 1; the forward 0.83-0.90x). Real GPUs keep 'direct' (not measured here).
- */
-export function conv2dVariantFor(adapter: AdapterDescription): Conv2dVariant {
-  // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
-  // description (llvmpipe included); compat mode over ANGLE reports nothing and keeps 'direct'.
-  if (adapter.name === 'swiftshader' || adapter.name === 'lavapipe') return 'rows';
-  return 'direct';
-}
-
-const chosen = new WeakMap<GpuContext, Conv2dVariant>();
-
-/** Force a variant for every conv2d dispatch made on this context; 'auto' returns to conv2dVariantFor. */
-export function setConv2dVariant(ctx: GpuContext, variant: Conv2dVariant | 'auto'): void {
-  if (variant === 'auto') { chosen.delete(ctx); return; }
-  if (!CONV2D_VARIANTS.includes(variant)) {
-    throw new Error(`conv2d: unknown variant '${String(variant)}' (expected ${CONV2D_VARIANTS.join(', ')} or auto)`);
-  }
-  chosen.set(ctx, variant);
-}
-
-/** The variant conv2dDispatch uses on this context when a dispatch does not name one. */
-export function conv2dVariant(ctx: GpuContext): Conv2dVariant {
-  return chosen.get(ctx) ?? conv2dVariantFor(ctx.adapter);
-}
+export { CONV2D_VARIANTS, type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, resolveConv2dVariant } from './conv2d-variants';
 
 /**
  * Output columns per thread, 8 or 7 (the shader's COLS): whichever leaves fewer idle columns in the
@@ -195,18 +166,6 @@ export function packConv2dWeightsF16(weightOIHW: Float32Array, s: Conv2dShape): 
   return out;
 }
 
-/** f16 copies of f32 packed weight buffers (registerF16Weights); conv2dDispatch reads them instead. */
-const f16Twins = new WeakMap<GPUBuffer, GPUBuffer>();
-
-/**
- * From now on every conv2d dispatch given `f32Weights` reads `f16Weights` (packConv2dWeightsF16 of the
- * same weights) with the f16 variant (f16Source). The f32 buffer stays valid for the kernels that read
- * the f32 layout (conv2d-weights-transpose for the backward pass).
- */
-export function registerF16Weights(f32Weights: GPUBuffer, f16Weights: GPUBuffer): void {
-  f16Twins.set(f32Weights, f16Weights);
-}
-
 /** Whether this context's device can run the f16 path ('shader-f16' requested and granted). */
 export function supportsF16(ctx: GpuContext): boolean {
   return ctx.device.features.has('shader-f16');
@@ -230,13 +189,10 @@ export function conv2dDispatch(
     relu: boolean;
     /** Cap on workgroups per grid dimension (tests pass a small one); default 65535. */
     maxWorkgroupsPerDimension?: number;
-    /** Which kernel; default conv2dVariant(ctx). Ignored by the f16 path. */
+    /** Which kernel; default conv2dVariantFor(ctx.adapter). Ignored by the f16 path. */
     variant?: Conv2dVariant;
-    /**
-     * 'f16': b.weights holds packConv2dWeightsF16 and the f16 variant (f16Source) runs. Default: 'f16'
-     * when b.weights has a registered f16 twin (registerF16Weights), which is then read; else 'f32'.
-     */
-    precision?: 'f32' | 'f16';
+    /** 'f16': b.weights holds packConv2dWeightsF16 and the f16 variant (f16Source) runs. Default 'f32'. */
+    precision?: Conv2dPrecision;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -246,10 +202,9 @@ export function conv2dDispatch(
   const groups = Math.ceil(s.outChannels / CHANNELS_PER_THREAD);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const limit = opts.maxWorkgroupsPerDimension ?? 65535;
-  const twin = opts.precision === undefined ? f16Twins.get(b.weights) : undefined;
-  if (opts.precision === 'f16' || twin) {
+  if (opts.precision === 'f16') {
     if (!supportsF16(ctx)) throw new Error(`${label}: f16 weights need the 'shader-f16' feature, which ${ctx.adapter.name} does not offer`);
-    const weights = twin ?? b.weights;
+    const weights = b.weights;
     const threads = s.batch * groups * oh * colBlocks;
     if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
     const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
@@ -265,9 +220,9 @@ export function conv2dDispatch(
       workgroups,
     };
   }
-  const variant = opts.variant ?? conv2dVariant(ctx);
+  const variant = opts.variant ?? conv2dVariantFor(ctx.adapter);
   // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl); other shapes run 'direct'.
-  if (variant === 'rows' && s.kernel === 3 && s.stride === 1) {
+  if (conv2dVariantRun(variant, s) === 'rows') {
     // One (image, channel group) per workgroup; its threads walk the pixel blocks, so a workgroup
     // is no wider than the layer's block count rounded up to 4 (a SwiftShader SIMD group).
     const blocks = oh * colBlocks;

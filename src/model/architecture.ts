@@ -1,5 +1,11 @@
 // ResNet18 as data: the stem, the eight basic blocks, the head, every parameter tensor torchvision's
 // state dict holds, and every tap name of METHOD.md. Nothing here touches the GPU.
+//
+// The network is an `Architecture` value: a stem (conv + BN + ReLU, max pool), a list of residual
+// blocks whose branch is a list of conv + BN pairs (a ReLU after each but the last) with an
+// optional downsampling conv + BN on the skip path, and a head (global average pool, classifier).
+// The forward planner (planner.ts), the tap names, their shapes and the expected tensors all walk
+// this value, so another member of the family is another value, not another code path.
 
 export interface ConvSpec {
   /** torchvision module path of the convolution, e.g. 'layer2.0.conv1' or 'layer2.0.downsample.0'. */
@@ -8,6 +14,12 @@ export interface ConvSpec {
   bn: string;
   inChannels: number;
   outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export interface PoolSpec {
   kernel: number;
   stride: number;
   padding: number;
@@ -23,10 +35,24 @@ export interface BlockSpec {
   inChannels: number;
   outChannels: number;
   stride: number;
+  /** The branch's convolutions in order; a ReLU follows each but the last (BasicBlock: conv1, conv2). */
+  branch: readonly ConvSpec[];
   conv1: ConvSpec;
   conv2: ConvSpec;
   /** 1x1 stride-2 convolution + BN on the skip path (blocks 2.0, 3.0, 4.0). */
   downsample?: ConvSpec;
+}
+
+export interface Architecture {
+  name: string;
+  /** conv1 + bn1 (+ the ReLU 'relu'), then the max pool 'maxpool'. */
+  stem: ConvSpec;
+  pool: PoolSpec;
+  blocks: readonly BlockSpec[];
+  /** Channels of the last block's output: the width of 'avgpool'. */
+  features: number;
+  /** Outputs of the classifier 'fc'. */
+  classes: number;
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -49,10 +75,11 @@ function makeBlocks(): BlockSpec[] {
       const name = `layer${stage}.${index}`;
       const stride = stage > 1 && index === 0 ? 2 : 1;
       const cin = index === 0 ? inChannels : width;
+      const conv1: ConvSpec = { conv: `${name}.conv1`, bn: `${name}.bn1`, inChannels: cin, outChannels: width, kernel: 3, stride, padding: 1 };
+      const conv2: ConvSpec = { conv: `${name}.conv2`, bn: `${name}.bn2`, inChannels: width, outChannels: width, kernel: 3, stride: 1, padding: 1 };
       blocks.push({
         name, short: `${stage}.${index}`, stage, index, inChannels: cin, outChannels: width, stride,
-        conv1: { conv: `${name}.conv1`, bn: `${name}.bn1`, inChannels: cin, outChannels: width, kernel: 3, stride, padding: 1 },
-        conv2: { conv: `${name}.conv2`, bn: `${name}.bn2`, inChannels: width, outChannels: width, kernel: 3, stride: 1, padding: 1 },
+        branch: [conv1, conv2], conv1, conv2,
         downsample: cin !== width || stride !== 1
           ? { conv: `${name}.downsample.0`, bn: `${name}.downsample.1`, inChannels: cin, outChannels: width, kernel: 1, stride, padding: 0 }
           : undefined,
@@ -65,38 +92,42 @@ function makeBlocks(): BlockSpec[] {
 
 export const BLOCKS: readonly BlockSpec[] = makeBlocks();
 
-export function blockByName(name: string): BlockSpec {
+/** torchvision's resnet18. */
+export const RESNET18: Architecture = {
+  name: 'resnet18',
+  stem: STEM,
+  pool: { kernel: 3, stride: 2, padding: 1 },
+  blocks: BLOCKS,
+  features: FEATURE_WIDTH,
+  classes: NUM_CLASSES,
+};
+
+export function blockByName(name: string, arch: Architecture = RESNET18): BlockSpec {
   const short = name.startsWith('layer') ? name.slice(5) : name;
-  const block = BLOCKS.find((b) => b.short === short);
-  if (!block) throw new Error(`unknown block '${name}' (expected one of ${BLOCKS.map((b) => b.short).join(', ')})`);
+  const block = arch.blocks.find((b) => b.short === short);
+  if (!block) throw new Error(`unknown block '${name}' (expected one of ${arch.blocks.map((b) => b.short).join(', ')})`);
   return block;
 }
 
-/** Every convolution of the network in forward order (stem, then per block conv1, conv2, downsample). */
-export function allConvs(): ConvSpec[] {
-  const convs = [STEM];
-  for (const b of BLOCKS) {
-    convs.push(b.conv1, b.conv2);
-    if (b.downsample) convs.push(b.downsample);
-  }
-  return convs;
+/** A block's convolutions in forward order: its branch, then the downsampling conv if any. */
+export function blockConvs(b: BlockSpec): ConvSpec[] {
+  return [...b.branch, ...(b.downsample ? [b.downsample] : [])];
 }
 
-/** The parameter tensors of torchvision's resnet18 state dict, with their shapes, in state-dict order. */
-export function expectedTensors(): Map<string, number[]> {
+/** Every convolution of the network in forward order (stem, then per block its branch and downsample). */
+export function allConvs(arch: Architecture = RESNET18): ConvSpec[] {
+  return [arch.stem, ...arch.blocks.flatMap(blockConvs)];
+}
+
+/** The parameter tensors of torchvision's state dict, with their shapes, in state-dict order. */
+export function expectedTensors(arch: Architecture = RESNET18): Map<string, number[]> {
   const tensors = new Map<string, number[]>();
-  const addConvBn = (c: ConvSpec) => {
+  for (const c of allConvs(arch)) {
     tensors.set(`${c.conv}.weight`, [c.outChannels, c.inChannels, c.kernel, c.kernel]);
     for (const p of ['weight', 'bias', 'running_mean', 'running_var']) tensors.set(`${c.bn}.${p}`, [c.outChannels]);
-  };
-  addConvBn(STEM);
-  for (const b of BLOCKS) {
-    addConvBn(b.conv1);
-    addConvBn(b.conv2);
-    if (b.downsample) addConvBn(b.downsample);
   }
-  tensors.set('fc.weight', [NUM_CLASSES, FEATURE_WIDTH]);
-  tensors.set('fc.bias', [NUM_CLASSES]);
+  tensors.set('fc.weight', [arch.classes, arch.features]);
+  tensors.set('fc.bias', [arch.classes]);
   return tensors;
 }
 
@@ -110,11 +141,26 @@ export function convTensorNames(c: ConvSpec): string[] {
   return [`${c.conv}.weight`, `${c.bn}.weight`, `${c.bn}.bias`, `${c.bn}.running_mean`, `${c.bn}.running_var`];
 }
 
+/** The classifier's tensors. */
+export const HEAD_TENSORS: readonly string[] = ['fc.weight', 'fc.bias'];
+
 // ---------------------------------------------------------------------------------------------
 // Spatial sizes
 
 export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
   return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+/** [height, width] after a convolution or pool of this kernel, stride and padding. */
+export function outputSize2d([h, w]: readonly [number, number], k: { kernel: number; stride: number; padding: number }): [number, number] {
+  return [convOutputSize(h, k.kernel, k.stride, k.padding), convOutputSize(w, k.kernel, k.stride, k.padding)];
+}
+
+/** A block's output size: its branch's convolutions applied in turn. */
+export function blockOutputSize(b: BlockSpec, size: readonly [number, number]): [number, number] {
+  let s: [number, number] = [size[0], size[1]];
+  for (const c of b.branch) s = outputSize2d(s, c);
+  return s;
 }
 
 export interface SpatialPlan {
@@ -123,13 +169,13 @@ export interface SpatialPlan {
   blocks: [number, number][]; // output size of each block
 }
 
-export function spatialPlan(height: number, width: number): SpatialPlan {
-  const stem: [number, number] = [convOutputSize(height, 7, 2, 3), convOutputSize(width, 7, 2, 3)];
-  const pooled: [number, number] = [convOutputSize(stem[0], 3, 2, 1), convOutputSize(stem[1], 3, 2, 1)];
+export function spatialPlan(height: number, width: number, arch: Architecture = RESNET18): SpatialPlan {
+  const stem = outputSize2d([height, width], arch.stem);
+  const pooled = outputSize2d(stem, arch.pool);
   const blocks: [number, number][] = [];
   let size = pooled;
-  for (const b of BLOCKS) {
-    size = [convOutputSize(size[0], 3, b.stride, 1), convOutputSize(size[1], 3, b.stride, 1)];
+  for (const b of arch.blocks) {
+    size = blockOutputSize(b, size);
     blocks.push(size);
   }
   return { stem, pooled, blocks };
@@ -143,43 +189,74 @@ export const MIN_INPUT_SIZE = 32;
 
 export type TapName = string;
 
+/** The stem's taps, in forward order. */
+export const STEM_TAPS: readonly TapName[] = ['conv1', 'bn1', 'relu', 'maxpool'];
+/** The head's taps. */
+export const HEAD_TAPS: readonly TapName[] = ['avgpool', 'fc'];
+
 export function blockTapNames(b: BlockSpec): TapName[] {
-  const names = [`${b.name}.bn1`, `${b.name}.bn2`];
-  if (b.downsample) names.push(`${b.name}.downsample.1`);
+  const names = b.branch.map((c) => c.bn);
+  if (b.downsample) names.push(b.downsample.bn);
   names.push(`${b.name}.skip`, `${b.name}.sum`, b.name);
   return names;
 }
 
 /** Every tap in forward order. */
-export function allTapNames(): TapName[] {
-  const names = ['input', 'conv1', 'bn1', 'relu', 'maxpool'];
-  for (const b of BLOCKS) names.push(...blockTapNames(b));
-  names.push('avgpool', 'fc');
-  return names;
+export function allTapNames(arch: Architecture = RESNET18): TapName[] {
+  return ['input', ...STEM_TAPS, ...arch.blocks.flatMap(blockTapNames), ...HEAD_TAPS];
+}
+
+/** The block a tap belongs to, or -1. */
+function blockIndexOf(tap: TapName, arch: Architecture): number {
+  return arch.blocks.findIndex((b) => tap === b.name || tap.startsWith(`${b.name}.`));
 }
 
 /** Shape of a tap for a batch of N images of H x W. */
-export function tapShape(tap: TapName, batch: number, height: number, width: number): number[] {
-  const plan = spatialPlan(height, width);
-  if (tap === 'input') return [batch, 3, height, width];
-  if (tap === 'conv1' || tap === 'bn1' || tap === 'relu') return [batch, 64, ...plan.stem];
-  if (tap === 'maxpool') return [batch, 64, ...plan.pooled];
-  if (tap === 'avgpool') return [batch, FEATURE_WIDTH];
-  if (tap === 'fc') return [batch, NUM_CLASSES];
-  const i = BLOCKS.findIndex((b) => tap === b.name || tap.startsWith(`${b.name}.`));
-  if (i < 0 || !blockTapNames(BLOCKS[i]).includes(tap)) {
-    throw new Error(`unknown tap '${tap}'; taps are: ${allTapNames().join(', ')}`);
+export function tapShape(tap: TapName, batch: number, height: number, width: number, arch: Architecture = RESNET18): number[] {
+  if (tap === 'input') return [batch, arch.stem.inChannels, height, width];
+  if (tap === 'avgpool') return [batch, arch.features];
+  if (tap === 'fc') return [batch, arch.classes];
+  const plan = spatialPlan(height, width, arch);
+  if (tap === 'maxpool') return [batch, arch.stem.outChannels, ...plan.pooled];
+  if (STEM_TAPS.includes(tap)) return [batch, arch.stem.outChannels, ...plan.stem];
+  const i = blockIndexOf(tap, arch);
+  if (i < 0 || !blockTapNames(arch.blocks[i]).includes(tap)) {
+    throw new Error(`unknown tap '${tap}'; taps are: ${allTapNames(arch).join(', ')}`);
   }
-  // Every tap of a block (bn1, bn2, downsample.1, skip, sum, output) has the block's output shape.
+  const block = arch.blocks[i];
+  // An inner branch BN (a bottleneck's bn1, bn2) has its convolution's shape; every other tap of a
+  // block (the last branch BN, downsample.1, skip, sum, output) has the block's output shape.
+  const k = block.branch.findIndex((c) => c.bn === tap);
+  if (k >= 0 && k < block.branch.length - 1) {
+    let size: [number, number] = i > 0 ? plan.blocks[i - 1] : plan.pooled;
+    for (const c of block.branch.slice(0, k + 1)) size = outputSize2d(size, c);
+    return [batch, block.branch[k].outChannels, ...size];
+  }
   const [h, w] = plan.blocks[i];
-  return [batch, BLOCKS[i].outChannels, h, w];
+  return [batch, block.outChannels, h, w];
+}
+
+/**
+ * The stage a tap belongs to: -2 for the input, -1 for the stem, the block's index, or
+ * blocks.length for the head. What a stage needs is in stageTensors.
+ */
+export function tapStage(tap: TapName, arch: Architecture = RESNET18): number {
+  if (tap === 'input') return -2;
+  return tapStageIndex(tap, arch);
 }
 
 /** Index of the block a tap belongs to (-1 for the stem, BLOCKS.length for the head). */
-export function tapStageIndex(tap: TapName): number {
-  if (['input', 'conv1', 'bn1', 'relu', 'maxpool'].includes(tap)) return -1;
-  if (tap === 'avgpool' || tap === 'fc') return BLOCKS.length;
-  const i = BLOCKS.findIndex((b) => tap === b.name || tap.startsWith(`${b.name}.`));
+export function tapStageIndex(tap: TapName, arch: Architecture = RESNET18): number {
+  if (tap === 'input' || STEM_TAPS.includes(tap)) return -1;
+  if (HEAD_TAPS.includes(tap)) return arch.blocks.length;
+  const i = blockIndexOf(tap, arch);
   if (i < 0) throw new Error(`unknown tap '${tap}'`);
   return i;
+}
+
+/** The state-dict tensors stage `stage` needs (-1 the stem, a block index, blocks.length the head). */
+export function stageTensors(stage: number, arch: Architecture = RESNET18): string[] {
+  if (stage < 0) return convTensorNames(arch.stem);
+  if (stage >= arch.blocks.length) return [...HEAD_TENSORS];
+  return blockConvs(arch.blocks[stage]).flatMap(convTensorNames);
 }

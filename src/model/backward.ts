@@ -17,8 +17,8 @@
 //   avgpool (target)          -> global-avgpool-backward, then as from layer4.1's output
 //
 // A conv's data gradient reads the forward's weights transposed (vec4s over input channels) with
-// the BN scale folded in, made once per NetworkWeights by conv2d-weights-transpose and cached
-// (backwardWeights). Stride 1: it is the convolution of dy with the flipped filters (padding
+// the BN scale folded in, made on first use by conv2d-weights-transpose and owned (freed) by the
+// NetworkWeights (NetworkWeights.transposed). Stride 1: it is the convolution of dy with the flipped filters (padding
 // K-1-P), run by the forward conv2d kernel, then add-backward applies addend and mask in place.
 // Stride 2: conv2d-backward's gather, addend and mask fused.
 //
@@ -28,14 +28,16 @@
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
+import { type Conv2dPrecision, conv2dVariantFor } from '../kernels/conv2d-variants';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
-import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
 import { BLOCKS, type ConvSpec, FEATURE_WIDTH, STEM, type TapName, spatialPlan, tapShape, tapStageIndex } from './architecture';
+import { elementCount as count } from '../util/tensor';
 import { ForwardPlan } from './forward';
 import type { NetworkWeights } from './gpu-weights';
+import { type KernelChoices, planForward } from './planner';
 
 /**
  * A network that can be differentiated from one tap to its input, for a batch of one input size:
@@ -63,43 +65,6 @@ export interface DifferentiableNetwork {
   dispose(): void;
 }
 
-const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Transposed, scale-folded weights per (weights, conv, unit scale?), shared by every plan on them. */
-const transposedCache = new WeakMap<NetworkWeights, Map<string, GPUBuffer>>();
-
-/**
- * The weights a convolution's data gradient reads: the forward's, transposed to vec4s over input
- * channels with the epilogue scale folded in (and rotated by 180 degrees when `flip`, for a
- * stride-1 gradient run as a forward convolution). Made once per NetworkWeights on the GPU
- * (conv2d-weights-transpose) and cached. `unitScale`: the bare convolution (the raw conv1 tap).
- */
-export function backwardWeights(ctx: GpuContext, weights: NetworkWeights, spec: ConvSpec, unitScale = false, flip = false): GPUBuffer {
-  let cache = transposedCache.get(weights);
-  if (!cache) transposedCache.set(weights, (cache = new Map()));
-  const key = `${spec.conv}${unitScale ? ' (unit scale)' : ''}${flip ? ' (flipped)' : ''}`;
-  let buffer = cache.get(key);
-  if (!buffer) {
-    const w = weights.conv(spec);
-    const shape = { inChannels: spec.inChannels, outChannels: spec.outChannels, kernel: spec.kernel };
-    buffer = ctx.device.createBuffer({
-      label: `${key} transposed weights`, size: transposedWeightsLength(shape) * 4, usage: GPUBufferUsage.STORAGE,
-    });
-    ctx.run([conv2dWeightsTransposeDispatch(ctx, shape,
-      { weights: w.weights, scale: unitScale ? weights.stemRaw!.unitScale : w.scale, output: buffer }, { flip }, `${key} weights transpose`)]);
-    cache.set(key, buffer);
-  }
-  return buffer;
-}
-
-/** Free the transposed weights made for `weights` (call before destroying them). */
-export function releaseBackwardWeights(weights: NetworkWeights): void {
-  const cache = transposedCache.get(weights);
-  if (!cache) return;
-  for (const b of cache.values()) b.destroy();
-  transposedCache.delete(weights);
-}
-
 /** Taps a backward from `target` reads: the target and the activations that gate the gradient. */
 export function savedTaps(target: TapName): TapName[] {
   if (target === 'input' || target === 'fc') {
@@ -116,6 +81,14 @@ export function savedTaps(target: TapName): TapName[] {
   return [...taps];
 }
 
+/** How a BackwardPlan runs: its kernels and the weights' precision for the forward part. */
+export interface BackwardOptions {
+  /** Default: conv2dVariantFor(adapter) for every convolution. */
+  kernels?: KernelChoices;
+  /** The forward part's convolution weights (the gradient always reads the f32 filters). Default 'f32'. */
+  precision?: Conv2dPrecision;
+}
+
 export class BackwardPlan implements DifferentiableNetwork {
   readonly forwardPlan: ForwardPlan;
   readonly forward: Dispatch[];
@@ -128,8 +101,11 @@ export class BackwardPlan implements DifferentiableNetwork {
   private readonly created: GPUBuffer[] = [];
 
   constructor(private readonly ctx: GpuContext, weights: NetworkWeights,
-    readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName) {
-    this.forwardPlan = new ForwardPlan(ctx, weights, { batch, height, width, taps: savedTaps(target) });
+    readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName, options: BackwardOptions = {}) {
+    const kernels = options.kernels ?? { conv2d: conv2dVariantFor(ctx.adapter) };
+    this.forwardPlan = new ForwardPlan(ctx, weights, planForward({
+      batch, height, width, taps: savedTaps(target), missing: weights.missing, kernels, precision: options.precision,
+    }));
     this.forward = this.forwardPlan.dispatches;
     const tap = (name: TapName) => {
       const o = this.forwardPlan.outputs.find((t) => t.tap === name);
@@ -165,9 +141,9 @@ export class BackwardPlan implements DifferentiableNetwork {
           batch, inChannels: spec.outChannels, inHeight: oh, inWidth: ow, outChannels: spec.inChannels,
           kernel: spec.kernel, stride: 1, padding: spec.kernel - 1 - spec.padding,
         }, {
-          input: gradOutput, weights: backwardWeights(ctx, weights, spec, extra.unitScale, true),
+          input: gradOutput, weights: weights.transposed(spec, { unitScale: extra.unitScale, flip: true }),
           scale: unit, shift: zero, output: gradInput,
-        }, { relu: false }, `${spec.conv} backward (as a convolution)`));
+        }, { relu: false, variant: kernels.conv2d }, `${spec.conv} backward (as a convolution)`));
         if (extra.addend || extra.mask) {
           push(addBackwardDispatch(ctx, count([batch, spec.inChannels, ...inSize]),
             { gradient: extra.addend, mask: extra.mask, accumulator: gradInput }, `${spec.conv} backward epilogue`));
@@ -175,7 +151,7 @@ export class BackwardPlan implements DifferentiableNetwork {
         return;
       }
       push(conv2dBackwardDispatch(ctx, shape, {
-        gradOutput, weightsTransposed: backwardWeights(ctx, weights, spec, extra.unitScale), gradInput,
+        gradOutput, weightsTransposed: weights.transposed(spec, { unitScale: extra.unitScale }), gradInput,
         addend: extra.addend, mask: extra.mask,
       }, `${spec.conv} backward`));
     };

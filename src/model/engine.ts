@@ -3,13 +3,17 @@
 
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib } from '../gpu/errors';
-import { type Conv2dVariant, setConv2dVariant, supportsF16 } from '../kernels/conv2d';
-import type { HostTensor, TensorMap } from '../weights/safetensors';
-import {
-  BLOCKS, MIN_INPUT_SIZE, type TapName, allTapNames, expectedTensors, tapShape, tapStageIndex,
-} from './architecture';
-import { type Ablation, type Computability, ForwardPlan, computability } from './forward';
+import { supportsF16 } from '../kernels/conv2d';
+import { type Conv2dPrecision, type Conv2dVariant, resolveConv2dVariant } from '../kernels/conv2d-variants';
+import type { HostTensor, TensorMap } from '../util/tensor';
+import { type TapName, allTapNames, expectedTensors } from './architecture';
+import { BackwardPlan } from './backward';
+import { ForwardPlan } from './forward';
 import { NetworkWeights } from './gpu-weights';
+import {
+  type Ablation, type Computability, type ForwardRequest, type ForwardSchedule, type KernelChoices, computability, planForward,
+  scheduleForward, scheduleMemory,
+} from './planner';
 
 export interface ForwardOptions {
   /** Taps to read back (METHOD.md names). Default: ['fc']. */
@@ -31,15 +35,14 @@ export interface EngineOptions extends GpuContextOptions {
   maxMemoryBytes?: number;
   /**
    * The convolution kernel: 'auto' (default) picks per adapter (conv2dVariantFor); 'direct' or
-   * 'rows' force one. Set on the context, so engines sharing a context share it (plans built
-   * earlier keep theirs).
+   * 'rows' force one. This engine's plans use it (the `kernels` the planner is given).
    */
   convVariant?: Conv2dVariant | 'auto';
   /**
    * 'f16': convolution weights stored as f16 (f32 products and sums; conv2d.wgsl reading f16 weights), on
    * adapters with the 'shader-f16' feature. Default 'f32'.
    */
-  precision?: 'f32' | 'f16';
+  precision?: Conv2dPrecision;
 }
 
 /**
@@ -62,15 +65,15 @@ export interface ForwardMemoryEstimate {
   largest: { tensor: string; bytes: number };
 }
 
-/** Pooled buffer size of a tensor (the pool rounds to 256 bytes). */
-const pooledBytes = (shape: number[]) => Math.max(256, Math.ceil((shape.reduce((a, b) => a * b, 1) * 4) / 256) * 256);
-
 export class ResNetEngine {
   private weights: NetworkWeights | null = null;
   private readonly plans = new Map<string, ForwardPlan>();
   private readonly maxCachedPlans: number;
   private readonly ownsContext: boolean;
-  private readonly precision: 'f32' | 'f16';
+  /** The weights' precision for every forward ('f16': the f16 filters). */
+  readonly precision: Conv2dPrecision;
+  /** The kernel of every layer, given to the planner with each request. */
+  readonly kernels: KernelChoices;
   /** Serialises GPU submissions of concurrent forward() calls that share a plan. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Rejects if the last weights upload ran out of memory (WebGPU reports that asynchronously). */
@@ -78,9 +81,10 @@ export class ResNetEngine {
   private disposed = false;
   readonly maxMemoryBytes: number;
 
-  private constructor(readonly ctx: GpuContext, options: EngineOptions) {
+  private constructor(readonly ctx: GpuContext, options: EngineOptions, kernels: KernelChoices) {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
     this.precision = options.precision ?? 'f32';
+    this.kernels = kernels;
     this.ownsContext = !options.context;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
@@ -88,12 +92,16 @@ export class ResNetEngine {
 
   static async create(options: EngineOptions = {}): Promise<ResNetEngine> {
     const ctx = options.context ?? (await GpuContext.create(options));
-    if (options.precision === 'f16' && !supportsF16(ctx)) {
+    try {
+      if (options.precision === 'f16' && !supportsF16(ctx)) {
+        throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
+      }
+      const kernels = { conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto') };
+      return new ResNetEngine(ctx, options, kernels);
+    } catch (e) {
       if (!options.context) ctx.destroy();
-      throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
+      throw e;
     }
-    if (options.convVariant) setConv2dVariant(ctx, options.convVariant);
-    return new ResNetEngine(ctx, options);
   }
 
   get adapter() {
@@ -140,90 +148,52 @@ export class ResNetEngine {
     return this.weights?.byteLength ?? 0;
   }
 
-  /**
-   * The memory a forward of this shape will need, from shapes alone. The activation figure is an
-   * upper bound (the plan reuses buffers of equal size, so it usually holds less).
-   */
-  estimateMemory(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardMemoryEstimate {
-    const stageOf = (t: TapName) => (t === 'input' ? -2 : tapStageIndex(t));
-    const lastStage = Math.max(-2, ...[...taps, ...ablations.map((a) => a.tap)].map(stageOf));
-    // Every tensor the plan allocates up to its last stage, as ForwardPlan builds it: a pre-ReLU
-    // tensor (conv1, bn1, a block's bn1 or sum) exists only when read back or ablated, otherwise
-    // it is fused away; skip aliases another buffer; each block's relu(bn1) is unnamed scratch.
-    const kept = new Set<TapName>([...taps, ...ablations.map((a) => a.tap)]);
-    const shape = (t: TapName) => tapShape(t, batch, height, width);
-    const tensors: [string, number[]][] = [['input', shape('input')]];
-    if (lastStage >= -1) {
-      for (const t of ['conv1', 'bn1']) if (kept.has(t)) tensors.push([t, shape(t)]);
-      tensors.push(['relu', shape('relu')]);
-      if (lastStage >= 0 || kept.has('maxpool')) tensors.push(['maxpool', shape('maxpool')]);
-    }
-    BLOCKS.forEach((b, i) => {
-      if (i > lastStage) return;
-      if (kept.has(`${b.name}.bn1`)) tensors.push([`${b.name}.bn1`, shape(`${b.name}.bn1`)]);
-      tensors.push([`${b.name} relu(bn1)`, shape(`${b.name}.bn1`)], [`${b.name}.bn2`, shape(`${b.name}.bn2`)]);
-      if (b.downsample) tensors.push([`${b.name}.downsample.1`, shape(`${b.name}.downsample.1`)]);
-      if (kept.has(`${b.name}.sum`)) tensors.push([`${b.name}.sum`, shape(`${b.name}.sum`)]);
-      tensors.push([b.name, shape(b.name)]);
-    });
-    if (lastStage >= BLOCKS.length) {
-      tensors.push(['avgpool', shape('avgpool')]);
-      if (kept.has('fc')) tensors.push(['fc', shape('fc')]);
-    }
-    let activationBytes = 0;
-    let largest = { tensor: 'input', bytes: 0 };
-    for (const [tensor, shape] of tensors) {
-      const bytes = pooledBytes(shape);
-      activationBytes += bytes;
-      if (bytes > largest.bytes) largest = { tensor: `${tensor} [${shape.join(', ')}]`, bytes };
-    }
-    const readbackBytes = taps.reduce((sum, t) => sum + Math.ceil(pooledBytes(tapShape(t, batch, height, width)) / 256) * 256, 0);
+  /** A request of this engine: its weights' reach, its precision and its kernels. */
+  private request(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardRequest {
+    return { batch, height, width, taps, ablations, missing: this.weights?.missing, precision: this.precision, kernels: this.kernels };
+  }
+
+  private memoryOf(schedule: ForwardSchedule): ForwardMemoryEstimate {
+    const { activationBytes, readbackBytes, largest } = scheduleMemory(schedule);
     const weightBytes = this.weightBytes;
     return { activationBytes, readbackBytes, weightBytes, total: activationBytes + readbackBytes + weightBytes, largest };
   }
 
   /**
-   * Everything that can be checked before GPU work: shapes, tap names, ablation channels, the
-   * device's buffer limits and the memory budget. Throws one clear line naming what is wrong.
+   * The memory a forward of this shape will need, from its schedule alone (no GPU work). The
+   * activation figure is an upper bound (the plan reuses buffers of equal size, so it usually holds less).
    */
-  private checkRequest(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[]): void {
-    if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
-    if (!Number.isInteger(height) || !Number.isInteger(width) || height < MIN_INPUT_SIZE || width < MIN_INPUT_SIZE) {
-      throw new Error(`input must be at least ${MIN_INPUT_SIZE}x${MIN_INPUT_SIZE} (integer height and width), got ${height}x${width}`);
-    }
-    if (!Array.isArray(taps) || taps.length === 0) throw new Error('taps must name at least one tap (e.g. [\'fc\'])');
-    for (const t of taps) tapShape(t, batch, height, width); // throws on an unknown name, listing the valid ones
-    for (const a of ablations) {
-      const shape = tapShape(a.tap, batch, height, width);
-      if (a.tap === 'input' || a.tap === 'fc' || a.tap === 'avgpool') {
-        throw new Error(`ablation of '${a.tap}' is not supported (ablate a convolutional tap)`);
-      }
-      if (a.tap.endsWith('.skip')) throw new Error(`ablate '${a.tap}' through the tap it aliases (the block input or downsample.1)`);
-      for (const c of a.channels) {
-        if (!Number.isInteger(c) || c < 0 || c >= shape[1]) throw new Error(`ablation of '${a.tap}': channel ${c} is out of range 0..${shape[1] - 1}`);
-      }
-      if (a.values && a.values.length !== a.channels.length) {
-        throw new Error(`ablation of '${a.tap}': ${a.values.length} values for ${a.channels.length} channels`);
-      }
-    }
+  estimateMemory(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardMemoryEstimate {
+    return this.memoryOf(scheduleForward({ ...this.request(batch, height, width, taps, ablations), missing: undefined }));
+  }
+
+  /**
+   * Everything that can be checked before GPU work: the request (planner.ts validateForwardRequest:
+   * shapes, tap names, ablation channels, the weights' reach), then the device's buffer limits and
+   * the memory budget against its schedule. Throws one clear line naming what is wrong.
+   */
+  private checkedSchedule(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[]):
+    { schedule: ForwardSchedule; memory: ForwardMemoryEstimate } {
+    const schedule = planForward(this.request(batch, height, width, taps, ablations));
+    const memory = this.memoryOf(schedule);
     const limits = this.ctx.limits;
     const where = `batch ${batch} at ${height}x${width}`;
-    const estimate = this.estimateMemory(batch, height, width, taps, ablations);
     const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    if (estimate.largest.bytes > bindingLimit) {
+    if (memory.largest.bytes > bindingLimit) {
       const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-      throw new GpuLimitError(`tensor ${estimate.largest.tensor} of a forward of ${where} needs ${mib(estimate.largest.bytes)}, ` +
+      throw new GpuLimitError(`tensor ${memory.largest.tensor} of a forward of ${where} needs ${mib(memory.largest.bytes)}, ` +
         `over this adapter's ${which} of ${mib(bindingLimit)}; use a smaller batch or input`);
     }
-    if (estimate.readbackBytes > limits.maxBufferSize) {
-      throw new GpuLimitError(`reading back ${taps.length} tap(s) of a forward of ${where} needs a ${mib(estimate.readbackBytes)} staging buffer, ` +
+    if (memory.readbackBytes > limits.maxBufferSize) {
+      throw new GpuLimitError(`reading back ${taps.length} tap(s) of a forward of ${where} needs a ${mib(memory.readbackBytes)} staging buffer, ` +
         `over this adapter's maxBufferSize of ${mib(limits.maxBufferSize)}; ask for fewer taps or a smaller batch`);
     }
-    if (estimate.total > this.maxMemoryBytes) {
-      throw new GpuLimitError(`a forward of ${where} with ${taps.length} tap(s) needs up to ${mib(estimate.total)} of GPU memory ` +
-        `(weights ${mib(estimate.weightBytes)}, activations ${mib(estimate.activationBytes)}, readback ${mib(estimate.readbackBytes)}), ` +
+    if (memory.total > this.maxMemoryBytes) {
+      throw new GpuLimitError(`a forward of ${where} with ${taps.length} tap(s) needs up to ${mib(memory.total)} of GPU memory ` +
+        `(weights ${mib(memory.weightBytes)}, activations ${mib(memory.activationBytes)}, readback ${mib(memory.readbackBytes)}), ` +
         `over the engine's budget of ${mib(this.maxMemoryBytes)} (maxMemoryBytes); use a smaller batch or input, or raise the budget`);
     }
+    return { schedule, memory };
   }
 
   /** Activation bytes held by cached plans. */
@@ -248,7 +218,7 @@ export class ResNetEngine {
     inQueue: boolean): { plan: ForwardPlan; errors: Promise<void> } {
     this.checkUsable();
     const weights = this.requireWeights();
-    const key = JSON.stringify([batch, height, width, taps, ablations ?? []]);
+    const key = planKey(batch, height, width, taps, ablations);
     let plan = this.plans.get(key);
     if (plan) {
       // Refresh its position for LRU eviction.
@@ -256,11 +226,10 @@ export class ResNetEngine {
       this.plans.set(key, plan);
       return { plan, errors: Promise.resolve() };
     }
-    this.checkRequest(batch, height, width, taps, ablations ?? []);
+    const { schedule, memory } = this.checkedSchedule(batch, height, width, taps, ablations ?? []);
     // Cached plans hold their buffers: drop them (and the pool's free buffers) when the new plan
     // would push the total over the budget.
-    const estimate = this.estimateMemory(batch, height, width, taps, ablations);
-    if (this.plans.size && estimate.total + this.cachedPlanBytes() > this.maxMemoryBytes) {
+    if (this.plans.size && memory.total + this.cachedPlanBytes() > this.maxMemoryBytes) {
       const old = [...this.plans.values()];
       this.plans.clear();
       const free = () => {
@@ -272,7 +241,7 @@ export class ResNetEngine {
     }
     const where = `building the forward plan for batch ${batch} at ${height}x${width}`;
     const built = captureGpuErrors(this.ctx.device, where,
-      () => new ForwardPlan(this.ctx, weights, { batch, height, width, taps, ablations }));
+      () => new ForwardPlan(this.ctx, weights, schedule));
     plan = built.value;
     const maxGroups = this.ctx.limits.maxComputeWorkgroupsPerDimension;
     const tooBig = plan.dispatches.find((d) => d.workgroups.some((g) => g > maxGroups));
@@ -317,7 +286,10 @@ export class ResNetEngine {
       throw new Error(`input holds ${input.data.length} values, shape [${input.shape}] needs ${batch * 3 * height * width}`);
     }
     this.requireWeights();
-    this.checkRequest(batch, height, width, taps, options.ablations ?? []);
+    // A cached plan's request passed these checks when it was built (plans are dropped with their weights).
+    if (!this.plans.has(planKey(batch, height, width, taps, options.ablations))) {
+      this.checkedSchedule(batch, height, width, taps, options.ablations ?? []);
+    }
     // NaN or infinity would flow through every layer and come back as plausible-looking NaN taps.
     const bad = input.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
@@ -363,6 +335,18 @@ export class ResNetEngine {
     return lost ?? e;
   }
 
+  /**
+   * A differentiable network from `target` back to the input, for a batch of one input size: a
+   * BackwardPlan on this engine's weights, kernels and precision (what feature visualisation
+   * drives, src/browser/featureviz.ts). The caller disposes it; the transposed filters it makes
+   * belong to the weights and go with them.
+   */
+  backwardPlan(batch: number, height: number, width: number, target: TapName): BackwardPlan {
+    this.checkUsable();
+    return new BackwardPlan(this.ctx, this.requireWeights(), batch, height, width, target,
+      { kernels: this.kernels, precision: this.precision });
+  }
+
   /** Every tap the loaded weights can compute, in forward order. */
   computableTaps(): TapName[] {
     return this.computability().computable;
@@ -386,4 +370,9 @@ export class ResNetEngine {
     this.weights = null;
     if (this.ownsContext) this.ctx.destroy();
   }
+}
+
+/** The plan cache's key: everything that makes two requests of one engine differ. */
+function planKey(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] | undefined): string {
+  return JSON.stringify([batch, height, width, taps, ablations ?? []]);
 }

@@ -1,22 +1,30 @@
 // Weights on the GPU: each convolution's packed filter with its BatchNorm folded into a per-channel
 // epilogue (scale, shift), the stem's raw BN parameters (for the separate batchnorm kernel, used
-// when the raw conv1 tap is asked for), and the classifier.
+// when the raw conv1 tap is asked for), and the classifier. The object owns every GPU form derived
+// from these weights (the f16 copies, the transposed filters of the backward pass) and frees them
+// all in destroy(): nothing about them is kept anywhere else.
 
 import type { GpuContext } from '../gpu/context';
 import { foldBatchnorm } from '../kernels/batchnorm';
-import { biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16, registerF16Weights } from '../kernels/conv2d';
-import type { TensorMap } from '../weights/safetensors';
-import { BN_EPS, type ConvSpec, STEM, allConvs, convTensorNames, expectedTensors } from './architecture';
+import { biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16 } from '../kernels/conv2d';
+import type { Conv2dPrecision } from '../kernels/conv2d-variants';
+import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
+import type { TensorMap } from '../util/tensor';
+import { type Architecture, BN_EPS, type ConvSpec, HEAD_TENSORS, RESNET18, allConvs, convTensorNames, expectedTensors } from './architecture';
 
 export interface ConvWeights {
   spec: ConvSpec;
+  /** packConv2dWeights of the filter (f32). */
   weights: GPUBuffer;
+  /** packConv2dWeightsF16 of the filter, when the weights were made with precision 'f16'. */
+  weightsF16: GPUBuffer | null;
   /** BN folded: scale = gamma / sqrt(var + eps), shift = beta - mean * scale. */
   scale: GPUBuffer;
   shift: GPUBuffer;
 }
 
-export interface StemRaw {
+/** A convolution's raw BatchNorm parameters and a unit epilogue (made for the stem only). */
+export interface RawBatchnorm {
   /** Epilogue that leaves the convolution unchanged (conv1 has no bias). */
   unitScale: GPUBuffer;
   zeroShift: GPUBuffer;
@@ -26,22 +34,32 @@ export interface StemRaw {
   beta: GPUBuffer;
 }
 
+export interface NetworkWeightsOptions {
+  /** 'f16': every convolution also gets an f16 copy of its packed filter (forwards may read either). */
+  precision?: Conv2dPrecision;
+  architecture?: Architecture;
+}
+
 export class NetworkWeights {
-  readonly convs = new Map<string, ConvWeights>();
-  stemRaw: StemRaw | null = null;
-  fc: { weight: GPUBuffer; bias: GPUBuffer } | null = null;
+  readonly architecture: Architecture;
+  /** The forms held: 'f16' means f16 filters exist beside the f32 ones (the backward reads f32). */
+  readonly precision: Conv2dPrecision;
   /** State-dict tensors that the checkpoint lacks. */
   readonly missing: Set<string>;
+  private readonly convs = new Map<string, ConvWeights>();
+  private readonly raw = new Map<string, RawBatchnorm>();
+  private fc: { weight: GPUBuffer; bias: GPUBuffer } | null = null;
+  /** Uploaded buffers (what byteLength counts). */
   private readonly buffers: GPUBuffer[] = [];
+  /** Derived on the GPU on first use, by key (transposed filters). */
+  private readonly derived = new Map<string, GPUBuffer>();
 
-  /**
-   * precision 'f16': every convolution also gets an f16 copy of its packed weights, which the
-   * forward's conv2d dispatches read (registerF16Weights); the f32 copy stays for the backward pass.
-   */
-  constructor(private readonly ctx: GpuContext, tensors: TensorMap, options: { precision?: 'f32' | 'f16' } = {}) {
-    const expected = expectedTensors();
+  constructor(private readonly ctx: GpuContext, tensors: TensorMap, options: NetworkWeightsOptions = {}) {
+    this.architecture = options.architecture ?? RESNET18;
+    this.precision = options.precision ?? 'f32';
+    const expected = expectedTensors(this.architecture);
     this.missing = new Set([...expected.keys()].filter((name) => !tensors.has(name)));
-    for (const spec of allConvs()) {
+    for (const spec of allConvs(this.architecture)) {
       if (convTensorNames(spec).some((n) => this.missing.has(n))) continue;
       const get = (suffix: string) => tensors.get(suffix)!.data;
       const shape = {
@@ -54,30 +72,30 @@ export class NetworkWeights {
       };
       const folded = foldBatchnorm(bn, BN_EPS);
       const weights = this.upload(`${spec.conv}.weight (packed)`, packConv2dWeights(get(`${spec.conv}.weight`), shape));
-      if (options.precision === 'f16') {
-        const half = packConv2dWeightsF16(get(`${spec.conv}.weight`), shape);
-        // Whole vec4<f16> groups (8 bytes each), so the bits view as u32 words exactly.
-        registerF16Weights(weights, this.upload(`${spec.conv}.weight (packed, f16)`, new Uint32Array(half.buffer)));
-      }
+      // Whole vec4<f16> groups (8 bytes each), so the bits view as u32 words exactly.
+      const weightsF16 = this.precision === 'f16'
+        ? this.upload(`${spec.conv}.weight (packed, f16)`, new Uint32Array(packConv2dWeightsF16(get(`${spec.conv}.weight`), shape).buffer))
+        : null;
       this.convs.set(spec.conv, {
         spec,
         weights,
+        weightsF16,
         scale: this.upload(`${spec.bn} folded scale`, folded.scale),
         shift: this.upload(`${spec.bn} folded shift`, folded.shift),
       });
-      if (spec === STEM) {
+      if (spec === this.architecture.stem) {
         const identity = biasAsScaleShift(spec.outChannels);
-        this.stemRaw = {
-          unitScale: this.upload('conv1 unit scale', identity.scale),
-          zeroShift: this.upload('conv1 zero shift', identity.shift),
-          mean: this.upload('bn1.running_mean', bn.mean),
-          variance: this.upload('bn1.running_var', bn.variance),
-          gamma: this.upload('bn1.weight', bn.gamma),
-          beta: this.upload('bn1.bias', bn.beta),
-        };
+        this.raw.set(spec.conv, {
+          unitScale: this.upload(`${spec.conv} unit scale`, identity.scale),
+          zeroShift: this.upload(`${spec.conv} zero shift`, identity.shift),
+          mean: this.upload(`${spec.bn}.running_mean`, bn.mean),
+          variance: this.upload(`${spec.bn}.running_var`, bn.variance),
+          gamma: this.upload(`${spec.bn}.weight`, bn.gamma),
+          beta: this.upload(`${spec.bn}.bias`, bn.beta),
+        });
       }
     }
-    if (!this.missing.has('fc.weight') && !this.missing.has('fc.bias')) {
+    if (!HEAD_TENSORS.some((n) => this.missing.has(n))) {
       this.fc = {
         weight: this.upload('fc.weight', tensors.get('fc.weight')!.data),
         bias: this.upload('fc.bias', tensors.get('fc.bias')!.data),
@@ -97,12 +115,60 @@ export class NetworkWeights {
     return w;
   }
 
+  /** The packed filter a forward of this precision reads. */
+  filter(spec: ConvSpec, precision: Conv2dPrecision): GPUBuffer {
+    const w = this.conv(spec);
+    if (precision === 'f32') return w.weights;
+    if (!w.weightsF16) throw new Error(`internal: ${spec.conv} has no f16 weights (these weights were made with precision '${this.precision}')`);
+    return w.weightsF16;
+  }
+
+  /** The raw BatchNorm of a convolution whose pre-BN output is a tap (the stem's conv1). */
+  rawBatchnorm(spec: ConvSpec): RawBatchnorm {
+    const r = this.raw.get(spec.conv);
+    if (!r) throw new Error(`internal: ${spec.conv} has no raw BatchNorm parameters`);
+    return r;
+  }
+
+  classifier(): { weight: GPUBuffer; bias: GPUBuffer } {
+    if (!this.fc) throw new Error('internal: fc was planned without its weights');
+    return this.fc;
+  }
+
+  /**
+   * The filter a convolution's data gradient reads: the forward's, transposed to vec4s over input
+   * channels with the epilogue scale folded in (and rotated by 180 degrees when `flip`, for a
+   * stride-1 gradient run as a forward convolution). Made on the GPU (conv2d-weights-transpose) on
+   * first use and kept until destroy(). `unitScale`: the bare convolution (the raw conv1 tap).
+   */
+  transposed(spec: ConvSpec, options: { unitScale?: boolean; flip?: boolean } = {}): GPUBuffer {
+    const { unitScale = false, flip = false } = options;
+    const key = `${spec.conv}${unitScale ? ' (unit scale)' : ''}${flip ? ' (flipped)' : ''}`;
+    let buffer = this.derived.get(key);
+    if (!buffer) {
+      const w = this.conv(spec);
+      const shape = { inChannels: spec.inChannels, outChannels: spec.outChannels, kernel: spec.kernel };
+      buffer = this.ctx.device.createBuffer({
+        label: `${key} transposed weights`, size: transposedWeightsLength(shape) * 4, usage: GPUBufferUsage.STORAGE,
+      });
+      this.ctx.run([conv2dWeightsTransposeDispatch(this.ctx, shape,
+        { weights: w.weights, scale: unitScale ? this.rawBatchnorm(spec).unitScale : w.scale, output: buffer }, { flip },
+        `${key} weights transpose`)]);
+      this.derived.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  /** Bytes of the uploaded weights (the derived forms of the backward pass are made on demand). */
   get byteLength(): number {
     return this.buffers.reduce((sum, b) => sum + b.size, 0);
   }
 
+  /** Free every buffer: the uploaded weights and everything derived from them. */
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+    for (const b of this.derived.values()) b.destroy();
     this.buffers.length = 0;
+    this.derived.clear();
   }
 }

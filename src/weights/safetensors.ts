@@ -3,14 +3,10 @@
 // Integer and bool tensors (a converted state dict's num_batches_tracked is I64) are refused unless
 // the caller asks for them (`integers: 'read'`), which converts them to float32 too.
 
+import { type HostTensor, type TensorMap, elementCount } from '../util/tensor';
 import { printable } from './zip';
 
-export interface HostTensor {
-  shape: number[];
-  data: Float32Array;
-}
-
-export type TensorMap = Map<string, HostTensor>;
+export type { HostTensor, TensorMap };
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 const INTEGER_DTYPE_BYTES: Record<string, number> = { I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -95,7 +91,7 @@ export function readSafetensors(bytes: Uint8Array, what = 'safetensors file', op
       throw new Error(`${what}: tensor '${shown}': data_offsets is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    const count = shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(shape);
     if (end < begin || end > dataLength) {
       throw new Error(`${what}: tensor '${shown}': data_offsets [${begin}, ${end}] lie outside the data (${dataLength} bytes)`);
     }
@@ -141,7 +137,7 @@ export function writeSafetensors(tensors: TensorMap, metadata: Record<string, st
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
-    const count = t.shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(t.shape);
     if (count !== t.data.length) throw new Error(`tensor '${name}': shape [${t.shape}] does not match ${t.data.length} values`);
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };
     offset += count * 4;

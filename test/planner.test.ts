@@ -1,0 +1,145 @@
+// The forward planner on its own (no GPU): what it schedules, fuses and materialises, the kernel
+// each convolution gets, the buffers tensors share, the memory estimate, and the one validator.
+
+import { describe, expect, it } from 'vitest';
+import {
+  type Architecture, type BlockSpec, type ConvSpec, RESNET18, allTapNames, blockTapNames, expectedTensors, tapShape,
+} from '../src/model/architecture';
+import {
+  type ForwardRequest, type ForwardSchedule, MissingWeightsError, planForward, scheduleMemory, stepTensors, validateForwardRequest,
+} from '../src/model/planner';
+import { pooledBytes } from '../src/util/tensor';
+
+const rows = { conv2d: 'rows' as const };
+const request = (taps: string[], extra: Partial<ForwardRequest> = {}): ForwardRequest =>
+  ({ batch: 2, height: 45, width: 38, taps, kernels: rows, ...extra });
+
+/** Every tensor that holds a value some later step reads must keep its buffer until then. */
+function checkBuffers(s: ForwardSchedule): void {
+  const owner = new Map<number, number>([[s.tensors[s.input].buffer, s.input]]); // buffer -> tensor whose value it holds now
+  s.steps.forEach((step) => {
+    const { reads, writes } = stepTensors(step);
+    for (const t of reads) expect(owner.get(s.tensors[t].buffer), `${step.label} reads ${s.tensors[t].name}`).toBe(t);
+    for (const t of writes) {
+      if (!reads.includes(t)) expect(reads.map((r) => s.tensors[r].buffer), `${step.label} writes a buffer it reads`).not.toContain(s.tensors[t].buffer);
+      owner.set(s.tensors[t].buffer, t);
+    }
+  });
+  // Read-back taps (the input among them) still hold their values at the end.
+  for (const o of s.outputs) expect(owner.get(s.tensors[o.tensor].buffer), o.tap).toBe(o.tensor);
+  expect(owner.get(s.tensors[s.input].buffer)).toBe(s.input);
+}
+
+describe('forward planner', () => {
+  it('fuses BN and ReLU into the convolutions when only the logits are read back', () => {
+    const s = planForward(request(['fc']));
+    const convs = s.steps.filter((st) => st.op === 'conv');
+    expect(convs).toHaveLength(20);
+    expect(s.steps.filter((st) => st.op === 'relu' || st.op === 'batchnorm')).toEqual([]);
+    expect(s.steps.filter((st) => st.op === 'add').every((st) => st.op === 'add' && st.relu)).toBe(true);
+    // No pre-ReLU tensor exists: bn1 of a block and its sum are fused away.
+    expect(s.tensors.map((t) => t.name).filter((n) => /\.bn1$|\.sum$|^conv1$|^bn1$/.test(n))).toEqual([]);
+    expect(s.outputs).toEqual([{ tap: 'fc', tensor: s.tensors.find((t) => t.name === 'fc')!.id }]);
+    checkBuffers(s);
+  });
+
+  it('materialises a pre-ReLU tap only when it is read back or ablated, and plans nothing past the last one', () => {
+    const s = planForward(request(['layer1.0.bn1', 'bn1']));
+    expect(s.lastStage).toBe(0);
+    expect(s.steps.map((st) => st.label).filter((l) => /layer[234]|avgpool|fc/.test(l))).toEqual([]);
+    expect(s.steps.map((st) => st.label)).toContain('layer1.0 relu(bn1)');
+    expect(s.steps.map((st) => st.label)).toContain('relu');
+    const ablated = planForward(request(['fc'], { ablations: [{ tap: 'layer2.1.sum', channels: [3] }] }));
+    expect(ablated.steps.map((st) => st.label)).toEqual(expect.arrayContaining(['layer2.1 add', 'ablate layer2.1.sum', 'layer2.1 relu']));
+    checkBuffers(s);
+    checkBuffers(ablated);
+  });
+
+  it('runs the raw conv1 tap as a unit-epilogue convolution and the separate batchnorm', () => {
+    const s = planForward(request(['conv1', 'maxpool']));
+    const [conv, bn] = s.steps;
+    expect(conv).toMatchObject({ op: 'conv', epilogue: 'identity', relu: false, label: 'conv1 (raw)' });
+    expect(bn).toMatchObject({ op: 'batchnorm', relu: true, label: 'bn1+relu' });
+    checkBuffers(s);
+  });
+
+  it('aliases skip to the block input or downsample.1, and keeps every read-back tap in its own buffer', () => {
+    const taps = allTapNames();
+    const s = planForward(request(taps));
+    const tensorOf = (tap: string) => s.outputs.find((o) => o.tap === tap)!.tensor;
+    expect(tensorOf('layer1.0.skip')).toBe(tensorOf('maxpool'));
+    expect(tensorOf('layer2.0.skip')).toBe(tensorOf('layer2.0.downsample.1'));
+    expect(tensorOf('layer2.1.skip')).toBe(tensorOf('layer2.0'));
+    for (const tap of taps) expect(s.tensors[tensorOf(tap)].shape, tap).toEqual(tapShape(tap, 2, 45, 38));
+    const retained = new Set(s.outputs.map((o) => s.tensors[o.tensor].buffer));
+    expect(retained.size).toBe(new Set(s.outputs.map((o) => o.tensor)).size);
+    checkBuffers(s);
+  });
+
+  it('reuses the buffers of dead tensors, and estimates memory as the sum of the schedule\'s tensors', () => {
+    const s = planForward({ ...request(['fc']), batch: 1, height: 224, width: 224 });
+    const m = scheduleMemory(s);
+    expect(m.activationBytes).toBe(s.tensors.reduce((sum, t) => sum + pooledBytes(t.shape.reduce((a, b) => a * b, 1) * 4), 0));
+    const held = s.buffers.reduce((a, b) => a + b, 0);
+    expect(held).toBeLessThan(m.activationBytes);
+    expect(m.largest).toEqual({ tensor: 'relu [1, 64, 112, 112]', bytes: 64 * 112 * 112 * 4 });
+    expect(m.readbackBytes).toBe(pooledBytes(1000 * 4));
+    checkBuffers(s);
+  });
+
+  it('gives each convolution the kernel chosen for it, where that kernel covers its shape', () => {
+    const s = planForward(request(['fc'], { kernels: { conv2d: 'rows', layers: { 'layer3.1.conv2': 'direct' } } }));
+    const kernel = new Map(s.steps.flatMap((st) => (st.op === 'conv' ? [[st.conv.conv, st.variant] as const] : [])));
+    expect(kernel.get('layer1.0.conv1')).toBe('rows');
+    expect(kernel.get('layer3.1.conv2')).toBe('direct');
+    expect(kernel.get('layer2.0.conv1')).toBe('direct'); // stride 2: 'rows' does not cover it
+    expect(kernel.get('conv1')).toBe('direct'); // 7x7
+    expect([...kernel.values()].filter((v) => v === 'rows')).toHaveLength(12);
+    const f16 = planForward(request(['fc'], { precision: 'f16' }));
+    expect(f16.steps.filter((st) => st.op === 'conv').every((st) => st.op === 'conv' && st.variant === 'direct' && st.precision === 'f16')).toBe(true);
+  });
+
+  it('validates a request in one place, with one line per error', () => {
+    const bad: [Partial<ForwardRequest>, RegExp][] = [
+      [{ batch: 0 }, /batch must be a positive integer, got 0/],
+      [{ height: 31 }, /at least 32x32/],
+      [{ taps: [] }, /at least one tap/],
+      [{ taps: ['layer9.0'] }, /unknown tap 'layer9\.0'/],
+      [{ ablations: [{ tap: 'fc', channels: [0] }] }, /ablation of 'fc' is not supported/],
+      [{ ablations: [{ tap: 'layer1.0.skip', channels: [0] }] }, /through the tap it aliases/],
+      [{ ablations: [{ tap: 'layer1.0', channels: [64] }] }, /channel 64 is out of range 0\.\.63/],
+      [{ ablations: [{ tap: 'layer1.0', channels: [1, 2], values: [0] }] }, /1 values for 2 channels/],
+    ];
+    for (const [change, pattern] of bad) expect(() => validateForwardRequest({ ...request(['fc']), ...change }), String(pattern)).toThrow(pattern);
+    const missing = new Set(['layer4.0.conv1.weight']);
+    expect(() => planForward(request(['layer3.1'], { missing }))).not.toThrow();
+    expect(() => planForward(request(['fc'], { missing }))).toThrow(MissingWeightsError);
+    expect(() => planForward(request(['layer3.1'], { missing, ablations: [{ tap: 'layer4.0', channels: [0] }] })))
+      .toThrow(/cannot compute tap 'layer4\.0': the checkpoint lacks layer4\.0\.conv1\.weight; the last computable stage is layer3\.1/);
+  });
+
+  it('is driven by the architecture: a bottleneck-style block (three branch convolutions) needs no code of its own', () => {
+    const conv = (c: string, bn: string, inChannels: number, outChannels: number, kernel: number, stride = 1): ConvSpec =>
+      ({ conv: c, bn, inChannels, outChannels, kernel, stride, padding: kernel === 3 ? 1 : 0 });
+    const c1 = conv('layer1.0.conv1', 'layer1.0.bn1', 64, 16, 1);
+    const c2 = conv('layer1.0.conv2', 'layer1.0.bn2', 16, 16, 3, 2);
+    const c3 = conv('layer1.0.conv3', 'layer1.0.bn3', 16, 64, 1);
+    const block: BlockSpec = {
+      name: 'layer1.0', short: '1.0', stage: 1, index: 0, inChannels: 64, outChannels: 64, stride: 2,
+      branch: [c1, c2, c3], conv1: c1, conv2: c2,
+      downsample: conv('layer1.0.downsample.0', 'layer1.0.downsample.1', 64, 64, 1, 2),
+    };
+    const arch: Architecture = { ...RESNET18, name: 'bottleneck test', blocks: [block], features: 64, classes: 10 };
+    expect(blockTapNames(block)).toEqual(['layer1.0.bn1', 'layer1.0.bn2', 'layer1.0.bn3', 'layer1.0.downsample.1', 'layer1.0.skip', 'layer1.0.sum', 'layer1.0']);
+    expect(expectedTensors(arch).get('layer1.0.conv3.weight')).toEqual([64, 16, 1, 1]);
+    const s = planForward({ ...request(allTapNames(arch)), architecture: arch });
+    expect(s.steps.filter((st) => st.op === 'conv').map((st) => st.label)).toEqual([
+      'conv1 (raw)', 'layer1.0.conv1+layer1.0.bn1', 'layer1.0.conv2+layer1.0.bn2', 'layer1.0.conv3+layer1.0.bn3',
+      'layer1.0.downsample.0+layer1.0.downsample.1',
+    ]);
+    expect(s.steps.map((st) => st.label)).toEqual(expect.arrayContaining(['layer1.0 relu(bn1)', 'layer1.0 relu(bn2)']));
+    for (const o of s.outputs) expect(s.tensors[o.tensor].shape, o.tap).toEqual(tapShape(o.tap, 2, 45, 38, arch));
+    expect(tapShape('layer1.0', 2, 45, 38, arch)).toEqual([2, 64, 6, 5]);
+    checkBuffers(s);
+  });
+});
