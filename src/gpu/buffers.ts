@@ -1,6 +1,8 @@
 // Buffer pool: storage buffers are recycled by (size, usage) across runs, so repeated forwards of
 // the same shape allocate nothing. Tracks the bytes it holds, for the memory report and soak tests.
 
+import { pooledBytes } from '../util/tensor';
+
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, string>();
@@ -16,7 +18,7 @@ export class BufferPool {
 
   acquire(byteLength: number, usage: number, label: string): GPUBuffer {
     // Round up to 256 bytes so near-equal shapes share buffers and every binding is aligned.
-    const size = Math.max(256, Math.ceil(byteLength / 256) * 256);
+    const size = pooledBytes(byteLength);
     const key = `${size}:${usage}`;
     const list = this.free.get(key);
     let buffer = list?.pop();
