@@ -10,6 +10,7 @@
 // sqrt(1 - beta2^t) are computed on the host in float64 (PyTorch computes them as Python floats)
 // and passed per step, rounded once to float32.
 //
+// Params (binding 0) is declared in src/kernels/adam.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { count: u32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, eps: f32,
 //                        stepSize: f32, correction2Sqrt: f32 }
@@ -17,18 +18,11 @@
 //   2 p      : storage read_write, array<f32>   [count] the parameter, updated in place
 //   3 m      : storage read_write, array<f32>   [count] first moment (exp_avg), starts at 0
 //   4 v      : storage read_write, array<f32>   [count] second moment (exp_avg_sq), starts at 0
-// Dispatch: grid1d(count, 256).
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(count, WG).
 // Invariants: one thread per element; threads past `count` return.
 
-struct Params {
-  count: u32,
-  oneMinusBeta1: f32,
-  beta2: f32,
-  oneMinusBeta2: f32,
-  eps: f32,
-  stepSize: f32,
-  correction2Sqrt: f32,
-}
+override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
@@ -36,9 +30,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WG;
   if (i >= params.count) { return; }
   let g = grad[i];
   let mi = m[i] + params.oneMinusBeta1 * (g - m[i]);

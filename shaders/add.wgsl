@@ -2,6 +2,7 @@
 //
 //   y[i] = act(a[i] + b[i]),   act = max(., 0) when RELU, else identity.
 //
+// Params (binding 0) is declared in src/kernels/add.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { count: u32 }   number of elements
 //   1 a      : storage read,  array<f32>   any layout (element-wise)
@@ -10,8 +11,6 @@
 // Override constants: RELU, WG (threads per workgroup).
 // Dispatch: grid1d(count, WG); flat index i = global_id.x + global_id.y * gx * WG.
 // Invariants: threads past `count` return without writing.
-
-struct Params { count: u32 }
 
 override RELU: bool = false;
 override WG: u32 = 256u;

@@ -11,26 +11,19 @@
 // per-image inverse, widened by one pixel for rounding), clipped to the extent and window, and
 // recomputes each candidate's source position, floor and weights with the forward's expressions.
 //
+// Params and ResampleImage are declared in src/kernels/affine-resample.ts, which packs them and emits
+// the structs before this file.
 // Bindings (group 0):
 //   0 params : uniform { batch, channels, srcStrideH, srcStrideW, dstStrideH, dstStrideW: u32 }
 //   1 images : storage read, array<ResampleImage>   [N] as in affine-resample.wgsl
 //   2 ddst   : storage read, array<f32>             [N, C, dstStrideH, dstStrideW]
 //   3 dsrc   : storage write, array<f32>            [N, C, srcStrideH, srcStrideW]
-// Dispatch: grid1d(N*C*srcStrideH*srcStrideW, 64); flat index is the NCHW index into dsrc.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*C*srcStrideH*srcStrideW, WG); flat index is the NCHW index into dsrc.
 // Invariants: every dsrc element is written (0 beyond image n's source extent); only destination
 //   elements inside the extent and window are read.
 
-struct Params { batch: u32, channels: u32, srcStrideH: u32, srcStrideW: u32, dstStrideH: u32, dstStrideW: u32 }
-
-struct ResampleImage {
-  srcSize: vec2<u32>,
-  dstSize: vec2<u32>,
-  window: vec4<i32>,
-  mapX: vec4<f32>,
-  mapY: vec4<f32>,
-  inverseX: vec4<f32>,
-  inverseY: vec4<f32>,
-}
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> images: array<ResampleImage>;
@@ -47,9 +40,9 @@ fn weight(p: f32, q: i32) -> f32 {
   return 0.0;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let srcPlane = params.srcStrideH * params.srcStrideW;
   if (i >= params.batch * params.channels * srcPlane) { return; }
   // 1. Decompose: image n, channel c, source pixel (qx, qy).

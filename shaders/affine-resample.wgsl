@@ -13,27 +13,20 @@
 // fixed stride, [N, C, strideH, strideW], image n occupying the top-left srcH x srcW (source) or
 // dstH x dstW (destination) of its planes; destination elements beyond an image's extent get 0.
 //
+// Params and ResampleImage are declared in src/kernels/affine-resample.ts, which packs them and emits
+// the structs before this file.
 // Bindings (group 0):
 //   0 params : uniform { batch, channels, srcStrideH, srcStrideW, dstStrideH, dstStrideW: u32 }
-//   1 images : storage read, array<ResampleImage>   [N] per-image geometry (below)
+//   1 images : storage read, array<ResampleImage>   [N] per-image geometry (sizes, window, map and inverse)
 //   2 src    : storage read, array<f32>             [N, C, srcStrideH, srcStrideW]
 //   3 dst    : storage write, array<f32>            [N, C, dstStrideH, dstStrideW]; may not alias src
-// Dispatch: grid1d(N*C*dstStrideH*dstStrideW, 64); flat index is the NCHW index into dst.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*C*dstStrideH*dstStrideW, WG); flat index is the NCHW index into dst.
 // Invariants: every dst element is written (0 outside extent or window); reads are bounds-checked
 //   against image n's source extent. The adjoint is affine-resample-backward.wgsl, which must
 //   compute (px, py), floor and weights with the same expressions as here.
 
-struct Params { batch: u32, channels: u32, srcStrideH: u32, srcStrideW: u32, dstStrideH: u32, dstStrideW: u32 }
-
-struct ResampleImage {
-  srcSize: vec2<u32>,   // (width, height) of the source image
-  dstSize: vec2<u32>,   // (width, height) of the destination image
-  window: vec4<i32>,    // (x0, y0, x1, y1): destination pixels outside are 0
-  mapX: vec4<f32>,      // (a, b, e, 0): px = a x + b y + e
-  mapY: vec4<f32>,      // (c, d, f, 0): py = c x + d y + f
-  inverseX: vec4<f32>,  // the inverse map (used by the adjoint only)
-  inverseY: vec4<f32>,
-}
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> images: array<ResampleImage>;
@@ -46,9 +39,9 @@ fn tap(base: u32, x: i32, y: i32, size: vec2<u32>) -> f32 {
   return src[base + u32(y) * params.srcStrideW + u32(x)];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let dstPlane = params.dstStrideH * params.dstStrideW;
   if (i >= params.batch * params.channels * dstPlane) { return; }
   // 1. Decompose: image n, channel c, destination pixel (x, y).

@@ -5,6 +5,7 @@
 // with act = max(., 0) when RELU, else identity. (The model folds BatchNorm into the preceding
 // convolution's epilogue; this kernel is the stand-alone form, used to check that fold.)
 //
+// Params (binding 0) is declared in src/kernels/batchnorm.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params   : uniform { count: u32, spatial: u32, channels: u32, eps: f32 }
 //                count = N * C * spatial elements, spatial = H * W
@@ -17,13 +18,6 @@
 // Override constants: RELU, WG (threads per workgroup).
 // Dispatch: grid1d(count, WG): workgroups (gx, gy, 1); flat index i = global_id.x + global_id.y * gx * WG.
 // Invariants: threads past `count` return without writing; each element is written once.
-
-struct Params {
-  count: u32,
-  spatial: u32,
-  channels: u32,
-  eps: f32,
-}
 
 override RELU: bool = false;
 override WG: u32 = 256u;

@@ -4,6 +4,7 @@
 //
 //   x[n,c,i] = mask[c] != 0 ? value[c] : x[n,c,i]
 //
+// Params (binding 0) is declared in src/kernels/channel-replace.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { count: u32, spatial: u32, channels: u32 }   count = N * C * spatial
 //   1 x      : storage read_write, array<f32>   NCHW [N, C, H, W], modified in place
@@ -13,12 +14,6 @@
 // Dispatch: grid1d(count, WG); flat index i = global_id.x + global_id.y * gx * WG.
 // Invariants: threads past `count` return; each thread touches only its own element, so the
 // in-place update has no races; elements of unmasked channels are not written at all.
-
-struct Params {
-  count: u32,
-  spatial: u32,
-  channels: u32,
-}
 
 override WG: u32 = 256u;
 

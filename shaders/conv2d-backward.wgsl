@@ -13,7 +13,8 @@
 // conv2d-weights-transpose.wgsl. The shift has no gradient to the input.
 //
 // Bindings (group 0):
-//   0 params : uniform Params (below)
+//   0 params : uniform Params, declared (each member explained) and packed in src/kernels/conv2d-backward.ts,
+//              which emits the struct before this file
 //   1 dy     : storage read,  array<f32>        NCHW [N, Cout, OH, OW], the output gradient
 //   2 wt     : storage read,  array<vec4<f32>>  transposed weights [ceil(Cin/4), Cout, K, K] of vec4:
 //              element ((cg*Cout + o)*K + ky)*K + kx holds Wt[4cg+0..4cg+3, o, ky, kx] (lanes past
@@ -48,18 +49,6 @@
 //     is written by exactly one thread (channels >= Cin and columns ix_j >= W are computed and
 //     not written);
 //   - every read of dy is clamped into the tensor and masked to 0 when (oy, ox) is out of range.
-
-struct Params {
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  padding: i32,
-  add: u32,         // 1: add the addend
-  mask: u32,        // 1: zero where mask <= 0
-}
 
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;

@@ -7,13 +7,11 @@
 // conv2dDispatch sends only K = 3, S = 1 here (13 of ResNet18's 20 convolutions, about 70% of its
 // FLOPs); other shapes run conv2d.wgsl.
 //
-// Bindings (group 0), as conv2d.wgsl:
-//   0 params : uniform Params (below)
-//   1 x      : storage read,  array<f32>        NCHW [N, Cin, H, W]
-//   2 w      : storage read,  array<vec4<f32>>  packed [ceil(Cout/4), Cin, 3, 3] of vec4 (packConv2dWeights)
-//   3 scale  : storage read,  array<f32>        [Cout]
-//   4 shift  : storage read,  array<f32>        [Cout]
-//   5 y      : storage write, array<f32>        NCHW [N, Cout, OH, OW]; must not alias x
+// The module is this file joined with the pieces conv2d.wgsl uses (src/kernels/conv2d.ts composes
+// it): its own Params (declared, each member explained, and packed in src/kernels/conv2d.ts),
+// parts/conv2d-io.wgsl and parts/conv2d-weights-f32.wgsl (the same bindings as conv2d.wgsl: 1 x,
+// 2 the packed weights read through weight(i), 3 scale, 4 shift, 5 y), and
+// parts/conv2d-epilogue.wgsl (step 5).
 //
 // Override constants: COLS (7 or 8 output columns per thread), WG (threads per workgroup;
 // conv2dDispatch sizes it to the layer's pixel blocks, at most 64).
@@ -45,48 +43,13 @@
 //     every output element is written by exactly one thread;
 //   - with COLS = 7 the eighth column (a7, b7) and the input only it needs (r9) are never loaded.
 
-struct Params {
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  padding: i32,
-  colBlocks: u32,   // ceil(outWidth / COLS)
-  groups: u32,      // G = ceil(outChannels / 8)
-  vec4Groups: u32,  // ceil(outChannels / 4): packed weight groups
-  tiles: u32,       // ceil(outHeight * colBlocks / WG): workgroups per (image, channel group)
-  workgroups: u32,  // N * G * tiles
-  groupsX: u32,     // workgroups along x of the grid
-  relu: u32,        // 1: apply max(., 0) after the affine epilogue
-}
-
 override COLS: u32 = 8u;
 override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> scale: array<f32>;
-@group(0) @binding(4) var<storage, read> shift: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
 /** x[row + ix], or 0 when the row or the column ix is in the padding. */
 fn ld(row: u32, ix: i32, rowOk: bool) -> f32 {
   let wd = i32(params.inWidth);
   return select(0.0, x[row + u32(clamp(ix, 0, wd - 1))], rowOk && ix >= 0 && ix < wd);
-}
-
-/** Epilogue of column ox0 + j for channels o0 .. o0+3 (rowBase = offset of y[n, o0, oy, 0]), as conv2d.wgsl. */
-fn store(acc: vec4<f32>, sc: vec4<f32>, sh: vec4<f32>, o0: u32, rowBase: u32, ox0: u32, j: u32) {
-  if (j >= COLS || ox0 + j >= params.outWidth) { return; }
-  var r = acc * sc + sh;
-  if (params.relu != 0u) { r = max(r, vec4<f32>(0.0)); }
-  let outPlane = params.outHeight * params.outWidth;
-  for (var c = 0u; c < 4u; c++) {
-    if (o0 + c < params.outChannels) { y[rowBase + c * outPlane + ox0 + j] = r[c]; }
-  }
 }
 
 @compute @workgroup_size(WG)
@@ -132,8 +95,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       {
         // 4. Inputs ix0 .. ix0+9 serve all three kernel columns (column j, tap kx reads r[j + kx]).
         let k = ky * 3u;
-        let wa0 = w[w0 + k]; let wa1 = w[w0 + k + 1u]; let wa2 = w[w0 + k + 2u];
-        let wb0 = w[w1 + k]; let wb1 = w[w1 + k + 1u]; let wb2 = w[w1 + k + 2u];
+        let wa0 = weight(w0 + k); let wa1 = weight(w0 + k + 1u); let wa2 = weight(w0 + k + 2u);
+        let wb0 = weight(w1 + k); let wb1 = weight(w1 + k + 1u); let wb2 = weight(w1 + k + 2u);
         let r0 = ld(row, ix0 + 0, rowOk);
         let r1 = ld(row, ix0 + 1, rowOk);
         let r2 = ld(row, ix0 + 2, rowOk);
@@ -175,25 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     w1 += kk;
   }
 
-  // 5. Epilogue (as conv2d.wgsl): per-channel affine and optional ReLU, in-range part stored.
-  let cout = params.outChannels;
-  let outPlane = params.outHeight * params.outWidth;
-  let oa = 8u * g;       // channels of a0..a7
-  let ob = 8u * g + 4u;  // channels of b0..b7
-  var sca = vec4<f32>(0.0); var sha = vec4<f32>(0.0);
-  var scb = vec4<f32>(0.0); var shb = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    sca[c] = scale[min(oa + c, cout - 1u)]; sha[c] = shift[min(oa + c, cout - 1u)];
-    scb[c] = scale[min(ob + c, cout - 1u)]; shb[c] = shift[min(ob + c, cout - 1u)];
-  }
-  let rowA = ((n * cout + oa) * params.outHeight + oy) * params.outWidth;   // y[n, oa, oy, 0]
-  let rowB = rowA + 4u * outPlane;                                          // y[n, ob, oy, 0]
-  store(a0, sca, sha, oa, rowA, ox0, 0u); store(b0, scb, shb, ob, rowB, ox0, 0u);
-  store(a1, sca, sha, oa, rowA, ox0, 1u); store(b1, scb, shb, ob, rowB, ox0, 1u);
-  store(a2, sca, sha, oa, rowA, ox0, 2u); store(b2, scb, shb, ob, rowB, ox0, 2u);
-  store(a3, sca, sha, oa, rowA, ox0, 3u); store(b3, scb, shb, ob, rowB, ox0, 3u);
-  store(a4, sca, sha, oa, rowA, ox0, 4u); store(b4, scb, shb, ob, rowB, ox0, 4u);
-  store(a5, sca, sha, oa, rowA, ox0, 5u); store(b5, scb, shb, ob, rowB, ox0, 5u);
-  store(a6, sca, sha, oa, rowA, ox0, 6u); store(b6, scb, shb, ob, rowB, ox0, 6u);
-  store(a7, sca, sha, oa, rowA, ox0, 7u); store(b7, scb, shb, ob, rowB, ox0, 7u);
+  // 5. Epilogue (parts/conv2d-epilogue.wgsl, as conv2d.wgsl): per-channel affine and optional
+  //    ReLU, in-range part stored.
+  epilogue(n, g, oy, ox0, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7);
 }

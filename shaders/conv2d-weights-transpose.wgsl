@@ -12,25 +12,27 @@
 // gradient gather then loads one vec4 per (output channel, tap) for its four input channels, as
 // the forward loads one vec4 per (input channel, tap) for its four output channels.
 //
+// Params (binding 0) is declared in src/kernels/conv2d-weights-transpose.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { inChannels: u32, outChannels: u32, kernel: u32, flip: u32 }
 //   1 w      : storage read,  array<vec4<f32>>  forward packed [ceil(Cout/4), Cin, K, K] of vec4 over o
 //              (element ((g*Cin + ci)*K*K + tap) lane l = W[4g + l, ci, tap]; packConv2dWeights)
 //   2 scale  : storage read,  array<f32>        [Cout]
 //   3 wt     : storage write, array<vec4<f32>>  [ceil(Cin/4), Cout, K, K] of vec4 over ci
-// Dispatch: grid1d(ceil(Cin/4) * Cout * K*K, 64); flat index = (cg*Cout + o)*K*K + tap.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(ceil(Cin/4) * Cout * K*K, WG); flat index = (cg*Cout + o)*K*K + tap.
 // Invariants: one writer per element; reads of channels past Cin are skipped (lane = 0).
 
-struct Params { inChannels: u32, outChannels: u32, kernel: u32, flip: u32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
 @group(0) @binding(3) var<storage, read_write> wt: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let cin = params.inChannels;
   let cout = params.outChannels;
   let k = params.kernel;

@@ -5,18 +5,13 @@
 // where taps that fall outside the input read as 0 (zero padding) and act is max(., 0) when
 // params.relu is set.
 // BatchNorm folds into (scale, shift); a plain conv with bias uses scale = 1, shift = bias.
-// The f16-weights variant ('shader-f16') is this file with binding 2 as array<vec4<f16>> and the
-// two weight loads (wa, wb) widened to f32: f16Source in src/kernels/conv2d.ts rewrites those lines.
 //
-// Bindings (group 0):
-//   0 params : uniform Params (below)
-//   1 x      : storage read,  array<f32>        NCHW [N, Cin, H, W], contiguous
-//   2 w      : storage read,  array<vec4<f32>>  packed [ceil(Cout/4), Cin, K, K] of vec4: vec4 number
-//              (v*Cin + ci)*K*K + ky*K + kx holds W[4v .. 4v+3, ci, ky, kx]; channels past Cout are 0
-//              (packConv2dWeights in src/kernels/conv2d.ts; conv2d-backward reads the same layout)
-//   3 scale  : storage read,  array<f32>        [Cout]
-//   4 shift  : storage read,  array<f32>        [Cout]
-//   5 y      : storage write, array<f32>        NCHW [N, Cout, OH, OW]; must not alias x
+// The module is this file joined with shared pieces (src/kernels/conv2d.ts composes it):
+//   - Params, declared (each member explained) and packed in src/kernels/conv2d.ts;
+//   - parts/conv2d-io.wgsl: bindings 0 params, 1 x (NCHW input), 3 scale, 4 shift, 5 y (NCHW output);
+//   - parts/conv2d-weights-f32.wgsl or, for f16 weights ('shader-f16'), parts/conv2d-weights-f16.wgsl:
+//     binding 2, the packed weights (packConv2dWeights), read through weight(i) as vec4<f32>;
+//   - parts/conv2d-epilogue.wgsl: the affine epilogue, ReLU and stores (step 6).
 //
 // Override constants: KSIZE (K), STRIDE (S), COLS (output columns per thread: 7 or 8), WG (threads
 // per workgroup); K and S shape the inner loops, which the compilers unroll. The padding P, the
@@ -45,53 +40,15 @@
 //   - every read of x is clamped into its row and masked to 0 when the tap lies in the padding;
 //   - with COLS = 7 the eighth column (a7, b7) is never loaded, accumulated or stored.
 
-struct Params {
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  padding: i32,
-  colBlocks: u32,   // ceil(outWidth / COLS)
-  groups: u32,      // G = ceil(outChannels / 8): channel groups of 8, one per thread
-  vec4Groups: u32,  // ceil(outChannels / 4): packed weight groups
-  threads: u32,     // N * G * outHeight * colBlocks
-  groupsX: u32,     // workgroups along x of the grid
-  relu: u32,        // 1: apply max(., 0) after the affine epilogue
-}
-
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override COLS: u32 = 8u;
 override WG: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> scale: array<f32>;
-@group(0) @binding(4) var<storage, read> shift: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
-
 /** x[row + ix] broadcast to a vec4, or 0 when the row or the column ix is in the padding. */
 fn tap(row: u32, ix: i32, rowOk: bool) -> vec4<f32> {
   let w = i32(params.inWidth);
   return vec4<f32>(select(0.0, x[row + u32(clamp(ix, 0, w - 1))], rowOk && ix >= 0 && ix < w));
-}
-
-/**
- * The epilogue of column ox0 + j for output channels o0 .. o0+3: y = act(acc * scale + shift),
- * stored at y[rowBase + c * OH*OW + ox0 + j] (rowBase = offset of y[n, o0, oy, 0]) for the
- * channels and the column that exist.
- */
-fn store(acc: vec4<f32>, sc: vec4<f32>, sh: vec4<f32>, o0: u32, rowBase: u32, ox0: u32, j: u32) {
-  if (j >= COLS || ox0 + j >= params.outWidth) { return; }
-  var r = acc * sc + sh;
-  if (params.relu != 0u) { r = max(r, vec4<f32>(0.0)); }
-  let outPlane = params.outHeight * params.outWidth;
-  for (var c = 0u; c < 4u; c++) {
-    if (o0 + c < params.outChannels) { y[rowBase + c * outPlane + ox0 + j] = r[c]; }
-  }
 }
 
 @compute @workgroup_size(WG)
@@ -144,8 +101,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         //     before the FMAs (on lavapipe each load is a small loop over the SIMD lanes; loads
         //     grouped ahead of the arithmetic ran 1.7x faster than loads interleaved with it).
         let k = ky * KSIZE + kx;
-        let wa = w[w0 + k];
-        let wb = w[w1 + k];
+        let wa = weight(w0 + k);
+        let wb = weight(w1 + k);
         let ix = ix0 + i32(kx);
         let v0 = tap(row, ix, rowOk);
         let v1 = tap(row, ix + s, rowOk);
@@ -171,26 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     w1 += kk;
   }
 
-  // 6. Epilogue: per-channel affine (folded BatchNorm or bias) and optional ReLU; store the
-  //    in-range part of the block. Channel o of column ox0+j goes to y[((n*Cout + o)*OH + oy)*OW + ox0+j].
-  let cout = params.outChannels;
-  let outPlane = params.outHeight * params.outWidth;
-  let oa = 8u * g;       // channels of a0..a7
-  let ob = 8u * g + 4u;  // channels of b0..b7
-  var sca = vec4<f32>(0.0); var sha = vec4<f32>(0.0);
-  var scb = vec4<f32>(0.0); var shb = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    sca[c] = scale[min(oa + c, cout - 1u)]; sha[c] = shift[min(oa + c, cout - 1u)];
-    scb[c] = scale[min(ob + c, cout - 1u)]; shb[c] = shift[min(ob + c, cout - 1u)];
-  }
-  let rowA = ((n * cout + oa) * params.outHeight + oy) * params.outWidth;   // y[n, oa, oy, 0]
-  let rowB = rowA + 4u * outPlane;                                          // y[n, ob, oy, 0]
-  store(a0, sca, sha, oa, rowA, ox0, 0u); store(b0, scb, shb, ob, rowB, ox0, 0u);
-  store(a1, sca, sha, oa, rowA, ox0, 1u); store(b1, scb, shb, ob, rowB, ox0, 1u);
-  store(a2, sca, sha, oa, rowA, ox0, 2u); store(b2, scb, shb, ob, rowB, ox0, 2u);
-  store(a3, sca, sha, oa, rowA, ox0, 3u); store(b3, scb, shb, ob, rowB, ox0, 3u);
-  store(a4, sca, sha, oa, rowA, ox0, 4u); store(b4, scb, shb, ob, rowB, ox0, 4u);
-  store(a5, sca, sha, oa, rowA, ox0, 5u); store(b5, scb, shb, ob, rowB, ox0, 5u);
-  store(a6, sca, sha, oa, rowA, ox0, 6u); store(b6, scb, shb, ob, rowB, ox0, 6u);
-  store(a7, sca, sha, oa, rowA, ox0, 7u); store(b7, scb, shb, ob, rowB, ox0, 7u);
+  // 6. Epilogue (parts/conv2d-epilogue.wgsl): per-channel affine (folded BatchNorm or bias) and
+  //    optional ReLU; the in-range part of the block is stored.
+  epilogue(n, g, oy, ox0, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7);
 }

@@ -2,6 +2,7 @@
 //
 //   y[n,c] = (1 / (H*W)) * sum_{i < H*W} x[n,c,i]
 //
+// Params (binding 0) is declared in src/kernels/global-avgpool.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { planes: u32, spatial: u32 }   planes = N * C, spatial = H * W
 //   1 x      : storage read,  array<f32>   NCHW [N, C, H, W]
@@ -10,11 +11,6 @@
 // Dispatch: grid1d(planes, WG), one thread per (n, c) plane; flat index p = global_id.x + global_id.y * gx * WG.
 // Invariants: threads past `planes` return without writing. The sum runs in float32 over at most
 // H*W terms in order (49 in ResNet18 at 224), then one multiply by the reciprocal count.
-
-struct Params {
-  planes: u32,
-  spatial: u32,
-}
 
 override WG: u32 = 64u;
 

@@ -8,16 +8,18 @@
 //   dIm X[ky] = colNorm * s[ky] * sum_y (-dRe Z[y] sin + dIm Z[y] cos)
 // i.e. a forward DFT (exp(-i angle)) of dZ down the column, then the spectrum weights.
 //
+// Params (binding 0) is declared in src/kernels/irfft2-columns-backward.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params  : uniform { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
 //   1 dz      : storage read,  array<vec2<f32>>  [N*3, H, Wf] complex gradient of Z
 //   2 scale   : storage read,  array<f32>        [H, Wf] spectrum weights
 //   3 twiddle : storage read,  array<vec2<f32>>  [H]: (cos, sin)(2 pi m / H)
 //   4 dx      : storage write, array<vec2<f32>>  [N*3, H, Wf] gradient of X (re, im)
-// Dispatch: grid1d(N*3*H*Wf, 64); flat index = ((plane * H) + ky) * Wf + kx.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*3*H*Wf, WG); flat index = ((plane * H) + ky) * Wf + kx.
 // Invariants: threads past the end return; each dx element has one writer.
 
-struct Params { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dz: array<vec2<f32>>;
@@ -25,9 +27,9 @@ struct Params { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
 @group(0) @binding(3) var<storage, read> twiddle: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> dx: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let h = params.height;
   let wf = params.freqWidth;
   if (i >= params.batchPlanes * h * wf) { return; }

@@ -8,6 +8,7 @@
 // is Lucent's 1/frequency weighting and colNorm = 1/sqrt(H) is this axis' share of
 // norm='ortho'. irfft2-rows.wgsl then finishes the inverse real FFT along the rows.
 //
+// Params (binding 0) is declared in src/kernels/irfft2-columns.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params  : uniform { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
 //               batchPlanes = N*3 (one plane per image and colour), freqWidth = Wf
@@ -15,11 +16,12 @@
 //   2 scale   : storage read,  array<f32>        [H, Wf] spectrum weights
 //   3 twiddle : storage read,  array<vec2<f32>>  [H]: (cos, sin)(2 pi m / H), exact 0 / +-1 where due
 //   4 z       : storage write, array<vec2<f32>>  [N*3, H, Wf] complex
-// Dispatch: grid1d(N*3*H*Wf, 64); flat index = ((plane * H) + y) * Wf + kx.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*3*H*Wf, WG); flat index = ((plane * H) + y) * Wf + kx.
 // Invariants: threads past the end return; the twiddle index (ky * y) mod H is exact in u32
 //   (H*H < 2^32); each z element has one writer.
 
-struct Params { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec2<f32>>;
@@ -27,9 +29,9 @@ struct Params { batchPlanes: u32, height: u32, freqWidth: u32, colNorm: f32 }
 @group(0) @binding(3) var<storage, read> twiddle: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> z: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let h = params.height;
   let wf = params.freqWidth;
   if (i >= params.batchPlanes * h * wf) { return; }

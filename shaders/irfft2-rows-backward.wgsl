@@ -8,24 +8,26 @@
 // forward ignores). This is torch's irfft backward (an rfft of the gradient with the paired bins
 // doubled).
 //
+// Params (binding 0) is declared in src/kernels/irfft2-rows-backward.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params  : uniform { batchPlanes: u32, height: u32, width: u32, freqWidth: u32, rowNorm: f32 }
 //   1 dimg    : storage read,  array<f32>        NCHW [N, 3, H, W]
 //   2 twiddle : storage read,  array<vec2<f32>>  [W]: (cos, sin)(2 pi m / W)
 //   3 dz      : storage write, array<vec2<f32>>  [N*3, H, Wf] complex
-// Dispatch: grid1d(N*3*H*Wf, 64); flat index = ((plane * H) + y) * Wf + kx.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*3*H*Wf, WG); flat index = ((plane * H) + y) * Wf + kx.
 // Invariants: threads past the end return; each dz element has one writer.
 
-struct Params { batchPlanes: u32, height: u32, width: u32, freqWidth: u32, rowNorm: f32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dimg: array<f32>;
 @group(0) @binding(2) var<storage, read> twiddle: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> dz: array<vec2<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let w = params.width;
   let wf = params.freqWidth;
   if (i >= params.batchPlanes * params.height * wf) { return; }

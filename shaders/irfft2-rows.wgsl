@@ -10,25 +10,27 @@
 // sin(phi) is exactly 0 for them (the twiddle table holds exact zeros). Bins kx > W/2 (Lucent keeps
 // one extra column for odd W) are ignored, as irfftn(s=(H, W)) ignores them.
 //
+// Params (binding 0) is declared in src/kernels/irfft2-rows.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params  : uniform { batchPlanes: u32, height: u32, width: u32, freqWidth: u32, rowNorm: f32 }
 //   1 z       : storage read,  array<vec2<f32>>  [N*3, H, Wf] complex
 //   2 twiddle : storage read,  array<vec2<f32>>  [W]: (cos, sin)(2 pi m / W)
 //   3 img     : storage write, array<f32>        NCHW [N, 3, H, W]
-// Dispatch: grid1d(N*3*H*W, 64); flat index = ((plane * H) + y) * W + x.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*3*H*W, WG); flat index = ((plane * H) + y) * W + x.
 // Invariants: threads past the end return; each img element has one writer; twiddle index
 //   (kx * x) mod W is exact in u32.
 
-struct Params { batchPlanes: u32, height: u32, width: u32, freqWidth: u32, rowNorm: f32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> z: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> twiddle: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read_write> img: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let h = params.height;
   let w = params.width;
   if (i >= params.batchPlanes * h * w) { return; }

@@ -2,6 +2,7 @@
 //
 //   y[n,o] = bias[o] + sum_{i < inFeatures} x[n,i] * W[o,i]
 //
+// Params (binding 0) is declared in src/kernels/linear.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { batch: u32, inFeatures: u32, outFeatures: u32 }
 //   1 x      : storage read,  array<f32>   [N, inFeatures], row-major
@@ -13,12 +14,6 @@
 //   global_id.y * gx * WG, decomposed as t = n * outFeatures + o (neighbouring threads share x[n]).
 // Invariants: threads past N * outFeatures return without writing. The dot product keeps 4
 //   interleaved float32 partial sums (terms i = 4k + r go to sum r), added at the end.
-
-struct Params {
-  batch: u32,
-  inFeatures: u32,
-  outFeatures: u32,
-}
 
 override WG: u32 = 64u;
 

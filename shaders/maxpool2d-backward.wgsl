@@ -13,37 +13,30 @@
 // x <= 0 (x is that ReLU's output). Inputs are assumed finite (PyTorch lets NaN win; not handled).
 //
 // Bindings (group 0):
-//   0 params : uniform Params (below)
+//   0 params : uniform Params, declared (each member explained) and packed in src/kernels/maxpool2d-backward.ts,
+//              which emits the struct before this file
 //   1 x      : storage read,  array<f32>   NCHW [N, C, H, W], the forward input
 //   2 dy     : storage read,  array<f32>   NCHW [N, C, OH, OW]
 //   3 dx     : storage write, array<f32>   NCHW [N, C, H, W]; may not alias x or dy
-// Override constants: KSIZE (K), STRIDE (S); padding is a uniform.
-// Dispatch: grid1d(N*C*H*W, 256): workgroups (gx, gy, 1) of 256 threads; flat index
-//   global_id.x + global_id.y * gx * 256 is the NCHW index of the input element.
+// Override constants: KSIZE (K), STRIDE (S), WG (threads per workgroup); padding is a uniform.
+// Dispatch: grid1d(N*C*H*W, WG): workgroups (gx, gy, 1) of WG threads; flat index
+//   global_id.x + global_id.y * gx * WG is the NCHW index of the input element.
 // Invariants: threads past `count` return without writing; each dx element has one writer. The
 //   windows containing iy are oy in [ceil((iy + P - K + 1) / S), floor((iy + P) / S)] within [0, OH).
-
-struct Params {
-  count: u32,       // N*C*H*W
-  inHeight: u32,
-  inWidth: u32,
-  outHeight: u32,
-  outWidth: u32,
-  padding: i32,
-}
 
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 2u;
 override RELU_MASK: bool = false;
+override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 256u;
+  let i = gid.x + gid.y * groups.x * WG;
   if (i >= params.count) { return; }
   let h = i32(params.inHeight);
   let w = i32(params.inWidth);

@@ -6,6 +6,7 @@
 // constant the kernel clips the window to the input; PyTorch requires P <= K/2, so every clipped
 // window holds at least one input element (checked by maxpool2dDispatch).
 //
+// Params (binding 0) is declared in src/kernels/maxpool2d.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { inHeight, inWidth, outHeight, outWidth, kernel, stride: u32, padding: i32, count: u32 }
 //              count = N * C * OH * OW
@@ -16,17 +17,6 @@
 // Invariants: threads past `count` return without writing; each output is written once. Ties are
 // harmless (the value is the same whichever element wins). NaN inputs follow WGSL's max(), which
 // need not propagate NaN as PyTorch does.
-
-struct Params {
-  inHeight: u32,
-  inWidth: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernel: u32,
-  stride: u32,
-  padding: i32,
-  count: u32,
-}
 
 override WG: u32 = 256u;
 

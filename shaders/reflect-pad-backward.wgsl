@@ -5,14 +5,16 @@
 //
 //   dsrc[n,c,sy,sx] = sum over oy in rows(sy), ox in cols(sx) of ddst[n,c,oy,ox]
 //
+// Params (binding 0) is declared in src/kernels/reflect-pad-backward.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { planes: u32, height: u32, width: u32, pad: u32 }   planes = N*C
 //   1 ddst   : storage read,  array<f32>   [N, C, H + 2P, W + 2P]
 //   2 dsrc   : storage write, array<f32>   [N, C, H, W]
-// Dispatch: grid1d(N*C*H*W, 64); flat index is the NCHW index into dsrc.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*C*H*W, WG); flat index is the NCHW index into dsrc.
 // Invariants: P < H and P < W; one writer per element.
 
-struct Params { planes: u32, height: u32, width: u32, pad: u32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ddst: array<f32>;
@@ -27,9 +29,9 @@ fn readers(s: i32, len: i32) -> vec3<i32> {
   return r;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let h = params.height;
   let w = params.width;
   if (i >= params.planes * h * w) { return; }

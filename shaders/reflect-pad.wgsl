@@ -4,14 +4,16 @@
 //
 //   t = o - P;  src = -t if t < 0;  2 (L - 1) - t if t >= L;  else t          (P < L)
 //
+// Params (binding 0) is declared in src/kernels/reflect-pad.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform { planes: u32, height: u32, width: u32, pad: u32 }   planes = N*C
 //   1 src    : storage read,  array<f32>   [N, C, H, W]
 //   2 dst    : storage write, array<f32>   [N, C, H + 2P, W + 2P]; may not alias src
-// Dispatch: grid1d(N*C*(H+2P)*(W+2P), 64); flat index is the NCHW index into dst.
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(N*C*(H+2P)*(W+2P), WG); flat index is the NCHW index into dst.
 // Invariants: P < H and P < W (checked on the host, as torch requires); one writer per element.
 
-struct Params { planes: u32, height: u32, width: u32, pad: u32 }
+override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -24,9 +26,9 @@ fn reflect(o: i32, len: i32) -> i32 {
   return t;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WG;
   let h = params.height;
   let w = params.width;
   let ow = w + 2u * params.pad;

@@ -3,7 +3,10 @@
 
 import { BufferPool } from './buffers';
 import { GpuLimitError, firstLine, mib } from './errors';
+import type { Kernel } from './kernel';
 import { PipelineCache } from './pipelines';
+import type { UniformFields, UniformLayout, UniformValues } from './uniforms';
+import { BUFFER_ALIGNMENT, alignedBytes } from '../util/tensor';
 
 /** One kernel launch, prepared once and encoded into a compute pass as often as needed. */
 export interface Dispatch {
@@ -75,6 +78,7 @@ export class GpuContext {
   /** Rejecters of pending waits (whenLost), called on loss. */
   private readonly lostWaiters = new Set<(e: DeviceLostError) => void>();
   private readonly ownsDevice: boolean;
+  private placeholderBuffer: GPUBuffer | null = null;
 
   /**
    * The GPU entry point the device came from. Held so that it lives as long as the context: Dawn's
@@ -214,20 +218,33 @@ export class GpuContext {
     return buffer;
   }
 
-  /** A uniform buffer of 32-bit words (u32 / i32 / f32 bit patterns), padded to 16 bytes. */
-  createUniformBuffer(label: string, words: ArrayLike<number>, kinds?: ('u32' | 'i32' | 'f32')[]): GPUBuffer {
-    const size = Math.max(16, Math.ceil((words.length * 4) / 16) * 16);
-    const raw = new ArrayBuffer(size);
-    const view = new DataView(raw);
-    for (let i = 0; i < words.length; i++) {
-      const kind = kinds?.[i] ?? 'u32';
-      if (kind === 'f32') view.setFloat32(i * 4, words[i], true);
-      else if (kind === 'i32') view.setInt32(i * 4, words[i], true);
-      else view.setUint32(i * 4, words[i], true);
-    }
-    const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(buffer, 0, raw);
+  /** A uniform buffer of a declared layout, filled with `values` (uniforms.ts). */
+  createUniformBuffer<F extends UniformFields>(label: string, layout: UniformLayout<F>, values: UniformValues<F>): GPUBuffer {
+    const buffer = this.device.createBuffer({ label, size: layout.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, layout.pack(values));
     return buffer;
+  }
+
+  /**
+   * A 16-byte storage buffer to bind where a kernel's optional input is switched off (one per
+   * context, freed with it).
+   */
+  get placeholder(): GPUBuffer {
+    this.placeholderBuffer ??= this.createStorageBuffer('unused optional input (placeholder)', new Float32Array(4));
+    return this.placeholderBuffer;
+  }
+
+  /**
+   * One launch of `kernel`: its pipeline for these override constants, a uniform buffer of its
+   * params (binding 0) and the storage buffers in binding order after it.
+   */
+  dispatch<F extends UniformFields>(label: string, kernel: Kernel<F>, d: {
+    constants?: Record<string, number>; params?: UniformValues<F>; buffers: GPUBuffer[]; workgroups: [number, number, number];
+  }): Dispatch {
+    const pipeline = this.pipelines.get(kernel, d.constants);
+    if (kernel.params && !d.params) throw new Error(`${label}: the ${kernel.label} kernel needs its params`);
+    const params = kernel.params ? [this.createUniformBuffer(`${label} params`, kernel.params, d.params!)] : [];
+    return { label, pipeline, bindGroup: this.bindGroup(label, pipeline, [...params, ...d.buffers]), workgroups: d.workgroups };
   }
 
   /** A pooled storage buffer for activations. */
@@ -283,9 +300,9 @@ export class GpuContext {
     let total = 0;
     for (const s of sources) {
       offsets.push(total);
-      total += Math.ceil(s.byteLength / 256) * 256;
+      total += alignedBytes(s.byteLength);
     }
-    const size = Math.max(256, total);
+    const size = Math.max(BUFFER_ALIGNMENT, total);
     const kept = slot?.take(this.device, size, `readback staging (${sources.length} tensors)`);
     const staging = kept ?? this.device.createBuffer({
       label: `readback staging (${sources.length} tensors)`,
@@ -329,6 +346,8 @@ export class GpuContext {
 
   destroy(): void {
     this.pool.trim();
+    this.placeholderBuffer?.destroy();
+    this.placeholderBuffer = null;
     if (this.ownsDevice) this.device.destroy();
     this.gpuEntry = null;
   }

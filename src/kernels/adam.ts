@@ -1,7 +1,9 @@
 // torch.optim.Adam's update as a kernel over a flat parameter array. See shaders/adam.wgsl.
 
 import source from '../../shaders/adam.wgsl';
-import { type Dispatch, type GpuContext, grid1d, writeBuffer } from '../gpu/context';
+import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 export interface AdamSettings {
   lr: number;
@@ -13,18 +15,18 @@ export interface AdamSettings {
 /** torch.optim.Adam's defaults, with Lucent's learning rate 0.05. */
 export const LUCENT_ADAM: AdamSettings = { lr: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
-/** The uniform words of step t (1-based), with PyTorch's float64 bias corrections. */
-export function adamStepWords(count: number, s: AdamSettings, step: number): Float32Array {
-  const raw = new ArrayBuffer(32);
-  new Uint32Array(raw, 0, 1)[0] = count;
-  const f = new Float32Array(raw, 4, 6);
-  f[0] = 1 - s.beta1;
-  f[1] = s.beta2;
-  f[2] = 1 - s.beta2;
-  f[3] = s.eps;
-  f[4] = s.lr / (1 - s.beta1 ** step);
-  f[5] = Math.sqrt(1 - s.beta2 ** step);
-  return new Float32Array(raw);
+const WORKGROUP_SIZE = 256;
+const ADAM_PARAMS = uniforms('Params', {
+  count: 'u32', oneMinusBeta1: 'f32', beta2: 'f32', oneMinusBeta2: 'f32', eps: 'f32', stepSize: 'f32', correction2Sqrt: 'f32',
+});
+const ADAM = kernel('adam', ADAM_PARAMS, source);
+
+/** The uniform values of step t (1-based), with PyTorch's float64 bias corrections. */
+export function adamStepParams(count: number, s: AdamSettings, step: number) {
+  return {
+    count, oneMinusBeta1: 1 - s.beta1, beta2: s.beta2, oneMinusBeta2: 1 - s.beta2, eps: s.eps,
+    stepSize: s.lr / (1 - s.beta1 ** step), correction2Sqrt: Math.sqrt(1 - s.beta2 ** step),
+  };
 }
 
 /**
@@ -41,18 +43,18 @@ export class AdamOptimizer {
     readonly settings: AdamSettings = LUCENT_ADAM, label = 'adam') {
     this.m = ctx.createStorageBuffer(`${label} exp_avg`, new Float32Array(count));
     this.v = ctx.createStorageBuffer(`${label} exp_avg_sq`, new Float32Array(count));
-    this.params = ctx.device.createBuffer({ label: `${label} params`, size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.setStep(1);
-    const pipeline = ctx.pipelines.get('adam', source);
+    // One params buffer, rewritten before each step (the dispatch is prepared once).
+    this.params = ctx.createUniformBuffer(`${label} params`, ADAM_PARAMS, adamStepParams(count, settings, 1));
+    const pipeline = ctx.pipelines.get(ADAM, { WG: WORKGROUP_SIZE });
     this.dispatch = {
       label, pipeline,
       bindGroup: ctx.bindGroup(label, pipeline, [this.params, grad, param, this.m, this.v]),
-      workgroups: grid1d(count, 256),
+      workgroups: grid1d(count, WORKGROUP_SIZE),
     };
   }
 
   setStep(step: number): void {
-    writeBuffer(this.ctx.device, this.params, adamStepWords(this.count, this.settings, step));
+    this.ctx.device.queue.writeBuffer(this.params, 0, ADAM_PARAMS.pack(adamStepParams(this.count, this.settings, step)));
   }
 
   dispose(): void {

@@ -4,19 +4,20 @@
 
 import source from '../../shaders/add-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
-import { placeholderBuffer } from './conv2d-backward';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 256;
+const ADD_BACKWARD = kernel('add-backward', uniforms('Params', { count: 'u32', add: 'u32', mask: 'u32' }), source);
 
 /** acc[i] += g[i] (if `gradient`), then acc[i] = 0 where mask[i] <= 0 (if `mask`), over `count` elements. */
 export function addBackwardDispatch(ctx: GpuContext, count: number,
   b: { gradient?: GPUBuffer; mask?: GPUBuffer; accumulator: GPUBuffer },
   label = `add-backward${b.gradient ? ' (fan-out accumulate)' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
-  const pipeline = ctx.pipelines.get('add-backward', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [count, b.gradient ? 1 : 0, b.mask ? 1 : 0]);
-  const none = placeholderBuffer(ctx);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.gradient ?? none, b.mask ?? none, b.accumulator]),
-    workgroups: grid1d(count, 256),
-  };
+  return ctx.dispatch(label, ADD_BACKWARD, {
+    constants: { WG: WORKGROUP_SIZE },
+    params: { count, add: b.gradient ? 1 : 0, mask: b.mask ? 1 : 0 },
+    buffers: [b.gradient ?? ctx.placeholder, b.mask ?? ctx.placeholder, b.accumulator],
+    workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

@@ -3,6 +3,8 @@
 
 import source from '../../shaders/affine-resample.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 /** One image's geometry: sizes, window, and the sampling map destination pixel -> source pixel. */
 export interface ResampleGeometry {
@@ -26,27 +28,46 @@ export interface ResampleLayout {
   dstStrideW: number;
 }
 
+const WORKGROUP_SIZE = 64;
+
+/** The Params of affine-resample.wgsl and affine-resample-backward.wgsl: the batch's tensor layout. */
+const RESAMPLE_PARAMS = uniforms('Params', {
+  batch: 'u32', channels: 'u32', srcStrideH: 'u32', srcStrideW: 'u32', dstStrideH: 'u32', dstStrideW: 'u32',
+});
+
+/** One image's geometry as both kernels read it from their array<ResampleImage> (binding 1). */
+const RESAMPLE_IMAGE = uniforms('ResampleImage', {
+  /** (width, height) of the source image */
+  srcSize: 'vec2<u32>',
+  /** (width, height) of the destination image */
+  dstSize: 'vec2<u32>',
+  /** (x0, y0, x1, y1): destination pixels outside are 0 */
+  window: 'vec4<i32>',
+  /** (a, b, e, 0): px = a x + b y + e */
+  mapX: 'vec4<f32>',
+  /** (c, d, f, 0): py = c x + d y + f */
+  mapY: 'vec4<f32>',
+  /** the inverse map (used by the adjoint only) */
+  inverseX: 'vec4<f32>',
+  inverseY: 'vec4<f32>',
+});
+
+/** The resampling kernel `label` of `source`: its Params and the ResampleImage struct, then the file. */
+export function resampleKernel(label: string, source: string) {
+  return kernel(label, RESAMPLE_PARAMS, RESAMPLE_IMAGE.wgsl, source);
+}
+
+const AFFINE_RESAMPLE = resampleKernel('affine-resample', source);
+
 /** Bytes of one ResampleImage struct in the shader (24 words). */
-export const RESAMPLE_IMAGE_BYTES = 96;
+export const RESAMPLE_IMAGE_BYTES = RESAMPLE_IMAGE.structBytes;
 
 /** Pack per-image geometry into the shader's array<ResampleImage> (inverse maps included). */
 export function packResampleGeometry(images: ResampleGeometry[]): ArrayBuffer {
   const raw = new ArrayBuffer(Math.max(1, images.length) * RESAMPLE_IMAGE_BYTES);
-  const u = new Uint32Array(raw);
-  const i32 = new Int32Array(raw);
-  const f = new Float32Array(raw);
+  const view = new DataView(raw);
   images.forEach((g, n) => {
-    const o = n * 24;
-    u[o] = g.srcWidth;
-    u[o + 1] = g.srcHeight;
-    u[o + 2] = g.dstWidth;
-    u[o + 3] = g.dstHeight;
-    i32[o + 4] = g.window.x0;
-    i32[o + 5] = g.window.y0;
-    i32[o + 6] = g.window.x1;
-    i32[o + 7] = g.window.y1;
-    const [a, b, e, c, d, ff] = g.map;
-    f.set([a, b, e, 0, c, d, ff, 0], o + 8);
+    const [a, b, e, c, d, f] = g.map;
     const det = a * d - b * c;
     if (!(Math.abs(det) > 1e-12)) throw new Error(`resample: sampling map of image ${n} is not invertible`);
     // Inverse of [[a, b], [c, d]] with translation (e, f): x = A^-1 (p - t).
@@ -54,19 +75,28 @@ export function packResampleGeometry(images: ResampleGeometry[]): ArrayBuffer {
     const ib = -b / det;
     const ic = -c / det;
     const id = a / det;
-    f.set([ia, ib, -(ia * e + ib * ff), 0, ic, id, -(ic * e + id * ff), 0], o + 16);
+    RESAMPLE_IMAGE.write(view, n * RESAMPLE_IMAGE_BYTES, {
+      srcSize: [g.srcWidth, g.srcHeight],
+      dstSize: [g.dstWidth, g.dstHeight],
+      window: [g.window.x0, g.window.y0, g.window.x1, g.window.y1],
+      mapX: [a, b, e, 0],
+      mapY: [c, d, f, 0],
+      inverseX: [ia, ib, -(ia * e + ib * f), 0],
+      inverseY: [ic, id, -(ic * e + id * f), 0],
+    });
   });
   return raw;
 }
 
+/** RESAMPLE_PARAMS' values. */
+export function resampleParams(l: ResampleLayout) {
+  return { batch: l.batch, channels: l.channels, srcStrideH: l.srcStrideH, srcStrideW: l.srcStrideW, dstStrideH: l.dstStrideH, dstStrideW: l.dstStrideW };
+}
+
 export function affineResampleDispatch(ctx: GpuContext, l: ResampleLayout,
   b: { images: GPUBuffer; input: GPUBuffer; output: GPUBuffer }, label = 'affine resample'): Dispatch {
-  const pipeline = ctx.pipelines.get('affine-resample', source);
-  const params = ctx.createUniformBuffer(`${label} params`,
-    [l.batch, l.channels, l.srcStrideH, l.srcStrideW, l.dstStrideH, l.dstStrideW]);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.images, b.input, b.output]),
-    workgroups: grid1d(l.batch * l.channels * l.dstStrideH * l.dstStrideW, 64),
-  };
+  return ctx.dispatch(label, AFFINE_RESAMPLE, {
+    constants: { WG: WORKGROUP_SIZE }, params: resampleParams(l),
+    buffers: [b.images, b.input, b.output], workgroups: grid1d(l.batch * l.channels * l.dstStrideH * l.dstStrideW, WORKGROUP_SIZE),
+  });
 }

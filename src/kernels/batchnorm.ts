@@ -3,8 +3,11 @@
 
 import source from '../../shaders/batchnorm.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 256;
+const BATCHNORM = kernel('batchnorm', uniforms('Params', { count: 'u32', spatial: 'u32', channels: 'u32', eps: 'f32' }), source);
 /** torch.nn.BatchNorm2d's default. */
 export const BATCHNORM_EPS = 1e-5;
 
@@ -34,15 +37,11 @@ export function batchnormDispatch(
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
   }
   const count = s.batch * s.channels * s.spatial;
-  const pipeline = ctx.pipelines.get('batchnorm', source, { RELU: opts.relu ? 1 : 0, WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`,
-    [count, s.spatial, s.channels, opts.eps ?? BATCHNORM_EPS], ['u32', 'u32', 'u32', 'f32']);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.x, b.mean, b.variance, b.gamma, b.beta, b.y]),
-    workgroups: grid1d(count, WORKGROUP_SIZE),
-  };
+  return ctx.dispatch(label, BATCHNORM, {
+    constants: { RELU: opts.relu ? 1 : 0, WG: WORKGROUP_SIZE },
+    params: { count, spatial: s.spatial, channels: s.channels, eps: opts.eps ?? BATCHNORM_EPS },
+    buffers: [b.x, b.mean, b.variance, b.gamma, b.beta, b.y], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }
 
 /**

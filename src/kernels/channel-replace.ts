@@ -3,8 +3,11 @@
 
 import source from '../../shaders/channel-replace.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 256;
+const CHANNEL_REPLACE = kernel('channel-replace', uniforms('Params', { count: 'u32', spatial: 'u32', channels: 'u32' }), source);
 
 export interface ChannelReplaceShape {
   batch: number;
@@ -20,12 +23,8 @@ export function channelReplaceDispatch(ctx: GpuContext, s: ChannelReplaceShape,
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
   }
   const count = s.batch * s.channels * s.spatial;
-  const pipeline = ctx.pipelines.get('channel-replace', source, { WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`, [count, s.spatial, s.channels]);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.x, b.mask, b.value]),
-    workgroups: grid1d(count, WORKGROUP_SIZE),
-  };
+  return ctx.dispatch(label, CHANNEL_REPLACE, {
+    constants: { WG: WORKGROUP_SIZE }, params: { count, spatial: s.spatial, channels: s.channels },
+    buffers: [b.x, b.mask, b.value], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

@@ -3,18 +3,18 @@
 
 import source from '../../shaders/colour-sigmoid-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
-import { colourParams } from './colour-sigmoid';
+import { kernel } from '../gpu/kernel';
+import { COLOUR_PARAMS, colourParams } from './colour-sigmoid';
+
+const WORKGROUP_SIZE = 64;
+const COLOUR_SIGMOID_BACKWARD = kernel('colour-sigmoid-backward', COLOUR_PARAMS, source);
 
 export function colourSigmoidBackwardDispatch(ctx: GpuContext, s: { batch: number; height: number; width: number },
   matrix: ArrayLike<number>, b: { gradImage: GPUBuffer; image: GPUBuffer; gradInput: GPUBuffer },
   label = 'colour + sigmoid backward'): Dispatch {
   const spatial = s.height * s.width;
-  const pipeline = ctx.pipelines.get('colour-sigmoid-backward', source);
-  const { words, kinds } = colourParams(s.batch, spatial, matrix);
-  const params = ctx.createUniformBuffer(`${label} params`, words, kinds);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.gradImage, b.image, b.gradInput]),
-    workgroups: grid1d(s.batch * spatial, 64),
-  };
+  return ctx.dispatch(label, COLOUR_SIGMOID_BACKWARD, {
+    constants: { WG: WORKGROUP_SIZE }, params: colourParams(s.batch, spatial, matrix),
+    buffers: [b.gradImage, b.image, b.gradInput], workgroups: grid1d(s.batch * spatial, WORKGROUP_SIZE),
+  });
 }

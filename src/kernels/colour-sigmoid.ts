@@ -3,28 +3,27 @@
 
 import source from '../../shaders/colour-sigmoid.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
-/** Uniform words { batch, spatial, pad, pad, mat3x3 column-major with padded columns } for a row-major 3x3 C. */
-export function colourParams(batch: number, spatial: number, c: ArrayLike<number>): { words: number[]; kinds: ('u32' | 'f32')[] } {
-  const words = [batch, spatial, 0, 0];
-  const kinds: ('u32' | 'f32')[] = ['u32', 'u32', 'u32', 'u32'];
-  for (let col = 0; col < 3; col++) {
-    words.push(c[0 * 3 + col], c[1 * 3 + col], c[2 * 3 + col], 0);
-    kinds.push('f32', 'f32', 'f32', 'f32');
-  }
-  return { words, kinds };
+const WORKGROUP_SIZE = 64;
+/** The Params of colour-sigmoid.wgsl and colour-sigmoid-backward.wgsl. */
+export const COLOUR_PARAMS = uniforms('Params', { batch: 'u32', spatial: 'u32', c: 'mat3x3<f32>' });
+const COLOUR_SIGMOID = kernel('colour-sigmoid', COLOUR_PARAMS, source);
+
+/** COLOUR_PARAMS' values for a row-major 3x3 C (the mat3x3 takes it column by column). */
+export function colourParams(batch: number, spatial: number, c: ArrayLike<number>) {
+  const columns: number[] = [];
+  for (let col = 0; col < 3; col++) columns.push(c[0 * 3 + col], c[1 * 3 + col], c[2 * 3 + col]);
+  return { batch, spatial, c: columns };
 }
 
 /** `matrix` is the row-major 3x3 colour matrix C (u = C t). */
 export function colourSigmoidDispatch(ctx: GpuContext, s: { batch: number; height: number; width: number },
   matrix: ArrayLike<number>, b: { input: GPUBuffer; image: GPUBuffer }, label = 'colour + sigmoid'): Dispatch {
   const spatial = s.height * s.width;
-  const pipeline = ctx.pipelines.get('colour-sigmoid', source);
-  const { words, kinds } = colourParams(s.batch, spatial, matrix);
-  const params = ctx.createUniformBuffer(`${label} params`, words, kinds);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.image]),
-    workgroups: grid1d(s.batch * spatial, 64),
-  };
+  return ctx.dispatch(label, COLOUR_SIGMOID, {
+    constants: { WG: WORKGROUP_SIZE }, params: colourParams(s.batch, spatial, matrix),
+    buffers: [b.input, b.image], workgroups: grid1d(s.batch * spatial, WORKGROUP_SIZE),
+  });
 }

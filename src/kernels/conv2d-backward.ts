@@ -5,23 +5,27 @@
 
 import source from '../../shaders/conv2d-backward.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 import { type Conv2dShape, conv2dOutputSize } from './conv2d';
 
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
 const COLUMN_BLOCK = 4;
 
-const placeholders = new WeakMap<GpuContext, GPUBuffer>();
-
-/** A 16-byte storage buffer bound where a kernel's optional input is switched off. */
-export function placeholderBuffer(ctx: GpuContext): GPUBuffer {
-  let b = placeholders.get(ctx);
-  if (!b) {
-    b = ctx.createStorageBuffer('unused optional input (placeholder)', new Float32Array(4));
-    placeholders.set(ctx, b);
-  }
-  return b;
-}
+const CONV2D_BACKWARD = kernel('conv2d-backward', uniforms('Params', {
+  inChannels: 'u32',
+  inHeight: 'u32',
+  inWidth: 'u32',
+  outChannels: 'u32',
+  outHeight: 'u32',
+  outWidth: 'u32',
+  padding: 'i32',
+  /** 1: add the addend */
+  add: 'u32',
+  /** 1: zero where mask <= 0 */
+  mask: 'u32',
+}), source);
 
 /**
  * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
@@ -80,16 +84,13 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
   }
   // One pipeline for every shape (K, S, P and the switches are uniforms: see the shader).
-  const pipeline = ctx.pipelines.get('conv2d-backward', source, { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`,
-    [s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, b.addend ? 1 : 0, b.mask ? 1 : 0],
-    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32']);
-  const none = placeholderBuffer(ctx);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline,
-      [params, b.gradOutput, b.weightsTransposed, b.addend ?? none, b.mask ?? none, b.gradInput]),
+  return ctx.dispatch(label, CONV2D_BACKWARD, {
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE },
+    params: {
+      inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
+      outHeight: oh, outWidth: ow, padding: s.padding, add: b.addend ? 1 : 0, mask: b.mask ? 1 : 0,
+    },
+    buffers: [b.gradOutput, b.weightsTransposed, b.addend ?? ctx.placeholder, b.mask ?? ctx.placeholder, b.gradInput],
     workgroups: groups,
-  };
+  });
 }

@@ -3,6 +3,12 @@
 
 import source from '../../shaders/conv2d-weights-transpose.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 64;
+const WEIGHTS_TRANSPOSE = kernel('conv2d-weights-transpose',
+  uniforms('Params', { inChannels: 'u32', outChannels: 'u32', kernel: 'u32', flip: 'u32' }), source);
 
 export interface WeightsTransposeShape {
   inChannels: number;
@@ -23,11 +29,9 @@ export function conv2dWeightsTransposeDispatch(ctx: GpuContext, s: WeightsTransp
   b: { weights: GPUBuffer; scale: GPUBuffer; output: GPUBuffer }, opts: { flip?: boolean } = {},
   label = `conv2d weights transpose${opts.flip ? ' (flipped)' : ''}`): Dispatch {
   const taps = s.kernel * s.kernel;
-  const pipeline = ctx.pipelines.get('conv2d-weights-transpose', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [s.inChannels, s.outChannels, s.kernel, opts.flip ? 1 : 0]);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.weights, b.scale, b.output]),
-    workgroups: grid1d(Math.ceil(s.inChannels / 4) * s.outChannels * taps, 64),
-  };
+  return ctx.dispatch(label, WEIGHTS_TRANSPOSE, {
+    constants: { WG: WORKGROUP_SIZE },
+    params: { inChannels: s.inChannels, outChannels: s.outChannels, kernel: s.kernel, flip: opts.flip ? 1 : 0 },
+    buffers: [b.weights, b.scale, b.output], workgroups: grid1d(Math.ceil(s.inChannels / 4) * s.outChannels * taps, WORKGROUP_SIZE),
+  });
 }

@@ -4,12 +4,21 @@
 // at a time) and 'rows' (shaders/conv2d-rows.wgsl for 3x3 stride 1, the same blocking and summation
 // order with input-row reuse and one channel group per workgroup; 'direct' for the other shapes).
 // Which one runs is the caller's choice, passed with each dispatch (the forward planner's kernel
-// choices; the default is conv2dVariantFor(adapter), see conv2d-variants.ts). A third path,
-// f16Source below (conv2d.wgsl rewritten to read vec4<f16> weights), reads f16 weights ('shader-f16' adapters; the engine's `precision`).
+// choices; the default is conv2dVariantFor(adapter), see conv2d-variants.ts). A third, 'direct'
+// with f16 weights ('shader-f16' adapters; the engine's `precision`), is conv2d.wgsl joined with
+// another weights piece. The kernels are composed from WGSL files: shaders/parts/ holds the
+// bindings, the weight reads and the epilogue they share, and each Params struct is declared
+// below, from which both its WGSL and its packing follow.
 
-import source from '../../shaders/conv2d.wgsl';
-import rowsSource from '../../shaders/conv2d-rows.wgsl';
+import direct from '../../shaders/conv2d.wgsl';
+import rows from '../../shaders/conv2d-rows.wgsl';
+import epilogue from '../../shaders/parts/conv2d-epilogue.wgsl';
+import io from '../../shaders/parts/conv2d-io.wgsl';
+import weightsF16 from '../../shaders/parts/conv2d-weights-f16.wgsl';
+import weightsF32 from '../../shaders/parts/conv2d-weights-f32.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 import { type Conv2dPrecision, type Conv2dVariant, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
 
 export interface Conv2dShape {
@@ -91,29 +100,53 @@ export function packConv2dWeights(weightOIHW: Float32Array, s: Conv2dShape): Flo
   return packed;
 }
 
+/** What both kernels' Params begin with: the convolution's sizes and the grid's channel groups. */
+const SHAPE_PARAMS = {
+  inChannels: 'u32',
+  inHeight: 'u32',
+  inWidth: 'u32',
+  outChannels: 'u32',
+  outHeight: 'u32',
+  outWidth: 'u32',
+  padding: 'i32',
+  /** ceil(outWidth / COLS) */
+  colBlocks: 'u32',
+  /** G = ceil(outChannels / 8): channel groups of 8, one per thread */
+  groups: 'u32',
+  /** ceil(outChannels / 4): packed weight groups */
+  vec4Groups: 'u32',
+} as const;
+
+const DIRECT_PARAMS = uniforms('Params', {
+  ...SHAPE_PARAMS,
+  /** N * G * outHeight * colBlocks */
+  threads: 'u32',
+  /** workgroups along x of the grid */
+  groupsX: 'u32',
+  /** 1: apply max(., 0) after the affine epilogue */
+  relu: 'u32',
+});
+
+const ROWS_PARAMS = uniforms('Params', {
+  ...SHAPE_PARAMS,
+  /** ceil(outHeight * colBlocks / WG): workgroups per (image, channel group) */
+  tiles: 'u32',
+  /** N * G * tiles */
+  workgroups: 'u32',
+  /** workgroups along x of the grid */
+  groupsX: 'u32',
+  /** 1: apply max(., 0) after the affine epilogue */
+  relu: 'u32',
+});
+
+const CONV2D = kernel('conv2d', DIRECT_PARAMS, io, weightsF32, direct, epilogue);
 /**
- * conv2d.wgsl with its weights stored as f16 (the 'shader-f16' feature), every product and sum
- * still in f32: y = act(scale[o] * sum x * f32(W16) + shift[o]) with W16 = W rounded to the nearest
- * f16 (packConv2dWeightsF16). Derived from conv2d.wgsl rather than kept as a copy, so the two cannot
- * drift: binding 2 becomes array<vec4<f16>> (half the weight bytes) and each weight load is widened
- * to f32; blocking, dispatch grid, uniforms and invariants are conv2d.wgsl's. The error against the
- * f32 weights is at most 2^-11 * |scale[o]| * sum |x * W| per output, on top of conv2d.wgsl's.
+ * conv2d.wgsl with its weights stored as f16, every product and sum still in f32:
+ * y = act(scale[o] * sum x * f32(W16) + shift[o]) with W16 = W rounded to the nearest f16
+ * (packConv2dWeightsF16). Only the weights piece differs, so the two cannot drift.
  */
-let f16SourceCache: string | null = null;
-function f16Source(): string {
-  if (f16SourceCache) return f16SourceCache;
-  const edits: [string, string][] = [
-    ['@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;', '@group(0) @binding(2) var<storage, read> w: array<vec4<f16>>;'],
-    ['let wa = w[w0 + k];', 'let wa = vec4<f32>(w[w0 + k]);'],
-    ['let wb = w[w1 + k];', 'let wb = vec4<f32>(w[w1 + k]);'],
-  ];
-  let out = source;
-  for (const [from, to] of edits) {
-    if (out.split(from).length !== 2) throw new Error(`conv2d.wgsl changed: the f16 variant expects exactly one '${from}'`);
-    out = out.replace(from, to);
-  }
-  return (f16SourceCache = `enable f16;\n${out}`);
-}
+const CONV2D_F16 = kernel('conv2d-f16', DIRECT_PARAMS, io, weightsF16, direct, epilogue);
+const CONV2D_ROWS = kernel('conv2d-rows', ROWS_PARAMS, io, weightsF32, rows, epilogue);
 
 /** IEEE binary16 bits of the f16 nearest to `value` (ties to even; overflow to infinity; subnormals kept). */
 export function toFloat16Bits(value: number): number {
@@ -191,7 +224,7 @@ export function conv2dDispatch(
     maxWorkgroupsPerDimension?: number;
     /** Which kernel; default conv2dVariantFor(ctx.adapter). Ignored by the f16 path. */
     variant?: Conv2dVariant;
-    /** 'f16': b.weights holds packConv2dWeightsF16 and the f16 variant (f16Source) runs. Default 'f32'. */
+    /** 'f16': b.weights holds packConv2dWeightsF16 and conv2d.wgsl reads it as f16 (CONV2D_F16). Default 'f32'. */
     precision?: Conv2dPrecision;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
@@ -202,27 +235,18 @@ export function conv2dDispatch(
   const groups = Math.ceil(s.outChannels / CHANNELS_PER_THREAD);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const limit = opts.maxWorkgroupsPerDimension ?? 65535;
-  if (opts.precision === 'f16') {
-    if (!supportsF16(ctx)) throw new Error(`${label}: f16 weights need the 'shader-f16' feature, which ${ctx.adapter.name} does not offer`);
-    const weights = b.weights;
-    const threads = s.batch * groups * oh * colBlocks;
-    if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
-    const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
-    const pipeline = ctx.pipelines.get('conv2d-f16', f16Source(), { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE });
-    const params = ctx.createUniformBuffer(`${label} params`, [
-      s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
-      vec4Groups, threads, workgroups[0], opts.relu ? 1 : 0,
-    ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
-    return {
-      label,
-      pipeline,
-      bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, weights, b.scale, b.shift, b.output]),
-      workgroups,
-    };
-  }
+  const shape = {
+    inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
+    outHeight: oh, outWidth: ow, padding: s.padding, colBlocks, groups, vec4Groups,
+  };
+  const relu = opts.relu ? 1 : 0;
+  const buffers = [b.input, b.weights, b.scale, b.shift, b.output];
   const variant = opts.variant ?? conv2dVariantFor(ctx.adapter);
-  // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl); other shapes run 'direct'.
-  if (conv2dVariantRun(variant, s) === 'rows') {
+  if (!CONV2D_VARIANTS.includes(variant)) throw new Error(`conv2d: unknown variant '${String(variant)}'`);
+  const f16 = opts.precision === 'f16';
+  if (f16 && !supportsF16(ctx)) throw new Error(`${label}: f16 weights need the 'shader-f16' feature, which ${ctx.adapter.name} does not offer`);
+  // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl), and f32 weights only.
+  if (conv2dVariantRun(variant, s, opts.precision) === 'rows') {
     // One (image, channel group) per workgroup; its threads walk the pixel blocks, so a workgroup
     // is no wider than the layer's block count rounded up to 4 (a SwiftShader SIMD group).
     const blocks = oh * colBlocks;
@@ -231,33 +255,18 @@ export function conv2dDispatch(
     const count = s.batch * groups * tiles;
     if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
     const workgroups = splitGrid(count, limit);
-    const pipeline = ctx.pipelines.get('conv2d-rows', rowsSource, { COLS: cols, WG: wg });
-    const params = ctx.createUniformBuffer(`${label} params`, [
-      s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
-      vec4Groups, tiles, count, workgroups[0], opts.relu ? 1 : 0,
-    ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
-    return {
-      label,
-      pipeline,
-      bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.weights, b.scale, b.shift, b.output]),
-      workgroups,
-    };
+    return ctx.dispatch(label, CONV2D_ROWS, {
+      constants: { COLS: cols, WG: wg },
+      params: { ...shape, tiles, workgroups: count, groupsX: workgroups[0], relu },
+      buffers, workgroups,
+    });
   }
-  if (!CONV2D_VARIANTS.includes(variant)) throw new Error(`conv2d: unknown variant '${String(variant)}'`);
   const threads = s.batch * groups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
-  const pipeline = ctx.pipelines.get('conv2d', source, {
-    KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE,
+  return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE },
+    params: { ...shape, threads, groupsX: workgroups[0], relu },
+    buffers, workgroups,
   });
-  const params = ctx.createUniformBuffer(`${label} params`, [
-    s.inChannels, s.inHeight, s.inWidth, s.outChannels, oh, ow, s.padding, colBlocks, groups,
-    vec4Groups, threads, workgroups[0], opts.relu ? 1 : 0,
-  ], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32']);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.weights, b.scale, b.shift, b.output]),
-    workgroups,
-  };
 }

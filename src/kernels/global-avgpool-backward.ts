@@ -3,18 +3,19 @@
 
 import source from '../../shaders/global-avgpool-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 256;
+const GLOBAL_AVGPOOL_BACKWARD = kernel('global-avgpool-backward', uniforms('Params', { count: 'u32', spatial: 'u32' }), source);
 
 export function globalAvgPoolBackwardDispatch(ctx: GpuContext,
   s: { batch: number; channels: number; height: number; width: number },
   b: { gradOutput: GPUBuffer; gradInput: GPUBuffer }, label = 'global-avgpool-backward'): Dispatch {
   const spatial = s.height * s.width;
   const count = s.batch * s.channels * spatial;
-  const pipeline = ctx.pipelines.get('global-avgpool-backward', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [count, spatial]);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.gradOutput, b.gradInput]),
-    workgroups: grid1d(count, 256),
-  };
+  return ctx.dispatch(label, GLOBAL_AVGPOOL_BACKWARD, {
+    constants: { WG: WORKGROUP_SIZE }, params: { count, spatial },
+    buffers: [b.gradOutput, b.gradInput], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

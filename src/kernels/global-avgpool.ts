@@ -2,8 +2,11 @@
 
 import source from '../../shaders/global-avgpool.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 64;
+const GLOBAL_AVGPOOL = kernel('global-avgpool', uniforms('Params', { planes: 'u32', spatial: 'u32' }), source);
 
 export interface GlobalAvgPoolShape {
   batch: number;
@@ -18,12 +21,8 @@ export function globalAvgPoolDispatch(ctx: GpuContext, s: GlobalAvgPoolShape, x:
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
   }
   const planes = s.batch * s.channels;
-  const pipeline = ctx.pipelines.get('global-avgpool', source, { WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`, [planes, s.height * s.width]);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, x, y]),
-    workgroups: grid1d(planes, WORKGROUP_SIZE),
-  };
+  return ctx.dispatch(label, GLOBAL_AVGPOOL, {
+    constants: { WG: WORKGROUP_SIZE }, params: { planes, spatial: s.height * s.width },
+    buffers: [x, y], workgroups: grid1d(planes, WORKGROUP_SIZE),
+  });
 }

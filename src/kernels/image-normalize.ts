@@ -2,6 +2,13 @@
 
 import source from '../../shaders/image-normalize.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 256;
+/** The Params of image-normalize.wgsl and image-normalize-backward.wgsl. */
+export const NORMALIZE_PARAMS = uniforms('Params', { count: 'u32', spatial: 'u32', mean: 'vec4<f32>', stdev: 'vec4<f32>' });
+const IMAGE_NORMALIZE = kernel('image-normalize', NORMALIZE_PARAMS, source);
 
 export interface NormalizeShape {
   batch: number;
@@ -11,22 +18,16 @@ export interface NormalizeShape {
   std: readonly number[];
 }
 
-export function normalizeParams(s: NormalizeShape): { words: number[]; kinds: ('u32' | 'f32')[] } {
+/** NORMALIZE_PARAMS' values (the fourth lane of mean and stdev is unused: 0 and 1). */
+export function normalizeParams(s: NormalizeShape) {
   const count = s.batch * 3 * s.height * s.width;
-  return {
-    words: [count, s.height * s.width, 0, 0, s.mean[0], s.mean[1], s.mean[2], 0, s.std[0], s.std[1], s.std[2], 1],
-    kinds: ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'],
-  };
+  return { count, spatial: s.height * s.width, mean: [s.mean[0], s.mean[1], s.mean[2], 0], stdev: [s.std[0], s.std[1], s.std[2], 1] };
 }
 
 export function imageNormalizeDispatch(ctx: GpuContext, s: NormalizeShape, b: { input: GPUBuffer; output: GPUBuffer },
   label = 'imagenet normalize'): Dispatch {
-  const pipeline = ctx.pipelines.get('image-normalize', source);
-  const { words, kinds } = normalizeParams(s);
-  const params = ctx.createUniformBuffer(`${label} params`, words, kinds);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.output]),
-    workgroups: grid1d(words[0], 256),
-  };
+  const params = normalizeParams(s);
+  return ctx.dispatch(label, IMAGE_NORMALIZE, {
+    constants: { WG: WORKGROUP_SIZE }, params, buffers: [b.input, b.output], workgroups: grid1d(params.count, WORKGROUP_SIZE),
+  });
 }

@@ -3,17 +3,17 @@
 
 import source from '../../shaders/irfft2-columns-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
-import type { SpectrumShape, SpectrumTables } from './irfft2-columns';
+import { kernel } from '../gpu/kernel';
+import { IRFFT2_COLUMNS_PARAMS, type SpectrumShape, type SpectrumTables, irfft2ColumnsParams } from './irfft2-columns';
+
+const WORKGROUP_SIZE = 64;
+const IRFFT2_COLUMNS_BACKWARD = kernel('irfft2-columns-backward', IRFFT2_COLUMNS_PARAMS, source);
 
 export function irfft2ColumnsBackwardDispatch(ctx: GpuContext, s: SpectrumShape, t: SpectrumTables,
   b: { gradOutput: GPUBuffer; gradSpectrum: GPUBuffer }, label = 'irfft2 columns backward'): Dispatch {
   const count = s.batch * 3 * s.height * s.freqWidth;
-  const pipeline = ctx.pipelines.get('irfft2-columns-backward', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [s.batch * 3, s.height, s.freqWidth, 1 / Math.sqrt(s.height)],
-    ['u32', 'u32', 'u32', 'f32']);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.gradOutput, t.scale, t.twiddleH, b.gradSpectrum]),
-    workgroups: grid1d(count, 64),
-  };
+  return ctx.dispatch(label, IRFFT2_COLUMNS_BACKWARD, {
+    constants: { WG: WORKGROUP_SIZE }, params: irfft2ColumnsParams(s),
+    buffers: [b.gradOutput, t.scale, t.twiddleH, b.gradSpectrum], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

@@ -3,6 +3,18 @@
 
 import source from '../../shaders/irfft2-columns.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 64;
+/** The Params of irfft2-columns.wgsl and irfft2-columns-backward.wgsl. */
+export const IRFFT2_COLUMNS_PARAMS = uniforms('Params', { batchPlanes: 'u32', height: 'u32', freqWidth: 'u32', colNorm: 'f32' });
+const IRFFT2_COLUMNS = kernel('irfft2-columns', IRFFT2_COLUMNS_PARAMS, source);
+
+/** The column pass's params: planes (image x colour), the spectrum's size and the 1/sqrt(H) norm. */
+export function irfft2ColumnsParams(s: SpectrumShape) {
+  return { batchPlanes: s.batch * 3, height: s.height, freqWidth: s.freqWidth, colNorm: 1 / Math.sqrt(s.height) };
+}
 
 export interface SpectrumShape {
   /** Images in the batch. */
@@ -26,12 +38,8 @@ export interface SpectrumTables {
 export function irfft2ColumnsDispatch(ctx: GpuContext, s: SpectrumShape, t: SpectrumTables,
   b: { spectrum: GPUBuffer; output: GPUBuffer }, label = 'irfft2 columns'): Dispatch {
   const count = s.batch * 3 * s.height * s.freqWidth;
-  const pipeline = ctx.pipelines.get('irfft2-columns', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [s.batch * 3, s.height, s.freqWidth, 1 / Math.sqrt(s.height)],
-    ['u32', 'u32', 'u32', 'f32']);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.spectrum, t.scale, t.twiddleH, b.output]),
-    workgroups: grid1d(count, 64),
-  };
+  return ctx.dispatch(label, IRFFT2_COLUMNS, {
+    constants: { WG: WORKGROUP_SIZE }, params: irfft2ColumnsParams(s),
+    buffers: [b.spectrum, t.scale, t.twiddleH, b.output], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

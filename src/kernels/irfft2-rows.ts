@@ -3,21 +3,28 @@
 
 import source from '../../shaders/irfft2-rows.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 import type { SpectrumShape, SpectrumTables } from './irfft2-columns';
+
+const WORKGROUP_SIZE = 64;
+/** The Params of irfft2-rows.wgsl and irfft2-rows-backward.wgsl. */
+export const IRFFT2_ROWS_PARAMS = uniforms('Params', { batchPlanes: 'u32', height: 'u32', width: 'u32', freqWidth: 'u32', rowNorm: 'f32' });
+const IRFFT2_ROWS = kernel('irfft2-rows', IRFFT2_ROWS_PARAMS, source);
 
 /** Lucent's constant: the irfft image is divided by 4 ("magic", reduces saturation). */
 export const LUCENT_FFT_MAGIC = 4;
 
+/** The row pass's params: planes, the image and spectrum widths and the 1/(sqrt(W) * 4) norm. */
+export function irfft2RowsParams(s: SpectrumShape) {
+  return { batchPlanes: s.batch * 3, height: s.height, width: s.width, freqWidth: s.freqWidth, rowNorm: 1 / (Math.sqrt(s.width) * LUCENT_FFT_MAGIC) };
+}
+
 export function irfft2RowsDispatch(ctx: GpuContext, s: SpectrumShape, t: SpectrumTables,
   b: { input: GPUBuffer; image: GPUBuffer }, label = 'irfft2 rows'): Dispatch {
   const count = s.batch * 3 * s.height * s.width;
-  const pipeline = ctx.pipelines.get('irfft2-rows', source);
-  const params = ctx.createUniformBuffer(`${label} params`,
-    [s.batch * 3, s.height, s.width, s.freqWidth, 1 / (Math.sqrt(s.width) * LUCENT_FFT_MAGIC)],
-    ['u32', 'u32', 'u32', 'u32', 'f32']);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, t.twiddleW, b.image]),
-    workgroups: grid1d(count, 64),
-  };
+  return ctx.dispatch(label, IRFFT2_ROWS, {
+    constants: { WG: WORKGROUP_SIZE }, params: irfft2RowsParams(s),
+    buffers: [b.input, t.twiddleW, b.image], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

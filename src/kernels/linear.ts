@@ -3,8 +3,11 @@
 
 import source from '../../shaders/linear.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 64;
+const LINEAR = kernel('linear', uniforms('Params', { batch: 'u32', inFeatures: 'u32', outFeatures: 'u32' }), source);
 
 export interface LinearShape {
   batch: number;
@@ -17,13 +20,8 @@ export function linearDispatch(ctx: GpuContext, s: LinearShape,
   for (const key of ['batch', 'inFeatures', 'outFeatures'] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
   }
-  const outputs = s.batch * s.outFeatures;
-  const pipeline = ctx.pipelines.get('linear', source, { WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`, [s.batch, s.inFeatures, s.outFeatures]);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.x, b.weight, b.bias, b.y]),
-    workgroups: grid1d(outputs, WORKGROUP_SIZE),
-  };
+  return ctx.dispatch(label, LINEAR, {
+    constants: { WG: WORKGROUP_SIZE }, params: { batch: s.batch, inFeatures: s.inFeatures, outFeatures: s.outFeatures },
+    buffers: [b.x, b.weight, b.bias, b.y], workgroups: grid1d(s.batch * s.outFeatures, WORKGROUP_SIZE),
+  });
 }

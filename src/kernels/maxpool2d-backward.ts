@@ -4,6 +4,14 @@
 
 import source from '../../shaders/maxpool2d-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 256;
+const MAXPOOL2D_BACKWARD = kernel('maxpool2d-backward', uniforms('Params', {
+  /** N*C*H*W */
+  count: 'u32', inHeight: 'u32', inWidth: 'u32', outHeight: 'u32', outWidth: 'u32', padding: 'i32',
+}), source);
 
 export interface MaxPool2dShape {
   batch: number;
@@ -30,15 +38,9 @@ export function maxpool2dBackwardDispatch(ctx: GpuContext, s: MaxPool2dShape,
   if (s.padding * 2 > s.kernel) throw new Error(`${label}: padding ${s.padding} exceeds half the kernel ${s.kernel} (as torch forbids)`);
   const [oh, ow] = maxpool2dOutputSize(s);
   const count = s.batch * s.channels * s.inHeight * s.inWidth;
-  const pipeline = ctx.pipelines.get('maxpool2d-backward', source, {
-    KSIZE: s.kernel, STRIDE: s.stride, RELU_MASK: opts.reluMask ? 1 : 0,
+  return ctx.dispatch(label, MAXPOOL2D_BACKWARD, {
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, RELU_MASK: opts.reluMask ? 1 : 0, WG: WORKGROUP_SIZE },
+    params: { count, inHeight: s.inHeight, inWidth: s.inWidth, outHeight: oh, outWidth: ow, padding: s.padding },
+    buffers: [b.input, b.gradOutput, b.gradInput], workgroups: grid1d(count, WORKGROUP_SIZE),
   });
-  const params = ctx.createUniformBuffer(`${label} params`, [count, s.inHeight, s.inWidth, oh, ow, s.padding],
-    ['u32', 'u32', 'u32', 'u32', 'u32', 'i32']);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.gradOutput, b.gradInput]),
-    workgroups: grid1d(count, 256),
-  };
 }

@@ -2,8 +2,13 @@
 
 import source from '../../shaders/maxpool2d.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 256;
+const MAXPOOL2D = kernel('maxpool2d', uniforms('Params', {
+  inHeight: 'u32', inWidth: 'u32', outHeight: 'u32', outWidth: 'u32', kernel: 'u32', stride: 'u32', padding: 'i32', count: 'u32',
+}), source);
 
 export interface Maxpool2dShape {
   batch: number;
@@ -39,14 +44,9 @@ export function maxpool2dDispatch(ctx: GpuContext, s: Maxpool2dShape, x: GPUBuff
   label = `maxpool2d ${s.kernel}x${s.kernel} s${s.stride}`): Dispatch {
   const [oh, ow] = maxpool2dOutputSize(s);
   const count = s.batch * s.channels * oh * ow;
-  const pipeline = ctx.pipelines.get('maxpool2d', source, { WG: WORKGROUP_SIZE });
-  const params = ctx.createUniformBuffer(`${label} params`,
-    [s.inHeight, s.inWidth, oh, ow, s.kernel, s.stride, s.padding, count],
-    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'i32', 'u32']);
-  return {
-    label,
-    pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, x, y]),
-    workgroups: grid1d(count, WORKGROUP_SIZE),
-  };
+  return ctx.dispatch(label, MAXPOOL2D, {
+    constants: { WG: WORKGROUP_SIZE },
+    params: { inHeight: s.inHeight, inWidth: s.inWidth, outHeight: oh, outWidth: ow, kernel: s.kernel, stride: s.stride, padding: s.padding, count },
+    buffers: [x, y], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }

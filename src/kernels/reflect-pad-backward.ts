@@ -2,16 +2,17 @@
 
 import source from '../../shaders/reflect-pad-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
-import { type ReflectPadShape, checkReflectPad } from './reflect-pad';
+import { kernel } from '../gpu/kernel';
+import { REFLECT_PAD_PARAMS, type ReflectPadShape, checkReflectPad } from './reflect-pad';
+
+const WORKGROUP_SIZE = 64;
+const REFLECT_PAD_BACKWARD = kernel('reflect-pad-backward', REFLECT_PAD_PARAMS, source);
 
 export function reflectPadBackwardDispatch(ctx: GpuContext, s: ReflectPadShape,
   b: { gradOutput: GPUBuffer; gradInput: GPUBuffer }, label = `reflect pad ${s.pad} backward`): Dispatch {
   checkReflectPad(s);
-  const pipeline = ctx.pipelines.get('reflect-pad-backward', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [s.planes, s.height, s.width, s.pad]);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.gradOutput, b.gradInput]),
-    workgroups: grid1d(s.planes * s.height * s.width, 64),
-  };
+  return ctx.dispatch(label, REFLECT_PAD_BACKWARD, {
+    constants: { WG: WORKGROUP_SIZE }, params: { planes: s.planes, height: s.height, width: s.width, pad: s.pad },
+    buffers: [b.gradOutput, b.gradInput], workgroups: grid1d(s.planes * s.height * s.width, WORKGROUP_SIZE),
+  });
 }

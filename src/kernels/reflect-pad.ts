@@ -2,6 +2,13 @@
 
 import source from '../../shaders/reflect-pad.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 64;
+/** The Params of reflect-pad.wgsl and reflect-pad-backward.wgsl. */
+export const REFLECT_PAD_PARAMS = uniforms('Params', { planes: 'u32', height: 'u32', width: 'u32', pad: 'u32' });
+const REFLECT_PAD = kernel('reflect-pad', REFLECT_PAD_PARAMS, source);
 
 export interface ReflectPadShape {
   /** N * C */
@@ -20,11 +27,8 @@ export function checkReflectPad(s: ReflectPadShape): void {
 export function reflectPadDispatch(ctx: GpuContext, s: ReflectPadShape, b: { input: GPUBuffer; output: GPUBuffer },
   label = `reflect pad ${s.pad}`): Dispatch {
   checkReflectPad(s);
-  const pipeline = ctx.pipelines.get('reflect-pad', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [s.planes, s.height, s.width, s.pad]);
-  return {
-    label, pipeline,
-    bindGroup: ctx.bindGroup(label, pipeline, [params, b.input, b.output]),
-    workgroups: grid1d(s.planes * (s.height + 2 * s.pad) * (s.width + 2 * s.pad), 64),
-  };
+  return ctx.dispatch(label, REFLECT_PAD, {
+    constants: { WG: WORKGROUP_SIZE }, params: { planes: s.planes, height: s.height, width: s.width, pad: s.pad },
+    buffers: [b.input, b.output], workgroups: grid1d(s.planes * (s.height + 2 * s.pad) * (s.width + 2 * s.pad), WORKGROUP_SIZE),
+  });
 }

@@ -2,9 +2,14 @@
 
 import source from '../../shaders/relu.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { kernel } from '../gpu/kernel';
+import { uniforms } from '../gpu/uniforms';
+
+const WORKGROUP_SIZE = 256;
+const RELU = kernel('relu', uniforms('Params', { count: 'u32' }), source);
 
 export function reluDispatch(ctx: GpuContext, count: number, x: GPUBuffer, y: GPUBuffer, label = 'relu'): Dispatch {
-  const pipeline = ctx.pipelines.get('relu', source);
-  const params = ctx.createUniformBuffer(`${label} params`, [count]);
-  return { label, pipeline, bindGroup: ctx.bindGroup(label, pipeline, [params, x, y]), workgroups: grid1d(count, 256) };
+  return ctx.dispatch(label, RELU, {
+    constants: { WG: WORKGROUP_SIZE }, params: { count }, buffers: [x, y], workgroups: grid1d(count, WORKGROUP_SIZE),
+  });
 }
