@@ -12,7 +12,8 @@ import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { CONV2D_VARIANTS, type Conv2dVariant, conv2dDispatch, conv2dVariantFor, packConv2dWeights, packConv2dWeightsF16, supportsF16, type Conv2dShape } from '../src/kernels/conv2d';
 import { ResNetEngine } from '../src/model/engine';
 import { allConvs, spatialPlan, STEM } from '../src/model/architecture';
-import { mulberry32, randomWeights } from '../src/weights/random';
+import { randomWeights } from '../src/weights/random';
+import { mulberry32 } from '../src/util/random';
 
 type Candidate = Conv2dVariant | 'f16';
 interface Args { adapter: AdapterChoice; reps: number; forwardReps: number; size: number; variants: Candidate[]; layers: string | null }

@@ -6,7 +6,7 @@
 import matmul4x4Wgsl from './kernels/matmul-4x4.wgsl';
 import matmul8x8Wgsl from './kernels/matmul-8x8.wgsl';
 import { type Timing, type TimingPlan, timeRuns } from './core/stats';
-import { mulberry32 } from '../src/weights/random';
+import { mulberry32 } from '../src/util/random';
 
 export interface MatmulResult {
   size: number;

@@ -16,7 +16,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AdapterChoice, createNodeContext, defaultCpuAdapter } from '../src/gpu/node';
 import { ResNetEngine } from '../src/model/engine';
-import { mulberry32, normalSource, randomWeights } from '../src/weights/random';
+import { randomWeights } from '../src/weights/random';
+import { mulberry32, normalSource } from '../src/util/random';
 import { referenceForward } from './core/reference';
 
 function arg(name: string, fallback: string): string {

@@ -15,7 +15,8 @@ import { type AdapterChoice, createNodeContext, defaultCpuAdapter } from '../src
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { loadCheckpoint } from '../src/weights/load';
-import { mulberry32, randomWeights } from '../src/weights/random';
+import { randomWeights } from '../src/weights/random';
+import { mulberry32 } from '../src/util/random';
 import { type HostTensor, type TensorMap, readSafetensors } from '../src/weights/safetensors';
 
 const args = process.argv.slice(2);

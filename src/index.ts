@@ -1,7 +1,7 @@
 // resnet-stream: the public, browser-safe API. Nothing reachable from here imports Node modules.
 
 export { ResNetEngine, type ForwardOptions, type EngineOptions } from './model/engine';
-export { type Ablation, type Computability, MissingWeightsError, computability } from './model/forward';
+export { type Ablation, type Computability, type KernelChoices, MissingWeightsError, computability } from './model/planner';
 export {
   BLOCKS, STEM, IMAGENET_MEAN, IMAGENET_STD, allTapNames, blockTapNames, tapShape, expectedTensors,
   spatialPlan, type BlockSpec, type ConvSpec, type TapName,

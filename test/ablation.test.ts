@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ResNetEngine } from '../src/model/engine';
-import { type Ablation, MissingWeightsError } from '../src/model/forward';
+import { type Ablation, MissingWeightsError } from '../src/model/planner';
 import { randomWeights } from '../src/weights/random';
 import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';

@@ -11,11 +11,11 @@ import {
   analysisToJson, analyzeBlock, blockParamsFrom, runDatasetAnalysis,
 } from '../src/analysis/analyze';
 import { MemoryJournal, type Transform, decodeFloat32, encodeFloat32 } from '../src/analysis/journal';
-import { FileJournal } from '../src/analysis/journal-node';
+import { FileJournal } from '../src/cli/journal-node';
 import { category, mixRatio, scaleBranch, scaleInput, scaleInvariant } from '../src/analysis/metrics';
-import { topKBruteForce } from '../src/analysis/probes';
+import { topKBruteForce } from './reference/topk';
 import { readoutsFor } from '../src/analysis/readouts';
-import { mulberry32 } from '../src/analysis/stimuli';
+import { mulberry32 } from '../src/util/random';
 
 // ---- a synthetic engine
 

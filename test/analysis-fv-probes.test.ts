@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalysisJson } from '../src/analysis/analyze';
-import { probePath, probeTensor } from '../src/analysis/fv-probes';
+import { probePath, probeTensor } from '../src/cli/fv-probes';
 import { mixRatio } from '../src/analysis/metrics';
 import { centreValues, readoutsFor } from '../src/analysis/readouts';
 import { maxRenderBatch, splitRenderBatch } from '../src/featureviz/render';

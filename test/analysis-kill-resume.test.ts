@@ -22,9 +22,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnalysisRunInfo, type ForwardCentres, JournalMismatchError, runDatasetAnalysis } from '../src/analysis/analyze';
 import { type JournalEntry, MemoryJournal, hashString } from '../src/analysis/journal';
-import { FileJournal } from '../src/analysis/journal-node';
+import { FileJournal } from '../src/cli/journal-node';
 import { tapShape } from '../src/model/architecture';
-import { mulberry32, randomWeights } from '../src/weights/random';
+import { randomWeights } from '../src/weights/random';
+import { mulberry32 } from '../src/util/random';
 import { writePth } from '../src/weights/pth-writer';
 import { PARTIAL_WEIGHTS, SAMPLES, sharedMissing } from './helpers/shared';
 

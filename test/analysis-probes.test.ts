@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TopK, TuningCurves, probeSetReadout, probeSetReadoutRelu, topKBruteForce } from '../src/analysis/probes';
-import { mulberry32 } from '../src/analysis/stimuli';
+import { TopK, TuningCurves, probeSetReadout, probeSetReadoutRelu } from '../src/analysis/probes';
+import { topKBruteForce } from './reference/topk';
+import { mulberry32 } from '../src/util/random';
 
 describe('streaming top-k', () => {
   it('equals brute force on random data with ties, over uneven batches', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topK } from '../src/browser/classes';
-import { encodePng } from '../src/report/png';
+import { encodePng } from '../src/image/png';
 import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
 import type { RgbImage } from '../src/image/image';
 import { torchvisionEval } from '../src/image/transforms';

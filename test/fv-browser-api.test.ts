@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { visualisable, visualiseChannels } from '../src/browser/featureviz';
 import { renderVis, resnetFactory } from '../src/featureviz/render';
 import { ResNetEngine } from '../src/model/engine';
-import { MissingWeightsError } from '../src/model/forward';
+import { MissingWeightsError } from '../src/model/planner';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import { randomWeights } from '../src/weights/random';
 import { freshSeed, testContext } from './helpers/gpu';

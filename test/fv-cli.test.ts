@@ -1,7 +1,7 @@
 // The fv command's argument handling and the paper-protocol arithmetic behind the benchmark.
 
 import { describe, expect, it } from 'vitest';
-import { parseChannels } from '../src/featureviz/fv-cli';
+import { parseChannels } from '../src/cli/fv';
 import { paperProbeTaps, projectPaperProtocol } from '../src/featureviz/fv-node';
 
 describe('fv command helpers', () => {

@@ -9,7 +9,7 @@ import { conv2dDispatch, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dBackwardDispatch, packConv2dWeightsTransposed } from '../src/kernels/conv2d-backward';
 import type { DifferentiableNetwork } from '../src/model/backward';
 import { FourierImage, colourMatrix, initialSpectrum, spectrumScale } from '../src/featureviz/param';
-import { Rng } from '../src/featureviz/random';
+import { Rng } from '../src/util/random';
 import { renderVis } from '../src/featureviz/render';
 import { TransformPipeline, drawTransforms, lucentTransformConfig, networkInputSize } from '../src/featureviz/transforms';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/model/architecture';

@@ -14,7 +14,7 @@ import { reflectPadBackwardDispatch } from '../src/kernels/reflect-pad-backward'
 import {
   affineRows, applySampling, interpolateSampling, korniaWarpSampling, rotateSampling, scaledExtent, translateSampling,
 } from '../src/featureviz/affine';
-import { Rng } from '../src/featureviz/random';
+import { Rng } from '../src/util/random';
 import {
   TransformPipeline, drawTransforms, jitterForTap, lucentTransformConfig, networkInputSize, possibleInputSizes,
 } from '../src/featureviz/transforms';

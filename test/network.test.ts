@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
-import { MissingWeightsError } from '../src/model/forward';
+import { MissingWeightsError } from '../src/model/planner';
 import { randomWeights } from '../src/weights/random';
 import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';

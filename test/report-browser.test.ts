@@ -9,7 +9,7 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ImageRef, runDatasetAnalysis } from '../src/analysis/analyze';
 import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
-import { syntheticEngine } from '../src/analysis/synthetic';
+import { syntheticEngine } from './helpers/synthetic';
 import { thumbnailDataUri } from '../src/report/thumbnails';
 import { writeAnalysisOutputs } from '../src/report/report-node';
 

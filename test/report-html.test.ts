@@ -7,10 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type AnalysisJson, type ImageRef, analysisToJson, runDatasetAnalysis } from '../src/analysis/analyze';
 import { stimulusSpecs } from '../src/analysis/stimuli';
 import { renderStimulus } from '../src/analysis/stimuli';
-import { syntheticEngine } from '../src/analysis/synthetic';
+import { syntheticEngine } from './helpers/synthetic';
 import { blockCsv } from '../src/report/csv';
 import { escapeHtml, renderReport } from '../src/report/html';
-import { encodePng } from '../src/report/png';
+import { encodePng } from '../src/image/png';
 import { loadChartJs, thumbnailDataUri, writeAnalysisOutputs } from '../src/report/report-node';
 
 let analysis: AnalysisJson;

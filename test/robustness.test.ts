@@ -10,19 +10,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseLabelMap, resolveLabels, wnidOf } from '../src/analysis/labels';
 import {
-  ChannelMeans, type RobustnessJson, accuracyCount, countCorrect, formatRobustnessTable, meanSd, parseLabelMap,
-  randomChannelSets, resolveLabels, runRobustness, sampleWithoutReplacement, scaleInvariantChannels, top1, trialSeed, wnidOf,
+  ChannelMeans, type RobustnessJson, accuracyCount, countCorrect, formatRobustnessTable, meanSd,
+  randomChannelSets, runRobustness, sampleWithoutReplacement, scaleInvariantChannels, top1, trialSeed,
 } from '../src/analysis/robustness';
-import type { Ablation } from '../src/model/forward';
+import type { Ablation } from '../src/model/planner';
 import { ResNetEngine } from '../src/model/engine';
 import { type AdapterChoice, defaultCpuAdapter } from '../src/gpu/node';
 import { decodeImageFile } from '../src/image/decode-node';
 import { stackBatch, torchvisionZoomEval } from '../src/image/transforms';
-import { encodePng } from '../src/report/png';
+import { encodePng } from '../src/image/png';
 import { listImages, listLabelledImages } from '../src/cli/images-node';
 import { writePth } from '../src/weights/pth-writer';
-import { mulberry32, normalSource, randomWeights } from '../src/weights/random';
+import { randomWeights } from '../src/weights/random';
+import { mulberry32, normalSource } from '../src/util/random';
 import type { HostTensor } from '../src/weights/safetensors';
 import { makeRng, testContext } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';

@@ -4,7 +4,8 @@
 // Every engine runs on exactly these tensors (written once to safetensors files by the runner).
 
 import { BN_EPS, type ConvSpec, allConvs } from '../../src/model/architecture';
-import { mulberry32, normalSource, randomWeights } from '../../src/weights/random';
+import { randomWeights } from '../../src/weights/random';
+import { mulberry32, normalSource } from '../../src/util/random';
 import type { HostTensor, TensorMap } from '../../src/weights/safetensors';
 
 export type { HostTensor, TensorMap };

@@ -28,7 +28,8 @@ import { ReadbackSlot } from '../../src/gpu/context';
 import { createNodeContext, type AdapterChoice } from '../../src/gpu/node';
 import { ResNetEngine } from '../../src/model/engine';
 import type { TapName } from '../../src/model/architecture';
-import { mulberry32, normalSource, randomWeights } from '../../src/weights/random';
+import { randomWeights } from '../../src/weights/random';
+import { mulberry32, normalSource } from '../../src/util/random';
 import type { HostTensor } from '../../src/weights/safetensors';
 
 function arg(name: string, fallback: string): string {

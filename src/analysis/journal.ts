@@ -1,7 +1,7 @@
 // The run journal: every batch of centre values the engine produced, appended as it arrives, so a
 // crashed or interrupted analysis resumes by replaying it (no GPU work is redone) and ends with a
 // byte-identical analysis.json. Entries are plain JSON (float32 data as little-endian base64, exact
-// to the bit). This module is browser-safe; `journal-node.ts` stores a journal as a JSON-lines file.
+// to the bit). This module is browser-safe; src/cli/journal-node.ts stores a journal as a JSON-lines file.
 
 /** What a transform does to an image before the forward pass (METHOD.md, "Scale invariance"). */
 export type Transform =

@@ -155,11 +155,3 @@ export function probeSetReadoutRelu(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) s += values[i] > 0 ? values[i] : 0;
   return s / values.length;
 }
-
-/** Brute-force top-k (sort everything): the reference the streaming accumulator is tested against. */
-export function topKBruteForce(column: ArrayLike<number>, k: number, imageIndices?: ArrayLike<number>): number[] {
-  const idx = Array.from({ length: column.length }, (_, j) => j);
-  const imageOf = (j: number) => (imageIndices ? imageIndices[j] : j);
-  idx.sort((a, b) => (ranksBefore(column[a], imageOf(a), column[b], imageOf(b)) ? -1 : 1));
-  return idx.slice(0, k).map(imageOf);
-}

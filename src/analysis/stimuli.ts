@@ -8,14 +8,8 @@
 // within it).
 // Browser-safe, no dependencies.
 
-import { mulberry32 } from '../weights/random';
-
-/** An RGB image, 3 bytes per pixel, rows top to bottom. */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+import type { RgbImage } from '../image/image';
+import { mulberry32 } from '../util/random';
 
 export type StimulusFamily =
   | 'grating' | 'gabor' | 'curve' | 'line' | 'edge' | 'blob' | 'checker' | 'noise' | 'dots' | 'plaid' | 'rings' | 'radial';
@@ -128,9 +122,6 @@ function seedOf(text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
-
-/** mulberry32 (seeded uniforms in [0, 1)), shared with the weight initialiser. */
-export { mulberry32 };
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 const rad = (deg: number) => (deg * Math.PI) / 180;

@@ -1,12 +1,12 @@
 // `resnet-stream analyze --probes fv`: the analysis on feature-visualisation probes (the paper's
 // default). src/cli/analyze.ts parses the common options and hands over here; the work is in
-// src/analysis/fv-probes.ts. PNGs go to DIR/probes/<block>/<readout>/<c>.png; a re-run reuses them.
+// src/cli/fv-probes.ts. PNGs go to DIR/probes/<block>/<readout>/<c>.png; a re-run reuses them.
 
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { blockParamsFrom } from '../analysis/analyze';
-import { runFvProbeAnalysis } from '../analysis/fv-probes';
+import { runFvProbeAnalysis } from './fv-probes';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant } from '../analysis/readouts';
 import { decodeImageFile } from '../image/decode-node';

@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type AnalysisRunInfo, type ImageRef, type Transform, runDatasetAnalysis, blockParamsFrom } from '../analysis/analyze';
-import { FileJournal } from '../analysis/journal-node';
+import { FileJournal } from './journal-node';
 import { sweepFactor } from '../analysis/journal';
 import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, centreValues } from '../analysis/readouts';
-import { type RgbImage, generateStimuli } from '../analysis/stimuli';
+import { generateStimuli } from '../analysis/stimuli';
+import type { RgbImage } from '../image/image';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { blockByName } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';

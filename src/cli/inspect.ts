@@ -6,11 +6,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { allTapNames, expectedTensors } from '../model/architecture';
-import { computability } from '../model/forward';
+import { computability } from '../model/planner';
 import { describeCheckpoint, loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { sha256Hex } from '../weights/sha256';
 import { parseArgs } from './args';
+import { elementCount } from '../util/tensor';
 
 export const INSPECT_USAGE = `usage: resnet-stream inspect [--weights FILE] [--tensors] [--json]
 
@@ -72,8 +73,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   const bytes = new Uint8Array(readFileSync(path));
   const checkpoint = loadCheckpoint(bytes, basename(path));
   const expected = expectedTensors();
-  const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const expectedParameters = [...expected.values()].reduce((a, s) => a + count(s), 0);
+  const expectedParameters = [...expected.values()].reduce((a, s) => a + elementCount(s), 0);
   const parameters = [...checkpoint.tensors.values()].reduce((a, t) => a + t.data.length, 0);
   const status = computability(new Set(checkpoint.missing));
   const tensors = args.flags.has('tensors') || args.flags.has('json')

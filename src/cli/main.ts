@@ -179,7 +179,7 @@ const commands: Record<string, Command> = {
   preprocess,
   inspect: async (argv) => (await import('./inspect')).inspectCommand(argv),
   analyze: async (argv) => (await import('./analyze')).analyzeCommand(argv),
-  fv: async (argv) => (await import('../featureviz/fv-cli')).fvCommand(argv),
+  fv: async (argv) => (await import('./fv')).fvCommand(argv),
   robustness: async (argv) => (await import('./robustness')).robustnessCommand(argv),
 };
 

@@ -6,20 +6,21 @@
 
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { type LabelSource, parseLabelMap, resolveLabels } from '../analysis/labels';
 import {
-  type AblationMode, type LabelSource, type RobustnessBlockSpec, ABLATION_MODES, DEFAULT_TRIALS, DEFAULT_ZOOMS,
-  formatRobustnessTable, parseLabelMap, resolveLabels, robustnessToJson, runRobustness, scaleInvariantChannels,
+  type AblationMode, type RobustnessBlockSpec, ABLATION_MODES, DEFAULT_TRIALS, DEFAULT_ZOOMS,
+  formatRobustnessTable, robustnessToJson, runRobustness, scaleInvariantChannels,
 } from '../analysis/robustness';
 import { MIN_INPUT_SIZE, allTapNames, blockByName, tapShape } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
-import { computability } from '../model/forward';
+import { computability } from '../model/planner';
 import { type AdapterChoice, createNodeContext } from '../gpu/node';
 import { decodeImageFile } from '../image/decode-node';
 import { normalize, resizeShorter, stackBatch, toTensor, torchvisionZoomEvalImage } from '../image/transforms';
 import type { HostTensor } from '../weights/safetensors';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
-import { writeFileAtomic } from '../analysis/journal-node';
+import { writeFileAtomic } from '../util/files-node';
 import { UsageError, parseArgs, required } from './args';
 import { listLabelledImages } from './images-node';
 import { phaseProgress } from './progress';

@@ -11,7 +11,7 @@ import { BackwardPlan } from '../model/backward';
 import { ForwardPlan } from '../model/forward';
 import { NetworkWeights } from '../model/gpu-weights';
 import { defaultKernels, planForward } from '../model/planner';
-import type { TensorMap } from '../weights/safetensors';
+import type { TensorMap } from '../util/tensor';
 import { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
 import { type RenderOptions, renderVis } from './render';
 import { jitterForTap } from './transforms';

@@ -1,5 +1,5 @@
-// Feature visualisation (Lucent's render_vis on WebGPU): the browser-safe part. Node-only helpers
-// (PNG files, fv.json, the CLI) are in fv-node.ts and fv-cli.ts and are not re-exported here.
+// Feature visualisation (Lucent's render_vis on WebGPU): the browser-safe part. The Node-only helpers
+// (PNG files, fv.json) are in fv-node.ts and the command in src/cli/fv.ts; neither is re-exported here.
 
 export {
   type NetworkFactory, type RenderOptions, type RenderResult, maxRenderBatch, renderVis, resnetFactory, splitRenderBatch,
@@ -15,7 +15,7 @@ export {
 export {
   centreCropOffset, interpolateSampling, korniaRotationMatrix, korniaWarpSampling, rotateSampling, scaledExtent, translateSampling,
 } from './affine';
-export { Rng, mixSeed } from './random';
+export { Rng, mixSeed } from '../util/random';
 export { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
 export { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
 export { type BackwardOptions, BackwardPlan, type DifferentiableNetwork, savedTaps } from '../model/backward';

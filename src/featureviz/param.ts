@@ -17,7 +17,7 @@ import { type SpectrumShape, type SpectrumTables, irfft2ColumnsDispatch } from '
 import { irfft2ColumnsBackwardDispatch } from '../kernels/irfft2-columns-backward';
 import { irfft2RowsDispatch } from '../kernels/irfft2-rows';
 import { irfft2RowsBackwardDispatch } from '../kernels/irfft2-rows-backward';
-import type { Rng } from './random';
+import type { Rng } from '../util/random';
 
 /** Lucent's color_correlation_svd_sqrt (row-major), stored there as float32. */
 export const COLOR_CORRELATION_SVD_SQRT: readonly number[] = [

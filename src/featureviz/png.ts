@@ -1,9 +1,9 @@
 // The saved probe: the sigmoid image as an 8-bit RGB PNG, as the paper's code saves it
 // (Image.fromarray((img * 255).astype(np.uint8)): float32 multiply, then truncation toward zero),
 // and back to a [0, 1] tensor (ToTensor: / 255) for re-measurement. Browser-safe: the PNG is
-// written by the report's encoder (src/report/png.ts), no Node APIs.
+// written by the project's encoder (src/image/png.ts), no Node APIs.
 
-import { encodePng } from '../report/png';
+import { encodePng } from '../image/png';
 
 /** Image n of an NCHW [N, 3, H, W] batch in [0, 1] as 8-bit interleaved RGB (Lucent's truncation). */
 export function toRgb8(images: Float32Array, n: number, height: number, width: number): Uint8Array {

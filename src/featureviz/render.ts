@@ -18,7 +18,7 @@ import { unitGatherDispatch } from '../kernels/unit-gather';
 import { type BackwardOptions, BackwardPlan, type DifferentiableNetwork } from '../model/backward';
 import type { NetworkWeights } from '../model/gpu-weights';
 import { FourierImage, initialSpectra } from './param';
-import { Rng, mixSeed } from './random';
+import { Rng, mixSeed } from '../util/random';
 import {
   type TransformConfig, TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig, networkInputSize,
   possibleInputSizes,

@@ -26,7 +26,7 @@ import {
   affineRows, centreCropOffset, interpolateSampling, rotateSampling, scaledExtent, translateSampling,
 } from './affine';
 import { mat3d } from 'wgpu-matrix';
-import type { Rng } from './random';
+import type { Rng } from '../util/random';
 
 export const LUCENT_SCALES: readonly number[] = [1, 0.975, 1.025, 0.95, 1.05];
 export const LUCENT_ANGLES: readonly number[] = [-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5];

@@ -2,7 +2,7 @@
 // transform (transforms.ts). For the tensor PyTorch computes from the same file with Pillow 9.4 and
 // torchvision's Resize(256), CenterCrop(224), ToTensor, Normalize, the result is identical.
 
-import type { HostTensor } from '../weights/safetensors';
+import type { HostTensor } from '../util/tensor';
 import { type NodeDecodeOptions, decodeImageFile } from './decode-node';
 import { type EvalOptions, normalize, toTensor, torchvisionEval, torchvisionEvalImage } from './transforms';
 import type { RgbImage } from './image';

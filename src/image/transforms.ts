@@ -10,7 +10,7 @@
 // Browser-safe.
 
 import { IMAGENET_MEAN, IMAGENET_STD } from '../model/architecture';
-import type { HostTensor } from '../weights/safetensors';
+import type { HostTensor } from '../util/tensor';
 import { type RgbImage, checkRgbImage } from './image';
 import { resizeBilinearPil, resizedOutputSize } from './resize';
 

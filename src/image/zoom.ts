@@ -18,7 +18,7 @@
 //   zoom_in and zoom_out bit for bit; a PyTorch build that does not fuse differs by 1 ulp (< 1e-6 on
 //   normalised images), so tests allow 1e-6. Browser-safe.
 
-import type { HostTensor } from '../weights/safetensors';
+import type { HostTensor } from '../util/tensor';
 import { centerCropBox, nchw } from './transforms';
 
 interface AxisTaps {

@@ -17,10 +17,6 @@ import type { TapName } from './architecture';
 import type { NetworkWeights } from './gpu-weights';
 import type { ForwardSchedule, ForwardStep } from './planner';
 
-export {
-  type Ablation, type Computability, type ForwardRequest, type KernelChoices, MissingWeightsError, computability, planForward,
-} from './planner';
-
 export interface TapBuffer {
   tap: TapName;
   buffer: GPUBuffer;

@@ -10,11 +10,11 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { type AnalysisJson, analysisToJson } from '../analysis/analyze';
-import { writeFileAtomic } from '../analysis/journal-node';
+import { writeFileAtomic } from '../util/files-node';
 import { blockCsv, blockCsvName } from './csv';
 import { type ReportOptions, renderReport } from './html';
 
-export { pngDataUri } from './png';
+export { pngDataUri } from '../image/png';
 export { thumbnail, thumbnailDataUri } from './thumbnails';
 
 /** Chart.js's UMD bundle as text (chart.js/dist/chart.umd.js, resolved from this package's dependencies). */

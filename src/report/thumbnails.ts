@@ -1,8 +1,8 @@
 // Thumbnails of probe images for the report: centre-crop to a square, then area-average down to a
 // small size, and as a PNG data: URI. Browser-safe.
 
-import type { RgbImage } from '../analysis/stimuli';
-import { pngDataUri } from './png';
+import type { RgbImage } from '../image/image';
+import { pngDataUri } from '../image/png';
 
 /** Centre square of the image, area-averaged to size x size (RGB). */
 export function thumbnail(image: RgbImage, size = 64): RgbImage {

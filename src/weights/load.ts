@@ -14,6 +14,7 @@ import { readSafetensors, type HostTensor, type TensorMap } from './safetensors'
 import { sha256Hex } from './sha256';
 import { printable } from './zip';
 import { PickleDict, type PickleValue, TensorRef, isFloatDtype } from './unpickle';
+import { elementCount } from '../util/tensor';
 
 export interface Checkpoint {
   /** The network's tensors the file holds, float32, in state-dict order. */
@@ -185,7 +186,7 @@ export function loadCheckpoint(bytes: Uint8Array, name = 'checkpoint', options: 
 /** Validate tensors already in memory (e.g. randomWeights()) as a Checkpoint. */
 export function checkpointFromTensors(tensors: TensorMap, source = 'tensors in memory'): Checkpoint {
   const entries = [...tensors].map(([key, t]: [string, HostTensor]) => {
-    const count = t.shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(t.shape);
     if (count !== t.data.length) throw new Error(`${source}: tensor '${key}' has shape ${formatShape(t.shape)} but ${t.data.length} values`);
     return { name: key, dtype: 'float32', isFloat: true, shape: t.shape, read: () => t.data };
   });

@@ -14,6 +14,7 @@
 
 import { zipSync, type ZipOptions } from 'fflate';
 import type { TensorMap } from './safetensors';
+import { elementCount } from '../util/tensor';
 
 const ALIGNMENT = 64;
 const PAD_EXTRA_ID = 0x4246; // 'FB', little-endian, PyTorch's padding extra field
@@ -133,7 +134,7 @@ export function writePth(tensors: TensorMap, options: WritePthOptions = {}): Uin
   const prefix = options.archiveName ?? 'archive';
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`writePth: archive name '${prefix}' must be a plain folder name`);
   for (const [name, t] of tensors) {
-    const count = t.shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(t.shape);
     if (count !== t.data.length) throw new Error(`writePth: tensor '${name}' has shape [${t.shape}] but ${t.data.length} values`);
   }
   const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -14,6 +14,7 @@
 
 import { printable, readZip } from './zip';
 import { DTYPE_BYTES, type PickleValue, StorageRef, TensorRef, type StorageDtype, unpickle } from './unpickle';
+import { elementCount } from '../util/tensor';
 
 export type ByteOrder = 'little' | 'big';
 
@@ -92,7 +93,7 @@ export function readStrided(tensor: TensorRef, storageBytes: Uint8Array, byteord
   const item = DTYPE_BYTES[dtype];
   // The storage's own declared size bounds the view, even where its record holds more bytes.
   const available = Math.min(Math.floor(storageBytes.byteLength / item), numel ?? Infinity);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = elementCount(shape);
   if (count > MAX_ELEMENTS) throw new Error(`${where}: shape [${shape}] has ${count} elements, more than the ${MAX_ELEMENTS} read here`);
   if (count === 0) return new Float32Array(0);
   const last = offset + shape.reduce((acc, d, k) => acc + (d - 1) * stride[k], 0);

@@ -12,40 +12,12 @@
 //                  (0.1 is the standard deviation). batchNorm: 'identity' gives torchvision's values.
 
 import { FEATURE_WIDTH, expectedTensors } from '../model/architecture';
-import type { TensorMap } from './safetensors';
+import { mulberry32, normalSource } from '../util/random';
+import { type TensorMap, elementCount } from '../util/tensor';
 
 export interface RandomWeightsOptions {
   /** 'random' (default): drawn BN statistics as above; 'identity': torchvision's initial values. */
   batchNorm?: 'random' | 'identity';
-}
-
-/** mulberry32: a small, fast, well-mixed 32-bit generator; returns uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws by Box-Muller, both values of each pair used. */
-export function normalSource(uniform: () => number): () => number {
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const v = spare;
-      spare = null;
-      return v;
-    }
-    const u1 = 1 - uniform(); // (0, 1]: log stays finite
-    const u2 = uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
-  };
 }
 
 /**
@@ -58,7 +30,7 @@ export function randomWeights(seed: number, options: RandomWeightsOptions = {}):
   const identityBn = options.batchNorm === 'identity';
   const tensors: TensorMap = new Map();
   for (const [name, shape] of expectedTensors()) {
-    const count = shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(shape);
     const data = new Float32Array(count);
     const fill = (f: () => number) => {
       for (let i = 0; i < count; i++) data[i] = f();

@@ -12,6 +12,8 @@
 // the protocol 0/1 container opcodes (LIST, DICT) and binary strings of old checkpoints. Opcodes
 // that build arbitrary objects (NEWOBJ, INST, OBJ, EXT*) or read text numbers are rejected.
 
+import { elementCount } from '../util/tensor';
+
 /** Element types of torch's typed storages. */
 export type StorageDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -56,7 +58,7 @@ export class TensorRef {
     return this.storage.dtype;
   }
   get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
+    return elementCount(this.shape);
   }
 }
 

@@ -34,7 +34,7 @@ export function randomArray(count: number, rng: () => number, lo = -1, hi = 1): 
 }
 
 /** mulberry32 (the weight initialiser's generator): small, fast, seedable. */
-export { mulberry32 as makeRng } from '../../src/weights/random';
+export { mulberry32 as makeRng } from '../../src/util/random';
 
 /** A fresh seed per run (printed by the caller so a failure can be replayed). */
 export function freshSeed(): number {

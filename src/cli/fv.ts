@@ -14,8 +14,8 @@ import { type AdapterChoice, createNodeContext } from '../gpu/node';
 import { allTapNames } from '../model/architecture';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
-import { UsageError, parseArgs } from '../cli/args';
-import { runFv } from './fv-node';
+import { runFv } from '../featureviz/fv-node';
+import { UsageError, parseArgs } from './args';
 
 export const FV_USAGE = `resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
                  [--batch 64] [--size 224] [--adapter swiftshader|lavapipe|default]

@@ -1,6 +1,39 @@
-// A small seeded random number generator for feature visualisation: every random choice of a run
-// (spectrum initialisation, transform parameters) comes from one of these, so a run is reproducible
-// from its seed. sfc32 (Chris Doty-Humphrey's small fast counter), seeded through splitmix32.
+// Seeded random numbers, the one home of the project's generators: same seed, same numbers, in Node
+// and in the browser.
+//   - mulberry32: a small 32-bit generator (random weights, stimuli, test data, robustness trials);
+//   - normalSource: standard normal draws from any uniform source (Box-Muller);
+//   - Rng: sfc32 (Chris Doty-Humphrey's small fast counter) seeded through splitmix32, with
+//     normals; every random choice of a feature visualisation run (spectrum initialisation,
+//     transform parameters) comes from one, so a run is reproducible from its seed.
+
+/** mulberry32: a small, fast, well-mixed 32-bit generator; returns uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws by Box-Muller, both values of each pair used. */
+export function normalSource(uniform: () => number): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
+    const u1 = 1 - uniform(); // (0, 1]: log stays finite
+    const u2 = uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  };
+}
 
 export class Rng {
   private a: number;

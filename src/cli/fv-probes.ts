@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GpuContext } from '../gpu/context';
-import { writeFileAtomic } from './journal-node';
+import { writeFileAtomic } from '../util/files-node';
 import { decodeImageFile } from '../image/decode-node';
 import type { RgbImage } from '../image/image';
 import { normalize, stackBatch, toTensor } from '../image/transforms';
@@ -29,8 +29,8 @@ import { jitterForTap } from '../featureviz/transforms';
 import type { HostTensor, TensorMap } from '../weights/safetensors';
 import {
   type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock, sortBlocks,
-} from './analyze';
-import { type BlockReadouts, type Variant, centreValues, readoutsFor } from './readouts';
+} from '../analysis/analyze';
+import { type BlockReadouts, type Variant, centreValues, readoutsFor } from '../analysis/readouts';
 
 export type Readout = 'I' | 'B' | 'O';
 export const READOUTS: readonly Readout[] = ['I', 'B', 'O'];

@@ -3,9 +3,9 @@
 // report without weights or a GPU, and as a worked example of the contract. Not a neural network:
 // the numbers mean nothing about ResNet18. Browser-safe.
 
-import { BLOCKS, allTapNames, tapShape } from '../model/architecture';
-import type { ForwardCentres, ImageRef } from './analyze';
-import type { Transform } from './journal';
+import { BLOCKS, allTapNames, tapShape } from '../../src/model/architecture';
+import type { ForwardCentres, ImageRef } from '../../src/analysis/analyze';
+import type { Transform } from '../../src/analysis/journal';
 
 const TAP_IDS = new Map(allTapNames().map((t, i) => [t, i]));
 

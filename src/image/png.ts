@@ -2,7 +2,7 @@
 // be embedded as data: URIs in Node and in the browser alike. Browser-safe.
 
 import { zlibSync } from 'fflate';
-import type { RgbImage } from '../analysis/stimuli';
+import type { RgbImage } from './image';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);

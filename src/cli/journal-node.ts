@@ -16,36 +16,11 @@
 // with its file and line rather than silently skipped.
 
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Journal, JournalEntry } from './journal';
-
-/** fsync a directory, so a rename in it survives a power loss (not possible on every platform). */
-async function syncDirectory(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Windows cannot open directories; the rename is still atomic there.
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** Write `data` to `path` through `<path>.tmp` + fsync + rename: readers see the old file or the new one, never a part. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.tmp`): Promise<void> {
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await syncDirectory(dirname(path));
-}
+import type { Journal, JournalEntry } from '../analysis/journal';
+import { writeFileAtomic } from '../util/files-node';
 
 export class FileJournal implements Journal {
   readonly path: string;
