@@ -7,20 +7,14 @@ import source from '../../shaders/conv2d-backward.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
-import { type Conv2dShape, conv2dOutputSize } from './conv2d';
+import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './conv2d';
 
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
 const COLUMN_BLOCK = 4;
 
 const CONV2D_BACKWARD = kernel('conv2d-backward', uniforms('Params', {
-  inChannels: 'u32',
-  inHeight: 'u32',
-  inWidth: 'u32',
-  outChannels: 'u32',
-  outHeight: 'u32',
-  outWidth: 'u32',
-  padding: 'i32',
+  ...CONV2D_GEOMETRY_PARAMS,
   /** 1: add the addend */
   add: 'u32',
   /** 1: zero where mask <= 0 */

@@ -100,8 +100,8 @@ export function packConv2dWeights(weightOIHW: Float32Array, s: Conv2dShape): Flo
   return packed;
 }
 
-/** What both kernels' Params begin with: the convolution's sizes and the grid's channel groups. */
-const SHAPE_PARAMS = {
+/** A convolution's geometry as uniform members (conv2d-backward's Params begin with it too). */
+export const CONV2D_GEOMETRY_PARAMS = {
   inChannels: 'u32',
   inHeight: 'u32',
   inWidth: 'u32',
@@ -109,6 +109,11 @@ const SHAPE_PARAMS = {
   outHeight: 'u32',
   outWidth: 'u32',
   padding: 'i32',
+} as const;
+
+/** What both forward kernels' Params begin with: the geometry and the grid's channel groups. */
+const SHAPE_PARAMS = {
+  ...CONV2D_GEOMETRY_PARAMS,
   /** ceil(outWidth / COLS) */
   colBlocks: 'u32',
   /** G = ceil(outChannels / 8): channel groups of 8, one per thread */
