@@ -13,7 +13,7 @@ import { type RgbImage, generateStimuli } from '../analysis/stimuli';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { blockByName } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
-import { createNodeContext, type AdapterChoice } from '../gpu/node';
+import { checkAdapterOption, openNodeContext } from './adapter';
 import { decodeImageFile } from '../image/decode-node';
 import { normalize, stackBatch, toTensor, torchvisionEvalImage } from '../image/transforms';
 import { zoom, zoomIn, zoomOut } from '../image/zoom';
@@ -77,6 +77,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     flags: ['sweep', 'restart'],
   });
   const out = resolve(required(args, 'out'));
+  checkAdapterOption(args.values.get('adapter'));
   const probes = args.values.get('probes') ?? 'dataset';
   if (probes === 'fv') return (await import('./analyze-fv')).analyzeFvCommand(args, out);
   if (probes !== 'dataset') throw new UsageError(`--probes must be dataset or fv, not '${probes}'`);
@@ -111,8 +112,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   // Weights and engine.
   const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: true });
   const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
-  const context = await createNodeContext((args.values.get('adapter') ?? 'default') as AdapterChoice);
-  process.stderr.write(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.vendor})\n`);
+  const context = await openNodeContext(args.values.get('adapter'));
   const engine = await ResNetEngine.create({ context });
   engine.loadWeights(checkpoint.tensors);
   const status = engine.computability();

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type TapName, allTapNames } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
-import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { ADAPTER_HELP, checkAdapterOption, openNodeContext } from './adapter';
 import { type HostTensor, type TensorMap, readSafetensors, writeSafetensors } from '../weights/safetensors';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
@@ -27,7 +27,7 @@ usage:
 common options:
   --weights FILE        a torchvision .pth (zip) or .safetensors state dict; else $RESNET_STREAM_WEIGHTS,
                         else the cached official download (node weights/download.mjs)
-  --adapter NAME        swiftshader | lavapipe | default (default: a real GPU if present, else SwiftShader)
+  ${ADAPTER_HELP}
   taps are named as in torchvision: input, conv1, bn1, relu, maxpool, layerL.B.{bn1,bn2,downsample.1,skip,sum},
   layerL.B, avgpool, fc`;
 
@@ -38,12 +38,7 @@ function log(message: string): void {
 }
 
 async function openEngine(adapter: string | undefined): Promise<ResNetEngine> {
-  const choice = (adapter ?? 'default') as AdapterChoice;
-  if (!['swiftshader', 'lavapipe', 'default'].includes(choice)) {
-    throw new UsageError(`--adapter must be swiftshader, lavapipe or default, not '${adapter}'`);
-  }
-  const context = await createNodeContext(choice);
-  log(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.device || context.adapter.vendor})`);
+  const context = await openNodeContext(adapter);
   return ResNetEngine.create({ context });
 }
 
@@ -77,6 +72,7 @@ function readInput(args: ReturnType<typeof parseArgs>): { tensor: HostTensor; na
 
 const taps: Command = async (argv) => {
   const args = parseArgs(argv, { values: ['weights', 'input', 'out', 'taps', 'adapter'], multi: ['image'] });
+  checkAdapterOption(args.values.get('adapter'));
   const out = required(args, 'out');
   const { tensor } = readInput(args);
   const engine = await openEngine(args.values.get('adapter'));
@@ -126,6 +122,7 @@ function softmax(logits: Float32Array): Float64Array {
 
 const classify: Command = async (argv) => {
   const args = parseArgs(argv, { values: ['weights', 'input', 'top', 'adapter'], flags: ['json'], multi: ['image'] });
+  checkAdapterOption(args.values.get('adapter'));
   const top = Number(args.values.get('top') ?? 5);
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw new UsageError('--top must be an integer from 1 to 1000');
   const { tensor, names } = readInput(args);
