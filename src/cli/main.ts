@@ -19,6 +19,7 @@ usage:
   resnet-stream taps --weights FILE (--input TENSOR.safetensors | --image FILE...) --out OUT.safetensors [--taps a,b,...]
   resnet-stream classify --weights FILE (--input TENSOR.safetensors | --image FILE...) [--top 5] [--json]
   resnet-stream preprocess --image FILE --out OUT.safetensors
+  resnet-stream --version
   resnet-stream inspect [--weights FILE] [--tensors] [--json]   (load and validate a checkpoint; no GPU)
   resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
@@ -185,6 +186,10 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${RESNET_STREAM_VERSION}\n`);
+    return 0;
   }
   const command = commands[name];
   if (!command) {

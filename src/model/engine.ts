@@ -21,6 +21,8 @@ export interface ForwardOptions {
 export interface EngineOptions extends GpuContextOptions {
   /** Use an existing context (shares its device, pool and pipeline cache). */
   context?: GpuContext;
+  /** Destroy `context` when the engine is disposed (default: only a context the engine made itself). */
+  ownContext?: boolean;
   /** Compiled plans kept for reuse (each holds its activation buffers). */
   maxCachedPlans?: number;
   /**
@@ -81,7 +83,7 @@ export class ResNetEngine {
   private constructor(readonly ctx: GpuContext, options: EngineOptions) {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
     this.precision = options.precision ?? 'f32';
-    this.ownsContext = !options.context;
+    this.ownsContext = !options.context || options.ownContext === true;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
   }
@@ -89,7 +91,7 @@ export class ResNetEngine {
   static async create(options: EngineOptions = {}): Promise<ResNetEngine> {
     const ctx = options.context ?? (await GpuContext.create(options));
     if (options.precision === 'f16' && !supportsF16(ctx)) {
-      if (!options.context) ctx.destroy();
+      if (!options.context || options.ownContext) ctx.destroy();
       throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
     }
     if (options.convVariant) setConv2dVariant(ctx, options.convVariant);
