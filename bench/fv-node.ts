@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
+import { type ConvKernelChoice, setConv2dVariant } from '../src/kernels/conv2d';
 import { tapShape } from '../src/model/architecture';
 import { BackwardPlan, releaseBackwardWeights } from '../src/model/backward';
 import { NetworkWeights } from '../src/model/gpu-weights';
@@ -61,7 +62,7 @@ try {
 class StopSteps extends Error {}
 
 const result: Record<string, unknown> = {
-  kind: 'fv-bench', adapterChoice: adapter, batch, size, warmup, timedRequested: timed, budgetSeconds: budget, maxSubBatch,
+  kind: 'fv-bench', adapterChoice: adapter, convVariant: arg('conv-variant', '') || 'auto', batch, size, warmup, timedRequested: timed, budgetSeconds: budget, maxSubBatch,
   weights: weightsNote, machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemGiB: totalmem() / 2 ** 30 },
   node: process.version, startedAt: new Date().toISOString(), loadavgStart: loadavg(), taps: [] as unknown[],
 };
@@ -76,6 +77,9 @@ if (resume?.taps?.length) {
 }
 
 const ctx = await createNodeContext(adapter);
+// --conv-variant direct|rows|gemm forces the forward's convolution kernel (the backward keeps conv2dDispatch's).
+const convVariant = arg('conv-variant', '');
+if (convVariant) setConv2dVariant(ctx, convVariant as ConvKernelChoice);
 result.adapter = { name: ctx.adapter.name, vendor: ctx.adapter.vendor, description: ctx.adapter.description, architecture: ctx.adapter.architecture };
 result.maxStorageBufferBindingSize = ctx.device.limits.maxStorageBufferBindingSize;
 log(`adapter ${ctx.adapter.name}; ${weightsNote}`);

@@ -31,6 +31,13 @@ const WORKGROUP_SIZE = 64;
 
 export type Conv2dVariant = 'direct' | 'rows';
 export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
+/**
+ * What a context or engine may choose: a conv2dDispatch variant, or 'gemm', the tiled implicit
+ * GEMM of src/kernels/conv2d-gemm.ts (one or two dispatches per convolution, which the forward
+ * plan makes through conv2dGemmDispatches).
+ */
+export type ConvKernelChoice = Conv2dVariant | 'gemm';
+export const CONV_KERNEL_CHOICES: readonly ConvKernelChoice[] = [...CONV2D_VARIANTS, 'gemm'];
 
 /**
  * The variant measured fastest on this adapter class (bench/conv-variants.mjs; numbers in
@@ -45,19 +52,19 @@ export function conv2dVariantFor(adapter: AdapterDescription): Conv2dVariant {
   return 'direct';
 }
 
-const chosen = new WeakMap<GpuContext, Conv2dVariant>();
+const chosen = new WeakMap<GpuContext, ConvKernelChoice>();
 
-/** Force a variant for every conv2d dispatch made on this context; 'auto' returns to conv2dVariantFor. */
-export function setConv2dVariant(ctx: GpuContext, variant: Conv2dVariant | 'auto'): void {
+/** Force a variant for every convolution planned on this context; 'auto' returns to conv2dVariantFor. */
+export function setConv2dVariant(ctx: GpuContext, variant: ConvKernelChoice | 'auto'): void {
   if (variant === 'auto') { chosen.delete(ctx); return; }
-  if (!CONV2D_VARIANTS.includes(variant)) {
-    throw new Error(`conv2d: unknown variant '${String(variant)}' (expected ${CONV2D_VARIANTS.join(', ')} or auto)`);
+  if (!CONV_KERNEL_CHOICES.includes(variant)) {
+    throw new Error(`conv2d: unknown variant '${String(variant)}' (expected ${CONV_KERNEL_CHOICES.join(', ')} or auto)`);
   }
   chosen.set(ctx, variant);
 }
 
-/** The variant conv2dDispatch uses on this context when a dispatch does not name one. */
-export function conv2dVariant(ctx: GpuContext): Conv2dVariant {
+/** The kernel convolutions planned on this context use when a dispatch does not name one. */
+export function conv2dVariant(ctx: GpuContext): ConvKernelChoice {
   return chosen.get(ctx) ?? conv2dVariantFor(ctx.adapter);
 }
 
@@ -265,7 +272,10 @@ export function conv2dDispatch(
       workgroups,
     };
   }
-  const variant = opts.variant ?? conv2dVariant(ctx);
+  const choice = opts.variant ?? conv2dVariant(ctx);
+  // The forward plan makes 'gemm' convolutions itself (conv2dGemmDispatches); anything else that
+  // asks for a single dispatch (the backward pass) gets 'direct'.
+  const variant: Conv2dVariant = choice === 'gemm' ? 'direct' : choice;
   // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl); other shapes run 'direct'.
   if (variant === 'rows' && s.kernel === 3 && s.stride === 1) {
     // One (image, channel group) per workgroup; its threads walk the pixel blocks, so a workgroup

@@ -3,7 +3,7 @@
 
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib } from '../gpu/errors';
-import { type Conv2dVariant, setConv2dVariant, supportsF16 } from '../kernels/conv2d';
+import { type ConvKernelChoice, setConv2dVariant, supportsF16 } from '../kernels/conv2d';
 import type { HostTensor, TensorMap } from '../weights/safetensors';
 import {
   BLOCKS, MIN_INPUT_SIZE, type TapName, allTapNames, expectedTensors, tapShape, tapStageIndex,
@@ -32,11 +32,11 @@ export interface EngineOptions extends GpuContextOptions {
    */
   maxMemoryBytes?: number;
   /**
-   * The convolution kernel: 'auto' (default) picks per adapter (conv2dVariantFor); 'direct' or
-   * 'rows' force one. Set on the context, so engines sharing a context share it (plans built
+   * The convolution kernel: 'auto' (default) picks per adapter (conv2dVariantFor); 'direct',
+   * 'rows' or 'gemm' (the tiled implicit GEMM with split-K, src/kernels/conv2d-gemm.ts) force one. Set on the context, so engines sharing a context share it (plans built
    * earlier keep theirs).
    */
-  convVariant?: Conv2dVariant | 'auto';
+  convVariant?: ConvKernelChoice | 'auto';
   /**
    * 'f16': convolution weights stored as f16 (f32 products and sums; conv2d.wgsl reading f16 weights), on
    * adapters with the 'shader-f16' feature. Default 'f32'.

@@ -11,7 +11,8 @@ import { type Dispatch, type GpuContext, ReadbackSlot } from '../gpu/context';
 import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
-import { type Conv2dShape, conv2dDispatch } from '../kernels/conv2d';
+import { type Conv2dShape, conv2dDispatch, conv2dVariant } from '../kernels/conv2d';
+import { conv2dGemmDispatches, gemmScratchBytes } from '../kernels/conv2d-gemm';
 import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
 import { linearDispatch } from '../kernels/linear';
 import { maxpool2dDispatch } from '../kernels/maxpool2d';
@@ -184,8 +185,8 @@ export class ForwardPlan {
         outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
       };
       const outShape = shapeOf(bnTap);
-      const conv = (output: GPUBuffer, fuseRelu: boolean, label: string) => this.push(conv2dDispatch(this.ctx, shape,
-        { input, weights: w.weights, scale: w.scale, shift: w.shift, output }, { relu: fuseRelu }, label));
+      const conv = (output: GPUBuffer, fuseRelu: boolean, label: string) => this.pushConv(shape,
+        { input, weights: w.weights, scale: w.scale, shift: w.shift, output }, fuseRelu, weights.precision, label);
       if (relu && !materialise(bnTap)) {
         const post = reluOutput(relu.tap, relu.label, outShape);
         conv(post, true, `${spec.conv}+${spec.bn}+relu`);
@@ -212,10 +213,10 @@ export class ForwardPlan {
         // The raw convolution (a unit epilogue), then the separate batchnorm kernel.
         const raw = weights.stemRaw!;
         const conv1 = produce('conv1');
-        this.push(conv2dDispatch(this.ctx, {
+        this.pushConv({
           batch, inChannels: 3, inHeight: height, inWidth: width, outChannels: 64, kernel: 7, stride: 2, padding: 3,
         }, { input: this.input, weights: weights.conv(STEM).weights, scale: raw.unitScale, shift: raw.zeroShift, output: conv1 },
-        { relu: false }, 'conv1 (raw)'));
+        false, weights.precision, 'conv1 (raw)');
         ablate('conv1', conv1);
         const fuseRelu = !materialise('bn1');
         const bn = fuseRelu ? reluOutput('relu', 'relu', stemShape) : produce('bn1');
@@ -305,6 +306,21 @@ export class ForwardPlan {
 
   private push(d: Dispatch): void {
     this.dispatches.push(d);
+  }
+
+  /** One convolution: conv2dDispatch, or the gemm kernel's one or two dispatches where chosen. */
+  private pushConv(shape: Conv2dShape, buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer },
+    relu: boolean, precision: 'f32' | 'f16', label: string): void {
+    // f16 weights are read by conv2dDispatch's f16 path only.
+    if (conv2dVariant(this.ctx) !== 'gemm' || precision === 'f16') {
+      this.push(conv2dDispatch(this.ctx, shape, buffers, { relu }, label));
+      return;
+    }
+    // A split-K scratch is needed only while this convolution runs: back to the free list at once.
+    const scratchBytes = gemmScratchBytes(shape);
+    const scratch = scratchBytes ? this.alloc(`${label} split-K scratch`, [scratchBytes / 4]) : undefined;
+    for (const d of conv2dGemmDispatches(this.ctx, shape, { ...buffers, scratch }, { relu }, `${label} (gemm)`)) this.push(d);
+    if (scratch) this.free.push(scratch);
   }
 
   /**

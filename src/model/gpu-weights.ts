@@ -38,7 +38,11 @@ export class NetworkWeights {
    * precision 'f16': every convolution also gets an f16 copy of its packed weights, which the
    * forward's conv2d dispatches read (registerF16Weights); the f32 copy stays for the backward pass.
    */
+  /** 'f16' when the convolutions read f16 copies of their weights (only conv2dDispatch's f16 path does). */
+  readonly precision: 'f32' | 'f16';
+
   constructor(private readonly ctx: GpuContext, tensors: TensorMap, options: { precision?: 'f32' | 'f16' } = {}) {
+    this.precision = options.precision ?? 'f32';
     const expected = expectedTensors();
     this.missing = new Set([...expected.keys()].filter((name) => !tensors.has(name)));
     for (const spec of allConvs()) {
