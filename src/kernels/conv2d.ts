@@ -40,16 +40,20 @@ export type ConvKernelChoice = Conv2dVariant | 'gemm';
 export const CONV_KERNEL_CHOICES: readonly ConvKernelChoice[] = [...CONV2D_VARIANTS, 'gemm'];
 
 /**
- * The variant measured fastest on this adapter class (bench/conv-variants.mjs; numbers in
- * bench/results/2026-11-29-conv-variants.md): 'rows' on SwiftShader (its 3x3 stride-1 layers take
- * 0.54-0.73x the CPU time, the forward 0.64x) and on lavapipe (those layers 0.71-0.96x, every one
- * of the 13 below 1; the forward 0.83-0.90x). Real GPUs keep 'direct' (not measured here).
+ * The kernel measured fastest on this adapter class: 'rows' on SwiftShader (its 3x3 stride-1
+ * layers take 0.54-0.73x the CPU time, the forward 0.64x) and on lavapipe (those layers 0.71-0.96x,
+ * the forward 0.83-0.90x; bench/results/2026-11-29-conv-variants.md); 'gemm' on a real GPU (an
+ * NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with 'direct', its convolutions
+ * 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md). Compatibility
+ * mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on lavapipe there).
  */
-export function conv2dVariantFor(adapter: AdapterDescription): Conv2dVariant {
+export function conv2dVariantFor(adapter: AdapterDescription): ConvKernelChoice {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
-  // description (llvmpipe included); compat mode over ANGLE reports nothing and keeps 'direct'.
+  // description (llvmpipe included).
   if (adapter.name === 'swiftshader' || adapter.name === 'lavapipe') return 'rows';
-  return 'direct';
+  if (adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description) return 'direct';
+  if (adapter.isFallbackAdapter) return 'direct';
+  return 'gemm';
 }
 
 const chosen = new WeakMap<GpuContext, ConvKernelChoice>();
