@@ -7,6 +7,7 @@
 //   engine.loadWeights(await loadWeightsFile());           // --weights rules: $RESNET_STREAM_WEIGHTS, the cache
 //   const taps = await engine.forward(imageFileToTensor('cat.jpg'), { taps: ['layer3.1'] });
 //   engine.dispose();
+//   const { analysis } = await runAnalysis({ out: 'out/analysis', images: 'photos/', onProgress, signal });
 
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -19,6 +20,10 @@ import type { HostTensor, TensorMap } from './weights/safetensors';
 
 export * from './index';
 export { ADAPTER_CHOICES, adapterLine, type AdapterChoice };
+// The residual-stream analysis of an image folder (what `resnet-stream analyze` runs), with
+// progress callbacks and an AbortSignal; returns the analysis.json object.
+export { type RunAnalysisOptions, type RunAnalysisResult, runAnalysis } from './cli/run-analysis';
+export type { AnalysisPhase, AnalysisProgress } from './analysis/analyze';
 
 export interface NodeEngineOptions extends Omit<EngineOptions, 'context' | 'device' | 'gpu'> {
   /** As the CLI's --adapter: 'default' (a GPU, else lavapipe, else SwiftShader), or insist on one. */

@@ -55,6 +55,7 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
   try {
     engine.loadWeights(checkpoint.tensors);
     const { blocks, skipped } = computableBlocks(requested, variant, engine.computability());
+    for (const s of skipped) process.stderr.write(`skipping block ${s.block}: ${s.reason}\n`);
     process.stderr.write(`fv probes: ${steps} steps at ${size} x ${size}, ${fvBatch} channels per batch, seed ${seed}; PNGs in ${join(out, 'probes')}\n`);
 
     const abort = new AbortController();
