@@ -3,7 +3,7 @@
 // (dist/demo, demo/build.mjs).
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { buildDemo } from './demo/build.mjs';
 
 /** tsc --emitDeclarationOnly: type errors are printed but do not fail the JavaScript build. */
@@ -20,7 +20,11 @@ function emitDeclarations() {
   });
 }
 
-const common = { bundle: true, loader: { '.wgsl': 'text' }, sourcemap: true, target: 'es2022', logLevel: 'warning' };
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const common = {
+  bundle: true, loader: { '.wgsl': 'text' }, sourcemap: true, target: 'es2022', logLevel: 'warning',
+  define: { RESNET_STREAM_VERSION: JSON.stringify(version) },
+};
 
 await Promise.all([
   esbuild.build({
@@ -29,6 +33,15 @@ await Promise.all([
     outfile: 'dist/resnet-stream.js',
     format: 'esm',
     platform: 'browser',
+  }),
+  // resnet-stream/node: the engine for Node scripts (Dawn, files), dependencies left to npm.
+  esbuild.build({
+    ...common,
+    entryPoints: ['src/index-node.ts'],
+    outfile: 'dist/node.js',
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
   }),
   esbuild.build({
     ...common,

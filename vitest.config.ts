@@ -11,8 +11,11 @@ const wgslAsText = {
   },
 };
 
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
 export default defineConfig({
   plugins: [wgslAsText],
+  define: { RESNET_STREAM_VERSION: JSON.stringify(version) },
   test: {
     include: ['test/**/*.test.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],

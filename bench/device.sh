@@ -11,11 +11,13 @@
 #        command: for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; bash bench/device.sh run
 #        carry:   [".gl", "bench/.build/device"]
 #        timeout_s: 480
-#    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64`).
+#    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64` or
+#    `run --conv-variant gemm`; SKIP_FV=1 leaves out the feature-visualisation step rate).
 # 3. Here: copy the configuration's files (not its summary, which covers that run alone) and
 #    rewrite the reports and the day's summary over every configuration:
 #        cp <files_at>/*-node-*.json <files_at>/*-node-*.md <files_at>/*-node-*.svg bench/results/
 #        node bench/run.mjs --report-only --date <the date in the file names>
+#        node bench/fv.mjs --report-only --date <the date>   (the fv-node-nvidia file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -81,7 +83,13 @@ run() {
   "$DEV/bin/node" --input-type=module -e '
     const { main } = await import(process.cwd() + "/bench/.build/device/runner.mjs");
     process.exit(await main(process.argv.slice(1), process.cwd()));
-  ' -- --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" --timeout-minutes 7 "$@" 2>&1 | tee -a "$out/device.log"
+  ' -- --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" --timeout-minutes "${BENCH_MINUTES:-5}" "$@" 2>&1 | tee -a "$out/device.log"
+  # The feature-visualisation step rate: a 64-channel batch at 224, per tap (bench/fv-node.ts).
+  [ -n "${SKIP_FV:-}" ] && return 0
+  local day
+  day=$(date -u +%F)
+  timeout "${FV_SECONDS:-150}" "$DEV/bin/node" "$DEV/fv-bench.mjs" --adapter gpu --taps layer1.1.bn2,layer4.1 --batch 64 --size 224 \
+    --warmup 2 --timed 10 --budget 40 --dataset-batch 8 --dataset-runs 5 --out "$out/$day-fv-node-nvidia.json" 2>&1 | tee -a "$out/device.log" || true
 }
 
 case "${1:-}" in

@@ -63,13 +63,13 @@ export function engineStatus(): { available: boolean; reason?: string } {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility' },
+export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility'; convVariant?: string },
   weights: TensorMap): Promise<{ engine: OurEngine; createMs: number; loadMs: number }> {
   const status = engineStatus();
   if (!status.available) throw new Error(`our engine is not available: ${status.reason}`);
   const Engine = (engineModule as Any).ResNetEngine;
   const t0 = performance.now();
-  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel });
+  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...(options.convVariant ? { convVariant: options.convVariant } : {}) });
   const t1 = performance.now();
   e.loadWeights(weights);
   // Weight uploads are queued; wait for them so loadMs is the real upload time.

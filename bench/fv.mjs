@@ -46,6 +46,8 @@ async function buildFv() {
   await esbuild.build({ ...common, entryPoints: [join(root, 'bench', 'fv-project.ts')], outfile: join(outDir, 'fv-project.mjs') });
 }
 
+/** Seconds with 3 significant digits (GPU steps are milliseconds, CPU steps tens of seconds). */
+const sec = (s) => (s >= 100 ? s.toFixed(0) : s.toPrecision(3));
 const fmtDuration = (s) => (s >= 86400 ? `${(s / 86400).toFixed(1)} days` : `${(s / 3600).toFixed(1)} h`);
 
 function writeReports(o, project) {
@@ -64,7 +66,7 @@ function writeReports(o, project) {
       `# Feature visualisation benchmark: ${config}, ${o.date}`, '',
       `Adapter: **${r.adapter?.name ?? '?'}** (${r.adapter?.description || r.adapter?.vendor || 'no description'}), Node ${r.node}, ` +
       `${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.totalMemGiB.toFixed(0)} GiB. Load average (1 min) at start ` +
-      `${r.loadavgStart[0].toFixed(2)}, at end ${r.loadavgEnd?.[0]?.toFixed(2) ?? '?'} (machine shared with other engineers' builds and tests).`, '',
+      `${r.loadavgStart[0].toFixed(2)}, at end ${r.loadavgEnd?.[0]?.toFixed(2) ?? '?'} (other work on the machine slows every step alike).`, '',
       `Weights: ${r.weights}. Timing does not depend on the values.`, '',
       ...(r.resumedFrom ? [`Measured in pieces (--resume): taps measured by an earlier process of ${r.resumedFrom.startedAt} ` +
         `(load at its start ${r.resumedFrom.loadavgStart?.[0]?.toFixed(2) ?? '?'}) were kept; the rest and the dataset forward ran from ${r.startedAt}.`, ''] : []),
@@ -74,7 +76,7 @@ function writeReports(o, project) {
       `(a step is not started past ${r.budgetSeconds} s of timed steps); the measure is the median.`, '',
       '| tap | jitter | batch as run | warm-up step (s) | timed steps | step times (s) | median step (s) | steps/s | load (1 min) during |',
       '|---|---|---|---|---|---|---|---|---|',
-      ...r.taps.map((t) => `| ${t.tap} | ${t.jitter} | ${t.runs > 1 ? `${t.runs} x ${t.subBatch}` : t.subBatch} | ${t.warmupSeconds.toFixed(1)} | ${t.timedSteps} | ${t.stepSeconds.map((s) => s.toFixed(1)).join(', ')} | ${t.medianStepSeconds.toFixed(1)} | ${t.stepsPerSecond.toFixed(4)} | ${Math.min(...t.loadavgDuring).toFixed(1)}-${Math.max(...t.loadavgDuring).toFixed(1)} |`),
+      ...r.taps.map((t) => `| ${t.tap} | ${t.jitter} | ${t.runs > 1 ? `${t.runs} x ${t.subBatch}` : t.subBatch} | ${sec(t.warmupSeconds)} | ${t.timedSteps} | ${t.stepSeconds.map(sec).join(', ')} | ${sec(t.medianStepSeconds)} | ${t.stepsPerSecond.toFixed(4)} | ${Math.min(...t.loadavgDuring).toFixed(1)}-${Math.max(...t.loadavgDuring).toFixed(1)} |`),
       '',
       ...(r.taps.some((t) => t.runs > 1) ? [`The adapter's storage-binding limit (${(r.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB) holds at most ` +
         `${r.taps.map((t) => `${t.maxBatchThisAdapter} (${t.tap})`).join(', ')} images at ${r.size}` +
@@ -93,7 +95,7 @@ function writeReports(o, project) {
         `${proj.batches} batches. Per-tap step time interpolated linearly in the forward MACs up to the tap through the measured taps ` +
         `(${Object.keys(measured).join(', ')}). **${fmtDuration(proj.totalSeconds)}** on this adapter (${proj.totalSeconds.toFixed(0)} s).`, '',
         '| block | readout | tap | batches | est. step (s) | hours |', '|---|---|---|---|---|---|',
-        ...proj.perTap.map((p) => `| ${p.block} | ${p.readout} | ${p.tap} | ${p.batches} | ${p.stepSeconds.toFixed(1)} | ${(p.seconds / 3600).toFixed(1)} |`), '');
+        ...proj.perTap.map((p) => `| ${p.block} | ${p.readout} | ${p.tap} | ${p.batches} | ${sec(p.stepSeconds)} | ${(p.seconds / 3600).toFixed(p.seconds < 360 ? 3 : 1)} |`), '');
     }
     writeFileSync(join(dir, f.replace(/\.json$/, '.md')), `${lines.join('\n')}`);
     rows.push({ config, r, proj });

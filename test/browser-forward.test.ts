@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { randomWeights } from '../src/weights/random';
-import { chromiumAvailable, lavapipeIcd, withBrowserPage, type BrowserAdapter } from './helpers/browser';
+import { noChromiumReason, lavapipeIcd, withBrowserPage, type BrowserAdapter } from './helpers/browser';
 import { freshSeed, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';
 
@@ -45,8 +45,7 @@ async function buildPage(): Promise<void> {
 }
 
 const adapters: BrowserAdapter[] = ['swiftshader', ...(lavapipeIcd() ? ['lavapipe' as const] : [])];
-const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 describe.skipIf(noChromium)('the forward in headless Chromium', () => {
   for (const adapter of adapters) {

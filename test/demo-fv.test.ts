@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
-import { chromiumAvailable, withBrowserPage } from './helpers/browser';
+import { noChromiumReason, withBrowserPage } from './helpers/browser';
 import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed } from './helpers/gpu';
 
-const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 const demo = builtDemo('resnet-stream-demo-fv-');
 

@@ -21,13 +21,12 @@ import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { mulberry32 } from '../src/util/random';
 import type { HostTensor, TensorMap } from '../src/weights/safetensors';
-import { chromiumAvailable, withBrowserPage } from './helpers/browser';
+import { noChromiumReason, withBrowserPage } from './helpers/browser';
 import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed, testContext } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
 
-const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 const demo = builtDemo('resnet-stream-demo-');
 

@@ -24,11 +24,10 @@ import { renderVis, resnetFactory } from '../src/featureviz/render';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
-import { chromiumAvailable, withBrowserPage } from './helpers/browser';
+import { noChromiumReason, withBrowserPage } from './helpers/browser';
 import { freshSeed, testContext } from './helpers/gpu';
 
-const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 const FIRST_UNITS_TOLERANCE = 1e-4;
 const IMAGE_TOLERANCE = 0.1;

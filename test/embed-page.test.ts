@@ -17,11 +17,10 @@ import { ResNetEngine } from '../src/model/engine';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import type { TensorMap } from '../src/weights/safetensors';
-import { chromiumAvailable, lavapipeIcd, withBrowserPage, type BrowserAdapter } from './helpers/browser';
+import { noChromiumReason, lavapipeIcd, withBrowserPage, type BrowserAdapter } from './helpers/browser';
 import { freshSeed, testContext } from './helpers/gpu';
 
-const noChromium = chromiumAvailable() ? null : 'skipped: /usr/bin/chromium not installed';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 /** The Node engine's top-5 on an image (same preprocessing, same kernels). */
 async function nodeTop5(weights: TensorMap, rgb: RgbImage): Promise<{ index: number; logit: number }[]> {

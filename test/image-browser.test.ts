@@ -11,7 +11,7 @@ import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImageBytes } from '../src/image/decode-node';
 import { torchvisionEval } from '../src/image/transforms';
-import { type BrowserSession, chromiumAvailable, openBrowserPage } from './helpers/browser';
+import { type BrowserSession, noChromiumReason, openBrowserPage } from './helpers/browser';
 
 type ImageModule = typeof import('../src/image/index');
 
@@ -22,8 +22,7 @@ const goldens = JSON.parse(readFileSync(join(FIXTURES, 'decode-goldens.json'), '
 const JPEGS = ['jpeg-420.jpg', 'jpeg-420-progressive.jpg', 'jpeg-cmyk.jpg', 'jpeg-gray.jpg', 'jpeg-440.jpg'];
 const PNGS = ['png-rgb8.png', 'png-gray8.png', 'png-pal8.png', 'png-rgb8-interlaced.png', 'png-gray4.png', 'png-rgba8.png', 'png-rgb16.png', 'png-gray16.png'];
 
-const noChromium = chromiumAvailable() ? null : 'skipped: Chromium not found (apt-get install chromium, or set CHROMIUM_PATH)';
-if (noChromium) console.log(noChromium);
+const noChromium = noChromiumReason();
 
 describe.skipIf(noChromium)('image path in the browser', () => {
   let dir = '';

@@ -12,7 +12,7 @@ const SRC = resolve(__dirname, '../src');
 
 /** Lower numbers are lower layers; equal numbers are siblings that may import each other. */
 const LAYER: Record<string, number> = {
-  util: 0, gpu: 1, kernels: 2, model: 3, weights: 4, image: 4, featureviz: 5, analysis: 6, report: 7, browser: 8, index: 9, cli: 9,
+  util: 0, gpu: 1, kernels: 2, model: 3, weights: 4, image: 4, featureviz: 5, analysis: 6, report: 7, browser: 8, index: 9, 'index-node': 9, cli: 9,
 };
 
 function sourceFiles(dir: string): string[] {

@@ -61,8 +61,9 @@ describe('ResNet18 forward with each conv2d variant forced', () => {
   it('f16 weights: every tap within the f16 bound of the float64 reference', async (test) => {
     const ctx = await testContext();
     if (!supportsF16(ctx)) {
-      console.log(`skipped: ${ctx.adapter.name} does not offer 'shader-f16' (Node lavapipe does)`);
-      test.skip();
+      const reason = `${ctx.adapter.name} does not offer 'shader-f16' (Node lavapipe does)`;
+      console.log(`skipped: ${reason}`);
+      test.skip(reason);
       return;
     }
     const seed = freshSeed();

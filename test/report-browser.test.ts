@@ -1,6 +1,5 @@
 // The report in headless Chromium, opened from disk: no console errors, every canvas drawn (non-blank
-// pixels), the channel table sorts and filters. Skipped where /usr/bin/chromium is absent.
-import { existsSync } from 'node:fs';
+// pixels), the channel table sorts and filters. Chromium: the system's, else the npm-shipped one.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,11 @@ import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
 import { syntheticEngine } from './helpers/synthetic';
 import { thumbnailDataUri } from '../src/report/thumbnails';
 import { writeAnalysisOutputs } from '../src/report/report-node';
+import { noChromiumReason, resolveChromium } from './helpers/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
+const noChromium = noChromiumReason();
 
-describe.skipIf(!available)('report in headless Chromium', () => {
+describe.skipIf(noChromium)('report in headless Chromium', () => {
   let browser: Browser;
   let dir: string;
   let profile: string;
@@ -42,8 +41,10 @@ describe.skipIf(!available)('report in headless Chromium', () => {
       },
     });
     url = pathToFileURL(out.report).href;
+    const chromium = await resolveChromium();
     browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromium.executable,
+      env: { ...process.env, ...chromium.env },
       headless: true,
       args: ['--no-sandbox', `--user-data-dir=${profile}`, '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-gpu'],
     });

@@ -54,6 +54,8 @@ export type Step =
   | {
     kind: 'model'; engine: EngineName; size: number; data: DataPaths; variants: Variant[];
     plan: TimingPlan; throughputPlan: TimingPlan; skipVerification?: boolean;
+    /** Our engine's `convVariant` option (ours only); absent: the engine's choice per adapter. */
+    convVariant?: string;
     /**
      * Skip a batch > 1 variant when batch x (batch-1 median) x (warm-ups + runs) would exceed this
      * many seconds (SwiftShader: a batch-32 forward takes minutes). 0 = never skip.
@@ -234,9 +236,10 @@ interface Runner {
 }
 
 async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMap, size: number,
-  result: ModelResult): Promise<Runner> {
+  result: ModelResult, convVariant?: string): Promise<Runner> {
   if (engine === 'ours') {
-    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel }, weights);
+    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant }, weights);
+    if (convVariant) result.notes.push(`convolution kernel forced to '${convVariant}'`);
     result.setupMs = createMs + loadMs;
     result.notes.push(`engine create ${createMs.toFixed(0)} ms + weight upload ${loadMs.toFixed(0)} ms`);
     return {
@@ -304,7 +307,7 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
     const input = await loadInput(env, step.data.input);
     if (input.shape[2] !== size) throw new Error(`input is ${input.shape[2]} px, step wants ${size}`);
     env.log(`${engine}: setup`);
-    runner = await createRunner(env, engine, weights, size, result);
+    runner = await createRunner(env, engine, weights, size, result, step.convVariant);
     env.log(`${engine}: setup ${result.setupMs?.toFixed(0)} ms`);
     const tapsFor = (v: Variant) => (v.taps === 'all' ? (runner?.allTaps?.() ?? ['fc']) : ['fc']);
 

@@ -4,13 +4,14 @@
 // Reads a JSON array of steps, runs them in order, writes a JSON array of results (one per step, as
 // soon as each finishes, so a crash keeps what was measured). Progress goes to stderr.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as ortTypes from 'onnxruntime-web';
 import { type Step, type SuiteEnv, runStep } from '../core/suite';
+import { type AdapterChoice, resolveNodeGpu } from '../../src/gpu/node';
 
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,39 +20,15 @@ function arg(name: string, fallback?: string): string {
   throw new Error(`missing --${name}`);
 }
 
-type AdapterChoice = 'swiftshader' | 'lavapipe' | 'default';
 const adapter = arg('adapter', 'default') as AdapterChoice;
 const steps = JSON.parse(readFileSync(arg('steps'), 'utf8')) as Step[];
 const outPath = arg('out');
 const root = process.cwd();
 const require = createRequire(join(root, 'package.json'));
 
-const ICDS: Record<'swiftshader' | 'lavapipe', string[]> = {
-  swiftshader: ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-    '/opt/google/chrome/vk_swiftshader_icd.json'],
-  lavapipe: ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
-    '/usr/share/vulkan/icd.d/lvp_icd.aarch64.json'],
-};
-
-/**
- * Dawn's navigator.gpu with the Vulkan loader pointed at one driver ('default': whatever the
- * environment names, e.g. VK_DRIVER_FILES=.../nvidia_icd.json, or the loader finds). Done here
- * rather than through src/gpu/node.ts because the peers need the GPU object itself.
- */
-function dawnGpu(choice: AdapterChoice): GPU {
-  if (choice !== 'default') {
-    const icd = ICDS[choice].find((p) => existsSync(p));
-    if (!icd) throw new Error(`${choice}: no Vulkan ICD file found (${ICDS[choice].join(', ')})`);
-    process.env.VK_ICD_FILENAMES = icd;
-    delete process.env.VK_DRIVER_FILES;
-  }
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const dawn = require('webgpu') as { create(flags: string[]): GPU; globals: Record<string, unknown> };
-  Object.assign(globalThis, dawn.globals);
-  return dawn.create([]);
-}
-
-const gpu = dawnGpu(adapter);
+// Dawn's navigator.gpu, resolved as the CLI resolves --adapter (src/gpu/node.ts): the peers need
+// the GPU object itself.
+const { gpu, origin: adapterOrigin } = await resolveNodeGpu(adapter);
 // tfjs-backend-webgpu looks for navigator.gpu when it is imported.
 const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
 if (!nav) (globalThis as { navigator?: unknown }).navigator = { gpu };
@@ -117,7 +94,7 @@ const env: SuiteEnv = {
   },
   log,
   cores: cpus().length,
-  userAgent: `Node ${process.version}; webgpu (Dawn) ${require('webgpu/package.json').version}; adapter choice ${adapter}`,
+  userAgent: `Node ${process.version}; webgpu (Dawn) ${require('webgpu/package.json').version}; adapter choice ${adapter}, from ${adapterOrigin}`,
 };
 
 const results: unknown[] = [];

@@ -40,11 +40,12 @@ const CONFIGS: Config[] = [
 const DEFAULT_CONFIGS: ConfigId[] = ['chromium-swiftshader', 'chromium-lavapipe', 'node-swiftshader', 'node-lavapipe'];
 const ALL_ENGINES: EngineName[] = ['ours', 'tfjs-webgpu', 'ort-webgpu', 'ort-wasm'];
 
-const SWIFTSHADER_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
 
 export interface Options {
   configs: ConfigId[];
   engines: EngineName[];
+  /** Our engine's convolution kernel (its `convVariant` option); undefined: the engine's own choice. */
+  convVariant?: string;
   size: number;
   runs: number;
   warmups: number;
@@ -75,6 +76,8 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --only a,b          configurations: ${CONFIGS.map((c) => c.id).join(', ')}
                       (default: the first four that are installed; node-default is opt-in: a real GPU)
   --engines a,b       ${ALL_ENGINES.join(', ')} (default: all)
+  --conv-variant V    our engine's convolution kernel: direct, rows or gemm (default: its choice per
+                      adapter); the results' configuration id gets '-V' appended
   --runs N            timed runs per batch-1 measure (default 20), after --warmups N (default 3)
   --batches 8,32      throughput batches of our engine (default 8,32; 'none' to skip)
   --throughput-runs N timed runs per throughput measure (default = --runs)
@@ -127,9 +130,12 @@ export function parseArgs(argv: string[], root: string): Options {
   const batches = batchesArg === 'none' || verifyOnly ? [] : (batchesArg?.split(',').map(Number) ?? (quick ? [] : [8, 32]));
   for (const b of batches) if (!Number.isInteger(b) || b < 2) throw new Error(`--batches wants integers >= 2, got ${batchesArg}`);
   const mode = verifyOnly ? 'verify-only' : quick ? 'quick' : reduced ? 'reduced' : (has('runs') || has('warmups')) ? 'custom' : 'full';
+  const convVariant = get('conv-variant');
+  if (convVariant !== undefined && !['direct', 'rows', 'gemm'].includes(convVariant)) throw new Error(`--conv-variant wants direct, rows or gemm, got '${convVariant}'`);
   return {
     configs,
     engines,
+    convVariant,
     size: num('size', verifyOnly ? 64 : 224),
     runs,
     warmups,
@@ -153,19 +159,17 @@ export function parseArgs(argv: string[], root: string): Options {
 }
 
 function unavailable(config: Config): string | null {
-  if (config.kind === 'browser' && !chromiumAvailable()) return 'Chromium not found at /usr/bin/chromium';
+  if (config.kind === 'browser' && !chromiumAvailable()) return 'no Chromium: none on this system and no npm-shipped one';
   if (config.adapter === 'lavapipe' && !lavapipeIcd()) return 'lavapipe (Mesa Vulkan drivers) not installed';
-  if (config.adapter === 'swiftshader' && config.kind === 'node' && !SWIFTSHADER_ICDS.some(existsSync)) {
-    return 'SwiftShader ICD not found (it ships with Debian\'s chromium)';
-  }
   return null;
 }
 
 /** The results' file tag: the configuration, or for node-default the adapter's vendor (node-nvidia). */
-function resultId(config: Config, env: EnvResult | undefined): string {
-  if (config.id !== 'node-default') return config.id;
+function resultId(config: Config, env: EnvResult | undefined, convVariant?: string): string {
+  const suffix = convVariant ? `-${convVariant}` : '';
+  if (config.id !== 'node-default') return `${config.id}${suffix}`;
   const vendor = (env?.adapter?.vendor || env?.adapter?.description || 'default').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  return `node-${vendor || 'default'}`;
+  return `node-${vendor || 'default'}${suffix}`;
 }
 
 function localDate(): string {
@@ -187,6 +191,7 @@ function buildSteps(opts: Options, data: ReturnType<typeof prepareData>): Step[]
     steps.push({
       kind: 'model', engine, size: opts.size, data: paths, variants, plan, throughputPlan,
       throughputBudgetSeconds: opts.throughputBudget,
+      ...(engine === 'ours' && opts.convVariant ? { convVariant: opts.convVariant } : {}),
     });
   }
   if (opts.matmulSize > 0) steps.push({ kind: 'matmul', size: opts.matmulSize, plan: { warmups: Math.min(opts.warmups, 2), runs: opts.matmulRuns } });
@@ -210,7 +215,7 @@ async function runBrowserConfig(config: Config, steps: Step[], opts: Options, lo
     const query = config.featureLevel === 'compatibility' ? '?featureLevel=compatibility' : '';
     await session.page.goto(session.url(`/bench/page/index.html${query}`), { waitUntil: 'load', timeout: 60_000 });
     await session.page.waitForFunction('window.bench && window.bench.ready', { timeout: 60_000 });
-    const browserVersion = await session.browser.version();
+    const browserVersion = `${await session.browser.version()} (${session.chromium})`;
     const results: unknown[] = [];
     const deadline = Date.now() + opts.timeoutMinutes * 60_000;
     for (const step of steps) {
@@ -358,7 +363,7 @@ export async function main(argv: string[], root: string): Promise<number> {
       started,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       config: {
-        id: resultId(config, env), label: config.label, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
+        id: resultId(config, env, opts.convVariant), label: `${config.label}${opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
         ...(config.id === 'chromium-lavapipe' ? { vulkanIcd: lavapipeIcd() ?? undefined } : {}),
       },
       mode: {

@@ -10,7 +10,7 @@ import { runFvProbeAnalysis } from './fv-probes';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant } from '../analysis/readouts';
 import { decodeImageFile } from '../image/decode-node';
-import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { openNodeContext } from './adapter';
 import { blockByName } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
 import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
@@ -50,12 +50,12 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
 
   const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: true });
   const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
-  const context = await createNodeContext((args.values.get('adapter') ?? 'default') as AdapterChoice);
-  process.stderr.write(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.vendor})\n`);
+  const context = await openNodeContext(args.values.get('adapter'));
   const engine = await ResNetEngine.create({ context });
   try {
     engine.loadWeights(checkpoint.tensors);
     const { blocks, skipped } = computableBlocks(requested, variant, engine.computability());
+    for (const s of skipped) process.stderr.write(`skipping block ${s.block}: ${s.reason}\n`);
     process.stderr.write(`fv probes: ${steps} steps at ${size} x ${size}, ${fvBatch} channels per batch, seed ${seed}; PNGs in ${join(out, 'probes')}\n`);
 
     const abort = new AbortController();

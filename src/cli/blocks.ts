@@ -7,7 +7,7 @@ import type { ResNetEngine } from '../model/engine';
 
 /**
  * Split `requested` into the blocks whose readouts (I, B, O) the weights can compute and the rest,
- * each skipped block named on stderr with what the checkpoint lacks. Throws if none is left.
+ * each skipped block with what the checkpoint lacks (the caller says so). Throws if none is left.
  */
 export function computableBlocks(requested: string[], variant: Variant, status: ReturnType<ResNetEngine['computability']>):
   { blocks: string[]; skipped: SkippedBlock[] } {
@@ -18,7 +18,6 @@ export function computableBlocks(requested: string[], variant: Variant, status: 
     if ([r.input, r.branch, r.output].some((t) => status.notComputable.includes(t))) {
       const reason = `checkpoint lacks ${status.missingTensors.join(', ')} (it computes through ${status.lastComputable})`;
       skipped.push({ block: b, reason });
-      process.stderr.write(`skipping block ${b}: ${reason}\n`);
     } else {
       blocks.push(b);
     }

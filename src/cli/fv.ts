@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
-import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { checkAdapterOption, openNodeContext } from '../cli/adapter';
 import { allTapNames } from '../model/architecture';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
@@ -18,7 +18,7 @@ import { runFv } from '../featureviz/fv-node';
 import { UsageError, parseArgs } from './args';
 
 export const FV_USAGE = `resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
-                 [--batch 64] [--size 224] [--adapter swiftshader|lavapipe|default]
+                 [--batch 64] [--size 224] [--adapter NAME]
   one feature visualisation per channel of the tap (Lucent's render_vis with the paper's settings),
   optimised --batch channels at a time; PNGs and fv.json go to --out`;
 
@@ -60,13 +60,13 @@ export async function fvCommand(argv: string[]): Promise<void> {
   const seedText = args.values.get('seed');
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, not '${seedText}'`);
-  const adapter = (args.values.get('adapter') ?? 'default') as AdapterChoice;
-  if (!['swiftshader', 'lavapipe', 'default'].includes(adapter)) throw new UsageError(`--adapter must be swiftshader, lavapipe or default`);
+  const adapter = args.values.get('adapter');
+  checkAdapterOption(adapter);
 
   const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: false });
   const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
-  const ctx = await createNodeContext(adapter);
-  process.stderr.write(`adapter: ${ctx.adapter.name}; ${channels.length} channels of ${tap}, ${steps} steps, batches of ${batchSize}\n`);
+  const ctx = await openNodeContext(adapter);
+  process.stderr.write(`${channels.length} channels of ${tap}, ${steps} steps, batches of ${batchSize}\n`);
   const bar = new cliProgress.SingleBar({
     format: 'fv batch {batch} |{bar}| {value}/{total} steps | {rate} steps/s | ETA {eta_formatted}',
     hideCursor: true, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 5000,

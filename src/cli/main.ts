@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type TapName, allTapNames } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
-import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { ADAPTER_HELP, checkAdapterOption, openNodeContext } from './adapter';
 import { type HostTensor, type TensorMap, readSafetensors, writeSafetensors } from '../weights/safetensors';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
@@ -19,6 +19,7 @@ usage:
   resnet-stream taps --weights FILE (--input TENSOR.safetensors | --image FILE...) --out OUT.safetensors [--taps a,b,...]
   resnet-stream classify --weights FILE (--input TENSOR.safetensors | --image FILE...) [--top 5] [--json]
   resnet-stream preprocess --image FILE --out OUT.safetensors
+  resnet-stream --version
   resnet-stream inspect [--weights FILE] [--tensors] [--json]   (load and validate a checkpoint; no GPU)
   resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
@@ -27,7 +28,7 @@ usage:
 common options:
   --weights FILE        a torchvision .pth (zip) or .safetensors state dict; else $RESNET_STREAM_WEIGHTS,
                         else the cached official download (node weights/download.mjs)
-  --adapter NAME        swiftshader | lavapipe | default (default: a real GPU if present, else SwiftShader)
+  ${ADAPTER_HELP}
   taps are named as in torchvision: input, conv1, bn1, relu, maxpool, layerL.B.{bn1,bn2,downsample.1,skip,sum},
   layerL.B, avgpool, fc`;
 
@@ -38,12 +39,7 @@ function log(message: string): void {
 }
 
 async function openEngine(adapter: string | undefined): Promise<ResNetEngine> {
-  const choice = (adapter ?? 'default') as AdapterChoice;
-  if (!['swiftshader', 'lavapipe', 'default'].includes(choice)) {
-    throw new UsageError(`--adapter must be swiftshader, lavapipe or default, not '${adapter}'`);
-  }
-  const context = await createNodeContext(choice);
-  log(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.device || context.adapter.vendor})`);
+  const context = await openNodeContext(adapter);
   return ResNetEngine.create({ context });
 }
 
@@ -77,6 +73,7 @@ function readInput(args: ReturnType<typeof parseArgs>): { tensor: HostTensor; na
 
 const taps: Command = async (argv) => {
   const args = parseArgs(argv, { values: ['weights', 'input', 'out', 'taps', 'adapter'], multi: ['image'] });
+  checkAdapterOption(args.values.get('adapter'));
   const out = required(args, 'out');
   const { tensor } = readInput(args);
   const engine = await openEngine(args.values.get('adapter'));
@@ -126,6 +123,7 @@ function softmax(logits: Float32Array): Float64Array {
 
 const classify: Command = async (argv) => {
   const args = parseArgs(argv, { values: ['weights', 'input', 'top', 'adapter'], flags: ['json'], multi: ['image'] });
+  checkAdapterOption(args.values.get('adapter'));
   const top = Number(args.values.get('top') ?? 5);
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw new UsageError('--top must be an integer from 1 to 1000');
   const { tensor, names } = readInput(args);
@@ -188,6 +186,10 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${RESNET_STREAM_VERSION}\n`);
+    return 0;
   }
   const command = commands[name];
   if (!command) {

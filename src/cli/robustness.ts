@@ -14,7 +14,7 @@ import {
 import { MIN_INPUT_SIZE, allTapNames, blockByName, tapShape } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
 import { computability } from '../model/planner';
-import { type AdapterChoice, createNodeContext } from '../gpu/node';
+import { checkAdapterOption, openNodeContext } from './adapter';
 import { decodeImageFile } from '../image/decode-node';
 import { normalize, resizeShorter, stackBatch, toTensor, torchvisionZoomEvalImage } from '../image/transforms';
 import type { HostTensor } from '../weights/safetensors';
@@ -167,10 +167,8 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
   if (batchSize > 64) throw new UsageError('--batch must be an integer from 1 to 64');
   const crop = positiveInteger(args, 'crop', 224, MIN_INPUT_SIZE);
   const resize = positiveInteger(args, 'resize', Math.round((crop * 256) / 224));
-  const adapter = (args.values.get('adapter') ?? 'default') as AdapterChoice;
-  if (!['swiftshader', 'lavapipe', 'default'].includes(adapter)) {
-    throw new UsageError(`--adapter must be swiftshader, lavapipe or default, not '${adapter}'`);
-  }
+  const adapter = args.values.get('adapter');
+  checkAdapterOption(adapter);
 
   // The analysis: each block's readout O and its scale-invariant channels.
   const analysis = readAnalysis(analysisArg);
@@ -207,8 +205,7 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
     process.stderr.write(`note: ${basename(analysis.file)} was computed with ${String(analysis.meta.weights ?? 'other weights')}, not ${basename(weightsPath)}\n`);
   }
 
-  const context = await createNodeContext(adapter);
-  process.stderr.write(`adapter: ${context.adapter.name} (${context.adapter.description || context.adapter.vendor})\n`);
+  const context = await openNodeContext(adapter);
   const engine = await ResNetEngine.create({ context });
   engine.loadWeights(checkpoint.tensors);
   process.stderr.write(`${items.length} images (labels: ${resolved.how}); ` +

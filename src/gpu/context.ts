@@ -92,6 +92,9 @@ export class GpuContext {
    */
   deferMaps = isNodeRuntime();
 
+  /** How the adapter was found, where the caller resolved it (Node: which driver and why). */
+  origin: string | null = null;
+
   private constructor(readonly device: GPUDevice, readonly adapter: AdapterDescription, ownsDevice: boolean) {
     this.ownsDevice = ownsDevice;
     this.pipelines = new PipelineCache(device);

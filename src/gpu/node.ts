@@ -1,13 +1,34 @@
 // WebGPU in Node through Dawn's bindings (npm 'webgpu'). Node-only: never imported by src/index.ts.
 //
-// The Vulkan loader is pointed at a driver through VK_ICD_FILENAMES; Dawn reads it each time an
-// instance is created, so one process can try several drivers in turn.
+// One adapter resolution for the CLI, the library in Node, the tests and the benchmark:
+//   1. a real GPU: whatever Vulkan driver the system has (or VK_ICD_FILENAMES / VK_DRIVER_FILES name);
+//   2. Mesa's lavapipe, if installed (a CPU driver, about 4x SwiftShader);
+//   3. SwiftShader: Chromium's copy if the system has one, else the copy shipped in the npm package
+//      @sparticuz/chromium (src/gpu/shipped-runtime-node.ts), so `npm ci` alone gives a working adapter.
+// The Vulkan loader (libvulkan.so.1) is the system's when it has one. On a machine without one,
+// the shipped loader is loaded into this process before Dawn looks for it: Dawn asks the dynamic
+// linker for "libvulkan.so.1", which answers with an already-loaded library of that name, so no
+// LD_LIBRARY_PATH and no second process are needed. The driver is chosen through
+// VK_ICD_FILENAMES, which the loader reads each time Dawn creates an instance, so one process can
+// try several drivers in turn.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { GpuContext, WebGpuUnavailableError } from './context';
+import { type ShippedRuntime, SHIPPED_PACKAGE, shippedRuntime, shippedRuntimeUnavailable, shippedSource } from './shipped-runtime-node';
 
-export type AdapterChoice = 'swiftshader' | 'lavapipe' | 'default';
+/**
+ * What `--adapter` accepts. 'default' resolves as above; 'gpu' insists on a real GPU; 'lavapipe'
+ * on Mesa's CPU driver; 'swiftshader' on SwiftShader (the system's copy, else the npm-shipped
+ * one); 'swiftshader-npm' on the npm-shipped copy.
+ */
+export const ADAPTER_CHOICES = ['default', 'gpu', 'lavapipe', 'swiftshader', 'swiftshader-npm'] as const;
+export type AdapterChoice = (typeof ADAPTER_CHOICES)[number];
+
+export function isAdapterChoice(value: string): value is AdapterChoice {
+  return (ADAPTER_CHOICES as readonly string[]).includes(value);
+}
 
 const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -21,7 +42,10 @@ const LAVAPIPE_ICDS = [
   '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
   '/usr/share/vulkan/icd.d/lvp_icd.aarch64.json',
 ];
-const GPU_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
+const GPU_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d'];
+
+/** glibc's RTLD_NODELETE (not in os.constants.dlopen): the library stays loaded after dlclose. */
+const RTLD_NODELETE = 0x1000;
 
 type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
 let dawn: DawnModule | null = null;
@@ -39,19 +63,62 @@ function loadDawn(): DawnModule {
   return dawn;
 }
 
-/** The faster CPU adapter that may be present here: lavapipe if Mesa installed it, else SwiftShader. */
-export function defaultCpuAdapter(): AdapterChoice {
-  return LAVAPIPE_ICDS.some((p) => existsSync(p)) ? 'lavapipe' : 'swiftshader';
+/**
+ * Whether the dynamic linker can load a library named `name` (a bare soname is looked up as Dawn
+ * looks it up). process.dlopen only ever succeeds on a Node addon; any answer but "cannot open"
+ * means the linker found and loaded the file.
+ */
+function linkerLoads(name: string, flags: number = constants.dlopen.RTLD_LAZY): boolean {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, name, flags);
+    return true;
+  } catch (e) {
+    return !/cannot open shared object file|image not found|no such file/i.test((e as Error).message);
+  }
 }
 
-function hasGpuIcd(): boolean {
-  return GPU_ICD_DIRS.some((dir) => {
+/** Where the Vulkan loader comes from: 'system', the npm-shipped copy, or nowhere (with why). */
+type LoaderState = { from: 'system' | 'none' } | { from: 'npm'; runtime: ShippedRuntime };
+let loaderState: Promise<LoaderState> | null = null;
+
+function vulkanLoader(): Promise<LoaderState> {
+  loaderState ??= (async (): Promise<LoaderState> => {
+    if (process.platform !== 'linux') return { from: 'system' }; // Dawn uses Metal / D3D12 there
+    if (linkerLoads('libvulkan.so.1')) return { from: 'system' };
+    let runtime: ShippedRuntime;
     try {
-      return readdirSync(dir).some((f) => /nvidia|radeon|amd|intel/i.test(f)) && (existsSync('/dev/dri') || existsSync('/dev/nvidia0'));
+      runtime = await shippedRuntime();
     } catch {
-      return false;
+      return { from: 'none' };
     }
-  });
+    if (!linkerLoads(runtime.loader, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE)
+      || !linkerLoads('libvulkan.so.1')) {
+      return { from: 'none' };
+    }
+    return { from: 'npm', runtime };
+  })();
+  return loaderState;
+}
+
+/** Is the real-GPU route worth trying: a user-named driver, or a GPU driver and a GPU device. */
+function gpuDriverHint(): string | null {
+  if (USER_DRIVER_ENV.icd || USER_DRIVER_ENV.drivers) return 'the driver named by VK_ICD_FILENAMES / VK_DRIVER_FILES';
+  if (process.platform !== 'linux') return 'the system\'s GPU';
+  const hasDevice = existsSync('/dev/dri') || existsSync('/dev/nvidia0');
+  for (const dir of GPU_ICD_DIRS) {
+    try {
+      const icd = readdirSync(dir).find((f) => /nvidia|radeon|amd|intel|nouveau|freedreno|panfrost|asahi|virtio/i.test(f));
+      if (icd && hasDevice) return `a GPU Vulkan driver (${dir}/${icd})`;
+    } catch {
+      /* no such folder */
+    }
+  }
+  return null;
+}
+
+/** The faster CPU adapter here: lavapipe if Mesa installed it, else SwiftShader (system or npm). */
+export function defaultCpuAdapter(): AdapterChoice {
+  return LAVAPIPE_ICDS.some((p) => existsSync(p)) ? 'lavapipe' : 'swiftshader';
 }
 
 /**
@@ -63,53 +130,142 @@ function hasGpuIcd(): boolean {
  */
 const entries = new Map<string, GPU>();
 
-/** A GPU entry point whose Vulkan loader sees only `icd` (or the system's drivers when null). */
-function gpuFor(icd: string | null, userDriverEnv: { icd?: string; drivers?: string }): GPU {
-  const key = JSON.stringify([icd, icd ? null : userDriverEnv]);
-  const known = entries.get(key);
-  if (known) return known;
-  const { create } = loadDawn();
-  if (icd) {
-    process.env.VK_ICD_FILENAMES = icd;
-    delete process.env.VK_DRIVER_FILES;
-  } else {
-    if (userDriverEnv.icd !== undefined) process.env.VK_ICD_FILENAMES = userDriverEnv.icd;
-    else delete process.env.VK_ICD_FILENAMES;
-    if (userDriverEnv.drivers !== undefined) process.env.VK_DRIVER_FILES = userDriverEnv.drivers;
+/**
+ * The user's own driver variables, as the process started. The resolution sets them while Dawn
+ * creates an instance and requests its adapter (when the loader reads them), then puts these back,
+ * so that later resolutions and child processes see what the user set, not what was tried.
+ */
+const USER_DRIVER_ENV = { icd: process.env.VK_ICD_FILENAMES, drivers: process.env.VK_DRIVER_FILES };
+
+function setDriverEnv(icd: string | undefined, drivers: string | undefined): void {
+  if (icd !== undefined) process.env.VK_ICD_FILENAMES = icd;
+  else delete process.env.VK_ICD_FILENAMES;
+  if (drivers !== undefined) process.env.VK_DRIVER_FILES = drivers;
+  else delete process.env.VK_DRIVER_FILES;
+}
+
+/** Run `open` with the Vulkan loader seeing only `icd` (null: the user's or system's drivers). */
+async function withDriver<T>(icd: string | null, open: (gpu: GPU) => Promise<T>): Promise<T> {
+  const key = JSON.stringify(icd);
+  if (icd) setDriverEnv(icd, undefined);
+  else setDriverEnv(USER_DRIVER_ENV.icd, USER_DRIVER_ENV.drivers);
+  try {
+    let gpu = entries.get(key);
+    if (!gpu) {
+      gpu = loadDawn().create([]);
+      entries.set(key, gpu);
+    }
+    return await open(gpu);
+  } finally {
+    setDriverEnv(USER_DRIVER_ENV.icd, USER_DRIVER_ENV.drivers);
   }
-  const gpu = create([]);
-  entries.set(key, gpu);
-  return gpu;
+}
+
+/** One way to get an adapter: a driver (null: the system's) and why it is tried. */
+interface Route {
+  /** The ICD manifest; null: the system's drivers; a function: unpacked when the route is tried. */
+  icd: string | null | (() => Promise<string>);
+  origin: string;
+}
+
+/** What to install where no adapter can be had at all. */
+function installAdvice(): string {
+  if (process.platform === 'linux') {
+    const shipped = shippedRuntimeUnavailable();
+    return shipped
+      ? `${shipped}; install a Vulkan loader and driver (Debian/Ubuntu: apt install libvulkan1 mesa-vulkan-drivers)`
+      : 'install a Vulkan loader and driver (Debian/Ubuntu: apt install libvulkan1 mesa-vulkan-drivers)';
+  }
+  return 'update the GPU driver (Dawn uses Metal on macOS and Direct3D 12 on Windows)';
+}
+
+async function routesFor(choice: AdapterChoice): Promise<{ routes: Route[]; skipped: string[] }> {
+  const loader = await vulkanLoader();
+  const skipped: string[] = [];
+  const routes: Route[] = [];
+  const loaderNote = loader.from === 'npm' ? `, Vulkan loader from ${loader.runtime.source}` : '';
+  const systemLoader = loader.from === 'system' || loader.from === 'npm';
+  if (!systemLoader) skipped.push(`no Vulkan loader: the system has no libvulkan.so.1 and ${shippedRuntimeUnavailable() ?? `${SHIPPED_PACKAGE} could not be unpacked`}`);
+
+  if (choice === 'default' || choice === 'gpu') {
+    const hint = gpuDriverHint();
+    if (hint && systemLoader) routes.push({ icd: null, origin: `${hint}${loaderNote}` });
+    else if (choice === 'gpu') skipped.push(hint ? 'a GPU driver is installed but no Vulkan loader is' : 'no GPU Vulkan driver and GPU device found');
+  }
+  if (choice === 'default' || choice === 'lavapipe') {
+    const lavapipe = LAVAPIPE_ICDS.filter((p) => existsSync(p));
+    if (lavapipe.length && systemLoader) {
+      routes.push(...lavapipe.map((icd) => ({ icd, origin: `Mesa's lavapipe (${icd})${choice === 'default' ? ', no GPU driver found' : ''}${loaderNote}` })));
+    } else if (choice === 'lavapipe') {
+      skipped.push('lavapipe not found: install mesa-vulkan-drivers (Mesa 25; on Debian 12 from bookworm-backports)');
+    }
+  }
+  if (choice === 'default' || choice === 'swiftshader') {
+    for (const icd of SWIFTSHADER_ICDS.filter((p) => existsSync(p) && systemLoader)) {
+      routes.push({ icd, origin: `the system's SwiftShader (${icd})${choice === 'default' ? ', no GPU driver or lavapipe found' : ''}${loaderNote}` });
+    }
+  }
+  if (choice === 'default' || choice === 'swiftshader' || choice === 'swiftshader-npm') {
+    if (loader.from === 'npm') {
+      routes.push({ icd: loader.runtime.icd, origin: `the SwiftShader shipped in ${loader.runtime.source}${choice === 'default' ? ' (no GPU driver, lavapipe or system Vulkan loader found)' : ''}` });
+    } else if (loader.from === 'system') {
+      const unavailable = shippedRuntimeUnavailable();
+      if (unavailable) {
+        if (choice === 'swiftshader-npm' || !routes.length) skipped.push(`npm-shipped SwiftShader: ${unavailable}`);
+      } else {
+        const none = choice === 'default' ? ' (no GPU driver or lavapipe found)' : '';
+        routes.push({ icd: async () => (await shippedRuntime()).icd, origin: `the SwiftShader shipped in ${shippedSource()}${none}, with the system's Vulkan loader` });
+      }
+    }
+  }
+  return { routes, skipped };
 }
 
 /**
- * A GPU context in Node. 'swiftshader' and 'lavapipe' insist on that CPU driver; 'default' takes
- * what the user's VK_ICD_FILENAMES / VK_DRIVER_FILES name, else a real GPU if one is installed,
- * else lavapipe, else SwiftShader, whichever first gives an adapter.
+ * Try each route of `choice` in order; `open` turns a route's GPU entry point into a result or
+ * throws. The first result wins; otherwise one error that lists every route's failure and what to
+ * install.
  */
-export async function createNodeContext(choice: AdapterChoice = 'default'): Promise<GpuContext> {
-  const userDriverEnv = { icd: process.env.VK_ICD_FILENAMES, drivers: process.env.VK_DRIVER_FILES };
-  const candidates: (string | null)[] = [];
-  const swiftshader = SWIFTSHADER_ICDS.filter((p) => existsSync(p));
-  const lavapipe = LAVAPIPE_ICDS.filter((p) => existsSync(p));
-  if (choice === 'swiftshader') {
-    if (!swiftshader.length) throw new WebGpuUnavailableError('SwiftShader not found: install Debian\'s chromium (it ships vk_swiftshader_icd.json) and libvulkan1');
-    candidates.push(...swiftshader);
-  } else if (choice === 'lavapipe') {
-    if (!lavapipe.length) throw new WebGpuUnavailableError('lavapipe not found: install mesa-vulkan-drivers (Mesa 25, from bookworm-backports on Debian 12) and libvulkan1');
-    candidates.push(...lavapipe);
-  } else {
-    if (userDriverEnv.icd || userDriverEnv.drivers || hasGpuIcd()) candidates.push(null);
-    candidates.push(...lavapipe, ...swiftshader);
-  }
+async function firstRoute<T>(choice: AdapterChoice, open: (gpu: GPU, origin: string) => Promise<T>): Promise<T> {
+  if (!isAdapterChoice(choice)) throw new WebGpuUnavailableError(`unknown adapter '${choice}' (one of: ${ADAPTER_CHOICES.join(', ')})`);
+  const { routes, skipped } = await routesFor(choice);
   const tried: string[] = [];
-  for (const icd of candidates) {
-    const gpu = gpuFor(icd, userDriverEnv);
+  for (const route of routes) {
+    let icd: string | null = null;
     try {
-      return await GpuContext.create({ gpu });
+      icd = typeof route.icd === 'function' ? await route.icd() : route.icd;
+      const origin = route.origin;
+      return await withDriver(icd, (gpu) => open(gpu, origin));
     } catch (e) {
-      tried.push(`${icd ?? 'system Vulkan drivers'}: ${(e as Error).message}`);
+      tried.push(`${icd ?? (typeof route.icd === 'function' ? route.origin : 'system Vulkan drivers')}: ${(e as Error).message}`);
     }
   }
-  throw new WebGpuUnavailableError(`no WebGPU adapter found (${tried.join('; ') || 'no Vulkan driver installed: install libvulkan1 and chromium or mesa-vulkan-drivers'})`);
+  const reasons = [...tried, ...skipped].join('; ');
+  throw new WebGpuUnavailableError(`no WebGPU adapter found${choice === 'default' ? '' : ` for --adapter ${choice}`} (${reasons || 'no driver found'}): ${installAdvice()}`);
+}
+
+/** A GPU context in Node, resolved as described at the top of this file. */
+export function createNodeContext(choice: AdapterChoice = 'default'): Promise<GpuContext> {
+  return firstRoute(choice, async (gpu, origin) => {
+    const context = await GpuContext.create({ gpu });
+    context.origin = origin;
+    return context;
+  });
+}
+
+/**
+ * Dawn's GPU entry point for `choice`, resolved the same way, for code that requests its own
+ * adapter (the benchmark's peers). `origin` says which driver and why.
+ */
+export function resolveNodeGpu(choice: AdapterChoice = 'default'): Promise<{ gpu: GPU; origin: string }> {
+  return firstRoute(choice, async (gpu, origin) => {
+    if (!(await gpu.requestAdapter())) throw new Error('no adapter');
+    return { gpu, origin };
+  });
+}
+
+/** The adapter line the commands print on stderr: which adapter, and why it was chosen. */
+export function adapterLine(context: GpuContext): string {
+  const a = context.adapter;
+  return `adapter: ${a.name} (${a.description || a.device || a.vendor || 'no description'}), from ${context.origin ?? 'the system'}`;
 }

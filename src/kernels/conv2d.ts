@@ -246,6 +246,8 @@ export function conv2dDispatch(
   };
   const relu = opts.relu ? 1 : 0;
   const buffers = [b.input, b.weights, b.scale, b.shift, b.output];
+  // 'gemm' convolutions are made by conv2dGemmDispatches (the forward plan does); a caller that
+  // wants one dispatch (the backward pass) gets 'direct' for them.
   const variant = opts.variant ?? conv2dVariantFor(ctx.adapter);
   if (!CONV2D_VARIANTS.includes(variant)) throw new Error(`conv2d: unknown variant '${String(variant)}'`);
   const f16 = opts.precision === 'f16';

@@ -25,6 +25,8 @@ export interface ForwardOptions {
 export interface EngineOptions extends GpuContextOptions {
   /** Use an existing context (shares its device, pool and pipeline cache). */
   context?: GpuContext;
+  /** Destroy `context` when the engine is disposed (default: only a context the engine made itself). */
+  ownContext?: boolean;
   /** Compiled plans kept for reuse (each holds its activation buffers). */
   maxCachedPlans?: number;
   /**
@@ -85,7 +87,7 @@ export class ResNetEngine {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
     this.precision = options.precision ?? 'f32';
     this.kernels = kernels;
-    this.ownsContext = !options.context;
+    this.ownsContext = !options.context || options.ownContext === true;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
   }
@@ -99,7 +101,7 @@ export class ResNetEngine {
       const kernels = { conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto') };
       return new ResNetEngine(ctx, options, kernels);
     } catch (e) {
-      if (!options.context) ctx.destroy();
+      if (!options.context || options.ownContext) ctx.destroy();
       throw e;
     }
   }

@@ -8,6 +8,7 @@ import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
 import { conv2dDispatch } from '../kernels/conv2d';
+import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
 import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
 import { linearDispatch } from '../kernels/linear';
 import { maxpool2dDispatch } from '../kernels/maxpool2d';
@@ -46,14 +47,14 @@ export class ForwardPlan {
     this.activationBytes = buffers.reduce((sum, b) => sum + b.size, 0);
     const bufferOf = (tensor: number) => buffers[schedule.tensors[tensor].buffer];
     this.input = bufferOf(schedule.input);
-    for (const step of schedule.steps) this.dispatches.push(this.dispatch(step, weights, bufferOf));
+    for (const step of schedule.steps) this.dispatches.push(...[this.dispatch(step, weights, bufferOf)].flat());
     for (const { tap, tensor } of schedule.outputs) {
       const shape = schedule.tensors[tensor].shape;
       this.outputs.push({ tap, buffer: bufferOf(tensor), shape, byteLength: elementCount(shape) * 4 });
     }
   }
 
-  private dispatch(step: ForwardStep, weights: NetworkWeights, bufferOf: (tensor: number) => GPUBuffer): Dispatch {
+  private dispatch(step: ForwardStep, weights: NetworkWeights, bufferOf: (tensor: number) => GPUBuffer): Dispatch | Dispatch[] {
     const { ctx, schedule } = this;
     const { batch } = schedule;
     const shapeOf = (tensor: number) => schedule.tensors[tensor].shape;
@@ -65,11 +66,16 @@ export class ForwardPlan {
         const epilogue = step.epilogue === 'batchnorm'
           ? { scale: w.scale, shift: w.shift }
           : { scale: weights.rawBatchnorm(spec).unitScale, shift: weights.rawBatchnorm(spec).zeroShift };
-        return conv2dDispatch(ctx, {
+        const shape = {
           batch, inChannels: spec.inChannels, inHeight, inWidth,
           outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
-        }, { input: bufferOf(step.input), weights: weights.filter(spec, step.precision), ...epilogue, output: bufferOf(step.output) },
-        { relu: step.relu, variant: step.variant, precision: step.precision }, step.label);
+        };
+        const buffers = { input: bufferOf(step.input), weights: weights.filter(spec, step.precision), ...epilogue, output: bufferOf(step.output) };
+        if (step.variant === 'gemm') {
+          const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
+          return conv2dGemmDispatches(ctx, shape, { ...buffers, scratch }, { relu: step.relu }, `${step.label} (gemm)`);
+        }
+        return conv2dDispatch(ctx, shape, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);

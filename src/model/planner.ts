@@ -20,7 +20,7 @@ import {
   allTapNames, outputSize2d, stageTensors, tapShape, tapStage,
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
-import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, gemmScratchBytes } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
 /** Replace chosen channels of a tap during the forward: with zero, or with given values (e.g. means). */
@@ -163,7 +163,8 @@ export interface ScheduledTensor {
 export type ConvEpilogue = 'batchnorm' | 'identity';
 
 export type ForwardStep = { label: string } & (
-  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dVariant; precision: Conv2dPrecision }
+  /** `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes). */
+  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dVariant; precision: Conv2dPrecision; scratch?: number }
   /** The stand-alone BatchNorm of `conv` (its raw parameters), optionally with ReLU. */
   | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean }
   | { op: 'relu'; input: number; output: number }
@@ -235,7 +236,13 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
   const convOutShape = (spec: ConvSpec, inShape: number[]) => [batch, spec.outChannels, ...outputSize2d([inShape[2], inShape[3]], spec)];
   const conv = (spec: ConvSpec, input: number, output: number, relu: boolean, epilogue: ConvEpilogue, label: string) => {
     const variant = conv2dVariantRun(kernels.layers?.[spec.conv] ?? kernels.conv2d, spec, precision);
-    steps.push({ op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision });
+    const [, , inHeight, inWidth] = tensors[input].shape;
+    const scratchBytes = variant === 'gemm' ? gemmScratchBytes({
+      batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
+    }) : 0;
+    // The scratch lives for this one step: its buffer serves later tensors of the same size.
+    const scratch = scratchBytes ? tensor(`${label} split-K scratch`, [scratchBytes / 4]) : undefined;
+    steps.push({ op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision, ...(scratch !== undefined ? { scratch } : {}) });
   };
 
   /**
@@ -353,6 +360,7 @@ export function stepTensors(s: ForwardStep): { reads: number[]; writes: number[]
   switch (s.op) {
     case 'add': return { reads: [s.a, s.b], writes: [s.output] };
     case 'ablate': return { reads: [s.tensor], writes: [s.tensor] };
+    case 'conv': return s.scratch === undefined ? { reads: [s.input], writes: [s.output] } : { reads: [s.input, s.scratch], writes: [s.output, s.scratch] };
     default: return { reads: [s.input], writes: [s.output] };
   }
 }

@@ -1,6 +1,11 @@
 // Headless Chromium with WebGPU, for tests and benchmarks: a static file server on 127.0.0.1 (a
-// secure context, unlike about:blank), Debian's /usr/bin/chromium driven by puppeteer-core, console
-// errors collected, and everything closed again, with a timeout on every step so nothing hangs.
+// secure context, unlike about:blank), Chromium driven by puppeteer-core, console errors collected,
+// and everything closed again, with a timeout on every step so nothing hangs.
+//
+// Which Chromium: $CHROMIUM_PATH, else the system's (Debian's /usr/bin/chromium), else the headless
+// Chromium shipped in the npm package @sparticuz/chromium (unpacked on first use by
+// src/gpu/shipped-runtime-node.ts; WebGPU on the SwiftShader beside it). So a machine with Node and
+// npm only runs the browser tests too.
 //
 // Adapters (measured on a 2-core machine without a GPU, Chromium 156, Mesa 25.0.7):
 //   'swiftshader'  Chromium's own Vulkan CPU driver. Core WebGPU; adapter "swiftshader", fallback.
@@ -22,8 +27,25 @@ import type { AddressInfo, Socket } from 'node:net';
 // puppeteer-core is imported when a browser is launched, so Node-only users of this module (the
 // benchmark on a GPU machine without Chromium) do not need it installed.
 import type { Browser, Page } from 'puppeteer-core';
+import { shippedChromium, shippedRuntimeUnavailable, shippedSource } from '../../src/gpu/shipped-runtime-node';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SYSTEM_CHROMIUMS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable', '/usr/bin/google-chrome'];
+
+/** $CHROMIUM_PATH, else the system's Chromium, or null. */
+export function systemChromium(): string | null {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  return SYSTEM_CHROMIUMS.find((p) => existsSync(p)) ?? null;
+}
+
+/** The Chromium to launch (system, else npm-shipped) with the environment it needs, and which it is. */
+export async function resolveChromium(): Promise<{ executable: string; env: Record<string, string>; source: string }> {
+  const system = systemChromium();
+  if (system) return { executable: system, env: {}, source: system };
+  const unavailable = shippedRuntimeUnavailable();
+  if (unavailable) throw new Error(`no Chromium: none on this system (set CHROMIUM_PATH) and ${unavailable}`);
+  const shipped = await shippedChromium();
+  return { ...shipped, source: `the headless Chromium shipped in ${shippedSource()}` };
+}
 
 export const BASE_CHROMIUM_ARGS = [
   '--headless=new',
@@ -53,8 +75,17 @@ export function lavapipeIcd(): string | null {
   return LAVAPIPE_ICDS.find((p) => existsSync(p)) ?? null;
 }
 
+/** Whether some Chromium can be launched (the system's or the npm-shipped one). */
 export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
+  return systemChromium() !== null || shippedRuntimeUnavailable() === null;
+}
+
+/** The skip reason of a browser test where no Chromium can be had, or null. */
+export function noChromiumReason(): string | null {
+  if (chromiumAvailable()) return null;
+  const reason = `skipped: no Chromium (none on this system, and ${shippedRuntimeUnavailable()})`;
+  console.log(reason);
+  return reason;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +240,8 @@ export interface LaunchOptions {
 export interface LaunchedBrowser {
   browser: Browser;
   adapter: BrowserAdapter;
+  /** Which Chromium: its path, or the npm package it came from. */
+  chromium: string;
   args: string[];
   userDataDir: string;
   close(): Promise<void>;
@@ -228,12 +261,12 @@ export function chromiumConfig(adapter: BrowserAdapter): { args: string[]; env: 
 }
 
 export async function launchChromium(options: LaunchOptions = {}): Promise<LaunchedBrowser> {
-  if (!chromiumAvailable()) throw new Error(`Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  const chromium = await resolveChromium();
   const adapter = options.adapter ?? 'swiftshader';
   const config = chromiumConfig(adapter);
   const userDataDir = mkdtempSync(join(tmpdir(), 'resnet-stream-chromium-'));
   const args = [...config.args, `--user-data-dir=${userDataDir}`, ...(options.extraArgs ?? [])];
-  const env: Record<string, string | undefined> = { ...process.env, ...config.env, ...options.env };
+  const env: Record<string, string | undefined> = { ...process.env, ...chromium.env, ...config.env, ...options.env };
   if (adapter === 'swiftshader') {
     delete env.VK_ICD_FILENAMES;
     delete env.VK_DRIVER_FILES;
@@ -242,7 +275,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Launc
   try {
     const { default: puppeteer } = await import('puppeteer-core');
     browser = await puppeteer.launch({
-      executablePath: CHROMIUM_PATH,
+      executablePath: chromium.executable,
       headless: true,
       args,
       ignoreDefaultArgs: ['--headless'],
@@ -262,6 +295,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Launc
   return {
     browser,
     adapter,
+    chromium: chromium.source,
     args,
     userDataDir,
     close() {
@@ -293,6 +327,8 @@ export interface BrowserSession {
   page: Page;
   server: StaticServer;
   adapter: BrowserAdapter;
+  /** Which Chromium: its path, or the npm package it came from. */
+  chromium: string;
   args: string[];
   /** Console messages of type 'error', uncaught page errors, and failed requests, in order. */
   consoleErrors: string[];
@@ -330,6 +366,7 @@ export async function openBrowserPage(options: BrowserPageOptions = {}): Promise
       page,
       server,
       adapter: l.adapter,
+      chromium: l.chromium,
       args: l.args,
       consoleErrors,
       consoleLog,

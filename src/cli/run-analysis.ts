@@ -1,0 +1,212 @@
+// The dataset-mode analysis as a function, for the command line (`resnet-stream analyze`) and for
+// Node scripts (`runAnalysis` of 'resnet-stream/node'): streams an image set (or the project's
+// generated stimuli) through the engine, keeps the centre activations the analysis needs, and
+// writes analysis.json, a CSV per block and a self-contained index.html into `out`. Every batch is
+// journalled as it is computed; running again with the same options resumes. Node only.
+
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import {
+  type AnalysisJson, type AnalysisProgress, type AnalysisRunInfo, type ImageRef, type Transform, blockParamsFrom, runDatasetAnalysis,
+} from '../analysis/analyze';
+import { FileJournal } from './journal-node';
+import { sweepFactor } from '../analysis/journal';
+import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, centreValues } from '../analysis/readouts';
+import { generateStimuli } from '../analysis/stimuli';
+import type { RgbImage } from '../image/image';
+import { SWEEP_FACTORS } from '../analysis/metrics';
+import { type AdapterChoice, adapterLine, createNodeContext } from '../gpu/node';
+import { blockByName } from '../model/architecture';
+import { ResNetEngine } from '../model/engine';
+import { decodeImageFile } from '../image/decode-node';
+import { normalize, stackBatch, toTensor, torchvisionEvalImage } from '../image/transforms';
+import { zoom, zoomIn, zoomOut } from '../image/zoom';
+import type { HostTensor } from '../weights/safetensors';
+import { loadCheckpoint } from '../weights/load';
+import { resolveWeightsPath } from '../weights/resolve-node';
+import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
+import { UsageError } from './args';
+import { listImages } from './images-node';
+import { computableBlocks } from './blocks';
+
+export interface RunAnalysisOptions {
+  /** The output folder: analysis.json, analysis-<block>.csv, index.html, run.json, journal.jsonl. */
+  out: string;
+  /** A folder of JPEG/PNG images (sorted by name), a text file listing paths, or the paths; default: the generated stimuli. */
+  images?: string | string[];
+  /** A checkpoint, found as --weights finds it ($RESNET_STREAM_WEIGHTS, then the cache). */
+  weights?: string;
+  /** Fetch the official weights into the cache when none are found (the CLI does; default false). */
+  allowDownload?: boolean;
+  /** As --adapter; default 'default'. */
+  adapter?: AdapterChoice;
+  /** Blocks such as '2.1' (default 1.1, 2.0, 2.1, 3.0, 3.1, 4.0, 4.1; blocks the weights cannot run are skipped and reported). */
+  blocks?: string[];
+  /** Probe images per channel (default 9, the paper's k). */
+  topK?: number;
+  /** Readouts after the ReLU (default) or before it. */
+  variant?: Variant;
+  /** Also measure SM_B under zoom factors 1.0 .. 1.5 (the follow-up's sweep). */
+  sweep?: boolean;
+  /** Use the first N images only. */
+  limit?: number;
+  /** Images per forward (1 .. 64, default 8). */
+  batchSize?: number;
+  /** Discard the journal and start over (default: resume from it). */
+  restart?: boolean;
+  /** Progress of each phase (stream, zoomIn, zoomOut, sweep), batch by batch. */
+  onProgress?: (progress: AnalysisProgress) => void;
+  /** One-line notices: the adapter line, skipped blocks. */
+  onNotice?: (line: string) => void;
+  /** Stops the run between batches (what was computed stays in the journal; a re-run resumes). */
+  signal?: AbortSignal;
+  /** Recorded in run.json (the CLI passes its arguments). */
+  argv?: string[];
+}
+
+export interface RunAnalysisResult {
+  analysis: AnalysisJson;
+  files: { analysisJson: string; csv: string[]; report: string };
+}
+
+interface ImageItem extends ImageRef {
+  /** A file path, or null for a generated stimulus (rendered from its name). */
+  path: string | null;
+}
+
+/** The network's view of one image: torchvision's eval transform for photos; stimuli are made at 224. */
+function imageTensor(item: ImageItem, stimuli: Map<string, RgbImage>): { tensor: HostTensor; rgb: RgbImage } {
+  if (item.path === null) {
+    const rgb = stimuli.get(item.name)!;
+    return { tensor: normalize(toTensor(rgb)), rgb };
+  }
+  const rgb = torchvisionEvalImage(decodeImageFile(item.path));
+  return { tensor: normalize(toTensor(rgb)), rgb };
+}
+
+function applyTransform(x: HostTensor, transform: Transform): HostTensor {
+  if (transform === 'none') return x;
+  if (transform === 'zoomIn') return zoomIn(x);
+  if (transform === 'zoomOut') return zoomOut(x);
+  const factor = sweepFactor(transform);
+  if (factor === null) throw new Error(`internal: unknown transform '${transform}'`);
+  return zoom(x, factor);
+}
+
+/** The residual-stream analysis (dataset probes) of an image folder, written to `out` and returned. */
+export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnalysisResult> {
+  const out = resolve(options.out);
+  const notice = options.onNotice ?? (() => {});
+  const variant = options.variant ?? 'post-relu';
+  if (variant !== 'post-relu' && variant !== 'pre-relu') throw new UsageError(`--variant must be post-relu or pre-relu, not '${variant}'`);
+  const topK = options.topK ?? 9;
+  if (!Number.isInteger(topK) || topK < 1) throw new UsageError('--top-k must be a positive integer');
+  const batchSize = options.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 64) throw new UsageError('--batch must be an integer from 1 to 64');
+  const requestedBlocks = (options.blocks ?? DEFAULT_BLOCKS).map((b) => b.trim()).filter(Boolean).map((b) => blockByName(b).short);
+  for (const b of requestedBlocks) if (!ALL_BLOCKS.includes(b)) throw new UsageError(`unknown block ${b}`);
+
+  // Images: a folder or list, else the generated stimuli.
+  const imagesArg = options.images;
+  const stimuli = new Map<string, RgbImage>();
+  let items: ImageItem[];
+  if (imagesArg !== undefined) {
+    const paths = Array.isArray(imagesArg) ? imagesArg.map((p) => resolve(p)) : listImages(imagesArg);
+    items = paths.map((path, index) => ({ index, name: basename(path), path }));
+  } else {
+    for (const s of generateStimuli()) stimuli.set(s.name, s);
+    items = [...stimuli.keys()].map((name, index) => ({ index, name, path: null }));
+  }
+  if (options.limit !== undefined) {
+    if (!Number.isInteger(options.limit) || options.limit < 1) throw new UsageError('--limit must be a positive integer');
+    items = items.slice(0, options.limit);
+  }
+  if (items.length < topK) throw new UsageError(`${items.length} images are fewer than --top-k ${topK}`);
+
+  // Weights and engine.
+  const weightsPath = await resolveWeightsPath({ flag: options.weights, allowDownload: options.allowDownload ?? false });
+  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  const context = await createNodeContext(options.adapter ?? 'default');
+  notice(adapterLine(context));
+  const engine = await ResNetEngine.create({ context, ownContext: true });
+  try {
+    engine.loadWeights(checkpoint.tensors);
+    const status = engine.computability();
+    const { blocks, skipped } = computableBlocks(requestedBlocks, variant, status);
+    for (const s of skipped) notice(`skipping block ${s.block}: ${s.reason}`);
+    const params = Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b)]));
+
+    const decoded = new Map<number, RgbImage>();
+    const forwardCentres = async (images: ImageItem[], transform: Transform, taps: string[]) => {
+      const tensors = images.map((item) => {
+        const { tensor, rgb } = imageTensor(item, stimuli);
+        if (item.path !== null && decoded.size < 4096) decoded.set(item.index, rgb);
+        return applyTransform(tensor, transform);
+      });
+      const batch = stackBatch(tensors);
+      const result = await engine.forward(batch, { taps });
+      return new Map(taps.map((t) => {
+        const tap = result.get(t)!;
+        return [t, centreValues(tap.data, tap.shape)];
+      }));
+    };
+
+    if (options.restart) rmSync(join(out, 'journal.jsonl'), { force: true });
+    mkdirSync(out, { recursive: true });
+    const journal = new FileJournal(join(out, 'journal.jsonl'));
+    const invokedAt = new Date();
+    let runInfo: AnalysisRunInfo | null = null;
+    const imageSource = imagesArg === undefined ? 'generated stimuli'
+      : Array.isArray(imagesArg) ? `${imagesArg.length} listed images` : basename(resolve(imagesArg)); // not 'images': that is the count
+    const analysis = await runDatasetAnalysis({
+      images: items,
+      blocks,
+      variant,
+      topK,
+      batchSize,
+      forwardCentres,
+      zoomFactors: options.sweep ? SWEEP_FACTORS : undefined,
+      params,
+      skipped,
+      journal,
+      signal: options.signal,
+      meta: {
+        weights: basename(weightsPath),
+        weightsSha256: checkpoint.sha256 ?? null,
+        adapter: engine.adapter.name,
+        imageSource,
+        imageCount: items.length,
+        probes: 'dataset',
+      },
+      onProgress: options.onProgress,
+      onRunInfo: (info) => { runInfo = info; },
+    });
+
+    // Thumbnails of every probe image the report shows.
+    const imageSrc = (name: string): string | undefined => {
+      const item = items.find((i) => i.name === name);
+      if (!item) return undefined;
+      const rgb = item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
+      return rgb ? thumbnailDataUri(rgb) : undefined;
+    };
+    // What varies between runs goes to run.json, so analysis.json, the CSVs and index.html do not.
+    const files = await writeAnalysisOutputs(out, analysis, {
+      imageSrc,
+      runInfo: {
+        ...(runInfo as AnalysisRunInfo | null), // startedAt (first start), resumed, replayedBatches, computedBatches
+        invokedAt: invokedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        seconds: (Date.now() - invokedAt.getTime()) / 1000,
+        adapter: `${context.adapter.name} (${context.adapter.description || context.adapter.vendor})`,
+        weightsPath: resolve(weightsPath),
+        imagesPath: typeof imagesArg === 'string' ? resolve(imagesArg) : null,
+        out,
+        argv: options.argv ?? [],
+        node: process.version,
+      },
+    });
+    return { analysis, files: { analysisJson: files.analysisJson, csv: files.csv, report: files.report } };
+  } finally {
+    engine.dispose();
+  }
+}
