@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import type { FamilyArchName } from './reference/family';
 import { familyForward } from './reference/family-forward';
 import { familyWeights, hashInput } from './reference/family-weights';
-import { GOLDENS, readF32Safetensors, sampleIndices } from './reference/golden-files';
+import { GOLDENS, goldenTapErrors, readF32Safetensors } from './reference/golden-files';
 
 const TOLERANCE = 1e-5;
 const ARCHS: FamilyArchName[] = ['resnet34', 'resnet50', 'resnext50_32x4d'];
@@ -42,40 +42,7 @@ describe('family float64 reference vs PyTorch goldens', () => {
       const seconds = (performance.now() - t0) / 1000;
       expect([...taps.keys()]).toEqual(listing.map(([name]) => name));
 
-      const errors: [string, number][] = [];
-      for (const [name, shape, absmax, storage] of listing) {
-        const ours = taps.get(name)!;
-        expect(ours.shape, name).toEqual(shape);
-        const stored = golden.tensors.get(name)!;
-        const numel = ours.data.length;
-        let worst = 0;
-        const compare = (have: number, want: number) => {
-          const d = Math.abs(have - want);
-          worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-        };
-        if (storage === 'full') {
-          expect(stored.data.length, name).toBe(numel);
-          for (let i = 0; i < numel; i++) compare(ours.data[i], stored.data[i]);
-        } else {
-          const at = sampleIndices(seed, name, numel, stored.data.length);
-          at.forEach((i, j) => compare(ours.data[i], stored.data[j]));
-          const means = golden.tensors.get(`${name}/mean`);
-          if (shape.length === 4) {
-            const planes = shape[0] * shape[1];
-            const spatial = shape[2] * shape[3];
-            expect(means?.data.length, `${name}/mean`).toBe(planes);
-            for (let p = 0; p < planes; p++) {
-              let s = 0;
-              for (let i = 0; i < spatial; i++) s += ours.data[p * spatial + i];
-              compare(s / spatial, means!.data[p]);
-            }
-          }
-        }
-        let ourMax = 0;
-        for (const v of ours.data) ourMax = Math.max(ourMax, Math.abs(v));
-        compare(ourMax, absmax);
-        errors.push([name, worst / absmax]);
-      }
+      const errors = goldenTapErrors(golden, seed, listing, taps);
       errors.sort((a, b) => b[1] - a[1]);
       const logits = taps.get('fc')!.data;
       const batch = taps.get('fc')!.shape[0];

@@ -11,6 +11,11 @@ import type { AdapterDescription } from '../gpu/context';
  * or two dispatches and a scratch tensor: conv2dGemmDispatches), results equal to float32 rounding.
  */
 export type Conv2dVariant = 'direct' | 'rows' | 'gemm';
+/**
+ * What runs a convolution: a variant, or 'grouped' (src/kernels/conv2d-grouped.ts), which every
+ * grouped convolution takes whatever the choice.
+ */
+export type Conv2dRun = Conv2dVariant | 'grouped';
 export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm'];
 /** The variants conv2dDispatch makes in one dispatch. */
 export const SINGLE_DISPATCH_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
@@ -47,9 +52,11 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
 
 /**
  * The variant that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
- * stride 1 only, 'gemm' every shape, and the f16 path exists for 'direct' only.
+ * stride 1 only, 'gemm' every shape, the f16 path exists for 'direct' only, and a grouped
+ * convolution runs 'grouped' (f32 weights).
  */
-export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number }, precision: Conv2dPrecision = 'f32'): Conv2dVariant {
+export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number; groups?: number }, precision: Conv2dPrecision = 'f32'): Conv2dRun {
+  if ((shape.groups ?? 1) > 1) return 'grouped';
   if (precision === 'f16') return 'direct';
   if (variant === 'gemm') return 'gemm';
   return variant === 'rows' && shape.kernel === 3 && shape.stride === 1 ? 'rows' : 'direct';

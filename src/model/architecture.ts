@@ -17,6 +17,8 @@ export interface ConvSpec {
   kernel: number;
   stride: number;
   padding: number;
+  /** Grouped convolution (ResNeXt's 3x3): input and output channels split into this many groups. Default 1. */
+  groups?: number;
 }
 
 export interface PoolSpec {
@@ -123,7 +125,7 @@ export function allConvs(arch: Architecture = RESNET18): ConvSpec[] {
 export function expectedTensors(arch: Architecture = RESNET18): Map<string, number[]> {
   const tensors = new Map<string, number[]>();
   for (const c of allConvs(arch)) {
-    tensors.set(`${c.conv}.weight`, [c.outChannels, c.inChannels, c.kernel, c.kernel]);
+    tensors.set(`${c.conv}.weight`, [c.outChannels, c.inChannels / (c.groups ?? 1), c.kernel, c.kernel]);
     for (const p of ['weight', 'bias', 'running_mean', 'running_var']) tensors.set(`${c.bn}.${p}`, [c.outChannels]);
   }
   tensors.set('fc.weight', [arch.classes, arch.features]);

@@ -6,10 +6,11 @@ import { GpuLimitError, captureGpuErrors, mib } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import { type Conv2dPrecision, type Conv2dVariant, resolveConv2dVariant } from '../kernels/conv2d-variants';
 import type { HostTensor, TensorMap } from '../util/tensor';
-import { type TapName, allTapNames, expectedTensors } from './architecture';
+import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights } from './gpu-weights';
+import { recogniseArchitecture } from './recognise';
 import {
   type Ablation, type Computability, type ForwardRequest, type ForwardSchedule, type KernelChoices, computability, planForward,
   scheduleForward, scheduleMemory,
@@ -111,9 +112,15 @@ export class ResNetEngine {
   }
 
   /** Upload a state dict (torchvision names). Missing tensors are allowed; see computability(). */
-  loadWeights(tensors: TensorMap): void {
+  /**
+   * Upload a state dict. Its architecture (any of torchvision's ResNets, model/family.ts) is
+   * recognised from the tensors' names and shapes, or insisted on with `options.architecture`.
+   */
+  loadWeights(tensors: TensorMap, options: { architecture?: string } = {}): void {
     this.checkUsable();
-    const expected = expectedTensors();
+    const shapes = new Map([...tensors].map(([name, t]) => [name, t.shape]));
+    const architecture = recogniseArchitecture(shapes, options.architecture).architecture;
+    const expected = expectedTensors(architecture);
     for (const [name, t] of tensors) {
       const shape = expected.get(name);
       if (!shape) continue; // loaders validate names; ignorable entries (num_batches_tracked) pass here
@@ -124,7 +131,7 @@ export class ResNetEngine {
     this.disposePlans();
     this.weights?.destroy();
     this.weights = null;
-    const upload = captureGpuErrors(this.ctx.device, 'uploading the weights', () => new NetworkWeights(this.ctx, tensors, { precision: this.precision }));
+    const upload = captureGpuErrors(this.ctx.device, 'uploading the weights', () => new NetworkWeights(this.ctx, tensors, { precision: this.precision, architecture }));
     this.weights = upload.value;
     this.weightsUploaded = upload.errors;
   }
@@ -142,7 +149,8 @@ export class ResNetEngine {
 
   /** Which taps the loaded weights can compute, and which tensors stop the rest. */
   computability(): Computability {
-    return computability(this.requireWeights().missing);
+    const w = this.requireWeights();
+    return computability(w.missing, w.architecture);
   }
 
   /** Bytes of weights on the GPU. */
@@ -152,7 +160,9 @@ export class ResNetEngine {
 
   /** A request of this engine: its weights' reach, its precision and its kernels. */
   private request(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardRequest {
-    return { batch, height, width, taps, ablations, missing: this.weights?.missing, precision: this.precision, kernels: this.kernels };
+    return {
+      architecture: this.weights?.architecture, batch, height, width, taps, ablations, missing: this.weights?.missing, precision: this.precision, kernels: this.kernels,
+    };
   }
 
   private memoryOf(schedule: ForwardSchedule): ForwardMemoryEstimate {
@@ -356,6 +366,11 @@ export class ResNetEngine {
 
   static allTaps(): TapName[] {
     return allTapNames();
+  }
+
+  /** The loaded network's architecture (resnet18 until weights are loaded). */
+  get architecture(): Architecture {
+    return this.weights?.architecture ?? RESNET18;
   }
 
   private disposePlans(): void {

@@ -9,6 +9,7 @@ import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
+import { groupedConv2dDispatch } from '../kernels/conv2d-grouped';
 import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
 import { linearDispatch } from '../kernels/linear';
 import { maxpool2dDispatch } from '../kernels/maxpool2d';
@@ -71,6 +72,9 @@ export class ForwardPlan {
           outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
         };
         const buffers = { input: bufferOf(step.input), weights: weights.filter(spec, step.precision), ...epilogue, output: bufferOf(step.output) };
+        if (step.variant === 'grouped') {
+          return groupedConv2dDispatch(ctx, { ...shape, groups: spec.groups ?? 1 }, buffers, { relu: step.relu }, step.label);
+        }
         if (step.variant === 'gemm') {
           const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
           return conv2dGemmDispatches(ctx, shape, { ...buffers, scratch }, { relu: step.relu }, `${step.label} (gemm)`);

@@ -71,9 +71,13 @@ export class NetworkWeights {
         gamma: get(`${spec.bn}.weight`), beta: get(`${spec.bn}.bias`),
       };
       const folded = foldBatchnorm(bn, BN_EPS);
-      const weights = this.upload(`${spec.conv}.weight (packed)`, packConv2dWeights(get(`${spec.conv}.weight`), shape));
+      // A grouped convolution's kernel reads torchvision's layout [Cout, Cin/G, K, K] as it is.
+      const grouped = (spec.groups ?? 1) > 1;
+      const weights = grouped
+        ? this.upload(`${spec.conv}.weight`, get(`${spec.conv}.weight`))
+        : this.upload(`${spec.conv}.weight (packed)`, packConv2dWeights(get(`${spec.conv}.weight`), shape));
       // Whole vec4<f16> groups (8 bytes each), so the bits view as u32 words exactly.
-      const weightsF16 = this.precision === 'f16'
+      const weightsF16 = this.precision === 'f16' && !grouped
         ? this.upload(`${spec.conv}.weight (packed, f16)`, new Uint32Array(packConv2dWeightsF16(get(`${spec.conv}.weight`), shape).buffer))
         : null;
       this.convs.set(spec.conv, {

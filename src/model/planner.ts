@@ -20,7 +20,7 @@ import {
   allTapNames, outputSize2d, stageTensors, tapShape, tapStage,
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
-import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, gemmScratchBytes } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, gemmScratchBytes } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
 /** Replace chosen channels of a tap during the forward: with zero, or with given values (e.g. means). */
@@ -164,7 +164,7 @@ export type ConvEpilogue = 'batchnorm' | 'identity';
 
 export type ForwardStep = { label: string } & (
   /** `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes). */
-  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dVariant; precision: Conv2dPrecision; scratch?: number }
+  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dRun; precision: Conv2dPrecision; scratch?: number }
   /** The stand-alone BatchNorm of `conv` (its raw parameters), optionally with ReLU. */
   | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean }
   | { op: 'relu'; input: number; output: number }
@@ -242,7 +242,9 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     }) : 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
     const scratch = scratchBytes ? tensor(`${label} split-K scratch`, [scratchBytes / 4]) : undefined;
-    steps.push({ op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision, ...(scratch !== undefined ? { scratch } : {}) });
+    // A grouped convolution reads its f32 filter whatever the precision (its kernel has no f16 form).
+    const stepPrecision = variant === 'grouped' ? 'f32' : precision;
+    steps.push({ op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision: stepPrecision, ...(scratch !== undefined ? { scratch } : {}) });
   };
 
   /**

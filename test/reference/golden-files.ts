@@ -3,6 +3,7 @@
 // stored them with.
 
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { resolve } from 'node:path';
 import { hashUniform } from './family-weights';
 
@@ -42,4 +43,48 @@ export function readF32Safetensors(path: string): SafetensorsFile {
 /** The flat indices a sampled tap was stored at: floor(u_j * numel), u = hashUniform(seed, 'sample ' + tap, k). */
 export function sampleIndices(seed: number, tap: string, numel: number, k: number): number[] {
   return Array.from(hashUniform(seed, `sample ${tap}`, k), (u) => Math.floor(u * numel));
+}
+
+/**
+ * Each tap's worst error against a family golden, relative to the tap's largest magnitude (the
+ * golden's absmax): over the stored values (all of a small tap; the hash-sampled ones and every
+ * [n, c] plane's mean of a large one) and the absmax itself. Shapes must match (expect'ed).
+ */
+export function goldenTapErrors(golden: ReturnType<typeof readF32Safetensors>, seed: number,
+  listing: [string, number[], number, 'full' | 'sampled'][], taps: ReadonlyMap<string, { shape: number[]; data: ArrayLike<number> }>): [string, number][] {
+  const errors: [string, number][] = [];
+  for (const [name, shape, absmax, storage] of listing) {
+    const ours = taps.get(name)!;
+    expect(ours.shape, name).toEqual(shape);
+    const stored = golden.tensors.get(name)!;
+    const numel = ours.data.length;
+    let worst = 0;
+    const compare = (have: number, want: number) => {
+      const d = Math.abs(have - want);
+      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+    };
+    if (storage === 'full') {
+      expect(stored.data.length, name).toBe(numel);
+      for (let i = 0; i < numel; i++) compare(ours.data[i], stored.data[i]);
+    } else {
+      const at = sampleIndices(seed, name, numel, stored.data.length);
+      at.forEach((i, j) => compare(ours.data[i], stored.data[j]));
+      const means = golden.tensors.get(`${name}/mean`);
+      if (shape.length === 4) {
+        const planes = shape[0] * shape[1];
+        const spatial = shape[2] * shape[3];
+        expect(means?.data.length, `${name}/mean`).toBe(planes);
+        for (let p = 0; p < planes; p++) {
+          let s = 0;
+          for (let i = 0; i < spatial; i++) s += ours.data[p * spatial + i];
+          compare(s / spatial, means!.data[p]);
+        }
+      }
+    }
+    let ourMax = 0;
+    for (let i = 0; i < ours.data.length; i++) ourMax = Math.max(ourMax, Math.abs(ours.data[i]));
+    compare(ourMax, absmax);
+    errors.push([name, worst / absmax]);
+  }
+  return errors;
 }
