@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { allTapNames, expectedTensors } from '../model/architecture';
+import { architectureOf } from '../model/family';
 import { computability } from '../model/planner';
 import { describeCheckpoint, loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
@@ -69,13 +70,14 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, { values: ['weights'], flags: ['tensors', 'json'] });
   const path = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: false });
   const size = statSync(path).size;
-  if (size > MAX_CHECKPOINT_BYTES) throw new Error(`${path}: ${size} bytes is larger than any ResNet18 checkpoint (limit ${MAX_CHECKPOINT_BYTES})`);
+  if (size > MAX_CHECKPOINT_BYTES) throw new Error(`${path}: ${size} bytes is larger than any torchvision ResNet checkpoint (limit ${MAX_CHECKPOINT_BYTES})`);
   const bytes = new Uint8Array(readFileSync(path));
   const checkpoint = loadCheckpoint(bytes, basename(path));
-  const expected = expectedTensors();
+  const architecture = architectureOf(checkpoint.architecture);
+  const expected = expectedTensors(architecture);
   const expectedParameters = [...expected.values()].reduce((a, s) => a + elementCount(s), 0);
   const parameters = [...checkpoint.tensors.values()].reduce((a, t) => a + t.data.length, 0);
-  const status = computability(new Set(checkpoint.missing));
+  const status = computability(new Set(checkpoint.missing), architecture);
   const tensors = args.flags.has('tensors') || args.flags.has('json')
     ? [...checkpoint.tensors].map(([name, t]) => ({
       name,
@@ -90,6 +92,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     bytes: bytes.byteLength,
     sha256: checkpoint.sha256,
     known: describeCheckpoint(checkpoint) ?? null,
+    architecture: architecture.name,
     tensors: checkpoint.tensors.size,
     expectedTensors: expected.size,
     parameters,
@@ -114,14 +117,15 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   out.push(`file:        ${path} (${bytes.byteLength} bytes)`);
   out.push(`format:      ${formats[checkpoint.format ?? ''] ?? checkpoint.format}`);
   out.push(`sha256:      ${checkpoint.sha256}${report.known ? ` (${report.known})` : ''}`);
-  out.push(`tensors:     ${checkpoint.tensors.size} of resnet18's ${expected.size}`);
+  out.push(`architecture: ${architecture.name} (recognised from the tensors' names and shapes)`);
+  out.push(`tensors:     ${checkpoint.tensors.size} of ${architecture.name}'s ${expected.size}`);
   out.push(`parameters:  ${parameters.toLocaleString('en-US')} of ${expectedParameters.toLocaleString('en-US')}`);
   if (checkpoint.missing.length) {
     out.push(`missing:     ${checkpoint.missing.length} tensor(s): ${summarizeMissing(checkpoint.missing, [...expected.keys()])}`);
   } else {
     out.push('missing:     none');
   }
-  const all = allTapNames().length;
+  const all = allTapNames(architecture).length;
   if (status.notComputable.length === 0) {
     out.push(`taps:        all ${all} computable (through fc)`);
   } else {

@@ -84,11 +84,11 @@ const taps: Command = async (argv) => {
     const asked = args.values.get('taps');
     if (asked) {
       wanted = asked.split(',').map((t) => t.trim()).filter(Boolean);
-      const known = new Set(allTapNames());
+      const known = new Set(allTapNames(engine.architecture));
       const unknown = wanted.filter((t) => !known.has(t));
       if (unknown.length) throw new UsageError(`unknown tap(s): ${unknown.join(', ')}`);
     } else {
-      wanted = allTapNames();
+      wanted = allTapNames(engine.architecture);
     }
     const blocked = wanted.filter((t) => status.notComputable.includes(t));
     if (blocked.length) {
@@ -100,7 +100,7 @@ const taps: Command = async (argv) => {
     wanted = wanted.filter((t) => !blocked.includes(t));
     const result = await engine.forward(tensor, { taps: wanted });
     const ordered: TensorMap = new Map();
-    for (const t of allTapNames()) {
+    for (const t of allTapNames(engine.architecture)) {
       const v = t === 'input' && wanted.includes('input') ? tensor : result.get(t);
       if (v && wanted.includes(t)) ordered.set(t, v);
     }

@@ -43,18 +43,32 @@ function distance(member: FamilyMember, shapes: Shapes): { wrongShape: string[];
  * member to check against instead (--arch).
  */
 export function recogniseArchitecture(shapes: Shapes, insist?: string): Recognition {
-  const candidates = insist ? FAMILY.filter((m) => m.name === insist) : FAMILY;
-  if (insist && !candidates.length) {
-    throw new UnrecognisedArchitectureError(`unknown architecture '${insist}' (one of: ${FAMILY.map((m) => m.name).join(', ')})`);
-  }
-  const scored = candidates.map((m) => ({ m, d: distance(m, shapes) }));
-  const fits = scored.filter((s) => !s.d.wrongShape.length && !s.d.unexpected.length).sort((a, b) => a.d.missing.length - b.d.missing.length);
-  if (fits.length) return { architecture: architectureOf(fits[0].m.name), missing: fits[0].d.missing };
+  const { fits, closest } = rank(shapes, insist);
+  if (fits) return { architecture: architectureOf(closest.m.name), missing: closest.d.missing };
   // None fits: name the closest, by how many of the checkpoint's tensors it explains.
-  const closest = [...scored].sort((a, b) => (a.d.wrongShape.length + a.d.unexpected.length) - (b.d.wrongShape.length + b.d.unexpected.length))[0];
   const problems = [...closest.d.wrongShape, ...closest.d.unexpected.map((n) => `${n} (not in ${closest.m.name})`)];
   const shown = problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : '');
   throw new UnrecognisedArchitectureError(insist
     ? `the checkpoint is not a ${insist}: ${shown}`
     : `the checkpoint is none of torchvision's ResNets; it is closest to ${closest.m.name}, which does not fit ${shown}`);
+}
+
+function rank(shapes: Shapes, insist?: string) {
+  const candidates = insist ? FAMILY.filter((m) => m.name === insist) : FAMILY;
+  if (insist && !candidates.length) {
+    throw new UnrecognisedArchitectureError(`unknown architecture '${insist}' (one of: ${FAMILY.map((m) => m.name).join(', ')})`);
+  }
+  const scored = candidates.map((m) => ({ m, d: distance(m, shapes) }));
+  const fitting = scored.filter((s) => !s.d.wrongShape.length && !s.d.unexpected.length).sort((a, b) => a.d.missing.length - b.d.missing.length);
+  if (fitting.length) return { fits: true, closest: fitting[0] };
+  const closest = [...scored].sort((a, b) => (a.d.wrongShape.length + a.d.unexpected.length) - (b.d.wrongShape.length + b.d.unexpected.length))[0];
+  return { fits: false, closest };
+}
+
+/**
+ * The member a checkpoint fits, else the one it resembles most (fewest tensors of the checkpoint
+ * it cannot explain): what a loader validates against, so that its errors name what does not fit.
+ */
+export function closestArchitecture(shapes: Shapes, insist?: string): Architecture {
+  return architectureOf(rank(shapes, insist).closest.m.name);
 }

@@ -9,6 +9,7 @@
 //     checkpoint runs the blocks it covers and the engine can say what the rest needs.
 
 import { expectedTensors, isIgnorableTensor } from '../model/architecture';
+import { closestArchitecture } from '../model/recognise';
 import { isLegacyPth, isZip, readPth } from './pth';
 import { readSafetensors, type HostTensor, type TensorMap } from './safetensors';
 import { sha256Hex } from './sha256';
@@ -26,11 +27,15 @@ export interface Checkpoint {
   /** Hex SHA-256 of the file's bytes (absent when hashing was switched off or there was no file). */
   sha256?: string;
   format?: 'pth' | 'pth-legacy' | 'safetensors' | 'memory';
+  /** Which of torchvision's ResNets the tensors' names and shapes make it ('resnet18', 'resnet50', ...). */
+  architecture: string;
 }
 
 export interface LoadOptions {
   /** Compute the file's SHA-256 (default true; about 0.3 s for the full 45 MB checkpoint). */
   hash?: boolean;
+  /** Validate against this member of the family instead of recognising it (--arch). */
+  architecture?: string;
 }
 
 /** Known checkpoints, by SHA-256 prefix. */
@@ -102,8 +107,12 @@ function stripPrefix(name: string): string {
 function validate(
   entries: { name: string; dtype: string; isFloat: boolean; shape: number[]; read: () => Float32Array }[],
   source: string,
-): Pick<Checkpoint, 'tensors' | 'missing'> {
-  const expected = expectedTensors();
+  insist?: string,
+): Pick<Checkpoint, 'tensors' | 'missing' | 'architecture'> {
+  // The family member the names and shapes fit (else the closest, whose name the errors carry).
+  const architecture = closestArchitecture(new Map(entries.map((e) => [stripPrefix(e.name), e.shape] as [string, number[]])
+    .filter(([n]) => !isIgnorableTensor(n))), insist);
+  const expected = expectedTensors(architecture);
   const byName = new Map<string, (typeof entries)[number]>();
   const unknown: string[] = [];
   for (const e of entries) {
@@ -114,7 +123,7 @@ function validate(
     else byName.set(name, { ...e, name });
   }
   if (unknown.length) {
-    throw new Error(`${source}: ${unknown.length} tensor(s) are not part of torchvision's resnet18: ${listNames(unknown)}`);
+    throw new Error(`${source}: ${unknown.length} tensor(s) are not part of torchvision's ${architecture.name}: ${listNames(unknown)}`);
   }
   const tensors: TensorMap = new Map();
   const missing: string[] = [];
@@ -124,7 +133,7 @@ function validate(
       missing.push(name);
       continue;
     }
-    if (!e.isFloat) throw new Error(`${source}: tensor '${name}' has dtype ${e.dtype}; ResNet18's parameters are floating point`);
+    if (!e.isFloat) throw new Error(`${source}: tensor '${name}' has dtype ${e.dtype}; ${displayName(architecture.name)}'s parameters are floating point`);
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
       throw new Error(`${source}: tensor '${name}' has shape ${formatShape(e.shape)}, expected ${formatShape(shape)}`);
     }
@@ -132,7 +141,12 @@ function validate(
     checkValues(name, data, source);
     tensors.set(name, { shape: [...shape], data });
   }
-  return { tensors, missing };
+  return { tensors, missing, architecture: architecture.name };
+}
+
+/** 'ResNet18', 'ResNeXt50_32x4d', 'Wide ResNet50_2': a constructor's name as prose writes it. */
+function displayName(name: string): string {
+  return name.replace(/^wide_resnet/, 'Wide ResNet').replace(/^resnext/, 'ResNeXt').replace(/^resnet/, 'ResNet');
 }
 
 function checkValues(name: string, data: Float32Array, source: string): void {
@@ -155,7 +169,7 @@ function checkValues(name: string, data: Float32Array, source: string): void {
  */
 export function loadCheckpoint(bytes: Uint8Array, name = 'checkpoint', options: LoadOptions = {}): Checkpoint {
   const kind = sniff(bytes);
-  let result: Pick<Checkpoint, 'tensors' | 'missing'>;
+  let result: Pick<Checkpoint, 'tensors' | 'missing' | 'architecture'>;
   let format: Checkpoint['format'];
   if (kind === 'zip' || kind === 'legacy') {
     const archive = readPth(bytes, name);
@@ -165,7 +179,7 @@ export function loadCheckpoint(bytes: Uint8Array, name = 'checkpoint', options: 
       const t = ref as TensorRef;
       return { name: key, dtype: t.dtype, isFloat: isFloatDtype(t.dtype), shape: t.shape, read: () => archive.read(t, `tensor '${key}'`) };
     });
-    result = validate(entries, name);
+    result = validate(entries, name, options.architecture);
     format = kind === 'zip' ? 'pth' : 'pth-legacy';
   } else if (kind === 'safetensors') {
     const file = readSafetensors(bytes, name, { integers: 'read' });
@@ -173,7 +187,7 @@ export function loadCheckpoint(bytes: Uint8Array, name = 'checkpoint', options: 
       const dtype = file.dtypes.get(key) ?? 'F32';
       return { name: key, dtype, isFloat: ['F32', 'F16', 'BF16', 'F64'].includes(dtype), shape: t.shape, read: () => t.data };
     });
-    result = validate(entries, name);
+    result = validate(entries, name, options.architecture);
     format = 'safetensors';
   } else {
     throw new Error(`${name}: ${kind === 'empty' ? 'the file is empty' : `is ${kind}`}`);
