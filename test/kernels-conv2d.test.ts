@@ -124,7 +124,7 @@ describe('conv2d kernel', () => {
   });
 });
 
-// f16 weights (conv2d.wgsl reading vec4<f16>, f16Source in src/kernels/conv2d.ts), where the adapter has 'shader-f16' (Node lavapipe here;
+// f16 weights (conv2d.wgsl with shaders/parts/conv2d-weights-f16.wgsl, CONV2D_F16 in src/kernels/conv2d.ts), where the adapter has 'shader-f16' (Node lavapipe here;
 // neither SwiftShader nor Chromium's compat-mode lavapipe offer it). Bound, per output element:
 // each weight is rounded to f16 with relative error at most u = 2^-11 (normal range) or absolute
 // error at most 2^-25 (subnormal range), so |y - y_ref| <= |scale| * (u * sum|x*w| + 2^-25 * sum|x|),

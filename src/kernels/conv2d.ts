@@ -194,7 +194,7 @@ export function fromFloat16Bits(bits: number): number {
 }
 
 /**
- * packConv2dWeights in f16 (the layout the f16 variant, f16Source, reads): each weight rounded to the
+ * packConv2dWeights in f16 (the layout the f16 kernel, CONV2D_F16, reads): each weight rounded to the
  * nearest f16. Returned as the f16 bits; `.buffer` is what to upload.
  */
 export function packConv2dWeightsF16(weightOIHW: Float32Array, s: Conv2dShape): Uint16Array {
