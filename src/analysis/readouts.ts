@@ -3,7 +3,7 @@
 // follow-up's pre-ReLU form, and how a readout's value is taken from a tap (its centre unit).
 // Pure data and index arithmetic: browser-safe, no GPU.
 
-import { BLOCKS, type BlockSpec, allTapNames, blockByName } from '../model/architecture';
+import { type Architecture, BLOCKS, type BlockSpec, RESNET18, allTapNames, blockByName } from '../model/architecture';
 
 /** 'post-relu': the 2024 paper (I and O after the ReLU). 'pre-relu': the 2025 follow-up (`sum`). */
 export type Variant = 'post-relu' | 'pre-relu';
@@ -16,6 +16,11 @@ export const DEFAULT_BLOCKS: readonly string[] = ['1.1', '2.0', '2.1', '3.0', '3
 /** Every block, in forward order, by its short name. */
 export const ALL_BLOCKS: readonly string[] = BLOCKS.map((b) => b.short);
 
+/** The blocks analysed by default in any member of the family: every block but layer1.0 (ResNet18: DEFAULT_BLOCKS). */
+export function defaultBlocks(arch: Architecture = RESNET18): string[] {
+  return arch.blocks.filter((b) => b.short !== '1.0').map((b) => b.short);
+}
+
 export interface BlockReadouts {
   /** Short name, '2.1'. */
   block: string;
@@ -24,7 +29,7 @@ export interface BlockReadouts {
   variant: Variant;
   /** Tap read as the input I. */
   input: string;
-  /** Tap read as the branch B (always `layerL.B.bn2`). */
+  /** Tap read as the branch B: the last BN of the branch (`bn2` in a BasicBlock, `bn3` in a Bottleneck). */
   branch: string;
   /** Tap read as the output O. */
   output: string;
@@ -32,9 +37,9 @@ export interface BlockReadouts {
   channels: number;
 }
 
-function previousBlock(b: BlockSpec): BlockSpec | undefined {
-  const i = BLOCKS.indexOf(b);
-  return i > 0 ? BLOCKS[i - 1] : undefined;
+function previousBlock(b: BlockSpec, arch: Architecture): BlockSpec | undefined {
+  const i = arch.blocks.indexOf(b);
+  return i > 0 ? arch.blocks[i - 1] : undefined;
 }
 
 /**
@@ -42,17 +47,17 @@ function previousBlock(b: BlockSpec): BlockSpec | undefined {
  * - I: downsampling block (2.0, 3.0, 4.0): `layerL.0.downsample.1` in both variants; block 1.0:
  *   `maxpool` in both variants; any other block: the previous block's output `layerL.(B-1)`
  *   (post-relu) or its `sum` (pre-relu).
- * - B: `layerL.B.bn2`.
+ * - B: the last BN of the branch, `layerL.B.bn2` (BasicBlock) or `layerL.B.bn3` (Bottleneck).
  * - O: `layerL.B` (post-relu) or `layerL.B.sum` (pre-relu).
  */
-export function readoutsFor(block: string, variant: Variant = 'post-relu'): BlockReadouts {
+export function readoutsFor(block: string, variant: Variant = 'post-relu', arch: Architecture = RESNET18): BlockReadouts {
   if (!VARIANTS.includes(variant)) throw new Error(`unknown variant '${variant}' (expected ${VARIANTS.join(' or ')})`);
-  const b = blockByName(block);
+  const b = blockByName(block, arch);
   let input: string;
   if (b.downsample) {
     input = b.downsample.bn;
   } else {
-    const prev = previousBlock(b);
+    const prev = previousBlock(b, arch);
     if (!prev) input = 'maxpool';
     else input = variant === 'pre-relu' ? `${prev.name}.sum` : prev.name;
   }
@@ -61,20 +66,20 @@ export function readoutsFor(block: string, variant: Variant = 'post-relu'): Bloc
     module: b.name,
     variant,
     input,
-    branch: b.conv2.bn,
+    branch: b.branch[b.branch.length - 1].bn,
     output: variant === 'pre-relu' ? `${b.name}.sum` : b.name,
     channels: b.outChannels,
   };
 }
 
 /** The distinct taps the analysis of these blocks reads, in forward order. */
-export function tapsNeeded(blocks: readonly string[], variant: Variant = 'post-relu'): string[] {
+export function tapsNeeded(blocks: readonly string[], variant: Variant = 'post-relu', arch: Architecture = RESNET18): string[] {
   const wanted = new Set<string>();
   for (const block of blocks) {
-    const r = readoutsFor(block, variant);
+    const r = readoutsFor(block, variant, arch);
     wanted.add(r.input).add(r.branch).add(r.output);
   }
-  return allTapNames().filter((t) => wanted.has(t));
+  return allTapNames(arch).filter((t) => wanted.has(t));
 }
 
 /** The centre unit of an H x W map: [H // 2, W // 2] (224 input: 56 -> 28, 28 -> 14, 14 -> 7, 7 -> 3). */
