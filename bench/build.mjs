@@ -85,6 +85,8 @@ export async function buildDeviceBundles() {
   await esbuild.build({ ...common, entryPoints: [join(benchDir, 'runner', 'main.ts')], outfile: join(dir, 'runner.mjs') });
   // The feature-visualisation step rate (bench/fv-node.ts, as `npm run bench:fv` runs it).
   await esbuild.build({ ...common, entryPoints: [join(benchDir, 'fv-node.ts')], outfile: join(dir, 'fv-bench.mjs') });
+  // The ResNet family's batch-1 latency (bench/family-node.ts).
+  await esbuild.build({ ...common, entryPoints: [join(benchDir, 'family-node.ts')], outfile: join(dir, 'family-bench.mjs') });
   writeFileSync(join(dir, 'engine-status.json'), JSON.stringify(status, null, 2));
   return { status, dir };
 }

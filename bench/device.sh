@@ -18,6 +18,8 @@
 #        cp <files_at>/*-node-*.json <files_at>/*-node-*.md <files_at>/*-node-*.svg bench/results/
 #        node bench/run.mjs --report-only --date <the date in the file names>
 #        node bench/fv.mjs --report-only --date <the date>   (the fv-node-nvidia file)
+#    The family's latencies: bench/.build/device/family-bench.mjs (bench/family-node.ts) runs with the
+#    same node and carry: bin/node family-bench.mjs --adapter gpu --archs resnet50,... --out FILE.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
