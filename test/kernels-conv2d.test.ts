@@ -140,8 +140,9 @@ describe('conv2d kernel, f16 weights', () => {
     it(`within the f16 bound of the float64 reference: ${c.name}`, async (test) => {
       const ctx = await testContext();
       if (!supportsF16(ctx)) {
-        console.log(`skipped: ${ctx.adapter.name} does not offer 'shader-f16'`);
-        test.skip();
+        const reason = `${ctx.adapter.name} does not offer 'shader-f16'`;
+        console.log(`skipped: ${reason}`);
+        test.skip(reason);
         return;
       }
       const seed = freshSeed();
