@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# bench/device.sh: the Node benchmark (Dawn, Vulkan) on a GPU machine lent by the `device` tool
-# (NVIDIA H200 so far), at full size, results under $OUT.
+# bench/device.sh: the Node benchmark (Dawn, Vulkan) at full size on a GPU machine without Node,
+# npm or network (an NVIDIA H200 so far), results under $OUT (default /tmp/resnet-stream-device-out).
 #
 # 1. Here, on a machine with the repo, node_modules and apt (once per change of the bench/engine):
 #        bash bench/device.sh prepare
 #    builds bench/.build/device/ (the Node bench with tfjs and ONNX Runtime bundled in, Dawn's
 #    native module, ORT's wasm and this machine's node binary, packed into payload.tar.xz) and
-#    downloads the Vulkan loader packages into .gl/ (see /work/.library/device/README.md).
-# 2. On the device machine, one call of the device tool's `run`:
-#        command: for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; bash bench/device.sh run
-#        carry:   [".gl", "bench/.build/device"]
-#        timeout_s: 480
+#    downloads the Vulkan loader packages into .gl/ (the GPU machine's image has no Vulkan loader).
+# 2. On the GPU machine, from a copy of the working tree with .gl and bench/.build/device beside it:
+#        for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; bash bench/device.sh run
+#    (about 1 to 4 minutes)
 #    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64` or
 #    `run --conv-variant gemm`; SKIP_FV=1 leaves out the feature-visualisation step rate).
 # 3. Here: copy the configuration's files (not its summary, which covers that run alone) and
@@ -51,10 +50,9 @@ prepare() {
   fi
   du -sh "$DEV" .gl
   cat <<MSG
-Prepared. On the device machine run (device tool):
-  command:   for f in .gl/*.deb; do dpkg -x \$f /; done; ldconfig; bash bench/device.sh run
-  carry:     [".gl", "$DEV"]
-  timeout_s: 480
+Prepared. On the GPU machine run:
+  for f in .gl/*.deb; do dpkg -x \$f /; done; ldconfig; bash bench/device.sh run
+(with .gl and $DEV copied beside the working tree)
 MSG
 }
 
