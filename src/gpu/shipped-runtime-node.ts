@@ -67,8 +67,12 @@ function tempName(path: string): string {
   return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Unpack a brotli-compressed tar into `target` (created whole, by rename). */
-async function unpackTar(archive: string, target: string, tarFs: { extract: (dir: string) => NodeJS.WritableStream }): Promise<void> {
+/**
+ * Unpack a brotli-compressed tar into `target` (created whole, by rename), with the tar reader
+ * the package at `packageRoot` depends on (tar-fs).
+ */
+async function unpackTar(archive: string, target: string, packageRoot: string): Promise<void> {
+  const tarFs = createRequire(join(packageRoot, 'package.json'))('tar-fs') as { extract: (dir: string) => NodeJS.WritableStream };
   const staging = tempName(target);
   try {
     await pipeline(createReadStream(archive), createBrotliDecompress(), tarFs.extract(staging));
@@ -122,8 +126,7 @@ export function shippedRuntime(): Promise<ShippedRuntime> {
       icd: join(dir, 'vk_swiftshader_icd.json'),
     };
     if (!existsSync(runtime.icd)) {
-      const tarFs = createRequire(join(found.root, 'package.json'))('tar-fs') as { extract: (dir: string) => NodeJS.WritableStream };
-      await unpackTar(join(found.root, 'bin', 'swiftshader.tar.br'), dir, tarFs);
+      await unpackTar(join(found.root, 'bin', 'swiftshader.tar.br'), dir, found.root);
     }
     return runtime;
   })();
@@ -146,8 +149,7 @@ export async function shippedChromium(): Promise<{ executable: string; env: Reco
   }
   const fonts = join(runtime.dir, 'fonts');
   if (!existsSync(fonts)) {
-    const tarFs = createRequire(join(found.root, 'package.json'))('tar-fs') as { extract: (dir: string) => NodeJS.WritableStream };
-    await unpackTar(join(found.root, 'bin', 'fonts.tar.br'), fonts, tarFs);
+    await unpackTar(join(found.root, 'bin', 'fonts.tar.br'), fonts, found.root);
   }
   const config = join(runtime.dir, 'fonts.conf');
   if (!existsSync(config)) {
