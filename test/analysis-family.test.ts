@@ -34,6 +34,7 @@ import { testContext } from './helpers/gpu';
 import { hashAnalysisImages } from './reference/family-analysis';
 import { familyWeights, hashTensor } from './reference/family-weights';
 import { GOLDENS } from './reference/golden-files';
+import { type CliResult, runCliCommand } from './helpers/cli';
 
 const RESNET50 = architectureOf('resnet50');
 const run = promisify(execFile);
@@ -41,14 +42,8 @@ const CLI = resolve(__dirname, '../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-analysis-family-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 600_000, maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+function cli(args: string[]): Promise<CliResult> {
+  return runCliCommand(args, 600_000);
 }
 
 describe('dataset analysis of resnet50 vs PyTorch (hash weights, 24 hash images, blocks 1.0, 1.1, 2.0, 3.1)', () => {

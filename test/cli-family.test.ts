@@ -14,20 +14,15 @@ import { writePth } from '../src/weights/pth-writer';
 import { readSafetensors, writeSafetensors } from '../src/weights/safetensors';
 import { familyWeights, hashInput } from './reference/family-weights';
 import { GOLDENS, readF32Safetensors } from './reference/golden-files';
+import { type CliResult, runCliCommand } from './helpers/cli';
 
 const run = promisify(execFile);
 const CLI = resolve(__dirname, '../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-cli-family-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 300_000, maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+function cli(args: string[]): Promise<CliResult> {
+  return runCliCommand(args, 300_000);
 }
 
 describe('the CLI on the ResNet family', () => {

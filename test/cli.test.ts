@@ -13,19 +13,14 @@ import { readSafetensors, writeSafetensors } from '../src/weights/safetensors';
 import { referenceForward } from './reference/resnet';
 import { makeRng, randomArray } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, SAMPLES, TENCH_TAPS, sharedMissing } from './helpers/shared';
+import { type CliResult, runCliCommand } from './helpers/cli';
 
 const run = promisify(execFile);
 const CLI = resolve(__dirname, '../dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-cli-'));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+function cli(args: string[]): Promise<CliResult> {
+  return runCliCommand(args, 120_000);
 }
 
 /** stderr without Dawn's driver warnings (lavapipe prints two limit notes at device creation). */

@@ -29,6 +29,7 @@ import type { HostTensor } from '../src/weights/safetensors';
 import { makeRng, testContext } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
 import { referenceForward } from './reference/resnet';
+import { type CliResult, runCliCommand } from './helpers/cli';
 
 // =============================================================================================
 // Pure parts
@@ -293,14 +294,8 @@ const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-robustness-'));
 /** The CLI runs on the adapter the test's own engine uses, so their float32 results are the same bits. */
 const ADAPTER = (process.env.RESNET_STREAM_ADAPTER as AdapterChoice | undefined) ?? defaultCpuAdapter();
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [CLI, ...args, '--adapter', ADAPTER], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
+function cli(args: string[]): Promise<CliResult> {
+  return runCliCommand([...args, '--adapter', ADAPTER], 120_000);
 }
 
 /** stderr without Dawn's driver warnings and the adapter line. */
