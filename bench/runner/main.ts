@@ -101,6 +101,8 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --out DIR           results folder
   --echo              echo the page's console
   --timeout-minutes M longest one configuration may take (default 120)
+  --prepare-data      measure nothing: write the weights, input and float64 reference logits of --arch
+                      at --size into bench/.build/data (bench/device.sh prepares the GPU run so)
   --report-only       measure nothing: rewrite the .md/.svg of every <date>-*.json in the results
                       folder and the summary (after copying in results from bench/device.sh, say);
                       --date YYYY-MM-DD (default today)
@@ -331,6 +333,7 @@ export async function main(argv: string[], root: string): Promise<number> {
   if (!engineStatus.engine && opts.engines.includes('ours')) log(`NOTE: our engine is not in this build: ${engineStatus.reason}`);
   const arch = architectureOf(opts.arch);
   const data = prepareData(root, opts.weightSeed, opts.inputSeed, opts.size, log, arch);
+  if (argv.includes('--prepare-data')) return 0;
   const steps = buildSteps(opts, data);
   const date = localDate();
   mkdirSync(opts.outDir, { recursive: true });
