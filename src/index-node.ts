@@ -9,11 +9,11 @@
 //   engine.dispose();
 //   const { analysis } = await runAnalysis({ out: 'out/analysis', images: 'photos/', onProgress, signal });
 
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { adapterLine, ADAPTER_CHOICES, type AdapterChoice, createNodeContext } from './gpu/node';
 import { type EngineOptions, ResNetEngine } from './model/engine';
 import { type Checkpoint, loadCheckpoint } from './weights/load';
+import { readFileBytes } from './util/files-node';
 import { resolveWeightsPath } from './weights/resolve-node';
 import { type PreprocessOptions, preprocessFiles } from './image/preprocess-node';
 import type { HostTensor, TensorMap } from './weights/safetensors';
@@ -43,11 +43,14 @@ export async function createEngine(options: NodeEngineOptions = {}): Promise<Res
 /**
  * A checkpoint, found as --weights finds it: `path`, else $RESNET_STREAM_WEIGHTS, else the cached
  * official download (never downloads; `node weights/download.mjs` does). Same validation and the
- * same one-line errors. `missing` names what a partial checkpoint lacks.
+ * same one-line errors. `missing` names what a partial checkpoint lacks; `architecture` which of
+ * torchvision's ResNets it is (recognised, or `options.architecture` insisted on, as --arch). Load it
+ * with `engine.loadWeights(checkpoint.tensors, { architecture: checkpoint.architecture })`. Holds the
+ * file and its float32 tensors at most, never a second copy of the file.
  */
-export async function loadCheckpointFile(path?: string): Promise<Checkpoint & { path: string }> {
+export async function loadCheckpointFile(path?: string, options: { architecture?: string } = {}): Promise<Checkpoint & { path: string }> {
   const resolved = await resolveWeightsPath({ flag: path, allowDownload: false });
-  const checkpoint = loadCheckpoint(new Uint8Array(await readFile(resolved)), basename(resolved));
+  const checkpoint = loadCheckpoint(readFileBytes(resolved), basename(resolved), { architecture: options.architecture });
   return { ...checkpoint, path: resolved };
 }
 

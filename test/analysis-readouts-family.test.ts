@@ -1,6 +1,6 @@
 // The readouts of a block follow the architecture: B is the last BN of the branch (bn3 in a
 // Bottleneck), I the previous block's output or the downsample's BN, O the block's output; the
-// default blocks are every block but layer1.0. ResNet18's readouts are unchanged.
+// default blocks are every block but a BasicBlock network's layer1.0. ResNet18's readouts are unchanged.
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BLOCKS, defaultBlocks, readoutsFor, tapsNeeded } from '../src/analysis/readouts';
@@ -18,10 +18,13 @@ describe('readouts across the family', () => {
     for (const t of taps) expect(allTapNames(arch)).toContain(t);
   });
 
-  it('default blocks: every block but layer1.0, ResNet18\'s the paper\'s seven', () => {
+  it('default blocks (METHOD.md): every block but layer1.0 of a BasicBlock network (ResNet18: the paper\'s seven), every block of a Bottleneck network', () => {
     expect(defaultBlocks()).toEqual([...DEFAULT_BLOCKS]);
-    expect(defaultBlocks(architectureOf('resnet50'))).toHaveLength(15);
-    expect(defaultBlocks(architectureOf('resnet152'))[0]).toBe('1.1');
+    expect(defaultBlocks(architectureOf('resnet34'))).toHaveLength(15);
+    expect(defaultBlocks(architectureOf('resnet34'))[0]).toBe('1.1');
+    expect(defaultBlocks(architectureOf('resnet50'))).toHaveLength(16);
+    expect(defaultBlocks(architectureOf('resnet152'))).toHaveLength(50);
+    expect(defaultBlocks(architectureOf('resnet152'))[0]).toBe('1.0');
     expect(readoutsFor('2.1')).toMatchObject({ input: 'layer2.0', branch: 'layer2.1.bn2', output: 'layer2.1' });
   });
 });

@@ -7,7 +7,8 @@ import {
   scaleBranch, scaleInput, scaleInvariant, side, sweepSummary, topScaleInvariant, zoomSweep,
 } from './metrics';
 import { probeSetReadout, probeSetReadoutRelu } from './probes';
-import { ALL_BLOCKS, readoutsFor } from './readouts';
+import type { Architecture } from '../model/architecture';
+import { blockNames, readoutsFor } from './readouts';
 import {
   type BlockMeasurements, type BlockParams, type BlockResult, type BlockSummary, type ChannelReadouts, type ChannelResponses,
   type ChannelResult, GAMMA_FOLDED_NOTE, type SecondaryStats,
@@ -137,17 +138,24 @@ export function analyzeBlock(m: BlockMeasurements): BlockResult {
   return { block: readouts.block, input: readouts.input, branch: readouts.branch, output: readouts.output, variant: readouts.variant, channels, summary };
 }
 
-/** Blocks in forward order (the order of the report's panels and of analysis.json). */
-export function sortBlocks(blocks: readonly string[]): string[] {
-  const order = (b: string) => ALL_BLOCKS.indexOf(readoutsFor(b).block);
-  return [...new Set(blocks.map((b) => readoutsFor(b).block))].sort((a, b) => order(a) - order(b));
+/** Blocks in forward order (the order of the report's panels and of analysis.json); default ResNet18. */
+export function sortBlocks(blocks: readonly string[], arch?: Architecture): string[] {
+  const all = blockNames(arch);
+  const short = (b: string) => readoutsFor(b, 'post-relu', arch).block;
+  const order = (b: string) => all.indexOf(b);
+  return [...new Set(blocks.map(short))].sort((a, b) => order(a) - order(b));
 }
 
-/** The parameters of a block for the secondary analyses, from a loaded state dict (absent tensors stay absent). */
-export function blockParamsFrom(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, block: string): BlockParams {
-  const module = readoutsFor(block).module;
+/**
+ * The parameters of a block for the secondary analyses, from a loaded state dict (absent tensors stay
+ * absent): the branch's last BN and conv, whose output channels are the stream's (bn2/conv2 in a
+ * BasicBlock, bn3/conv3 in a Bottleneck; the fields keep the paper's names).
+ */
+export function blockParamsFrom(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, block: string, arch?: Architecture): BlockParams {
+  const branch = readoutsFor(block, 'post-relu', arch).branch; // 'layerL.B.bn2' or '.bn3'
+  const conv = branch.replace(/\.bn(\d)$/, '.conv$1');
   return {
-    bn2Gamma: tensors.get(`${module}.bn2.weight`)?.data,
-    conv2Weight: tensors.get(`${module}.conv2.weight`)?.data,
+    bn2Gamma: tensors.get(`${branch}.weight`)?.data,
+    conv2Weight: tensors.get(`${conv}.weight`)?.data,
   };
 }

@@ -11,7 +11,7 @@
 //   4. zoomOut: S^-1 applied to the union of the B* images, input taps (SM_I's numerator).
 //   5. sweep:   optional, one zoom factor at a time on the I* images, branch taps.
 
-import { tapShape } from '../model/architecture';
+import { type Architecture, RESNET18, tapShape } from '../model/architecture';
 import { analyzeBlock, sortBlocks } from './block';
 import { type Journal, type RunConfig, type Transform, hashString, sweepTransform } from './journal';
 import { TopK, TuningCurves } from './probes';
@@ -55,6 +55,8 @@ export interface DatasetAnalysisOptions<R extends ImageRef = ImageRef> {
   images: readonly R[];
   /** Blocks to analyse, short names ('1.1') or module paths ('layer1.1'). */
   blocks: readonly string[];
+  /** The network analysed (default ResNet18): its blocks, readouts and channel counts; named in analysis.json's meta. */
+  architecture?: Architecture;
   variant?: Variant;
   /** k of the dataset probes (default 9). */
   topK?: number;
@@ -118,8 +120,6 @@ class CentreStore {
   }
 }
 
-const channelsOfTap = (tap: string): number => tapShape(tap, 1, 224, 224)[1];
-
 /**
  * Runs the dataset-probe analysis of METHOD.md through an engine, batch by batch, recording every batch
  * in the journal; resumes from the journal when it holds entries of the same run. Returns analysis.json's
@@ -127,6 +127,8 @@ const channelsOfTap = (tap: string): number => tapShape(tap, 1, 224, 224)[1];
  */
 export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAnalysisOptions<R>): Promise<AnalysisJson> {
   const variant = options.variant ?? 'post-relu';
+  const arch = options.architecture ?? RESNET18;
+  const channelsOfTap = (tap: string): number => tapShape(tap, 1, 224, 224, arch)[1];
   const k = options.topK ?? 9;
   const batchSize = options.batchSize ?? 16;
   const keep = options.keepTuningCurves ?? true;
@@ -138,11 +140,11 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
     if (img.index !== i) throw new Error(`runDatasetAnalysis: images[${i}].index is ${img.index}; indices must be the positions 0..${N - 1}`);
   });
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new Error(`runDatasetAnalysis: batch size must be a positive integer, got ${batchSize}`);
-  const skippedBlocks = new Set((options.skipped ?? []).map((s) => readoutsFor(s.block).block));
-  const blocks = sortBlocks(options.blocks).filter((b) => !skippedBlocks.has(b));
+  const skippedBlocks = new Set((options.skipped ?? []).map((s) => readoutsFor(s.block, variant, arch).block));
+  const blocks = sortBlocks(options.blocks, arch).filter((b) => !skippedBlocks.has(b));
   if (blocks.length === 0) throw new Error('runDatasetAnalysis: no blocks to analyse');
-  const readouts = blocks.map((b) => readoutsFor(b, variant));
-  const streamTaps = tapsNeeded(blocks, variant);
+  const readouts = blocks.map((b) => readoutsFor(b, variant, arch));
+  const streamTaps = tapsNeeded(blocks, variant, arch);
 
   const config: RunConfig = {
     blocks, variant, topK: k, batchSize, images: N, imagesHash: hashString(images.map((i) => i.name).join('\n')),
@@ -284,6 +286,7 @@ export async function runDatasetAnalysis<R extends ImageRef>(options: DatasetAna
       // a resumed run must write the same bytes as an uninterrupted one.
       meta: {
         ...(options.meta ?? {}),
+        architecture: arch.name,
         probes: 'dataset', variant, topK: k, images: N, zoomFactors, tuningCurves: keep,
       },
       skipped: [...(options.skipped ?? [])],

@@ -16,9 +16,19 @@ export const DEFAULT_BLOCKS: readonly string[] = ['1.1', '2.0', '2.1', '3.0', '3
 /** Every block, in forward order, by its short name. */
 export const ALL_BLOCKS: readonly string[] = BLOCKS.map((b) => b.short);
 
-/** The blocks analysed by default in any member of the family: every block but layer1.0 (ResNet18: DEFAULT_BLOCKS). */
+/**
+ * The blocks analysed by default in a member of the family (METHOD.md, "Beyond ResNet18"): every block
+ * but layer1.0 in a BasicBlock network (the paper's; ResNet18: DEFAULT_BLOCKS), where 1.0's input is the
+ * max-pool; every block in a Bottleneck network, where layer1.0 widens 64 -> 256 through a downsample and
+ * so has a proper I.
+ */
 export function defaultBlocks(arch: Architecture = RESNET18): string[] {
-  return arch.blocks.filter((b) => b.short !== '1.0').map((b) => b.short);
+  return arch.blocks.filter((b) => b.short !== '1.0' || b.downsample !== undefined).map((b) => b.short);
+}
+
+/** Every block of an architecture, in forward order, by its short name (ResNet18: ALL_BLOCKS). */
+export function blockNames(arch: Architecture = RESNET18): string[] {
+  return arch.blocks.map((b) => b.short);
 }
 
 export interface BlockReadouts {

@@ -37,9 +37,12 @@ export type ForwardCentres<R extends ImageRef = ImageRef> = (
 
 /** Optional parameters of a block for the secondary analyses (from the checkpoint). */
 export interface BlockParams {
-  /** `layerL.B.bn2.weight`, C values. */
+  /** The branch's last BN's weight, C values: `layerL.B.bn2.weight` (`bn3` in a Bottleneck). */
   bn2Gamma?: ArrayLike<number>;
-  /** `layerL.B.conv2.weight`, C x C x 3 x 3 values in torchvision order (filter c = the c-th C*9 run). */
+  /**
+   * The branch's last conv's weight in torchvision order (filter c = the c-th run): `layerL.B.conv2.weight`,
+   * C x C x 3 x 3 (`conv3`, C x width x 1 x 1, in a Bottleneck).
+   */
   conv2Weight?: ArrayLike<number>;
 }
 
@@ -192,6 +195,8 @@ export interface AnalysisMeta {
   images: number;
   zoomFactors: number[];
   tuningCurves: boolean;
+  /** The network analysed ('resnet18', 'resnet50', ...); absent in files written before the family ran: resnet18. */
+  architecture?: string;
   /**
    * Only in files written before runs became reproducible: analysis.json now holds nothing that varies
    * between runs, so a resumed run's file is byte-identical to an uninterrupted one. The start date and

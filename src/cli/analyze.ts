@@ -7,20 +7,23 @@ import type { Variant } from '../analysis/readouts';
 import type { AdapterChoice } from '../gpu/node';
 import { checkAdapterOption } from './adapter';
 import { UsageError, parseArgs, required } from './args';
+import { checkArchOption } from './checkpoint';
 import { phaseProgress } from './progress';
 import { runAnalysis } from './run-analysis';
 
 const HELP = `resnet-stream analyze: the residual-stream analysis of Longon (2024), ending in a report
 
-usage: resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] [--probes dataset|fv]
+usage: resnet-stream analyze --out DIR [--weights FILE] [--arch NAME] [--images DIR|LIST] [--probes dataset|fv]
                              [--top-k 9] [--blocks 1.1,2.0,...] [--variant post-relu|pre-relu]
                              [--sweep] [--limit N] [--batch 8] [--adapter NAME] [--restart]
 
   --images DIR|LIST   a folder of JPEG/PNG images (sorted by name) or a text file listing paths;
                       default: the project's generated stimuli (gratings, curves, blobs, textures)
   --probes            dataset (top-k images per channel; default) or fv (feature visualisations)
-  --blocks            default 1.1,2.0,2.1,3.0,3.1,4.0,4.1; blocks the weights cannot run are skipped
+  --blocks            default: every block but 1.0 in resnet18/34 (ResNet18: 1.1,2.0,2.1,3.0,3.1,4.0,4.1),
+                      every block in the Bottleneck networks; blocks the weights cannot run are skipped
                       and reported
+  --arch NAME         insist on one of torchvision's ResNets (default: recognised from the checkpoint)
   --sweep             also measure SM_B under zoom factors 1.0..1.5 (the follow-up's sweep)
   --limit N           use the first N images only
   --restart           discard DIR/journal.jsonl and start over (default: resume from it)
@@ -33,12 +36,13 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     return;
   }
   const args = parseArgs(argv, {
-    values: ['weights', 'probes', 'images', 'top-k', 'blocks', 'variant', 'out', 'limit', 'batch', 'adapter', 'fv-steps', 'fv-size', 'fv-batch', 'fv-seed'],
+    values: ['weights', 'arch', 'probes', 'images', 'top-k', 'blocks', 'variant', 'out', 'limit', 'batch', 'adapter', 'fv-steps', 'fv-size', 'fv-batch', 'fv-seed'],
     flags: ['sweep', 'restart'],
   });
   const out = resolve(required(args, 'out'));
   const adapter = args.values.get('adapter');
   checkAdapterOption(adapter);
+  checkArchOption(args.values.get('arch'));
   const probes = args.values.get('probes') ?? 'dataset';
   if (probes === 'fv') return (await import('./analyze-fv')).analyzeFvCommand(args, out);
   if (probes !== 'dataset') throw new UsageError(`--probes must be dataset or fv, not '${probes}'`);
@@ -54,6 +58,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     out,
     images: args.values.get('images'),
     weights: args.values.get('weights'),
+    architecture: args.values.get('arch'),
     allowDownload: true,
     adapter: adapter as AdapterChoice | undefined,
     blocks: blocks === undefined ? undefined : blocks.split(','),

@@ -1,9 +1,9 @@
 // `resnet-stream inspect --weights FILE`: load and validate a checkpoint without a GPU, and say what
-// it is: format, tensors and parameters against torchvision's resnet18, what is missing, and which
+// it is: format, which of torchvision's ResNets, tensors and parameters against it, what is missing, and which
 // taps the weights can compute. Exit 0 when the file loads (a partial checkpoint loads too); any
 // problem is the loader's one-line error, naming the tensor or zip entry.
 
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { allTapNames, expectedTensors } from '../model/architecture';
 import { architectureOf } from '../model/family';
@@ -12,17 +12,21 @@ import { describeCheckpoint, loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { sha256Hex } from '../weights/sha256';
 import { parseArgs } from './args';
+import { checkArchOption } from './checkpoint';
+import { readFileBytes } from '../util/files-node';
 import { elementCount } from '../util/tensor';
 
-export const INSPECT_USAGE = `usage: resnet-stream inspect [--weights FILE] [--tensors] [--json]
+export const INSPECT_USAGE = `usage: resnet-stream inspect [--weights FILE] [--arch NAME] [--tensors] [--json]
 
 Loads and validates a checkpoint (torch.save .pth, zip or legacy, or .safetensors) on the CPU, no GPU
-needed, and prints its format, SHA-256, how many of resnet18's tensors and parameters it holds, what
-it lacks, and which taps the weights can compute. Exit 0 if it loads, 1 with a one-line error if not.
+needed, and prints its format, SHA-256, which of torchvision's ResNets it is (from its tensor names and
+shapes), how many of that network's tensors and parameters it holds, what it lacks, and which taps the
+weights can compute. Exit 0 if it loads, 1 with a one-line error if not.
+  --arch NAME validate against this member of the family instead of recognising it
   --tensors   also list every tensor: name, shape, min, max, mean and the SHA-256 of its float32 values
   --json      one JSON object on stdout instead of text`;
 
-/** Checkpoints are read whole into memory; refuse files no ResNet18 checkpoint comes near. */
+/** Checkpoints are read whole into memory; refuse files no ResNet checkpoint comes near (wide_resnet101_2: 0.5 GB). */
 const MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024 * 1024;
 
 function stats(data: Float32Array): { min: number; max: number; mean: number } {
@@ -67,12 +71,14 @@ export async function inspectCommand(argv: string[]): Promise<void> {
     process.stdout.write(`${INSPECT_USAGE}\n`);
     return;
   }
-  const args = parseArgs(argv, { values: ['weights'], flags: ['tensors', 'json'] });
+  const args = parseArgs(argv, { values: ['weights', 'arch'], flags: ['tensors', 'json'] });
+  const insist = args.values.get('arch');
+  checkArchOption(insist);
   const path = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: false });
   const size = statSync(path).size;
   if (size > MAX_CHECKPOINT_BYTES) throw new Error(`${path}: ${size} bytes is larger than any torchvision ResNet checkpoint (limit ${MAX_CHECKPOINT_BYTES})`);
-  const bytes = new Uint8Array(readFileSync(path));
-  const checkpoint = loadCheckpoint(bytes, basename(path));
+  const bytes = readFileBytes(path);
+  const checkpoint = loadCheckpoint(bytes, basename(path), { architecture: insist });
   const architecture = architectureOf(checkpoint.architecture);
   const expected = expectedTensors(architecture);
   const expectedParameters = [...expected.values()].reduce((a, s) => a + elementCount(s), 0);
@@ -117,7 +123,7 @@ export async function inspectCommand(argv: string[]): Promise<void> {
   out.push(`file:        ${path} (${bytes.byteLength} bytes)`);
   out.push(`format:      ${formats[checkpoint.format ?? ''] ?? checkpoint.format}`);
   out.push(`sha256:      ${checkpoint.sha256}${report.known ? ` (${report.known})` : ''}`);
-  out.push(`architecture: ${architecture.name} (recognised from the tensors' names and shapes)`);
+  out.push(`architecture: ${architecture.name} (${insist ? 'as --arch insists; the tensors fit it' : 'recognised from the tensors\' names and shapes'})`);
   out.push(`tensors:     ${checkpoint.tensors.size} of ${architecture.name}'s ${expected.size}`);
   out.push(`parameters:  ${parameters.toLocaleString('en-US')} of ${expectedParameters.toLocaleString('en-US')}`);
   if (checkpoint.missing.length) {

@@ -7,13 +7,12 @@ import { type TapName, allTapNames } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
 import { ADAPTER_HELP, checkAdapterOption, openNodeContext } from './adapter';
 import { type HostTensor, type TensorMap, readSafetensors, writeSafetensors } from '../weights/safetensors';
-import { loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
+import { ARCH_HELP, checkArchOption, loadInto, readWeights } from './checkpoint';
 import { preprocessFiles } from '../image/preprocess-node';
 import { UsageError, errorLine, parseArgs, required } from './args';
 import { imagenetClasses } from './classes-node';
 
-const USAGE = `resnet-stream: ResNet18 on WebGPU, with every skip and branch of the residual stream read back
+const USAGE = `resnet-stream: torchvision's ResNets on WebGPU, with every skip and branch of the residual stream read back
 
 usage:
   resnet-stream taps --weights FILE (--input TENSOR.safetensors | --image FILE...) --out OUT.safetensors [--taps a,b,...]
@@ -28,9 +27,10 @@ usage:
 common options:
   --weights FILE        a torchvision .pth (zip) or .safetensors state dict; else $RESNET_STREAM_WEIGHTS,
                         else the cached official download (node weights/download.mjs)
+  ${ARCH_HELP}
   ${ADAPTER_HELP}
-  taps are named as in torchvision: input, conv1, bn1, relu, maxpool, layerL.B.{bn1,bn2,downsample.1,skip,sum},
-  layerL.B, avgpool, fc`;
+  taps are named as in torchvision: input, conv1, bn1, relu, maxpool, layerL.B.{bn1,bn2,bn3,downsample.1,skip,sum},
+  layerL.B, avgpool, fc (bn3 in a Bottleneck network: resnet50 and up)`;
 
 type Command = (argv: string[]) => Promise<void>;
 
@@ -43,10 +43,9 @@ async function openEngine(adapter: string | undefined): Promise<ResNetEngine> {
   return ResNetEngine.create({ context });
 }
 
-async function loadWeightsInto(engine: ResNetEngine, flag: string | undefined): Promise<{ path: string; missing: string[] }> {
-  const path = await resolveWeightsPath({ flag, allowDownload: false });
-  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(path)), basename(path));
-  engine.loadWeights(checkpoint.tensors);
+async function loadWeightsInto(engine: ResNetEngine, args: ReturnType<typeof parseArgs>): Promise<{ path: string; missing: string[] }> {
+  const { path, checkpoint } = await readWeights({ weights: args.values.get('weights'), arch: args.values.get('arch') });
+  loadInto(engine, checkpoint);
   return { path, missing: checkpoint.missing };
 }
 
@@ -72,13 +71,14 @@ function readInput(args: ReturnType<typeof parseArgs>): { tensor: HostTensor; na
 }
 
 const taps: Command = async (argv) => {
-  const args = parseArgs(argv, { values: ['weights', 'input', 'out', 'taps', 'adapter'], multi: ['image'] });
+  const args = parseArgs(argv, { values: ['weights', 'arch', 'input', 'out', 'taps', 'adapter'], multi: ['image'] });
   checkAdapterOption(args.values.get('adapter'));
+  checkArchOption(args.values.get('arch'));
   const out = required(args, 'out');
   const { tensor } = readInput(args);
   const engine = await openEngine(args.values.get('adapter'));
   try {
-    const { missing } = await loadWeightsInto(engine, args.values.get('weights'));
+    const { missing } = await loadWeightsInto(engine, args);
     const status = engine.computability();
     let wanted: TapName[];
     const asked = args.values.get('taps');
@@ -122,18 +122,20 @@ function softmax(logits: Float32Array): Float64Array {
 }
 
 const classify: Command = async (argv) => {
-  const args = parseArgs(argv, { values: ['weights', 'input', 'top', 'adapter'], flags: ['json'], multi: ['image'] });
+  const args = parseArgs(argv, { values: ['weights', 'arch', 'input', 'top', 'adapter'], flags: ['json'], multi: ['image'] });
   checkAdapterOption(args.values.get('adapter'));
+  checkArchOption(args.values.get('arch'));
   const top = Number(args.values.get('top') ?? 5);
   if (!Number.isInteger(top) || top < 1 || top > 1000) throw new UsageError('--top must be an integer from 1 to 1000');
   const { tensor, names } = readInput(args);
   const engine = await openEngine(args.values.get('adapter'));
   try {
-    await loadWeightsInto(engine, args.values.get('weights'));
+    await loadWeightsInto(engine, args);
     const status = engine.computability();
     if (status.notComputable.includes('fc')) {
       throw new Error(`classification needs the whole network, but the checkpoint lacks ${status.missingTensors.join(', ')} ` +
-        `(it computes through ${status.lastComputable}); use the full torchvision file resnet18-f37072fd.pth`);
+        `(it computes through ${status.lastComputable}); use a complete ${engine.architecture.name} checkpoint` +
+        (engine.architecture.name === 'resnet18' ? ' such as the torchvision file resnet18-f37072fd.pth' : ''));
     }
     const logits = (await engine.forward(tensor, { taps: ['fc'] })).get('fc')!;
     const classes = imagenetClasses();

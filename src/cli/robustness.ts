@@ -11,17 +11,17 @@ import {
   type AblationMode, type RobustnessBlockSpec, ABLATION_MODES, DEFAULT_TRIALS, DEFAULT_ZOOMS,
   formatRobustnessTable, robustnessToJson, runRobustness, scaleInvariantChannels,
 } from '../analysis/robustness';
-import { MIN_INPUT_SIZE, allTapNames, blockByName, tapShape } from '../model/architecture';
+import { type Architecture, MIN_INPUT_SIZE, allTapNames, blockByName, tapShape } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
+import { FAMILY_NAMES, architectureOf } from '../model/family';
 import { computability } from '../model/planner';
 import { checkAdapterOption, openNodeContext } from './adapter';
 import { decodeImageFile } from '../image/decode-node';
 import { normalize, resizeShorter, stackBatch, toTensor, torchvisionZoomEvalImage } from '../image/transforms';
 import type { HostTensor } from '../weights/safetensors';
-import { loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
 import { writeFileAtomic } from '../util/files-node';
 import { UsageError, parseArgs, required } from './args';
+import { ARCH_HELP, checkArchOption, loadInto, readWeights } from './checkpoint';
 import { listLabelledImages } from './images-node';
 import { phaseProgress } from './progress';
 
@@ -30,10 +30,12 @@ const HELP = `resnet-stream robustness: top-1 accuracy under zoom with the scale
 
 usage: resnet-stream robustness --weights FILE --analysis DIR/analysis.json --images DIR|LIST --block 3.1[,2.1]
                                 --out FILE.json [--labels FILE] [--mode zero|mean] [--zooms 1.1,1.2,1.3,1.4,1.5]
-                                [--trials 10] [--seed 0] [--limit N] [--batch 8] [--adapter NAME]
+                                [--trials 10] [--seed 0] [--limit N] [--batch 8] [--adapter NAME] [--arch NAME]
                                 [--resize 256] [--crop 224] [--predictions]
 
-  --weights FILE      the full checkpoint (resnet18-f37072fd.pth); the classifier is needed
+  --weights FILE      the full checkpoint (for ResNet18, resnet18-f37072fd.pth); the classifier is needed,
+                      and it must be the architecture the analysis was run on
+  ${ARCH_HELP}
   --analysis FILE     analysis.json of 'resnet-stream analyze' (or its folder): which channels of each
                       block are scale invariant, and which readout is the block's output O
   --images DIR|LIST   labelled images: a folder (sorted by name), a folder of class folders
@@ -118,11 +120,20 @@ function readAnalysis(spec: string): { file: string; blocks: AnalysisBlockEntry[
   return { file, blocks, skipped, meta };
 }
 
+/** The network an analysis.json was computed on (files from before the family: resnet18). */
+function analysisArchitecture(analysis: ReturnType<typeof readAnalysis>): Architecture {
+  const name = analysis.meta.architecture ?? 'resnet18';
+  if (typeof name !== 'string' || !FAMILY_NAMES.includes(name)) {
+    throw new Error(`${basename(analysis.file)}: meta.architecture '${String(name)}' is none of torchvision's ResNets`);
+  }
+  return architectureOf(name);
+}
+
 /** The experiment's spec of one block: its output readout and scale-invariant channels. */
-function blockSpec(analysis: ReturnType<typeof readAnalysis>, name: string, crop: number): RobustnessBlockSpec {
+function blockSpec(analysis: ReturnType<typeof readAnalysis>, name: string, crop: number, arch: Architecture): RobustnessBlockSpec {
   let short: string;
   try {
-    short = blockByName(name).short;
+    short = blockByName(name, arch).short;
   } catch {
     throw new UsageError(`--block: unknown block '${name}'`);
   }
@@ -133,10 +144,10 @@ function blockSpec(analysis: ReturnType<typeof readAnalysis>, name: string, crop
       (skipped ? ` (the analysis skipped it: ${skipped.reason})` : ` (it has ${analysis.blocks.map((b) => b.block).join(', ') || 'none'})`));
   }
   const readout = entry.output;
-  if (!allTapNames().includes(readout) || ['input', 'avgpool', 'fc'].includes(readout) || readout.endsWith('.skip')) {
+  if (!allTapNames(arch).includes(readout) || ['input', 'avgpool', 'fc'].includes(readout) || readout.endsWith('.skip')) {
     throw new Error(`${basename(analysis.file)}: block ${short}'s output readout '${readout}' is not a tap that can be ablated`);
   }
-  const width = tapShape(readout, 1, crop, crop)[1];
+  const width = tapShape(readout, 1, crop, crop, arch)[1];
   const scaleInvariant = scaleInvariantChannels(entry);
   const bad = scaleInvariant.find((c) => c < 0 || c >= width);
   if (bad !== undefined) throw new Error(`${basename(analysis.file)}: block ${short} marks channel ${bad}, but ${readout} has ${width} channels`);
@@ -150,7 +161,7 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
   }
   const args = parseArgs(argv, {
     values: ['weights', 'analysis', 'images', 'labels', 'block', 'mode', 'zooms', 'trials', 'seed', 'limit', 'batch',
-      'adapter', 'resize', 'crop', 'out'],
+      'adapter', 'arch', 'resize', 'crop', 'out'],
     flags: ['predictions'],
   });
   const out = resolve(required(args, 'out'));
@@ -169,10 +180,12 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
   const resize = positiveInteger(args, 'resize', Math.round((crop * 256) / 224));
   const adapter = args.values.get('adapter');
   checkAdapterOption(adapter);
+  checkArchOption(args.values.get('arch'));
 
   // The analysis: each block's readout O and its scale-invariant channels.
   const analysis = readAnalysis(analysisArg);
-  const specs = blockNames.map((b) => blockSpec(analysis, b, crop))
+  const arch = analysisArchitecture(analysis);
+  const specs = blockNames.map((b) => blockSpec(analysis, b, crop, arch))
     .filter((s, i, all) => all.findIndex((t) => t.block === s.block) === i);
 
   // The images and their labels (on the whole list, so ranks over 1000 WordNet ids survive --limit).
@@ -194,12 +207,15 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
   }
 
   // The weights: the whole network, through the classifier.
-  const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: true });
-  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
-  const status = computability(new Set(checkpoint.missing));
+  const { path: weightsPath, checkpoint } = await readWeights({ weights: args.values.get('weights'), arch: args.values.get('arch'), allowDownload: true });
+  if (checkpoint.architecture !== arch.name) {
+    throw new Error(`${basename(analysis.file)} was computed on a ${arch.name}, but ${basename(weightsPath)} is a ${checkpoint.architecture}`);
+  }
+  const status = computability(new Set(checkpoint.missing), arch);
   if (status.notComputable.includes('fc')) {
-    throw new Error(`the robustness experiment needs the whole network (top-1 of the classifier), so the full checkpoint ` +
-      `resnet18-f37072fd.pth; ${basename(weightsPath)} lacks ${checkpoint.missing.join(', ')} (it computes only through ${status.lastComputable})`);
+    const full = arch.name === 'resnet18' ? 'the full checkpoint resnet18-f37072fd.pth' : `a complete ${arch.name} checkpoint`;
+    throw new Error(`the robustness experiment needs the whole network (top-1 of the classifier), so ${full}; ` +
+      `${basename(weightsPath)} lacks ${checkpoint.missing.join(', ')} (it computes only through ${status.lastComputable})`);
   }
   if (typeof analysis.meta.weightsSha256 === 'string' && checkpoint.sha256 && analysis.meta.weightsSha256 !== checkpoint.sha256) {
     process.stderr.write(`note: ${basename(analysis.file)} was computed with ${String(analysis.meta.weights ?? 'other weights')}, not ${basename(weightsPath)}\n`);
@@ -207,7 +223,7 @@ export async function robustnessCommand(argv: string[]): Promise<void> {
 
   const context = await openNodeContext(adapter);
   const engine = await ResNetEngine.create({ context });
-  engine.loadWeights(checkpoint.tensors);
+  loadInto(engine, checkpoint);
   process.stderr.write(`${items.length} images (labels: ${resolved.how}); ` +
     specs.map((s) => `block ${s.block}: ${s.scaleInvariant.length} of ${s.width} channels of ${s.readout}`).join('; ') + '\n');
   for (const s of specs) if (!s.scaleInvariant.length) process.stderr.write(`note: block ${s.block} has no scale-invariant channels; its ablations equal the baseline\n`);

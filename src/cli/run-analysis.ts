@@ -4,30 +4,30 @@
 // writes analysis.json, a CSV per block and a self-contained index.html into `out`. Every batch is
 // journalled as it is computed; running again with the same options resumes. Node only.
 
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
   type AnalysisJson, type AnalysisProgress, type AnalysisRunInfo, type ImageRef, type Transform, blockParamsFrom, runDatasetAnalysis,
 } from '../analysis/analyze';
 import { FileJournal } from './journal-node';
 import { sweepFactor } from '../analysis/journal';
-import { DEFAULT_BLOCKS, ALL_BLOCKS, type Variant, centreValues } from '../analysis/readouts';
+import { type Variant, blockNames, centreValues, defaultBlocks } from '../analysis/readouts';
 import { generateStimuli } from '../analysis/stimuli';
 import type { RgbImage } from '../image/image';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import { type AdapterChoice, adapterLine, createNodeContext } from '../gpu/node';
-import { blockByName } from '../model/architecture';
+import type { Architecture } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
+import { architectureOf } from '../model/family';
 import { decodeImageFile } from '../image/decode-node';
 import { normalize, stackBatch, toTensor, torchvisionEvalImage } from '../image/transforms';
 import { zoom, zoomIn, zoomOut } from '../image/zoom';
 import type { HostTensor } from '../weights/safetensors';
-import { loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
 import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { UsageError } from './args';
 import { listImages } from './images-node';
 import { computableBlocks } from './blocks';
+import { loadInto, readWeights } from './checkpoint';
 
 export interface RunAnalysisOptions {
   /** The output folder: analysis.json, analysis-<block>.csv, index.html, run.json, journal.jsonl. */
@@ -36,11 +36,16 @@ export interface RunAnalysisOptions {
   images?: string | string[];
   /** A checkpoint, found as --weights finds it ($RESNET_STREAM_WEIGHTS, then the cache). */
   weights?: string;
+  /** As --arch: the member of torchvision's ResNet family the checkpoint must be (default: recognised from it). */
+  architecture?: string;
   /** Fetch the official weights into the cache when none are found (the CLI does; default false). */
   allowDownload?: boolean;
   /** As --adapter; default 'default'. */
   adapter?: AdapterChoice;
-  /** Blocks such as '2.1' (default 1.1, 2.0, 2.1, 3.0, 3.1, 4.0, 4.1; blocks the weights cannot run are skipped and reported). */
+  /**
+   * Blocks such as '2.1' (default: every block but layer1.0 in resnet18/34, every block in the Bottleneck
+   * networks; ResNet18: 1.1, 2.0, 2.1, 3.0, 3.1, 4.0, 4.1). Blocks the weights cannot run are skipped and reported.
+   */
   blocks?: string[];
   /** Probe images per channel (default 9, the paper's k). */
   topK?: number;
@@ -93,6 +98,19 @@ function applyTransform(x: HostTensor, transform: Transform): HostTensor {
   return zoom(x, factor);
 }
 
+/**
+ * The blocks asked for (default: METHOD.md's for the architecture) as short names, in the order given;
+ * a block the architecture does not have is a usage error naming the ones it has.
+ */
+export function requestedBlocksOf(blocks: readonly string[] | undefined, arch: Architecture): string[] {
+  const all = blockNames(arch);
+  const requested = (blocks ?? defaultBlocks(arch)).map((b) => b.trim()).filter(Boolean).map((b) => b.replace(/^layer/, ''));
+  for (const b of requested) {
+    if (!all.includes(b)) throw new UsageError(`unknown block ${b}: ${arch.name} has blocks ${all[0]} .. ${all[all.length - 1]} (${all.join(', ')})`);
+  }
+  return requested;
+}
+
 /** The residual-stream analysis (dataset probes) of an image folder, written to `out` and returned. */
 export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnalysisResult> {
   const out = resolve(options.out);
@@ -103,8 +121,6 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
   if (!Number.isInteger(topK) || topK < 1) throw new UsageError('--top-k must be a positive integer');
   const batchSize = options.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 64) throw new UsageError('--batch must be an integer from 1 to 64');
-  const requestedBlocks = (options.blocks ?? DEFAULT_BLOCKS).map((b) => b.trim()).filter(Boolean).map((b) => blockByName(b).short);
-  for (const b of requestedBlocks) if (!ALL_BLOCKS.includes(b)) throw new UsageError(`unknown block ${b}`);
 
   // Images: a folder or list, else the generated stimuli.
   const imagesArg = options.images;
@@ -123,18 +139,21 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
   }
   if (items.length < topK) throw new UsageError(`${items.length} images are fewer than --top-k ${topK}`);
 
-  // Weights and engine.
-  const weightsPath = await resolveWeightsPath({ flag: options.weights, allowDownload: options.allowDownload ?? false });
-  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  // Weights (their architecture decides the blocks), then the engine.
+  const { path: weightsPath, checkpoint } = await readWeights({
+    weights: options.weights, arch: options.architecture, allowDownload: options.allowDownload ?? false,
+  });
+  const arch = architectureOf(checkpoint.architecture);
+  const requestedBlocks = requestedBlocksOf(options.blocks, arch);
   const context = await createNodeContext(options.adapter ?? 'default');
   notice(adapterLine(context));
   const engine = await ResNetEngine.create({ context, ownContext: true });
   try {
-    engine.loadWeights(checkpoint.tensors);
+    loadInto(engine, checkpoint);
     const status = engine.computability();
-    const { blocks, skipped } = computableBlocks(requestedBlocks, variant, status);
+    const { blocks, skipped } = computableBlocks(requestedBlocks, variant, status, arch);
     for (const s of skipped) notice(`skipping block ${s.block}: ${s.reason}`);
-    const params = Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b)]));
+    const params = Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b, arch)]));
 
     const decoded = new Map<number, RgbImage>();
     const forwardCentres = async (images: ImageItem[], transform: Transform, taps: string[]) => {
@@ -161,6 +180,7 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
     const analysis = await runDatasetAnalysis({
       images: items,
       blocks,
+      architecture: arch,
       variant,
       topK,
       batchSize,

@@ -9,7 +9,7 @@ import type { HostTensor, TensorMap } from '../util/tensor';
 import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
-import { NetworkWeights } from './gpu-weights';
+import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
 import { recogniseArchitecture } from './recognise';
 import {
   type Ablation, type Computability, type ForwardRequest, type ForwardSchedule, type KernelChoices, computability, planForward,
@@ -128,6 +128,9 @@ export class ResNetEngine {
         throw new Error(`tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
       }
     }
+    // What does not fit says so before anything is freed or uploaded (the old weights stay usable).
+    const missing = new Set([...expected.keys()].filter((name) => !tensors.has(name)));
+    checkWeightsFit(architecture, weightUploads(architecture, missing, this.precision), this.ctx.limits, this.maxMemoryBytes);
     this.disposePlans();
     this.weights?.destroy();
     this.weights = null;

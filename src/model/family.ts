@@ -86,3 +86,8 @@ export function architectureOf(name: string): Architecture {
   built.set(name, arch);
   return arch;
 }
+
+/** A member's name as people write it: 'ResNet50', 'ResNeXt50_32x4d', 'Wide ResNet50_2'. */
+export function displayName(name: string): string {
+  return name.replace(/^wide_resnet/, 'Wide ResNet').replace(/^resnext/, 'ResNeXt').replace(/^resnet/, 'ResNet');
+}

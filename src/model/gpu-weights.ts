@@ -6,7 +6,8 @@
 
 import type { GpuContext } from '../gpu/context';
 import { foldBatchnorm } from '../kernels/batchnorm';
-import { biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16 } from '../kernels/conv2d';
+import { CONV2D_CHANNEL_BLOCK, biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16 } from '../kernels/conv2d';
+import { GpuLimitError, mib } from '../gpu/errors';
 import type { Conv2dPrecision } from '../kernels/conv2d-variants';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
 import type { TensorMap } from '../util/tensor';
@@ -38,6 +39,60 @@ export interface NetworkWeightsOptions {
   /** 'f16': every convolution also gets an f16 copy of its packed filter (forwards may read either). */
   precision?: Conv2dPrecision;
   architecture?: Architecture;
+}
+
+/** One buffer the weights upload makes: its label (the tensor it holds) and its size in bytes. */
+export interface WeightUpload {
+  label: string;
+  bytes: number;
+}
+
+/** A storage buffer's size for `bytes` of data (GpuContext.createStorageBuffer: whole words, at least 16). */
+const storageBytes = (bytes: number) => Math.max(16, Math.ceil(bytes / 4) * 4);
+
+/**
+ * Every buffer NetworkWeights uploads for these weights, from the architecture and what the
+ * checkpoint lacks alone (no GPU work): the sizes the budget and binding-limit checks read before
+ * anything is uploaded. The constructor below makes exactly these (test/weights-memory.test.ts).
+ */
+export function weightUploads(arch: Architecture, missing: ReadonlySet<string>, precision: Conv2dPrecision = 'f32'): WeightUpload[] {
+  const uploads: WeightUpload[] = [];
+  const add = (label: string, floats: number) => uploads.push({ label, bytes: storageBytes(floats * 4) });
+  for (const spec of allConvs(arch)) {
+    if (convTensorNames(spec).some((n) => missing.has(n))) continue;
+    const taps = (spec.inChannels / (spec.groups ?? 1)) * spec.kernel * spec.kernel;
+    const grouped = (spec.groups ?? 1) > 1;
+    const packed = grouped ? spec.outChannels * taps : Math.ceil(spec.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * taps;
+    add(grouped ? `${spec.conv}.weight` : `${spec.conv}.weight (packed)`, packed);
+    if (precision === 'f16' && !grouped) add(`${spec.conv}.weight (packed, f16)`, packed / 2);
+    add(`${spec.bn} folded scale`, spec.outChannels);
+    add(`${spec.bn} folded shift`, spec.outChannels);
+    if (spec === arch.stem) for (const what of ['unit scale', 'zero shift', 'running_mean', 'running_var', 'weight', 'bias']) add(`${spec.conv} ${what}`, spec.outChannels);
+  }
+  if (!HEAD_TENSORS.some((n) => missing.has(n))) {
+    add('fc.weight', arch.classes * arch.features);
+    add('fc.bias', arch.classes);
+  }
+  return uploads;
+}
+
+/**
+ * Whether the weights fit the adapter and the engine's budget: every buffer within the binding limit,
+ * the sum within the budget. Throws one line naming what does not fit and why, before any upload.
+ */
+export function checkWeightsFit(arch: Architecture, uploads: readonly WeightUpload[], limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>,
+  budgetBytes: number): void {
+  const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const largest = uploads.reduce((a, b) => (b.bytes > a.bytes ? b : a), { label: '', bytes: 0 });
+  if (largest.bytes > bindingLimit) {
+    throw new GpuLimitError(`${arch.name}'s ${largest.label} needs a ${mib(largest.bytes)} buffer, over this adapter's ${which} of ${mib(bindingLimit)}`);
+  }
+  const total = uploads.reduce((a, b) => a + b.bytes, 0);
+  if (total > budgetBytes) {
+    throw new GpuLimitError(`${arch.name}'s weights need ${mib(total)} on the GPU (${uploads.length} buffers), over the engine's budget of ` +
+      `${mib(budgetBytes)} (maxMemoryBytes) before any activation; raise the budget if the adapter has the memory`);
+  }
 }
 
 export class NetworkWeights {

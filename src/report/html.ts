@@ -6,7 +6,9 @@
 import type { AnalysisJson, BlockResult, ChannelResult } from '../analysis/analyze';
 import { GAMMA_FOLDED_NOTE } from '../analysis/analyze';
 import { MIX_BAND_HIGH } from '../analysis/metrics';
-import { ALL_BLOCKS } from '../analysis/readouts';
+import { blockNames, readoutsFor } from '../analysis/readouts';
+import type { Architecture } from '../model/architecture';
+import { FAMILY_NAMES, architectureOf, displayName } from '../model/family';
 import type { AnovaResult, SpearmanResult } from '../analysis/stats';
 import { CLIENT_JS } from './client';
 import { blockCsvName } from './csv';
@@ -202,7 +204,28 @@ ${csvLinks ? `<td><a href="${escapeHtml(blockCsvName(b.block))}">CSV</a></td>` :
 <tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
+/** The network an analysis was run on (files from before the family: ResNet18). */
+function analysedArchitecture(a: AnalysisJson): Architecture {
+  const name = a.meta.architecture;
+  return architectureOf(typeof name === 'string' && FAMILY_NAMES.includes(name) ? name : 'resnet18');
+}
+
+/** The branch's last BN and conv, whose parameters the secondary analyses read: 'bn2'/'conv2', or 'bn3'/'conv3' in a Bottleneck. */
+function branchModules(arch: Architecture): { bn: string; conv: string } {
+  const bn = readoutsFor(arch.blocks[0].short, 'post-relu', arch).branch.split('.').pop() as string;
+  return { bn, conv: bn.replace('bn', 'conv') };
+}
+
+/** Histogram panels: one per block up to 16 blocks; beyond, only blocks analysed or skipped. */
+const HISTOGRAM_ALL_BLOCKS_UP_TO = 16;
+
+/** Columns of the histogram grid: 4 (ResNet18's 2 x 4) up to 16 panels, then about square. */
+export function histogramColumns(panels: number): number {
+  return Math.max(4, Math.ceil(Math.sqrt(panels)));
+}
+
 function secondaryTable(a: AnalysisJson): string {
+  const { bn, conv } = branchModules(analysedArchitecture(a));
   const rows = a.blocks.map((b) => {
     const s = b.summary.secondary;
     const gamma = s.gammaVsMix ? `${spearmanText(s.gammaVsMix.spearman)}${s.gammaVsMix.note ? ` <em>${escapeHtml(s.gammaVsMix.note)}</em>` : ''}` : '—';
@@ -210,15 +233,20 @@ function secondaryTable(a: AnalysisJson): string {
 <td>${s.tuningVsMix ? `${anovaText(s.tuningVsMix.anova)}<br>${spearmanText(s.tuningVsMix.spearman)}` : '—'}</td>
 <td>${gamma}</td><td>${s.weightVsMix ? spearmanText(s.weightVsMix.spearman) : '—'}</td></tr>`;
   });
-  return `<div class="table-wrap"><table class="stats"><thead><tr><th>block</th><th>B(I*): ANOVA M ≥ 1 vs M &lt; 1</th><th>tuning ρ: ANOVA M ≥ 1 vs M &lt; 1; Spearman vs M</th><th>|γ| of bn2 vs M (Spearman)</th><th>mean |W| of conv2 vs M (Spearman)</th></tr></thead>
+  return `<div class="table-wrap"><table class="stats"><thead><tr><th>block</th><th>B(I*): ANOVA M ≥ 1 vs M &lt; 1</th><th>tuning ρ: ANOVA M ≥ 1 vs M &lt; 1; Spearman vs M</th><th>|γ| of ${bn} vs M (Spearman)</th><th>mean |W| of ${conv} vs M (Spearman)</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
 /** The data the page's script plots. */
 function clientData(a: AnalysisJson) {
+  const arch = analysedArchitecture(a);
+  const { bn, conv } = branchModules(arch);
+  const allBlocks = blockNames(arch);
   const analysed = new Map(a.blocks.map((b) => [b.block, b]));
   const skipped = new Set(a.skipped.map((s) => s.block));
-  const histograms = ALL_BLOCKS.map((block) => {
+  const shown = allBlocks.length <= HISTOGRAM_ALL_BLOCKS_UP_TO ? allBlocks : allBlocks.filter((b) => analysed.has(b) || skipped.has(b));
+  const notShown = allBlocks.filter((b) => !shown.includes(b));
+  const histograms = shown.map((block) => {
     const b = analysed.get(block);
     const h = b?.summary.histogram;
     return {
@@ -241,7 +269,7 @@ function clientData(a: AnalysisJson) {
     countNoMix: a.blocks.map((b) => b.summary.fractions.noMix),
     channels: a.blocks.map((b) => b.summary.fractions.channels),
   };
-  const paletteIndex = (block: string) => Math.max(0, ALL_BLOCKS.indexOf(block));
+  const paletteIndex = (block: string) => Math.max(0, allBlocks.indexOf(block));
   const scatter = (id: string, title: string, yLabel: string, get: (c: ChannelResult) => number | null) => ({
     id, title, yLabel,
     datasets: a.blocks.map((b) => ({
@@ -255,8 +283,8 @@ function clientData(a: AnalysisJson) {
   const scatters = [
     scatter('scatter-branch', 'Branch on the input probe, B(I*), against M', 'B(I*)', (c) => c.readouts.branchOnInput),
     scatter('scatter-tuning', 'Tuning-curve correlation of I and B (images with I > 0) against M', 'tuning ρ', (c) => c.tuningRho),
-    scatter('scatter-gamma', '|γ| of bn2 against M', '|γ|', (c) => c.bn2GammaAbs),
-    scatter('scatter-weight', 'Mean |W| of the conv2 filter against M', 'mean |W|', (c) => c.conv2MeanAbsWeight),
+    scatter('scatter-gamma', `|γ| of ${bn} against M`, '|γ|', (c) => c.bn2GammaAbs),
+    scatter('scatter-weight', `Mean |W| of the ${conv} filter against M`, 'mean |W|', (c) => c.conv2MeanAbsWeight),
   ];
   const withSweep = a.blocks.filter((b) => b.summary.sweep?.length);
   const sweep = withSweep.length
@@ -265,7 +293,7 @@ function clientData(a: AnalysisJson) {
       lines: withSweep.map((b) => ({ label: `block ${b.block}`, paletteIndex: paletteIndex(b.block), values: (b.summary.sweep ?? []).map((p) => 100 * p.scaleBranchPositiveInBand) })),
     }
     : null;
-  return { colours: COLOURS, palette: PALETTE, histograms, fractions, scatters, sweep };
+  return { colours: COLOURS, palette: PALETTE, histograms, notShown, fractions, scatters, sweep };
 }
 
 const STYLE = `
@@ -286,7 +314,7 @@ dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; word-break: break-all; }
 .notices { padding: 10px 16px; border-left: 4px solid #d9822b; background: #fdf6ee; border-radius: 4px; }
 .notices ul { margin: 4px 0; padding-left: 20px; }
-.grid-hist { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 12px; }
+.grid-hist { display: grid; grid-template-columns: repeat(var(--hist-columns, 4), minmax(0, 1fr)); gap: 12px; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 .chart { position: relative; height: 240px; }
 .chart.tall { height: 360px; }
@@ -323,7 +351,7 @@ footer { margin: 40px auto 24px; color: var(--muted); font-size: 13px; }
 /** The report page for an analysis: a complete HTML document. */
 export function renderReport(analysis: AnalysisJson, options: ReportOptions = {}): string {
   const a = analysis;
-  const title = options.title ?? 'The residual stream of ResNet18';
+  const title = options.title ?? `The residual stream of ${displayName(analysedArchitecture(a).name)}`;
   const thumbs = thumbnails(options.imageSrc);
   const data = clientData(a);
   const csvLinks = options.csvLinks ?? true;
@@ -383,9 +411,9 @@ ${summaryTable(a, csvLinks)}
 <section id="histograms"><h2>Mix ratio per block</h2>
 <p class="lede">Histograms of M, clamped at 5, bins 0.25 wide. Bars
 <span class="legend-swatch" style="background:${COLOURS.belowOne}"></span>M &lt; 1 and <span class="legend-swatch" style="background:${COLOURS.atLeastOne}"></span>M ≥ 1 (the paper's split, dashed line); shaded bands: <span class="legend-swatch" style="background:${COLOURS.overwrite}33"></span>overwrite (M ≤ 2/3), <span class="legend-swatch" style="background:${COLOURS.mixture}33"></span>mixture, <span class="legend-swatch" style="background:${COLOURS.skip}33"></span>skip (M ≥ 1.5).</p>
-<div class="grid-hist">
+<div class="grid-hist"${histogramColumns(data.histograms.length) !== 4 ? ` style="--hist-columns: ${histogramColumns(data.histograms.length)}"` : ''}>
 ${histPanels}
-</div>
+</div>${data.notShown.length ? `\n<p class="note">Not analysed: block${data.notShown.length > 1 ? 's' : ''} ${escapeHtml(data.notShown.join(', '))}.</p>` : ''}
 </section>
 <section id="fractions"><h2>Scale-invariant channels</h2>
 <p class="lede">Share of each block's channels meeting all criteria (SM<sub>B</sub> &gt; 0, SM<sub>I</sub> &gt; 0, 2/3 &lt; M &lt; 1.5) and the no mix criterion (SM<sub>B</sub> &gt; 0, SM<sub>I</sub> &gt; 0).</p>

@@ -10,6 +10,7 @@
 
 import { expectedTensors, isIgnorableTensor } from '../model/architecture';
 import { closestArchitecture } from '../model/recognise';
+import { displayName } from '../model/family';
 import { isLegacyPth, isZip, readPth } from './pth';
 import { readSafetensors, type HostTensor, type TensorMap } from './safetensors';
 import { sha256Hex } from './sha256';
@@ -145,10 +146,6 @@ function validate(
 }
 
 /** 'ResNet18', 'ResNeXt50_32x4d', 'Wide ResNet50_2': a constructor's name as prose writes it. */
-function displayName(name: string): string {
-  return name.replace(/^wide_resnet/, 'Wide ResNet').replace(/^resnext/, 'ResNeXt').replace(/^resnet/, 'ResNet');
-}
-
 function checkValues(name: string, data: Float32Array, source: string): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
