@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Architecture, RESNET18, allTapNames, expectedTensors, tapShape } from '../../src/model/architecture';
-import { architectureOf } from '../../src/model/family';
+import { architectureOf, displayName } from '../../src/model/family';
 import { type Agreement, LOGIT_TOLERANCE, compareLogits } from '../core/compare';
 import { networkMacs } from '../core/flops';
 import type { EngineName, EnvResult, ModelResult, VariantResult } from '../core/suite';
@@ -82,11 +82,6 @@ export function shortAdapter(r: ConfigResult): string {
 /** The architecture of a result. */
 export function archOf(r: ConfigResult): string {
   return r.data.arch ?? RESNET18.name;
-}
-
-/** torchvision's constructor name as a title: ResNet50, ResNeXt50-32x4d, Wide ResNet50-2. */
-export function archTitle(name: string): string {
-  return name.replace(/^wide_resnet/, 'Wide ResNet').replace(/^resnext/, 'ResNeXt').replace(/^resnet/, 'ResNet').replace(/_/g, '-');
 }
 
 function b1(m: ModelResult | undefined, id = 'b1'): VariantResult | undefined {
@@ -177,7 +172,7 @@ function timingCells(v: VariantResult | undefined): string[] {
 export function markdown(r: ConfigResult): string {
   const lines: string[] = [];
   const arch = architectureOf(archOf(r));
-  lines.push(`# ${archTitle(arch.name)} benchmark: ${r.config.label}, ${r.date}`);
+  lines.push(`# ${displayName(arch.name)} benchmark: ${r.config.label}, ${r.date}`);
   lines.push('');
   lines.push(`- Adapter: **${adapterName(r)}**${r.env?.adapter?.isFallbackAdapter ? ' (fallback adapter)' : ''}; feature level ${r.config.featureLevel}`);
   if (r.browserVersion) lines.push(`- Browser: ${r.browserVersion} (headless, fresh profile: cold shader caches)`);
@@ -394,7 +389,7 @@ export function writeReports(r: ConfigResult, outDir: string): string[] {
   const files = [`${base}.json`, `${base}.md`];
   const bars = barsOf(r);
   if (bars.length) {
-    writeFileSync(`${base}.svg`, svgPanels(`${archTitle(archOf(r))} ${r.data.size}x${r.data.size}, batch 1: ${r.config.label}`,
+    writeFileSync(`${base}.svg`, svgPanels(`${displayName(archOf(r))} ${r.data.size}x${r.data.size}, batch 1: ${r.config.label}`,
       `${shortAdapter(r)}; ${r.browserVersion ?? `Node ${r.machine.node}`}; ${r.machine.cores} cores; ${r.date}; mode ${r.mode.name}; ms per forward, median, whisker min-max`,
       [{ title: r.config.label, bars }]));
     files.push(`${base}.svg`);
@@ -408,7 +403,7 @@ export function writeReports(r: ConfigResult, outDir: string): string[] {
  */
 export function writeSummary(fresh: ConfigResult[], outDir: string, date: string): string {
   const arch = fresh.length ? archOf(fresh[0]) : RESNET18.name;
-  const title = archTitle(arch);
+  const title = displayName(arch);
   const suffix = arch === RESNET18.name ? '' : `-${arch}`;
   const byId = new Map<string, ConfigResult>();
   for (const f of readdirSync(outDir).filter((n) => n.startsWith(`${date}-`) && n.endsWith('.json')).sort()) {
