@@ -5,17 +5,20 @@
 # 1. Here, on a machine with the repo, node_modules and apt (once per change of the bench/engine):
 #        bash bench/device.sh prepare
 #    builds bench/.build/device/ (the Node bench with tfjs and ONNX Runtime bundled in, Dawn's
-#    native module, ORT's wasm and this machine's node binary, packed into payload.tar.xz) and
-#    downloads the Vulkan loader packages into .gl/ (the GPU machine's image has no Vulkan loader).
+#    native module, ORT's wasm, this machine's node binary and the float64 reference logits of
+#    ResNet18 and ResNet50 at 224, packed into payload.tar.xz) and downloads the Vulkan loader
+#    packages into .gl/ (the GPU machine's image has no Vulkan loader).
 # 2. On the GPU machine, from a copy of the working tree with .gl and bench/.build/device beside it:
 #        for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; bash bench/device.sh run
-#    (about 1 to 4 minutes)
+#    (about 2 to 6 minutes: ResNet18 with every measure, then ResNet50 at batch 1 beside the same
+#    peers, then the feature-visualisation step rate)
 #    (extra runner options go after `run`, e.g. `run --runs 50 --batches 8,32,64` or
-#    `run --conv-variant gemm`; SKIP_FV=1 leaves out the feature-visualisation step rate).
+#    `run --conv-variant gemm`; they apply to both networks. SKIP_RESNET50=1 leaves out ResNet50,
+#    SKIP_FV=1 the feature-visualisation step rate).
 # 3. Here: copy the configuration's files (not its summary, which covers that run alone) and
 #    rewrite the reports and the day's summary over every configuration:
 #        cp <files_at>/*-node-*.json <files_at>/*-node-*.md <files_at>/*-node-*.svg bench/results/
-#        node bench/run.mjs --report-only --date <the date in the file names>
+#        node bench/run.mjs --report-only --date <the date in the file names>   (both networks' summaries)
 #        node bench/fv.mjs --report-only --date <the date>   (the fv-node-nvidia file)
 #    The family's latencies: bench/.build/device/family-bench.mjs (bench/family-node.ts) runs with the
 #    same node and carry: bin/node family-bench.mjs --adapter gpu --archs resnet50,... --out FILE.json
@@ -40,6 +43,12 @@ prepare() {
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
   cp node_modules/onnxruntime-web/package.json "$stage/node_modules/onnxruntime-web/"
   cp node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm "$stage/node_modules/onnxruntime-web/dist/"
+  # The float64 reference logits take seconds (ResNet18) to tens of seconds (ResNet50) of one core:
+  # computed here, not on the GPU machine's time. The weights (ResNet50's: 98 MiB) are drawn there.
+  local arch
+  for arch in resnet18 resnet50; do runner --prepare-data --arch "$arch" --size 224; done
+  mkdir -p "$stage/bench/.build/data"
+  cp bench/.build/data/reference-*-224.json "$stage/bench/.build/data/"
   tar -C "$stage" -cf - . | xz -T2 -6 > "$DEV/payload.tar.xz"
   if ! ls .gl/*.deb >/dev/null 2>&1; then
     # The device image has no Vulkan loader; the device README's recipe.
@@ -80,16 +89,30 @@ run() {
   echo "node $("$DEV/bin/node" --version); VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}; $(nproc) cores" | tee "$out/device.log"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee -a "$out/device.log" || true
   set -o pipefail
-  "$DEV/bin/node" --input-type=module -e '
-    const { main } = await import(process.cwd() + "/bench/.build/device/runner.mjs");
-    process.exit(await main(process.argv.slice(1), process.cwd()));
-  ' -- --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" --timeout-minutes "${BENCH_MINUTES:-5}" "$@" 2>&1 | tee -a "$out/device.log"
+  runner --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" --timeout-minutes "${BENCH_MINUTES:-5}" "$@" 2>&1 | tee -a "$out/device.log"
+  # ResNet50 beside tfjs-webgpu and ORT Web on the same weights: batch 1 at 224 (its results are
+  # named <date>-node-nvidia-resnet50.*). The runner reads an option's first occurrence, so these
+  # win over the same options in "$@" (meant for ResNet18's run).
+  if [ -z "${SKIP_RESNET50:-}" ]; then
+    runner --arch resnet50 --batches none --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" \
+      --timeout-minutes "${BENCH_MINUTES:-5}" "$@" 2>&1 | tee -a "$out/device.log"
+  fi
   # The feature-visualisation step rate: a 64-channel batch at 224, per tap (bench/fv-node.ts).
   [ -n "${SKIP_FV:-}" ] && return 0
   local day
   day=$(date -u +%F)
   timeout "${FV_SECONDS:-150}" "$DEV/bin/node" "$DEV/fv-bench.mjs" --adapter gpu --taps layer1.1.bn2,layer4.1 --batch 64 --size 224 \
     --warmup 2 --timed 10 --budget 40 --dataset-batch 8 --dataset-runs 5 --out "$out/$day-fv-node-nvidia.json" 2>&1 | tee -a "$out/device.log" || true
+}
+
+# The runner (bench/runner/main.ts), bundled for the device, with this machine's node there.
+runner() {
+  local node=node
+  [ -x "$DEV/bin/node" ] && node=$DEV/bin/node
+  "$node" --input-type=module -e '
+    const { main } = await import(process.cwd() + "/bench/.build/device/runner.mjs");
+    process.exit(await main(process.argv.slice(1), process.cwd()));
+  ' -- "$@"
 }
 
 case "${1:-}" in

@@ -6,7 +6,7 @@
 //
 // API used (src/model/engine.ts):
 //   ResNetEngine.create({ gpu?, device?, featureLevel? })     -> engine
-//   engine.loadWeights(Map<name, {shape, data}>)
+//   engine.loadWeights(Map<name, {shape, data}>, { architecture? })  (a family member's name)
 //   engine.forward({shape: [N,3,H,W], data}, { taps })          -> Map<tap, {shape, data}>
 //   optional, used when present: engine.plan(N, H, W, taps)    (pipelines + buffers, timed apart)
 //   engine.ctx.pipelines.creationMs, engine.ctx.pool.peakBytesInUse, engine.weightBytes,
@@ -63,7 +63,7 @@ export function engineStatus(): { available: boolean; reason?: string } {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility'; convVariant?: string },
+export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility'; convVariant?: string; architecture?: string },
   weights: TensorMap): Promise<{ engine: OurEngine; createMs: number; loadMs: number }> {
   const status = engineStatus();
   if (!status.available) throw new Error(`our engine is not available: ${status.reason}`);
@@ -71,7 +71,8 @@ export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core
   const t0 = performance.now();
   const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...(options.convVariant ? { convVariant: options.convVariant } : {}) });
   const t1 = performance.now();
-  e.loadWeights(weights);
+  // Insisting on the architecture turns a mix-up of weight files into an error, not a wrong network.
+  e.loadWeights(weights, ...(options.architecture ? [{ architecture: options.architecture }] : []));
   // Weight uploads are queued; wait for them so loadMs is the real upload time.
   await e.ctx?.device?.queue?.onSubmittedWorkDone?.();
   const t2 = performance.now();

@@ -2,8 +2,8 @@
 // bench/.build/device/family-bench.mjs): batch-1 latency at 224 x 224 of our engine for each
 // architecture named, logits read back, the median of timed runs after warm-ups, plus the
 // convolution kernel each plan used. Weights are seeded hash weights (test/reference/family-weights.ts:
-// timing does not depend on the values). Peers are not run here: the benchmark's tfjs and ONNX
-// Runtime graphs are built for ResNet18.
+// timing does not depend on the values). Peers are not run here: for a member beside tfjs and ONNX
+// Runtime on the same weights, run the benchmark with --arch (bench/README.md).
 //   node family-bench.mjs --adapter gpu --archs resnet50,resnext50_32x4d --runs 20 --warmups 3 --out results.json
 
 import { writeFileSync } from 'node:fs';

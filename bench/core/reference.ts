@@ -1,8 +1,9 @@
-// A float64 CPU forward of ResNet18 (NCHW, BatchNorm in eval mode, not folded): the oracle the
-// peers and our engine are checked against before any timing. Plain loops, written for clarity
-// first and for a tolerable speed second (about 1.8 G multiply-adds at 224: seconds, not minutes).
+// A float64 CPU forward of any torchvision ResNet (NCHW, BatchNorm in eval mode, not folded; basic
+// or bottleneck blocks, grouped convolutions): the oracle the peers and our engine are checked
+// against before any timing. Plain loops, written for clarity first and for a tolerable speed second
+// (ResNet18 at 224, 1.8 G multiply-adds: seconds; ResNet50, 4.1 G: tens of seconds; cached by the runner).
 
-import { BLOCKS, BN_EPS, type ConvSpec, STEM, convOutputSize } from '../../src/model/architecture';
+import { type Architecture, BN_EPS, type ConvSpec, RESNET18, convOutputSize } from '../../src/model/architecture';
 import type { HostTensor, TensorMap } from './weights';
 
 interface Act {
@@ -19,10 +20,13 @@ function tensor(weights: TensorMap, name: string): Float32Array {
   return t.data;
 }
 
-/** conv (no bias) then BN(eval). */
+/** conv (no bias, `groups` groups) then BN(eval). */
 function convBn(x: Act, weights: TensorMap, spec: ConvSpec): Act {
   const { kernel: k, stride, padding: pad, outChannels: oc } = spec;
   const wt = tensor(weights, `${spec.conv}.weight`);
+  const groups = spec.groups ?? 1;
+  const gin = x.c / groups;
+  const gout = oc / groups;
   const oh = convOutputSize(x.h, k, stride, pad);
   const ow = convOutputSize(x.w, k, stride, pad);
   const out = new Float64Array(x.n * oc * oh * ow);
@@ -30,11 +34,12 @@ function convBn(x: Act, weights: TensorMap, spec: ConvSpec): Act {
   for (let b = 0; b < x.n; b++) {
     for (let o = 0; o < oc; o++) {
       const acc = out.subarray((b * oc + o) * plane, (b * oc + o + 1) * plane);
-      for (let i = 0; i < x.c; i++) {
-        const src = x.data.subarray((b * x.c + i) * x.h * x.w, (b * x.c + i + 1) * x.h * x.w);
+      const first = Math.floor(o / gout) * gin; // the group's first input channel
+      for (let i = 0; i < gin; i++) {
+        const src = x.data.subarray((b * x.c + first + i) * x.h * x.w, (b * x.c + first + i + 1) * x.h * x.w);
         for (let ky = 0; ky < k; ky++) {
           for (let kx = 0; kx < k; kx++) {
-            const wv = wt[((o * x.c + i) * k + ky) * k + kx];
+            const wv = wt[((o * gin + i) * k + ky) * k + kx];
             // Output columns whose input column ox*stride - pad + kx lies inside [0, w).
             const x0 = Math.max(0, Math.ceil((pad - kx) / stride));
             const x1 = Math.min(ow - 1, Math.floor((x.w - 1 + pad - kx) / stride));
@@ -94,13 +99,14 @@ function maxPool(x: Act): Act {
   return { data: out, n: x.n, c: x.c, h: oh, w: ow };
 }
 
-/** Logits [N, 1000] in float64. */
-export function referenceForward(weights: TensorMap, input: HostTensor): Float64Array {
+/** Logits [N, classes] in float64. */
+export function referenceForward(weights: TensorMap, input: HostTensor, arch: Architecture = RESNET18): Float64Array {
   const [n, c, h, w] = input.shape;
   let x: Act = { data: Float64Array.from(input.data), n, c, h, w };
-  x = maxPool(relu(convBn(x, weights, STEM)));
-  for (const block of BLOCKS) {
-    const y = convBn(relu(convBn(x, weights, block.conv1)), weights, block.conv2);
+  x = maxPool(relu(convBn(x, weights, arch.stem)));
+  for (const block of arch.blocks) {
+    // A ReLU after every branch convolution but the last.
+    const y = block.branch.reduce((t, spec, i) => (i ? convBn(relu(t), weights, spec) : convBn(t, weights, spec)), x);
     const skip = block.downsample ? convBn(x, weights, block.downsample) : x;
     for (let i = 0; i < y.data.length; i++) y.data[i] = Math.max(0, y.data[i] + skip.data[i]);
     x = y;

@@ -5,14 +5,16 @@
 
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as ortTypes from 'onnxruntime-web';
+import type { Architecture } from '../../src/model/architecture';
+import { architectureOf } from '../../src/model/family';
 import { readSafetensors } from '../../src/weights/safetensors';
 import { type EngineMemory, type KernelProfile, createOurEngine, engineStatus } from '../engine-adapter';
 import { benchMatmul, type MatmulResult } from '../matmul';
-import { buildResnet18Onnx } from '../peers/onnx-resnet18';
+import { buildResnetOnnx } from '../peers/onnx-resnet';
 import { createOrtPeer } from '../peers/ort-peer';
-import { buildTfjsResnet18 } from '../peers/tfjs-resnet18';
+import { buildTfjsResnet, tfjsUnsupported } from '../peers/tfjs-resnet';
 import { type Agreement, LOGIT_TOLERANCE, compareLogits } from './compare';
-import { resnet18Macs } from './flops';
+import { networkMacs } from './flops';
 import { type Timing, type TimingPlan, now, timeRuns } from './stats';
 import { type HostTensor, type TensorMap, randomInput } from './weights';
 
@@ -53,6 +55,8 @@ export type Step =
   | { kind: 'matmul'; size: number; plan: TimingPlan }
   | {
     kind: 'model'; engine: EngineName; size: number; data: DataPaths; variants: Variant[];
+    /** torchvision's constructor name (src/model/family.ts); absent: resnet18. */
+    arch?: string;
     plan: TimingPlan; throughputPlan: TimingPlan; skipVerification?: boolean;
     /** Our engine's `convVariant` option (ours only); absent: the engine's choice per adapter. */
     convVariant?: string;
@@ -119,6 +123,8 @@ export function describeDevice(device: GPUDevice | undefined | null): DeviceInfo
 export interface ModelResult {
   engine: EngineName;
   size: number;
+  /** The architecture run (absent in results written before the benchmark ran other members: resnet18). */
+  arch?: string;
   /** The device the engine ran on (wasm: none). */
   device?: DeviceInfo;
   /** ms: creating the engine / backend / session and uploading the weights. */
@@ -235,10 +241,11 @@ interface Runner {
   dispose(): Promise<void> | void;
 }
 
-async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMap, size: number,
+async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMap, size: number, arch: Architecture,
   result: ModelResult, convVariant?: string): Promise<Runner> {
   if (engine === 'ours') {
-    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant }, weights);
+    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant,
+      ...(result.arch ? { architecture: result.arch } : {}) }, weights);
     if (convVariant) result.notes.push(`convolution kernel forced to '${convVariant}'`);
     result.setupMs = createMs + loadMs;
     result.notes.push(`engine create ${createMs.toFixed(0)} ms + weight upload ${loadMs.toFixed(0)} ms`);
@@ -261,7 +268,7 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
   if (engine === 'tfjs-webgpu') {
     const t0 = now();
     const tf = await env.loadTf();
-    const model = buildTfjsResnet18(tf, weights);
+    const model = buildTfjsResnet(tf, weights, arch);
     // Weight uploads are lazy in tfjs (on first use), so setup is backend init + tensor creation.
     result.setupMs = now() - t0;
     result.notes.push(`tfjs ${tf.version_core} backend ${tf.getBackend()}`);
@@ -273,7 +280,7 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
   }
   const ort = await env.loadOrt();
   const tb = now();
-  const model = buildResnet18Onnx(weights, 1, size, size);
+  const model = buildResnetOnnx(weights, 1, size, size, arch);
   result.modelBuildMs = now() - tb;
   result.notes.push(`ONNX model ${(model.bytes.length / 2 ** 20).toFixed(1)} MiB, ${model.nodeCount} nodes ` +
     `(${Object.entries(model.ops).map(([k, v]) => `${v} ${k}`).join(', ')}); onnxruntime-web ${ort.env.versions?.web ?? ''}`);
@@ -291,7 +298,14 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
 
 async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): Promise<ModelResult> {
   const { engine, size } = step;
-  const result: ModelResult = { engine, size, variants: [], notes: [], available: true };
+  const arch = architectureOf(step.arch ?? 'resnet18');
+  const result: ModelResult = { engine, size, ...(step.arch ? { arch: arch.name } : {}), variants: [], notes: [], available: true };
+  const unsupported = engine === 'tfjs-webgpu' ? tfjsUnsupported(arch) : null;
+  if (unsupported) {
+    result.available = false;
+    result.error = unsupported;
+    return result;
+  }
   if (engine === 'ours') {
     const status = engineStatus();
     if (!status.available) {
@@ -301,13 +315,13 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
     }
   }
   let runner: Runner | null = null;
-  const macs = resnet18Macs(size, size);
+  const macs = networkMacs(size, size, arch);
   try {
     const weights = await loadWeights(env, step.data.weights);
     const input = await loadInput(env, step.data.input);
     if (input.shape[2] !== size) throw new Error(`input is ${input.shape[2]} px, step wants ${size}`);
     env.log(`${engine}: setup`);
-    runner = await createRunner(env, engine, weights, size, result, step.convVariant);
+    runner = await createRunner(env, engine, weights, size, arch, result, step.convVariant);
     env.log(`${engine}: setup ${result.setupMs?.toFixed(0)} ms`);
     const tapsFor = (v: Variant) => (v.taps === 'all' ? (runner?.allTaps?.() ?? ['fc']) : ['fc']);
 

@@ -1,4 +1,4 @@
-// Running the hand-written ONNX model (onnx-resnet18.ts) with ONNX Runtime Web: the WebGPU EP (the
+// Running the hand-written ONNX model (onnx-resnet.ts) with ONNX Runtime Web: the WebGPU EP (the
 // peer) or the wasm EP (a CPU reference row). The `ort` namespace is passed in, configured by the
 // caller for its environment (browser: wasmPaths; Node: wasmBinary and numThreads = 1).
 

@@ -6,7 +6,8 @@
 //   node-swiftshader       Node + Dawn (npm webgpu), SwiftShader
 //   node-lavapipe          Node + Dawn, lavapipe (Mesa 25)
 //   node-default           Node + Dawn, whatever Vulkan driver the loader finds (a real GPU; opt-in)
-// and writes bench/results/<date>-<config>.{json,md,svg} plus <date>-summary.md.
+// and writes bench/results/<date>-<config>.{json,md,svg} plus <date>-summary.md; with --arch (another
+// member of torchvision's family than ResNet18) <date>-<config>-<arch>.* and <date>-summary-<arch>.md.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,13 @@ import { cpus, loadavg, tmpdir, totalmem, type as osType, release as osRelease }
 import { dirname, join, resolve } from 'node:path';
 import { chromiumAvailable, lavapipeIcd, openBrowserPage, withTimeout } from '../../test/helpers/browser';
 import type { EngineName, EnvResult, ModelResult, Step, Variant } from '../core/suite';
+import { RESNET18 } from '../../src/model/architecture';
+import { FAMILY_NAMES, architectureOf } from '../../src/model/family';
 import type { TimingPlan } from '../core/stats';
-import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED, WEIGHT_DESCRIPTION } from '../core/weights';
+import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED, FAMILY_WEIGHT_DESCRIPTION, WEIGHT_DESCRIPTION } from '../core/weights';
 import type { MatmulResult } from '../matmul';
 import { prepareData } from './data';
-import { type ConfigResult, writeReports, writeSummary } from './report';
+import { type ConfigResult, archOf, writeReports, writeSummary } from './report';
 
 type ConfigId = 'chromium-swiftshader' | 'chromium-lavapipe' | 'node-swiftshader' | 'node-lavapipe' | 'node-default';
 
@@ -42,6 +45,8 @@ const ALL_ENGINES: EngineName[] = ['ours', 'tfjs-webgpu', 'ort-webgpu', 'ort-was
 
 
 export interface Options {
+  /** torchvision's constructor name of the network every engine runs (src/model/family.ts). */
+  arch: string;
   configs: ConfigId[];
   engines: EngineName[];
   /** Our engine's convolution kernel (its `convVariant` option); undefined: the engine's own choice. */
@@ -73,6 +78,9 @@ Runs our engine and the peers (tfjs-webgpu, ONNX Runtime Web WebGPU, ORT wasm as
 the same random weights and input, in every configuration available here, and writes
 bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
 
+  --arch NAME         the network: ${FAMILY_NAMES.join(', ')} (default resnet18);
+                      results of another than resnet18 are named <date>-<config>-NAME.*, with their own
+                      <date>-summary-NAME.md; tfjs has no grouped convolution, so it is not run on resnext*
   --only a,b          configurations: ${CONFIGS.map((c) => c.id).join(', ')}
                       (default: the first four that are installed; node-default is opt-in: a real GPU)
   --engines a,b       ${ALL_ENGINES.join(', ')} (default: all)
@@ -93,6 +101,8 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --out DIR           results folder
   --echo              echo the page's console
   --timeout-minutes M longest one configuration may take (default 120)
+  --prepare-data      measure nothing: write the weights, input and float64 reference logits of --arch
+                      at --size into bench/.build/data (bench/device.sh prepares the GPU run so)
   --report-only       measure nothing: rewrite the .md/.svg of every <date>-*.json in the results
                       folder and the summary (after copying in results from bench/device.sh, say);
                       --date YYYY-MM-DD (default today)
@@ -132,7 +142,10 @@ export function parseArgs(argv: string[], root: string): Options {
   const mode = verifyOnly ? 'verify-only' : quick ? 'quick' : reduced ? 'reduced' : (has('runs') || has('warmups')) ? 'custom' : 'full';
   const convVariant = get('conv-variant');
   if (convVariant !== undefined && !['direct', 'rows', 'gemm'].includes(convVariant)) throw new Error(`--conv-variant wants direct, rows or gemm, got '${convVariant}'`);
+  const arch = get('arch') ?? RESNET18.name;
+  if (!FAMILY_NAMES.includes(arch)) throw new Error(`--arch wants one of ${FAMILY_NAMES.join(', ')}, got '${arch}'`);
   return {
+    arch,
     configs,
     engines,
     convVariant,
@@ -165,8 +178,8 @@ function unavailable(config: Config): string | null {
 }
 
 /** The results' file tag: the configuration, or for node-default the adapter's vendor (node-nvidia). */
-function resultId(config: Config, env: EnvResult | undefined, convVariant?: string): string {
-  const suffix = convVariant ? `-${convVariant}` : '';
+function resultId(config: Config, env: EnvResult | undefined, arch: string, convVariant?: string): string {
+  const suffix = `${arch === RESNET18.name ? '' : `-${arch}`}${convVariant ? `-${convVariant}` : ''}`;
   if (config.id !== 'node-default') return `${config.id}${suffix}`;
   const vendor = (env?.adapter?.vendor || env?.adapter?.description || 'default').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   return `node-${vendor || 'default'}${suffix}`;
@@ -189,7 +202,7 @@ function buildSteps(opts: Options, data: ReturnType<typeof prepareData>): Step[]
       for (const b of opts.batches) variants.push({ id: `b${b}`, batch: b, taps: 'fc' });
     }
     steps.push({
-      kind: 'model', engine, size: opts.size, data: paths, variants, plan, throughputPlan,
+      kind: 'model', engine, arch: opts.arch, size: opts.size, data: paths, variants, plan, throughputPlan,
       throughputBudgetSeconds: opts.throughputBudget,
       ...(engine === 'ours' && opts.convVariant ? { convVariant: opts.convVariant } : {}),
     });
@@ -301,7 +314,8 @@ function reportOnly(outDir: string, date: string, log: (s: string) => void): num
     log(`no ${date}-*.json results in ${outDir}`);
     return 1;
   }
-  log(`wrote ${writeSummary(results, outDir, date)}`);
+  // One summary per architecture (writeSummary keeps to the architecture of what it is given).
+  for (const arch of new Set(results.map(archOf))) log(`wrote ${writeSummary(results.filter((r) => archOf(r) === arch), outDir, date)}`);
   return 0;
 }
 
@@ -317,7 +331,9 @@ export async function main(argv: string[], root: string): Promise<number> {
   const engineStatus = statusPath ? JSON.parse(readFileSync(statusPath, 'utf8')) as { engine: boolean; reason?: string }
     : { engine: false, reason: 'bench/.build/engine-status.json missing: run node bench/build.mjs' };
   if (!engineStatus.engine && opts.engines.includes('ours')) log(`NOTE: our engine is not in this build: ${engineStatus.reason}`);
-  const data = prepareData(root, opts.weightSeed, opts.inputSeed, opts.size, log);
+  const arch = architectureOf(opts.arch);
+  const data = prepareData(root, opts.weightSeed, opts.inputSeed, opts.size, log, arch);
+  if (argv.includes('--prepare-data')) return 0;
   const steps = buildSteps(opts, data);
   const date = localDate();
   mkdirSync(opts.outDir, { recursive: true });
@@ -352,7 +368,7 @@ export async function main(argv: string[], root: string): Promise<number> {
     const env = raw[0] as EnvResult | undefined;
     const models = steps.map((s, i) => (s.kind === 'model' ? (raw[i] as ModelResult | { error: string } | undefined) ?? { error: 'not run' } : null))
       .filter((m): m is ModelResult => m !== null).map((m, i) => ('engine' in m ? m : {
-        engine: opts.engines[i], size: opts.size, variants: [], notes: [], available: false, error: (m as { error: string }).error,
+        engine: opts.engines[i], arch: opts.arch, size: opts.size, variants: [], notes: [], available: false, error: (m as { error: string }).error,
       } as ModelResult));
     const matmulIndex = steps.findIndex((s) => s.kind === 'matmul');
     const matmul = matmulIndex >= 0 ? raw[matmulIndex] as MatmulResult | { error: string } | undefined : undefined;
@@ -363,7 +379,7 @@ export async function main(argv: string[], root: string): Promise<number> {
       started,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       config: {
-        id: resultId(config, env, opts.convVariant), label: `${config.label}${opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
+        id: resultId(config, env, opts.arch, opts.convVariant), label: `${config.label}${opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
         ...(config.id === 'chromium-lavapipe' ? { vulkanIcd: lavapipeIcd() ?? undefined } : {}),
       },
       mode: {
@@ -380,8 +396,8 @@ export async function main(argv: string[], root: string): Promise<number> {
       },
       engineBuild: engineStatus,
       data: {
-        weightSeed: data.weightSeed, inputSeed: data.inputSeed, size: data.size,
-        weights: WEIGHT_DESCRIPTION,
+        arch: arch.name, weightSeed: data.weightSeed, inputSeed: data.inputSeed, size: data.size,
+        weights: arch.name === RESNET18.name ? WEIGHT_DESCRIPTION : FAMILY_WEIGHT_DESCRIPTION,
       },
       env: env ?? null,
       matmul: matmul ?? null,

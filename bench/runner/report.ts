@@ -1,10 +1,12 @@
 // Results: one JSON (every measure, every sample), one Markdown table and one SVG plot per
-// configuration, and a summary table over the configurations of a run.
+// configuration, and a summary table over the configurations of a run, per architecture.
 
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allTapNames, expectedTensors, tapShape } from '../../src/model/architecture';
+import { type Architecture, RESNET18, allTapNames, expectedTensors, tapShape } from '../../src/model/architecture';
+import { architectureOf, displayName } from '../../src/model/family';
 import { type Agreement, LOGIT_TOLERANCE, compareLogits } from '../core/compare';
+import { networkMacs } from '../core/flops';
 import type { EngineName, EnvResult, ModelResult, VariantResult } from '../core/suite';
 import type { MatmulResult } from '../matmul';
 
@@ -21,7 +23,8 @@ export interface ConfigResult {
     loadAverage1mBefore?: number; loadAverage1mAfter?: number;
   };
   engineBuild: { engine: boolean; reason?: string };
-  data: { weightSeed: number; inputSeed: number; size: number; weights: string };
+  /** arch: torchvision's constructor name (absent in results from before other members ran: resnet18). */
+  data: { arch?: string; weightSeed: number; inputSeed: number; size: number; weights: string };
   env: EnvResult | null;
   matmul: MatmulResult | { error: string } | null;
   models: ModelResult[];
@@ -76,6 +79,11 @@ export function shortAdapter(r: ConfigResult): string {
   return all || 'unknown';
 }
 
+/** The architecture of a result. */
+export function archOf(r: ConfigResult): string {
+  return r.data.arch ?? RESNET18.name;
+}
+
 function b1(m: ModelResult | undefined, id = 'b1'): VariantResult | undefined {
   return m?.variants.find((v) => v.id === id);
 }
@@ -85,11 +93,11 @@ function matmulOk(m: ConfigResult['matmul']): m is MatmulResult {
 }
 
 /** Bytes of weights (float32) + every tap at batch 1: the denominator of the memory target. */
-function weightsPlusActivations(size: number): number {
+function weightsPlusActivations(size: number, arch: Architecture): number {
   let params = 0;
-  for (const shape of expectedTensors().values()) params += shape.reduce((a, b) => a * b, 1);
+  for (const shape of expectedTensors(arch).values()) params += shape.reduce((a, b) => a * b, 1);
   let acts = 0;
-  for (const t of allTapNames()) acts += tapShape(t, 1, size, size).reduce((a, b) => a * b, 1);
+  for (const t of allTapNames(arch)) acts += tapShape(t, 1, size, size, arch).reduce((a, b) => a * b, 1);
   return 4 * (params + acts);
 }
 
@@ -143,7 +151,7 @@ function evaluate(r: ConfigResult): void {
   const mem = b1(ours, 'b1-all-taps')?.memory;
   if (mem?.weightBytes != null && mem.poolPeakBytesInUse != null) {
     const peak = mem.weightBytes + mem.poolPeakBytesInUse;
-    const base = weightsPlusActivations(r.data.size);
+    const base = weightsPlusActivations(r.data.size, architectureOf(archOf(r)));
     targets.push({
       name: 'peak GPU memory, batch 1, all taps', goal: '<= 2x (weights + activations)', met: peak <= 2 * base,
       measured: `${fmt(peak / 2 ** 20, 1)} MiB (weights ${fmt(mem.weightBytes / 2 ** 20, 1)} + pooled peak ${fmt(mem.poolPeakBytesInUse / 2 ** 20, 1)}) vs weights + every tap ${fmt(base / 2 ** 20, 1)} MiB: ${(peak / base).toFixed(2)}x`,
@@ -163,7 +171,8 @@ function timingCells(v: VariantResult | undefined): string[] {
 
 export function markdown(r: ConfigResult): string {
   const lines: string[] = [];
-  lines.push(`# ResNet18 benchmark: ${r.config.label}, ${r.date}`);
+  const arch = architectureOf(archOf(r));
+  lines.push(`# ${displayName(arch.name)} benchmark: ${r.config.label}, ${r.date}`);
   lines.push('');
   lines.push(`- Adapter: **${adapterName(r)}**${r.env?.adapter?.isFallbackAdapter ? ' (fallback adapter)' : ''}; feature level ${r.config.featureLevel}`);
   if (r.browserVersion) lines.push(`- Browser: ${r.browserVersion} (headless, fresh profile: cold shader caches)`);
@@ -206,7 +215,7 @@ export function markdown(r: ConfigResult): string {
   lines.push('`setup`: create the engine / backend / session and upload the weights (tfjs uploads lazily, in its first run). ' +
     '`plan + pipelines`: our engine building a forward plan (pipelines, bind groups, buffers) before its first run, ' +
     'waited for on the queue. `first run`: the first forward after that, cold (fresh profile / shader cache): for the peers it ' +
-    'includes their pipeline compilation. `eff. GFLOP/s`: 2 x 1.82 G multiply-adds per image / median. ' +
+    `includes their pipeline compilation. \`eff. GFLOP/s\`: 2 x ${(networkMacs(r.data.size, r.data.size, arch) / 1e9).toFixed(2)} G multiply-adds per image / median. ` +
     `\`vs float64 ref\`: max |logit error| / max |logit| of the first run against a float64 CPU forward; tolerance ${LOGIT_TOLERANCE}; ` +
     'an engine over it is not timed. `*`: fewer runs than planned (see notes).');
   lines.push('');
@@ -380,7 +389,7 @@ export function writeReports(r: ConfigResult, outDir: string): string[] {
   const files = [`${base}.json`, `${base}.md`];
   const bars = barsOf(r);
   if (bars.length) {
-    writeFileSync(`${base}.svg`, svgPanels(`ResNet18 ${r.data.size}x${r.data.size}, batch 1: ${r.config.label}`,
+    writeFileSync(`${base}.svg`, svgPanels(`${displayName(archOf(r))} ${r.data.size}x${r.data.size}, batch 1: ${r.config.label}`,
       `${shortAdapter(r)}; ${r.browserVersion ?? `Node ${r.machine.node}`}; ${r.machine.cores} cores; ${r.date}; mode ${r.mode.name}; ms per forward, median, whisker min-max`,
       [{ title: r.config.label, bars }]));
     files.push(`${base}.svg`);
@@ -388,13 +397,19 @@ export function writeReports(r: ConfigResult, outDir: string): string[] {
   return files;
 }
 
-/** The summary covers every configuration with results of that date in outDir (earlier runs too). */
+/**
+ * The summary covers every configuration with results of that date in outDir (earlier runs too) of
+ * the architecture of `fresh`: <date>-summary.md for ResNet18, <date>-summary-<arch>.md for another.
+ */
 export function writeSummary(fresh: ConfigResult[], outDir: string, date: string): string {
+  const arch = fresh.length ? archOf(fresh[0]) : RESNET18.name;
+  const title = displayName(arch);
+  const suffix = arch === RESNET18.name ? '' : `-${arch}`;
   const byId = new Map<string, ConfigResult>();
   for (const f of readdirSync(outDir).filter((n) => n.startsWith(`${date}-`) && n.endsWith('.json')).sort()) {
     try {
       const r = JSON.parse(readFileSync(join(outDir, f), 'utf8')) as ConfigResult;
-      if (r.schema === 1 && r.config?.id) byId.set(r.config.id, r);
+      if (r.schema === 1 && r.config?.id && archOf(r) === arch) byId.set(r.config.id, r);
     } catch {
       /* not a result file */
     }
@@ -402,7 +417,7 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
   for (const r of fresh) byId.set(r.config.id, r);
   const results = [...byId.values()];
   const lines: string[] = [];
-  lines.push(`# ResNet18 benchmark summary, ${date}`);
+  lines.push(`# ${title} benchmark summary, ${date}`);
   lines.push('');
   lines.push(`Batch 1, ${results[0]?.data.size ?? 224} x ${results[0]?.data.size ?? 224}, median ms of a forward with readback (n runs after warm-up); ` +
     `same weights and input everywhere. Machine: ${results[0]?.machine.cores} cores, ${results[0]?.machine.cpuModel}.`);
@@ -425,15 +440,15 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
   lines.push('');
   lines.push('Per configuration: `<date>-<configuration>.md` (all measures, targets, notes), `.json` (raw samples), `.svg` (plot).');
   // Feature visualisation (bench/fv.mjs) keeps its own small summary; point to it when it exists.
-  if (readdirSync(outDir).includes(`${date}-fv-summary.md`)) {
+  if (!suffix && readdirSync(outDir).includes(`${date}-fv-summary.md`)) {
     lines.push('', `Feature visualisation (optimisation steps/s, the paper's fv protocol projected, dataset-probe images/s): [${date}-fv-summary.md](${date}-fv-summary.md).`);
   }
-  const path = join(outDir, `${date}-summary.md`);
+  const path = join(outDir, `${date}-summary${suffix}.md`);
   writeFileSync(path, lines.join('\n') + '\n');
   const panels = results.map((r) => ({ title: `${r.config.label} (${shortAdapter(r)}, mode ${r.mode.name})`, bars: barsOf(r) }))
     .filter((p) => p.bars.length);
   if (panels.length) {
-    writeFileSync(join(outDir, `${date}-summary.svg`), svgPanels(`ResNet18 224x224, batch 1, ${date}`,
+    writeFileSync(join(outDir, `${date}-summary${suffix}.svg`), svgPanels(`${title} ${results[0]?.data.size ?? 224}x${results[0]?.data.size ?? 224}, batch 1, ${date}`,
       `ms per forward with readback: median, whisker min-max; each panel on its own axis; ${results[0]?.machine.cores} cores`, panels));
   }
   return path;

@@ -1,16 +1,22 @@
-// Peer 1: ResNet18 from TensorFlow.js ops, NHWC, on OUR weights (a torchvision-named state dict).
-// BatchNorm is folded into each convolution, so every conv is one `tf.fused.conv2d` with bias and,
-// where the network has one right after, ReLU. PyTorch's symmetric paddings are passed as numbers
-// (tfjs's 'same' pads stride-2 convolutions asymmetrically, which would be a different function).
+// Peer 1: a torchvision ResNet (an Architecture of src/model/family.ts) from TensorFlow.js ops,
+// NHWC, on OUR weights (a torchvision-named state dict). BatchNorm is folded into each convolution,
+// so every conv is one `tf.fused.conv2d` with bias and, where the network has one right after, ReLU.
+// PyTorch's symmetric paddings are passed as numbers (tfjs's 'same' pads stride-2 convolutions
+// asymmetrically, which would be a different function).
 //
-// Weights: torchvision conv weights are OIHW; tfjs wants HWIO. The classifier is Linear(512, 1000):
-// y = x W^T + b, done as fused matMul with transposeB.
+// Grouped convolutions (ResNeXt) are not built: tfjs 4.22's conv2d has no groups (it asserts the
+// input's depth equals the filter's) and depthwiseConv2d is the one-channel-per-group case only, so
+// the only route would be split + per-group conv + concat, a different program from the one the
+// other engines run. tfjsUnsupported() says so and the suite reports tfjs as not run.
+//
+// Weights: torchvision conv weights are OIHW; tfjs wants HWIO. The classifier is Linear(features,
+// 1000): y = x W^T + b, done as fused matMul with transposeB.
 //
 // The `tf` namespace is passed in, so the same code runs on any backend (webgpu, cpu, wasm) in the
 // browser and in Node.
 
 import type * as tfc from '@tensorflow/tfjs-core';
-import { BLOCKS, STEM } from '../../src/model/architecture';
+import { type Architecture, RESNET18 } from '../../src/model/architecture';
 import { type TensorMap, foldAll } from '../core/weights';
 
 type Tf = typeof tfc;
@@ -28,7 +34,14 @@ export function oihwToHwio(w: Float32Array, o: number, i: number, kh: number, kw
   return out;
 }
 
-export interface TfjsResnet18 {
+/** Why tfjs cannot build this architecture, or null. */
+export function tfjsUnsupported(arch: Architecture): string | null {
+  const grouped = [arch.stem, ...arch.blocks.flatMap((b) => b.branch)].find((c) => (c.groups ?? 1) > 1);
+  return grouped ? `tfjs 4.22 has no grouped convolution (conv2d has no groups argument); ${arch.name}'s ` +
+    `${grouped.conv} has ${grouped.groups} groups` : null;
+}
+
+export interface TfjsResnet {
   /** Logits [N, 1000] for a float32 NCHW batch: upload, forward, readback. */
   predict(input: { shape: number[]; data: Float32Array }): Promise<Float32Array>;
   /** Number of tensors the model holds (the weights). */
@@ -36,8 +49,10 @@ export interface TfjsResnet18 {
   dispose(): void;
 }
 
-export function buildTfjsResnet18(tf: Tf, weights: TensorMap): TfjsResnet18 {
-  const folded = foldAll(weights);
+export function buildTfjsResnet(tf: Tf, weights: TensorMap, arch: Architecture = RESNET18): TfjsResnet {
+  const unsupported = tfjsUnsupported(arch);
+  if (unsupported) throw new Error(unsupported);
+  const folded = foldAll(weights, arch);
   const params = new Map<string, { filter: tfc.Tensor4D; bias: tfc.Tensor1D; stride: number; pad: number }>();
   for (const [name, f] of folded) {
     const s = f.spec;
@@ -66,10 +81,11 @@ export function buildTfjsResnet18(tf: Tf, weights: TensorMap): TfjsResnet18 {
 
   const forward = (nchw: tfc.Tensor4D): tfc.Tensor2D => tf.tidy((): tfc.Tensor2D => {
     let x = tf.transpose(nchw, [0, 2, 3, 1]) as tfc.Tensor4D;
-    x = conv(x, STEM.conv, true);
-    x = tf.maxPool(x, 3, 2, 1);
-    for (const b of BLOCKS) {
-      const y = conv(conv(x, b.conv1.conv, true), b.conv2.conv, false);
+    x = conv(x, arch.stem.conv, true);
+    x = tf.maxPool(x, arch.pool.kernel, arch.pool.stride, arch.pool.padding);
+    for (const b of arch.blocks) {
+      const last = b.branch.length - 1;
+      const y = b.branch.reduce((h, spec, i) => conv(h, spec.conv, i < last), x);
       const skip = b.downsample ? conv(x, b.downsample.conv, false) : x;
       x = tf.relu(tf.add(y, skip)) as tfc.Tensor4D;
     }

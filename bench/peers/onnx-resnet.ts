@@ -1,8 +1,10 @@
-// Peer 2: ResNet18 as an ONNX model written by hand from OUR weights, for ONNX Runtime Web.
+// Peer 2: any torchvision ResNet (an Architecture of src/model/family.ts) as an ONNX model written by
+// hand from OUR weights, for ONNX Runtime Web.
 //
 // The model: opset 17, IR version 8, static input `input` float32 [N, 3, H, W] (NCHW), output
 // `logits` [N, 1000]. BatchNorm is folded into each Conv (as torch.onnx.export does), so the graph
-// holds Conv, Relu, MaxPool, Add, GlobalAveragePool, Flatten and Gemm (20 Conv, 17 Relu, 8 Add).
+// holds Conv (with `group` for ResNeXt's 3x3), Relu, MaxPool, Add, GlobalAveragePool, Flatten and
+// Gemm (ResNet18: 20 Conv, 17 Relu, 8 Add; ResNet50: 53 Conv, 49 Relu, 16 Add).
 // Initializers are TensorProtos with raw_data (little-endian float32).
 //
 // ONNX field numbers used (onnx/onnx.proto, proto2):
@@ -15,7 +17,7 @@
 //   ValueInfoProto  1 name, 2 type;  TypeProto 1 tensor_type;  TypeProto.Tensor 1 elem_type, 2 shape
 //   TensorShapeProto 1 dim;  Dimension 1 dim_value
 
-import { BLOCKS, type ConvSpec, STEM } from '../../src/model/architecture';
+import { type Architecture, type ConvSpec, RESNET18 } from '../../src/model/architecture';
 import { type TensorMap, foldAll } from '../core/weights';
 import { ProtoWriter } from './protobuf';
 
@@ -55,8 +57,9 @@ export interface OnnxModelInfo {
   ops: Record<string, number>;
 }
 
-export function buildResnet18Onnx(weights: TensorMap, batch: number, height: number, width: number): OnnxModelInfo {
-  const folded = foldAll(weights);
+export function buildResnetOnnx(weights: TensorMap, batch: number, height: number, width: number,
+  arch: Architecture = RESNET18): OnnxModelInfo {
+  const folded = foldAll(weights, arch);
   const nodes: Node[] = [];
   const inits: Initializer[] = [];
 
@@ -65,13 +68,14 @@ export function buildResnet18Onnx(weights: TensorMap, batch: number, height: num
     if (!f) throw new Error(`onnx peer: no folded conv '${spec.conv}'`);
     const wName = `${spec.conv}.weight`;
     const bName = `${spec.conv}.bias`;
-    inits.push({ name: wName, dims: [spec.outChannels, spec.inChannels, spec.kernel, spec.kernel], data: f.weight });
+    const groups = spec.groups ?? 1;
+    inits.push({ name: wName, dims: [spec.outChannels, spec.inChannels / groups, spec.kernel, spec.kernel], data: f.weight });
     inits.push({ name: bName, dims: [spec.outChannels], data: f.bias });
     const convOut = relu ? `${out}.pre_relu` : out;
     nodes.push({
       op: 'Conv', name: spec.conv, inputs: [x, wName, bName], outputs: [convOut], attrs: [
         { name: 'dilations', ints: [1, 1] },
-        { name: 'group', int: 1 },
+        { name: 'group', int: groups },
         { name: 'kernel_shape', ints: [spec.kernel, spec.kernel] },
         { name: 'pads', ints: [spec.padding, spec.padding, spec.padding, spec.padding] },
         { name: 'strides', ints: [spec.stride, spec.stride] },
@@ -81,22 +85,24 @@ export function buildResnet18Onnx(weights: TensorMap, batch: number, height: num
     return out;
   };
 
-  let x = conv('input', STEM, true, 'relu');
+  let x = conv('input', arch.stem, true, 'relu');
+  const { kernel: pk, stride: ps, padding: pp } = arch.pool;
   nodes.push({
     op: 'MaxPool', name: 'maxpool', inputs: [x], outputs: ['maxpool'], attrs: [
       { name: 'ceil_mode', int: 0 },
-      { name: 'kernel_shape', ints: [3, 3] },
-      { name: 'pads', ints: [1, 1, 1, 1] },
-      { name: 'strides', ints: [2, 2] },
+      { name: 'kernel_shape', ints: [pk, pk] },
+      { name: 'pads', ints: [pp, pp, pp, pp] },
+      { name: 'strides', ints: [ps, ps] },
     ],
   });
   x = 'maxpool';
-  for (const b of BLOCKS) {
-    const h = conv(x, b.conv1, true, `${b.name}.relu1`);
-    const y = conv(h, b.conv2, false, `${b.name}.bn2`);
+  for (const b of arch.blocks) {
+    // A ReLU after every branch convolution but the last (torchvision's relu1, relu2, ...).
+    const last = b.branch.length - 1;
+    const y = b.branch.reduce((h, spec, i) => conv(h, spec, i < last, i < last ? `${b.name}.relu${i + 1}` : spec.bn), x);
     const skip = b.downsample ? conv(x, b.downsample, false, `${b.name}.downsample.1`) : x;
     nodes.push({ op: 'Add', name: `${b.name}.add`, inputs: [y, skip], outputs: [`${b.name}.sum`] });
-    nodes.push({ op: 'Relu', name: `${b.name}.relu2`, inputs: [`${b.name}.sum`], outputs: [b.name] });
+    nodes.push({ op: 'Relu', name: `${b.name}.relu`, inputs: [`${b.name}.sum`], outputs: [b.name] });
     x = b.name;
   }
   nodes.push({ op: 'GlobalAveragePool', name: 'avgpool', inputs: [x], outputs: ['avgpool4d'] });
@@ -137,7 +143,7 @@ export function buildResnet18Onnx(weights: TensorMap, batch: number, height: num
         }
       });
     }
-    g.string(2, 'resnet18');
+    g.string(2, arch.name);
     for (const t of inits) {
       g.message(5, (tw) => {
         tw.ints(1, t.dims);
@@ -147,7 +153,7 @@ export function buildResnet18Onnx(weights: TensorMap, batch: number, height: num
       });
     }
     g.message(11, (v) => writeValueInfo(v, 'input', [batch, 3, height, width]));
-    g.message(12, (v) => writeValueInfo(v, 'logits', [batch, 1000]));
+    g.message(12, (v) => writeValueInfo(v, 'logits', [batch, arch.classes]));
   });
   model.message(8, (o) => {
     o.string(1, '');
