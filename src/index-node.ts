@@ -14,6 +14,7 @@ import { adapterLine, ADAPTER_CHOICES, type AdapterChoice, createNodeContext } f
 import { type EngineOptions, ResNetEngine } from './model/engine';
 import { type Checkpoint, loadCheckpoint } from './weights/load';
 import { readFileBytes } from './util/files-node';
+import { readKernelTable, writeKernelTable } from './cli/kernel-cache-node';
 import { resolveWeightsPath } from './weights/resolve-node';
 import { type PreprocessOptions, preprocessFiles } from './image/preprocess-node';
 import type { HostTensor, TensorMap } from './weights/safetensors';
@@ -32,13 +33,26 @@ export interface NodeEngineOptions extends Omit<EngineOptions, 'context' | 'devi
 
 /**
  * An engine on Dawn, its adapter resolved exactly as the CLI resolves --adapter. Which adapter and
- * why: `adapterLine(engine.ctx)`. `engine.dispose()` releases the device.
+ * why: `adapterLine(engine.ctx)`. `engine.dispose()` releases the device. With `measureKernels` and
+ * no `kernelTable`, the table measured before on this adapter is read from the cache folder
+ * (kernelTablePath) and every measurement that extends it is written back.
  */
 export async function createEngine(options: NodeEngineOptions = {}): Promise<ResNetEngine> {
   const { adapter, ...engineOptions } = options;
   const context = await createNodeContext(adapter ?? 'default');
+  if (engineOptions.measureKernels && !engineOptions.kernelTable) {
+    const description = context.adapter;
+    engineOptions.kernelTable = readKernelTable(description);
+    const user = engineOptions.onKernelTable;
+    engineOptions.onKernelTable = (table) => {
+      void writeKernelTable(description, table).catch(() => { /* a read-only cache only costs a re-measurement */ });
+      user?.(table);
+    };
+  }
   return ResNetEngine.create({ ...engineOptions, context, ownContext: true });
 }
+
+export { kernelTablePath, readKernelTable, writeKernelTable } from './cli/kernel-cache-node';
 
 /**
  * A checkpoint, found as --weights finds it: `path`, else $RESNET_STREAM_WEIGHTS, else the cached

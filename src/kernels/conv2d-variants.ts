@@ -20,6 +20,23 @@ export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gem
 /** The variants conv2dDispatch makes in one dispatch. */
 export const SINGLE_DISPATCH_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
 
+/** One convolution's geometry: what a kernel's speed depends on besides the adapter. */
+export interface ConvGeometry {
+  batch: number;
+  inChannels: number;
+  inHeight: number;
+  inWidth: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+/** A geometry as a kernel table's key: 'b1 64x56x56 -> 64 k3 s1 p1'. */
+export function convShapeKey(g: ConvGeometry): string {
+  return `b${g.batch} ${g.inChannels}x${g.inHeight}x${g.inWidth} -> ${g.outChannels} k${g.kernel} s${g.stride} p${g.padding}`;
+}
+
 /** Where the weights are read from: f32, or f16 weights with f32 arithmetic ('shader-f16'). */
 export type Conv2dPrecision = 'f32' | 'f16';
 
@@ -74,7 +91,7 @@ const TARGET_WORKGROUPS = 256;
 /** The smallest chunk of taps worth a split of its own. */
 const MIN_CHUNK = 4 * STEP;
 
-interface GemmShape { batch: number; inChannels: number; inHeight: number; inWidth: number; outChannels: number; kernel: number; stride: number; padding: number }
+type GemmShape = ConvGeometry;
 
 function gemmPixels(s: GemmShape): number {
   const oh = Math.floor((s.inHeight + 2 * s.padding - s.kernel) / s.stride) + 1;

@@ -11,6 +11,7 @@ import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
 import { recogniseArchitecture } from './recognise';
+import { type KernelTable, type MeasureOptions, emptyKernelTable, kernelTableFits, measureKernels, scheduleConvs, tableChoices } from './tune';
 import {
   type Ablation, type Computability, type ForwardRequest, type ForwardSchedule, type KernelChoices, computability, planForward,
   scheduleForward, scheduleMemory,
@@ -46,6 +47,20 @@ export interface EngineOptions extends GpuContextOptions {
    * adapters with the 'shader-f16' feature. Default 'f32'.
    */
   precision?: Conv2dPrecision;
+  /**
+   * Kernel choice by measurement (tune.ts): a table measured before on this adapter (used as it is:
+   * deterministic), whose shapes override `convVariant`. A table of another adapter or kernel version
+   * is ignored (kernelTableFits).
+   */
+  kernelTable?: KernelTable;
+  /**
+   * Measure every convolution shape a forward meets that the table lacks, before its plan is built
+   * (about 15 timed runs of each candidate; seconds on a CPU adapter, milliseconds on a GPU), and keep
+   * the fastest. Default false: the per-adapter choice of `convVariant`.
+   */
+  measureKernels?: boolean;
+  /** Called after a measurement added shapes to the table (Node's createEngine saves it to the cache). */
+  onKernelTable?: (table: KernelTable) => void;
 }
 
 /**
@@ -83,6 +98,10 @@ export class ResNetEngine {
   private weightsUploaded: Promise<void> = Promise.resolve();
   private disposed = false;
   readonly maxMemoryBytes: number;
+  /** Measured kernel choices by convolution shape (null: none; the per-adapter choice everywhere). */
+  private table: KernelTable | null;
+  private readonly measure: boolean;
+  private readonly onKernelTable?: (table: KernelTable) => void;
 
   private constructor(readonly ctx: GpuContext, options: EngineOptions, kernels: KernelChoices) {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
@@ -90,6 +109,10 @@ export class ResNetEngine {
     this.kernels = kernels;
     this.ownsContext = !options.context || options.ownContext === true;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    this.measure = options.measureKernels ?? false;
+    this.onKernelTable = options.onKernelTable;
+    const given = options.kernelTable && kernelTableFits(options.kernelTable, ctx.adapter) ? options.kernelTable : null;
+    this.table = given ?? (this.measure ? emptyKernelTable(ctx.adapter) : null);
     if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
   }
 
@@ -163,9 +186,36 @@ export class ResNetEngine {
 
   /** A request of this engine: its weights' reach, its precision and its kernels. */
   private request(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] = []): ForwardRequest {
+    const kernels = this.table ? { ...this.kernels, shapes: tableChoices(this.table) } : this.kernels;
     return {
-      architecture: this.weights?.architecture, batch, height, width, taps, ablations, missing: this.weights?.missing, precision: this.precision, kernels: this.kernels,
+      architecture: this.weights?.architecture, batch, height, width, taps, ablations, missing: this.weights?.missing, precision: this.precision, kernels,
     };
+  }
+
+  /** The measured kernel choices (a copy), or null when this engine has none. */
+  get kernelTable(): KernelTable | null {
+    return this.table ? structuredClone(this.table) : null;
+  }
+
+  /**
+   * Measure the convolution shapes a forward of this size would run that the table lacks (all of
+   * them with `force`), and use the results from the next plan on. Returns the table. Plans already
+   * built keep their kernels. Runs in the forward queue, so no forward of this engine overlaps it.
+   */
+  async tuneKernels(batch: number, height: number, width: number, options: MeasureOptions = {}): Promise<KernelTable> {
+    this.checkUsable();
+    this.requireWeights();
+    const schedule = scheduleForward({ ...this.request(batch, height, width, ['fc']), missing: undefined });
+    const work = async () => {
+      this.table ??= emptyKernelTable(this.ctx.adapter);
+      const before = Object.keys(this.table.shapes).length;
+      await measureKernels(this.ctx, this.table, scheduleConvs(schedule).map((c) => c.geometry), options);
+      if (Object.keys(this.table.shapes).length > before) this.onKernelTable?.(structuredClone(this.table));
+      return structuredClone(this.table);
+    };
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private memoryOf(schedule: ForwardSchedule): ForwardMemoryEstimate {
@@ -311,6 +361,9 @@ export class ResNetEngine {
       const plane = height * width;
       throw new Error(`input value ${input.data[bad]} at [${Math.floor(bad / (3 * plane))}, ${Math.floor(bad / plane) % 3}, ` +
         `${Math.floor(bad / width) % height}, ${bad % width}] is not finite`);
+    }
+    if (this.measure && !this.plans.has(planKey(batch, height, width, taps, options.ablations))) {
+      await this.tuneKernels(batch, height, width);
     }
     const run = async () => {
       try {

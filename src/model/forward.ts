@@ -7,7 +7,8 @@ import { type Dispatch, type GpuContext, ReadbackSlot } from '../gpu/context';
 import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
-import { conv2dDispatch } from '../kernels/conv2d';
+import { type Conv2dShape, conv2dDispatch } from '../kernels/conv2d';
+import type { Conv2dPrecision, Conv2dRun } from '../kernels/conv2d-variants';
 import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
 import { groupedConv2dDispatch } from '../kernels/conv2d-grouped';
 import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
@@ -24,6 +25,23 @@ export interface TapBuffer {
   buffer: GPUBuffer;
   shape: number[];
   byteLength: number;
+}
+
+/**
+ * The dispatches of one convolution by the kernel its step names: the forward's, and the kernel
+ * tuner's (tune.ts), which times the candidates exactly as a forward runs them.
+ */
+export function convStepDispatches(
+  ctx: GpuContext,
+  shape: Conv2dShape & { groups: number },
+  buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer },
+  step: { variant: Conv2dRun; relu: boolean; precision: Conv2dPrecision },
+  label: string,
+): Dispatch | Dispatch[] {
+  const { groups, ...dense } = shape;
+  if (step.variant === 'grouped') return groupedConv2dDispatch(ctx, shape, buffers, { relu: step.relu }, label);
+  if (step.variant === 'gemm') return conv2dGemmDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (gemm)`);
+  return conv2dDispatch(ctx, dense, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, label);
 }
 
 /** A compiled forward: dispatches, the input buffer and the buffers holding each requested tap. */
@@ -72,14 +90,8 @@ export class ForwardPlan {
           outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
         };
         const buffers = { input: bufferOf(step.input), weights: weights.filter(spec, step.precision), ...epilogue, output: bufferOf(step.output) };
-        if (step.variant === 'grouped') {
-          return groupedConv2dDispatch(ctx, { ...shape, groups: spec.groups ?? 1 }, buffers, { relu: step.relu }, step.label);
-        }
-        if (step.variant === 'gemm') {
-          const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
-          return conv2dGemmDispatches(ctx, shape, { ...buffers, scratch }, { relu: step.relu }, `${step.label} (gemm)`);
-        }
-        return conv2dDispatch(ctx, shape, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, step.label);
+        const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
+        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch }, step, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);

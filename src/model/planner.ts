@@ -20,7 +20,9 @@ import {
   allTapNames, outputSize2d, stageTensors, tapShape, tapStage,
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
-import { type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, gemmScratchBytes } from '../kernels/conv2d-variants';
+import {
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes,
+} from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
 /** Replace chosen channels of a tap during the forward: with zero, or with given values (e.g. means). */
@@ -37,6 +39,8 @@ export interface KernelChoices {
   conv2d: Conv2dVariant;
   /** Per-convolution choices, by module path ('layer3.1.conv2'). */
   layers?: Readonly<Record<string, Conv2dVariant>>;
+  /** Choices by convolution geometry (tune.ts convShapeKey), as a measured KernelTable gives them; `layers` wins. */
+  shapes?: Readonly<Record<string, Conv2dVariant>>;
 }
 
 /** Every convolution with the variant measured fastest on this adapter class (conv2dVariantFor). */
@@ -235,11 +239,11 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
   };
   const convOutShape = (spec: ConvSpec, inShape: number[]) => [batch, spec.outChannels, ...outputSize2d([inShape[2], inShape[3]], spec)];
   const conv = (spec: ConvSpec, input: number, output: number, relu: boolean, epilogue: ConvEpilogue, label: string) => {
-    const variant = conv2dVariantRun(kernels.layers?.[spec.conv] ?? kernels.conv2d, spec, precision);
     const [, , inHeight, inWidth] = tensors[input].shape;
-    const scratchBytes = variant === 'gemm' ? gemmScratchBytes({
-      batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
-    }) : 0;
+    const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
+    const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
+    const variant = conv2dVariantRun(chosen, spec, precision);
+    const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
     const scratch = scratchBytes ? tensor(`${label} split-K scratch`, [scratchBytes / 4]) : undefined;
     // A grouped convolution reads its f32 filter whatever the precision (its kernel has no f16 form).

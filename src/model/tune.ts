@@ -1,0 +1,158 @@
+// Kernel choice by measurement, as cuDNN's find mode and TVM's tuning do: for each convolution shape
+// of a forward, every candidate kernel is timed on the adapter in use, on random data, exactly as a
+// forward dispatches it (forward.ts convStepDispatches), and the fastest is kept in a KernelTable.
+// The planner reads the table by shape (KernelChoices.shapes), so a table measured once serves every
+// plan of those shapes; the engine keeps it (EngineOptions.kernelTable), Node keeps it in a JSON file
+// per adapter in the cache folder (src/gpu/kernel-cache-node.ts), a page can pass one in. The candidates
+// give the same taps within float32 rounding (each is tested against the float64 reference), so a
+// table changes speed, not results beyond that; a fixed table or a forced variant is deterministic.
+// Browser-safe.
+
+import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
+import { packConv2dWeights } from '../kernels/conv2d';
+import {
+  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, conv2dVariantRun, convShapeKey, gemmScratchBytes,
+} from '../kernels/conv2d-variants';
+import { mulberry32 } from '../util/random';
+import type { ConvSpec } from './architecture';
+import { convStepDispatches } from './forward';
+import type { ForwardSchedule } from './planner';
+
+/** Bump when a kernel changes: tables measured on older kernels are then measured again. */
+export const KERNEL_TABLE_VERSION = 1;
+
+export interface KernelMeasurement {
+  /** The fastest candidate. */
+  variant: Conv2dVariant;
+  /** Median milliseconds per convolution of every candidate measured. */
+  ms: Partial<Record<Conv2dVariant, number>>;
+  /** Multiply-adds of the convolution (for GFLOP/s: 2 x macs / time). */
+  macs: number;
+}
+
+export interface KernelTable {
+  version: number;
+  /** The adapter measured (adapterKey): a table is used on that adapter only. */
+  adapter: string;
+  /** By convShapeKey. */
+  shapes: Record<string, KernelMeasurement>;
+}
+
+/** An adapter's identity for a kernel table: vendor, architecture, device, description, feature level. */
+export function adapterKey(adapter: AdapterDescription): string {
+  return [adapter.vendor, adapter.architecture, adapter.device, adapter.description, adapter.featureLevel].map((s) => s || '-').join(' | ');
+}
+
+/** An empty table for an adapter. */
+export function emptyKernelTable(adapter: AdapterDescription): KernelTable {
+  return { version: KERNEL_TABLE_VERSION, adapter: adapterKey(adapter), shapes: {} };
+}
+
+/** Whether a table (say, read from a file) was measured on this adapter with these kernels. */
+export function kernelTableFits(table: KernelTable, adapter: AdapterDescription): boolean {
+  return table.version === KERNEL_TABLE_VERSION && table.adapter === adapterKey(adapter) && typeof table.shapes === 'object';
+}
+
+/** The variants of a table by shape key, as KernelChoices.shapes takes them. */
+export function tableChoices(table: KernelTable): Record<string, Conv2dVariant> {
+  return Object.fromEntries(Object.entries(table.shapes).map(([key, m]) => [key, m.variant]));
+}
+
+/** The geometry of every convolution a schedule runs (grouped ones excluded: they have one kernel). */
+export function scheduleConvs(schedule: ForwardSchedule): { spec: ConvSpec; geometry: ConvGeometry }[] {
+  const out: { spec: ConvSpec; geometry: ConvGeometry }[] = [];
+  for (const step of schedule.steps) {
+    if (step.op !== 'conv' || (step.conv.groups ?? 1) > 1) continue;
+    const [, , inHeight, inWidth] = schedule.tensors[step.input].shape;
+    const c = step.conv;
+    out.push({
+      spec: c,
+      geometry: { batch: schedule.batch, inChannels: c.inChannels, inHeight, inWidth, outChannels: c.outChannels, kernel: c.kernel, stride: c.stride, padding: c.padding },
+    });
+  }
+  return out;
+}
+
+/** The candidates that really run a shape (conv2dVariantRun: 'rows' is 3x3 stride 1 only). */
+export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dVariant[] {
+  return candidates.filter((v) => conv2dVariantRun(v, g) === v);
+}
+
+export interface MeasureOptions {
+  /** Kernels to time (default every variant). */
+  candidates?: readonly Conv2dVariant[];
+  /** Timed rounds per candidate, interleaved (default 5); the median is kept. */
+  rounds?: number;
+  /** Convolutions per timed submission, so that submission overhead does not dominate (default: about 20 ms of work, 1 .. 32). */
+  repeat?: number;
+  onProgress?: (done: number, total: number, key: string, m: KernelMeasurement) => void;
+}
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * Measure the candidates on every geometry the table lacks, in place: random input and filters,
+ * unit epilogue with ReLU, each candidate's dispatches warmed once, then `rounds` interleaved
+ * rounds (the order rotated each round) of `repeat` convolutions per submission, wall-clock time to
+ * onSubmittedWorkDone. Returns the table.
+ */
+export async function measureKernels(ctx: GpuContext, table: KernelTable, geometries: readonly ConvGeometry[], options: MeasureOptions = {}): Promise<KernelTable> {
+  const rounds = options.rounds ?? 5;
+  const rng = mulberry32(20261204);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng() * 2 - 1);
+  const todo = new Map<string, ConvGeometry>();
+  for (const g of geometries) if (!table.shapes[convShapeKey(g)]) todo.set(convShapeKey(g), g);
+  let done = 0;
+  for (const [key, g] of todo) {
+    const candidates = candidatesFor(g, options.candidates);
+    const oh = Math.floor((g.inHeight + 2 * g.padding - g.kernel) / g.stride) + 1;
+    const ow = Math.floor((g.inWidth + 2 * g.padding - g.kernel) / g.stride) + 1;
+    const macs = g.batch * g.outChannels * oh * ow * g.inChannels * g.kernel * g.kernel;
+    const scratchBytes = gemmScratchBytes(g);
+    const label = `kernel tuning ${key}`;
+    const owned = [
+      ctx.createStorageBuffer(`${label} input`, random(g.batch * g.inChannels * g.inHeight * g.inWidth)),
+      ctx.createStorageBuffer(`${label} filter`, packConv2dWeights(random(g.outChannels * g.inChannels * g.kernel * g.kernel), g)),
+      ctx.createStorageBuffer(`${label} scale`, new Float32Array(g.outChannels).fill(1)),
+      ctx.createStorageBuffer(`${label} shift`, new Float32Array(g.outChannels)),
+      ctx.createStorageBuffer(`${label} output`, new Float32Array(g.batch * g.outChannels * oh * ow)),
+      ...(scratchBytes ? [ctx.createStorageBuffer(`${label} split-K scratch`, new Float32Array(scratchBytes / 4))] : []),
+    ];
+    const [input, weights, scale, shift, output, scratch] = owned;
+    try {
+      const dispatches = new Map<Conv2dVariant, Dispatch[]>(candidates.map((v) => [v, [convStepDispatches(ctx, { ...g, groups: 1 },
+        { input, weights, scale, shift, output, scratch }, { variant: v, relu: true, precision: 'f32' }, `${label} (${v})`)].flat()]));
+      // Warm-up (pipelines compiled), and the repeat count from the slowest candidate's first time.
+      let slowest = 0;
+      for (const d of dispatches.values()) {
+        const t0 = performance.now();
+        ctx.run(d);
+        await ctx.finish();
+        slowest = Math.max(slowest, performance.now() - t0);
+      }
+      const repeat = options.repeat ?? Math.max(1, Math.min(32, Math.round(20 / Math.max(slowest, 0.01))));
+      const times = new Map<Conv2dVariant, number[]>(candidates.map((v) => [v, []]));
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < candidates.length; i++) {
+          const v = candidates[(i + r) % candidates.length];
+          const list = Array.from({ length: repeat }, () => dispatches.get(v)!).flat();
+          const t0 = performance.now();
+          ctx.run(list, label);
+          await ctx.finish();
+          times.get(v)!.push((performance.now() - t0) / repeat);
+        }
+      }
+      const ms = Object.fromEntries(candidates.map((v) => [v, median(times.get(v)!)])) as Partial<Record<Conv2dVariant, number>>;
+      const variant = candidates.reduce((best, v) => (ms[v]! < ms[best]! ? v : best), candidates[0]);
+      table.shapes[key] = { variant, ms, macs };
+      options.onProgress?.(++done, todo.size, key, table.shapes[key]);
+    } finally {
+      for (const b of owned) b.destroy();
+    }
+  }
+  return table;
+}
