@@ -16,6 +16,7 @@
 
 import * as engineModule from '../src/index';
 import type { HostTensor, TensorMap } from './core/weights';
+import type { LayerKernel } from '../src/model/tune';
 
 export interface EngineMemory {
   weightBytes?: number;
@@ -42,6 +43,8 @@ export interface OurEngine {
    * null + reason when the device has no timestamp queries or the engine's internals differ.
    */
   profileKernels(input: HostTensor, taps: string[]): Promise<KernelProfile | { unavailable: string }>;
+  /** Measure the kernel of every convolution of a forward of this size (src/model/tune.ts), and report each layer's choice. */
+  tuneKernels(batch: number, height: number, width: number): Promise<LayerKernel[]>;
   dispose(): void;
 }
 
@@ -69,7 +72,9 @@ export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core
   if (!status.available) throw new Error(`our engine is not available: ${status.reason}`);
   const Engine = (engineModule as Any).ResNetEngine;
   const t0 = performance.now();
-  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...(options.convVariant ? { convVariant: options.convVariant } : {}) });
+  // 'measured': every convolution's kernel chosen by measurement on this adapter (tune.ts).
+  const kernels = options.convVariant === 'measured' ? { measureKernels: true } : options.convVariant ? { convVariant: options.convVariant } : {};
+  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...kernels });
   const t1 = performance.now();
   // Insisting on the architecture turns a mix-up of weight files into an error, not a wrong network.
   e.loadWeights(weights, ...(options.architecture ? [{ architecture: options.architecture }] : []));
@@ -96,6 +101,10 @@ export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core
       poolBytesAllocated: e.ctx?.pool?.bytesAllocated,
     }),
     profileKernels: (input, taps) => profileKernels(e, input, taps),
+    async tuneKernels(batch, height, width) {
+      const table = await e.tuneKernels(batch, height, width);
+      return (engineModule as Any).layerKernels(e.plan(batch, height, width, ['fc']).schedule, table);
+    },
     dispose: () => e.dispose(),
   };
   return { engine, createMs: t1 - t0, loadMs: t2 - t1 };

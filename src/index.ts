@@ -35,3 +35,11 @@ export {
 // Feature visualisation: Lucent's render_vis on WebGPU (backward passes to the input, Fourier
 // parameterisation, transforms, Adam), batched over (tap, channel) targets.
 export * from './featureviz/index';
+
+// Kernel choice by measurement: a table measured on an adapter (engine.kernelTable, or Node's cache
+// file) can be passed to another engine on the same adapter as EngineOptions.kernelTable.
+export {
+  type KernelMeasurement, type KernelTable, type LayerKernel, type MeasureOptions, KERNEL_TABLE_VERSION, adapterKey, emptyKernelTable,
+  kernelTableFits, layerKernels, measureKernels,
+} from './model/tune';
+export { type ConvGeometry, convShapeKey } from './kernels/conv2d-variants';

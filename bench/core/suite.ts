@@ -9,6 +9,7 @@ import type { Architecture } from '../../src/model/architecture';
 import { architectureOf } from '../../src/model/family';
 import { readSafetensors } from '../../src/weights/safetensors';
 import { type EngineMemory, type KernelProfile, createOurEngine, engineStatus } from '../engine-adapter';
+import type { LayerKernel } from '../../src/model/tune';
 import { benchMatmul, type MatmulResult } from '../matmul';
 import { buildResnetOnnx } from '../peers/onnx-resnet';
 import { createOrtPeer } from '../peers/ort-peer';
@@ -141,6 +142,8 @@ export interface ModelResult {
    * its own pass with timestamps), or why there is none.
    */
   kernelProfile?: (KernelProfile & { runs: number }) | { unavailable: string };
+  /** Ours with `--conv-variant measured`: the kernel measured fastest for each convolution, and the measuring's ms. */
+  kernelChoices?: { tuningMs: number; layers: LayerKernel[] };
   notes: string[];
   error?: string;
   available: boolean;
@@ -246,7 +249,15 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
   if (engine === 'ours') {
     const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant,
       ...(result.arch ? { architecture: result.arch } : {}) }, weights);
-    if (convVariant) result.notes.push(`convolution kernel forced to '${convVariant}'`);
+    if (convVariant === 'measured') {
+      const t0 = now();
+      const layers = await e.tuneKernels(1, size, size);
+      result.kernelChoices = { tuningMs: now() - t0, layers };
+      result.notes.push(`convolution kernels chosen by measurement on this adapter, per layer (${(now() - t0).toFixed(0)} ms at batch 1; ` +
+        'larger batches measure their own shapes on first use)');
+    } else if (convVariant) {
+      result.notes.push(`convolution kernel forced to '${convVariant}'`);
+    }
     result.setupMs = createMs + loadMs;
     result.notes.push(`engine create ${createMs.toFixed(0)} ms + weight upload ${loadMs.toFixed(0)} ms`);
     return {

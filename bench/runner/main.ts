@@ -85,7 +85,8 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
                       (default: the first four that are installed; node-default is opt-in: a real GPU)
   --engines a,b       ${ALL_ENGINES.join(', ')} (default: all)
   --conv-variant V    our engine's convolution kernel: direct, rows or gemm (default: its choice per
-                      adapter); the results' configuration id gets '-V' appended
+                      adapter), or measured (each layer's kernel timed on the adapter, the fastest
+                      kept); the results' configuration id gets '-V' appended
   --runs N            timed runs per batch-1 measure (default 20), after --warmups N (default 3)
   --batches 8,32      throughput batches of our engine (default 8,32; 'none' to skip)
   --throughput-runs N timed runs per throughput measure (default = --runs)
@@ -141,7 +142,7 @@ export function parseArgs(argv: string[], root: string): Options {
   for (const b of batches) if (!Number.isInteger(b) || b < 2) throw new Error(`--batches wants integers >= 2, got ${batchesArg}`);
   const mode = verifyOnly ? 'verify-only' : quick ? 'quick' : reduced ? 'reduced' : (has('runs') || has('warmups')) ? 'custom' : 'full';
   const convVariant = get('conv-variant');
-  if (convVariant !== undefined && !['direct', 'rows', 'gemm'].includes(convVariant)) throw new Error(`--conv-variant wants direct, rows or gemm, got '${convVariant}'`);
+  if (convVariant !== undefined && !['direct', 'rows', 'gemm', 'measured'].includes(convVariant)) throw new Error(`--conv-variant wants direct, rows, gemm or measured, got '${convVariant}'`);
   const arch = get('arch') ?? RESNET18.name;
   if (!FAMILY_NAMES.includes(arch)) throw new Error(`--arch wants one of ${FAMILY_NAMES.join(', ')}, got '${arch}'`);
   return {
@@ -379,7 +380,7 @@ export async function main(argv: string[], root: string): Promise<number> {
       started,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       config: {
-        id: resultId(config, env, opts.arch, opts.convVariant), label: `${config.label}${opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
+        id: resultId(config, env, opts.arch, opts.convVariant), label: `${config.label}${opts.convVariant === 'measured' ? ', our convolution kernels chosen by measurement' : opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
         ...(config.id === 'chromium-lavapipe' ? { vulkanIcd: lavapipeIcd() ?? undefined } : {}),
       },
       mode: {

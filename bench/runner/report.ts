@@ -233,6 +233,22 @@ export function markdown(r: ConfigResult): string {
       `${g.a} vs ${g.b} ${g.relError.toExponential(1)}${g.top1Agree ? '' : ' (top-1 differs)'}${g.ok ? '' : ' FAIL'}`).join('; ') + '.');
     lines.push('');
   }
+  const choices = r.models.find((m) => m.engine === 'ours')?.kernelChoices;
+  if (choices?.layers.length) {
+    lines.push('## Per-layer kernels (ours, chosen by measurement, batch 1)');
+    lines.push('');
+    lines.push(`Every candidate timed on this adapter for each convolution shape (median ms per convolution, random data; ` +
+      `src/model/tune.ts), the fastest kept; measuring took ${ms(choices.tuningMs)} ms. GFLOP/s: the chosen kernel's, 2 x multiply-adds / time.`);
+    lines.push('');
+    const variants = [...new Set(choices.layers.flatMap((l) => Object.keys(l.ms)))];
+    lines.push(`| convolution | shape | chosen | ${variants.map((v) => `${v} ms`).join(' | ')} | GFLOP/s |`);
+    lines.push(`|---|---|---|${variants.map(() => '---:').join('|')}|---:|`);
+    for (const l of choices.layers) {
+      const cell = (v: string) => { const t = (l.ms as Record<string, number | undefined>)[v]; return t === undefined ? '–' : ms(t); };
+      lines.push(`| ${l.conv} | ${l.key} | ${l.variant} | ${variants.map(cell).join(' | ')} | ${fmt(l.gflops, 1)} |`);
+    }
+    lines.push('');
+  }
   const prof = r.models.find((m) => m.engine === 'ours')?.kernelProfile;
   if (prof && 'kernels' in prof) {
     const wall = b1(r.models.find((m) => m.engine === 'ours'))?.timing?.median;

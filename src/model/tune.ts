@@ -156,3 +156,24 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
   }
   return table;
 }
+
+/** One convolution of a forward with its measured kernel: what the benchmark reports per layer. */
+export interface LayerKernel {
+  /** Module path ('layer3.1.conv2'). */
+  conv: string;
+  key: string;
+  variant: Conv2dVariant;
+  /** Median ms per candidate. */
+  ms: Partial<Record<Conv2dVariant, number>>;
+  /** GFLOP/s of the chosen kernel: 2 x multiply-adds / its time. */
+  gflops: number;
+}
+
+/** The table's choice for every convolution of a schedule, in forward order (shapes it lacks left out). */
+export function layerKernels(schedule: ForwardSchedule, table: KernelTable): LayerKernel[] {
+  return scheduleConvs(schedule).flatMap(({ spec, geometry }) => {
+    const key = convShapeKey(geometry);
+    const m = table.shapes[key];
+    return m ? [{ conv: spec.conv, key, variant: m.variant, ms: m.ms, gflops: (2 * m.macs) / (m.ms[m.variant]! * 1e6) }] : [];
+  });
+}
