@@ -18,6 +18,7 @@ import { maxRenderBatch, splitRenderBatch } from '../src/featureviz/render';
 import { decodeImageFile } from '../src/image/decode-node';
 import { stackBatch } from '../src/image/transforms';
 import { ResNetEngine } from '../src/model/engine';
+import { architectureOf } from '../src/model/family';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { testContext } from './helpers/gpu';
@@ -156,6 +157,12 @@ describe('fv batch limits', () => {
     expect(maxRenderBatch(128 * 2 ** 20, 'layer1.1.bn2', 224)).toBe(37);
     // j = 16: the network always sees 224, stem 112 x 112.
     expect(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224)).toBe(Math.floor(128 * 2 ** 20 / (64 * 112 * 112 * 4)));
+    // A Bottleneck network: layer1's 256-channel maps at a quarter of the input are as large as the
+    // stem's at a half (224), and larger when the stem's size is odd (33: 256 x 9 x 9 > 64 x 17 x 17).
+    const r50 = architectureOf('resnet50');
+    expect(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224, r50)).toBe(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224));
+    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33)).toBe(Math.floor(2 ** 20 / (64 * 17 * 17 * 4)));
+    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33, r50)).toBe(Math.floor(2 ** 20 / (256 * 9 * 9 * 4)));
     expect(splitRenderBatch(64, 37)).toEqual({ subBatch: 32, runs: 2 });
     expect(splitRenderBatch(64, 64)).toEqual({ subBatch: 64, runs: 1 });
     expect(splitRenderBatch(64, 1000)).toEqual({ subBatch: 64, runs: 1 });

@@ -11,6 +11,7 @@ import { MissingWeightsError } from '../src/model/planner';
 import { NetworkWeights } from '../src/model/gpu-weights';
 import { randomWeights } from '../src/weights/random';
 import { freshSeed, testContext } from './helpers/gpu';
+import { familyWeights } from './reference/family-weights';
 
 async function engineWith(seed: number, drop: (name: string) => boolean = () => false): Promise<ResNetEngine> {
   const engine = await ResNetEngine.create({ context: await testContext() });
@@ -101,4 +102,24 @@ describe('visualiseChannels (the browser FV API) in Node', () => {
       engine.dispose();
     }
   }, 60_000);
+
+  it('runs on any member of the family: a grouped ResNeXt tap, its own blocks and channel counts', async () => {
+    const seed = freshSeed();
+    console.log(`resnext50_32x4d seed ${seed}`);
+    const engine = await ResNetEngine.create({ context: await testContext() });
+    try {
+      engine.loadWeights(familyWeights('resnext50_32x4d', seed));
+      expect(engine.architecture.name).toBe('resnext50_32x4d');
+      // layer2.3 exists in resnext50 (4 blocks in layer2), its bn3 has 512 channels; j = 4 by position.
+      const result = await visualiseChannels(engine, { tap: 'layer2.3.bn3', channels: [511, 2], steps: 2, size: 32, seed });
+      expect(result.jitter).toBe(4);
+      for (const o of result.objective) expect(Array.from(o).every(Number.isFinite)).toBe(true);
+      expect(result.pixels.every(Number.isFinite)).toBe(true);
+      expect(visualisable(engine, 'layer4.2')).toBeNull();
+      expect(visualisable(engine, 'layer4.3')).toMatch(/unknown tap 'layer4\.3'/);
+      expect(visualisable(engine, 'fc')).toMatch(/conv1 \.\. layer4\.2 and avgpool/);
+    } finally {
+      engine.dispose();
+    }
+  }, 120_000);
 });

@@ -37,6 +37,9 @@ describe('transform geometry (kornia 0.4.1, F.interpolate, METHOD.md)', () => {
     expect(['layer1.0.bn1', 'layer1.1', 'layer2.0.downsample.1', 'layer2.0.sum'].map(jitterForTap)).toEqual([0, 0, 0, 0]);
     expect(['layer2.1.bn2', 'layer2.1', 'layer3.0.skip', 'layer3.0'].map(jitterForTap)).toEqual([4, 4, 4, 4]);
     expect(['layer3.1.bn2', 'layer4.0', 'layer4.1.sum'].map(jitterForTap)).toEqual([16, 16, 16]);
+    // The family's deeper stages, by position ("Beyond ResNet18"): layer2.2+ like 2.1, layer3.12+ like 3.1.
+    expect(['layer1.2.bn3', 'layer2.3', 'layer2.7.bn3', 'layer3.0.downsample.1', 'layer3.12', 'layer3.35.bn3', 'layer4.2'].map(jitterForTap))
+      .toEqual([0, 4, 4, 4, 16, 16, 16]);
   });
 
   it("random_scale sizes as Lucent computes them (ceil, then a zero pad when shrinking)", () => {

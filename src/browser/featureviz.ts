@@ -36,7 +36,7 @@ export interface VisualiseProgress {
 }
 
 export interface VisualiseOptions {
-  /** The tap whose centre units are maximised (METHOD.md names; conv1 .. layer4.1, avgpool). */
+  /** The tap whose centre units are maximised (METHOD.md names of the loaded network: conv1 .. its last block, avgpool). */
   tap: TapName;
   /** One image per channel, optimised together in one batch. */
   channels: number[];
@@ -86,10 +86,13 @@ export function visualisable(engine: ResNetEngine, tap: TapName): string | null 
 }
 
 function visualiseError(engine: ResNetEngine, tap: TapName): Error | null {
-  if (tap === 'input' || tap === 'fc') return new Error(`'${tap}' cannot be visualised (targets: conv1 .. layer4.1 and avgpool)`);
+  const arch = engine.architecture;
+  if (tap === 'input' || tap === 'fc') {
+    return new Error(`'${tap}' cannot be visualised (targets: conv1 .. ${arch.blocks[arch.blocks.length - 1].name} and avgpool)`);
+  }
   let needed: TapName[];
   try {
-    needed = savedTaps(tap); // also rejects unknown tap names
+    needed = savedTaps(tap, arch); // also rejects names that are not taps of the loaded network
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }

@@ -21,14 +21,14 @@ import { decodeImageFile } from '../image/decode-node';
 import type { RgbImage } from '../image/image';
 import { normalize, stackBatch, toTensor } from '../image/transforms';
 import { zoom, zoomIn, zoomOut } from '../image/zoom';
-import { tapShape } from '../model/architecture';
-import { NetworkWeights } from '../model/gpu-weights';
+import { type Architecture, blockByName, tapShape } from '../model/architecture';
+import { uploadNetworkWeights, weightsArchitecture } from '../featureviz/fv-node';
 import { encodePngRgb, toRgb8 } from '../featureviz/png';
 import { maxRenderBatch, renderVis, resnetFactory, splitRenderBatch } from '../featureviz/render';
 import { jitterForTap } from '../featureviz/transforms';
 import type { HostTensor, TensorMap } from '../weights/safetensors';
 import {
-  type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock, sortBlocks,
+  type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock,
 } from '../analysis/analyze';
 import { type BlockReadouts, type Variant, centreValues, readoutsFor } from '../analysis/readouts';
 
@@ -72,6 +72,8 @@ export interface FvProbeOptions {
   ctx: GpuContext;
   /** Host state dict: the rendering builds its own GPU copy for the backward pass. */
   weights: TensorMap;
+  /** The member of the family the weights are (block names, readouts); default: recognised from them. */
+  architecture?: Architecture;
   /** The forward used to re-measure the saved PNGs (the CLI passes ResNetEngine.forward). */
   forward: ForwardTaps;
   blocks: readonly string[];
@@ -88,6 +90,12 @@ export interface FvProbeOptions {
   now?: () => Date;
   onProgress?: (p: FvProbeProgress) => void;
   signal?: AbortSignal;
+}
+
+/** Blocks (short or module names) as short names in the network's forward order (the order of analysis.json). */
+export function blocksInOrder(blocks: readonly string[], arch: Architecture): string[] {
+  const wanted = new Set(blocks.map((b) => blockByName(b, arch).short));
+  return arch.blocks.map((b) => b.short).filter((b) => wanted.has(b));
 }
 
 /** The probe's file, relative to the analysis directory (what analysis.json names). */
@@ -140,11 +148,12 @@ async function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'
  */
 export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: number; reused: number }> {
   const { steps, size, batch, seed } = o.settings;
-  const blocks = sortBlocks(o.blocks);
+  const arch = weightsArchitecture(o.weights, o.architecture);
+  const blocks = blocksInOrder(o.blocks, arch);
   // tap -> the (block, readout) pairs it serves
   const byTap = new Map<string, { block: string; readout: Readout }[]>();
   for (const b of blocks) {
-    const r = readoutsFor(b, o.variant ?? 'post-relu');
+    const r = readoutsFor(b, o.variant ?? 'post-relu', arch);
     for (const x of READOUTS) {
       const list = byTap.get(tapOf(r, x)) ?? [];
       list.push({ block: r.block, readout: x });
@@ -153,13 +162,13 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
   }
   const abs = (block: string, x: Readout, c: number) => join(o.outDir, probePath(block, x, c));
   let total = 0;
-  for (const [tap, users] of byTap) total += users.length * tapShape(tap, 1, 224, 224)[1];
+  for (const [tap, users] of byTap) total += users.length * tapShape(tap, 1, 224, 224, arch)[1];
   let done = 0;
   let rendered = 0;
   let reused = 0;
   const todo = new Map<string, number[]>();
   for (const [tap, users] of byTap) {
-    const C = tapShape(tap, 1, 224, 224)[1];
+    const C = tapShape(tap, 1, 224, 224, arch)[1];
     const missing: number[] = [];
     for (let c = 0; c < C; c++) {
       const have = users.find((u) => existsSync(abs(u.block, u.readout, c)));
@@ -177,11 +186,11 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
   }
   if (!todo.size) return { rendered, reused };
 
-  const weights = new NetworkWeights(o.ctx, o.weights);
+  const weights = uploadNetworkWeights(o.ctx, o.weights, arch);
   try {
     for (const [tap, missing] of todo) {
       const users = byTap.get(tap) as { block: string; readout: Readout }[];
-      const { subBatch: tapBatch } = splitRenderBatch(batch, maxRenderBatch(o.ctx.device.limits.maxStorageBufferBindingSize, tap, size));
+      const { subBatch: tapBatch } = splitRenderBatch(batch, maxRenderBatch(o.ctx.device.limits.maxStorageBufferBindingSize, tap, size, arch));
       const batches = Math.ceil(missing.length / tapBatch);
       for (let bi = 0; bi < batches; bi++) {
         o.signal?.throwIfAborted();
@@ -262,8 +271,9 @@ export async function measureBlockOnProbes(forward: ForwardTaps, outDir: string,
 /** The fv-probe analysis end to end: render what is missing, re-measure the PNGs, analyse. analysis.json's content. */
 export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJson> {
   const variant = o.variant ?? 'post-relu';
-  const skippedBlocks = new Set((o.skipped ?? []).map((s) => readoutsFor(s.block).block));
-  const blocks = sortBlocks(o.blocks).filter((b) => !skippedBlocks.has(b));
+  const arch = weightsArchitecture(o.weights, o.architecture);
+  const skippedBlocks = new Set((o.skipped ?? []).map((s) => blockByName(s.block, arch).short));
+  const blocks = blocksInOrder(o.blocks, arch).filter((b) => !skippedBlocks.has(b));
   if (!blocks.length) throw new Error('runFvProbeAnalysis: no blocks to analyse');
   const { steps, size, batch, seed } = o.settings;
   for (const [name, n] of [['steps', steps], ['size', size], ['batch', batch]] as const) {
@@ -271,7 +281,7 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
   }
   if (size < 32) throw new Error(`fv probes: size ${size} is below the network's minimum of 32`);
   await runRecord(o.outDir, { steps, size, seed }, o.meta?.weightsSha256 ?? o.meta?.weights ?? null, o.now ?? (() => new Date()));
-  const counts = await renderFvProbes({ ...o, blocks });
+  const counts = await renderFvProbes({ ...o, architecture: arch, blocks });
   // How many probes this invocation rendered vs reused varies with interruptions, so it is reported
   // to the caller and kept out of analysis.json (which must be identical for a resumed run).
   o.onProbeCounts?.(counts);
@@ -280,7 +290,7 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
   let imageCount = 0;
   for (const b of blocks) {
     o.signal?.throwIfAborted();
-    const r = readoutsFor(b, variant);
+    const r = readoutsFor(b, variant, arch);
     o.onProgress?.({ phase: 'measure', what: r.block, batch: 0, batches: 0, step: 0, steps: 0, elapsedMs: 0, probesDone: 0, probesTotal: 0 });
     const responses = await measureBlockOnProbes(o.forward, o.outDir, r, o.measureBatch ?? 8, o.zoomFactors ?? []);
     const names = (x: Readout) => Array.from({ length: r.channels }, (_, c) => [probePath(r.block, x, c)]);

@@ -5,13 +5,15 @@
 //
 // Writes DIR/unit<c>.png per channel (8-bit, as the paper saved them) and DIR/fv.json (per channel:
 // the centre activation at the first and last step and of the saved PNG re-measured through the
-// forward pass). A progress bar on stderr shows steps/s. src/cli/main.ts dispatches 'fv' here.
+// forward pass). A progress bar on stderr shows steps/s. The checkpoint may hold any torchvision
+// ResNet (recognised from its tensors); --tap names one of its taps. src/cli/main.ts dispatches 'fv' here.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { checkAdapterOption, openNodeContext } from '../cli/adapter';
 import { allTapNames } from '../model/architecture';
+import { architectureOf } from '../model/family';
 import { loadCheckpoint } from '../weights/load';
 import { resolveWeightsPath } from '../weights/resolve-node';
 import { runFv } from '../featureviz/fv-node';
@@ -48,9 +50,7 @@ export async function fvCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv, { values: ['weights', 'tap', 'channels', 'steps', 'seed', 'out', 'batch', 'size', 'adapter'] });
   const tap = args.values.get('tap');
   if (!tap) throw new UsageError('--tap NAME is required');
-  if (!allTapNames().includes(tap) || tap === 'input' || tap === 'fc') {
-    throw new UsageError(`--tap '${tap}' cannot be visualised; taps: ${allTapNames().filter((t) => t !== 'input' && t !== 'fc').join(', ')}`);
-  }
+  if (tap === 'input' || tap === 'fc') throw new UsageError(`--tap '${tap}' cannot be visualised`);
   const channelSpec = args.values.get('channels');
   if (!channelSpec) throw new UsageError('--channels (e.g. 0-63) is required');
   const channels = parseChannels(channelSpec);
@@ -65,6 +65,10 @@ export async function fvCommand(argv: string[]): Promise<void> {
 
   const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: false });
   const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  // The taps are the checkpoint's network's (any member of the family).
+  const architecture = architectureOf(checkpoint.architecture);
+  const taps = allTapNames(architecture).filter((t) => t !== 'input' && t !== 'fc');
+  if (!taps.includes(tap)) throw new UsageError(`--tap '${tap}' cannot be visualised in ${architecture.name}; taps: ${taps.join(', ')}`);
   const ctx = await openNodeContext(adapter);
   process.stderr.write(`${channels.length} channels of ${tap}, ${steps} steps, batches of ${batchSize}\n`);
   const bar = new cliProgress.SingleBar({
@@ -74,7 +78,7 @@ export async function fvCommand(argv: string[]): Promise<void> {
   let current = -1;
   try {
     const report = await runFv({
-      ctx, weights: checkpoint.tensors, tap, channels, steps, seed, size, batchSize, outDir: args.values.get('out'),
+      ctx, weights: checkpoint.tensors, architecture, tap, channels, steps, seed, size, batchSize, outDir: args.values.get('out'),
       onProgress: (p) => {
         if (p.batchIndex !== current) {
           if (current >= 0) bar.stop();

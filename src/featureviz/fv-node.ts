@@ -6,11 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type GpuContext, writeBuffer } from '../gpu/context';
-import { IMAGENET_MEAN, IMAGENET_STD, type TapName, tapShape } from '../model/architecture';
+import { type Architecture, IMAGENET_MEAN, IMAGENET_STD, type TapName, tapShape } from '../model/architecture';
 import { BackwardPlan } from '../model/backward';
 import { ForwardPlan } from '../model/forward';
 import { NetworkWeights } from '../model/gpu-weights';
 import { defaultKernels, planForward } from '../model/planner';
+import { recogniseArchitecture } from '../model/recognise';
 import type { TensorMap } from '../util/tensor';
 import { encodePngRgb, rgb8ToTensor, toRgb8 } from './png';
 import { type RenderOptions, renderVis } from './render';
@@ -20,6 +21,8 @@ export interface FvRunOptions {
   ctx: GpuContext;
   /** The state dict (torchvision names); missing later stages are fine if the tap is computable. */
   weights: TensorMap;
+  /** The member of the family the weights are; default: recognised from their names and shapes. */
+  architecture?: Architecture;
   tap: TapName;
   channels: number[];
   steps?: number;
@@ -57,6 +60,16 @@ export interface FvReport {
   channels: FvChannelRecord[];
 }
 
+/** The family member a state dict is: `architecture` if given, else recognised from its names and shapes. */
+export function weightsArchitecture(tensors: TensorMap, architecture?: Architecture): Architecture {
+  return architecture ?? recogniseArchitecture(new Map([...tensors].map(([name, t]) => [name, t.shape]))).architecture;
+}
+
+/** A state dict on the GPU as the family member it is (weightsArchitecture). */
+export function uploadNetworkWeights(ctx: GpuContext, tensors: TensorMap, architecture?: Architecture): NetworkWeights {
+  return new NetworkWeights(ctx, tensors, { architecture: weightsArchitecture(tensors, architecture) });
+}
+
 /** The centre unit of channel c_n of `tap` for each of a batch of [0, 1] images (float32 NCHW). */
 export async function measureCentreUnits(ctx: GpuContext, weights: NetworkWeights, tap: TapName, images: Float32Array,
   channels: number[], size: number): Promise<Float32Array> {
@@ -67,15 +80,16 @@ export async function measureCentreUnits(ctx: GpuContext, weights: NetworkWeight
     const c = Math.floor(i / plane) % 3;
     input[i] = (images[i] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
   }
+  const arch = weights.architecture;
   const plan = new ForwardPlan(ctx, weights, planForward({
-    batch, height: size, width: size, taps: [tap], missing: weights.missing, kernels: defaultKernels(ctx.adapter),
+    architecture: arch, batch, height: size, width: size, taps: [tap], missing: weights.missing, kernels: defaultKernels(ctx.adapter),
   }));
   try {
     writeBuffer(ctx.device, plan.input, input);
     const encoder = ctx.device.createCommandEncoder({ label: 'fv re-measure' });
     ctx.encode(encoder, plan.dispatches, 'fv re-measure');
     const [values] = await ctx.readback([{ buffer: plan.outputs[0].buffer, byteLength: plan.outputs[0].byteLength }], encoder);
-    const [, c, h, w] = tapShape(tap, batch, size, size);
+    const [, c, h, w] = tapShape(tap, batch, size, size, arch);
     return Float32Array.from(channels, (ch, n) => values[((n * c + ch) * h + (h >> 1)) * w + (w >> 1)]);
   } finally {
     plan.dispose();
@@ -87,7 +101,7 @@ export async function runFv(o: FvRunOptions): Promise<FvReport> {
   const seed = o.seed ?? 0;
   const size = o.size ?? 224;
   const batchSize = o.batchSize ?? 64;
-  const weights = new NetworkWeights(o.ctx, o.weights);
+  const weights = uploadNetworkWeights(o.ctx, o.weights, o.architecture);
   if (o.outDir) mkdirSync(o.outDir, { recursive: true });
   const records: FvChannelRecord[] = [];
   const batches = Math.ceil(o.channels.length / batchSize);
@@ -152,7 +166,7 @@ export async function benchmarkFvSteps(ctx: GpuContext, weights: NetworkWeights,
   const warmup = options.warmup ?? 1;
   const steps = (options.steps ?? 3) + warmup;
   const stamps: number[] = [];
-  const channels = Array.from({ length: batch }, (_, i) => i % tapShape(tap, 1, options.size ?? 224, options.size ?? 224)[1]);
+  const channels = Array.from({ length: batch }, (_, i) => i % tapShape(tap, 1, options.size ?? 224, options.size ?? 224, weights.architecture)[1]);
   const start = performance.now();
   await renderVis(ctx, tap, channels, (n, h, w) => new BackwardPlan(ctx, weights, n, h, w, tap), {
     steps, size: options.size ?? 224, progressEvery: 1, onProgress: () => stamps.push(performance.now()),

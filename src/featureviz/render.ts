@@ -15,6 +15,7 @@
 import { type GpuContext, ReadbackSlot } from '../gpu/context';
 import { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
 import { unitGatherDispatch } from '../kernels/unit-gather';
+import { type Architecture, RESNET18, allTapNames, tapShape } from '../model/architecture';
 import { type BackwardOptions, BackwardPlan, type DifferentiableNetwork } from '../model/backward';
 import type { NetworkWeights } from '../model/gpu-weights';
 import { FourierImage, initialSpectra } from './param';
@@ -192,21 +193,23 @@ export async function renderVis(ctx: GpuContext, tap: string, channels: number[]
   }
 }
 
-/** The network factory for ResNet18 weights on the GPU: a BackwardPlan from `tap` per input size. */
+/** The network factory for weights on the GPU (any member of the family): a BackwardPlan from `tap` per input size. */
 export function resnetFactory(ctx: GpuContext, weights: NetworkWeights, tap: string, options: BackwardOptions = {}): NetworkFactory {
   return (batch, height, width) => new BackwardPlan(ctx, weights, batch, height, width, tap, options);
 }
 
 /**
  * The largest batch renderVis can run for `tap` at `size` when one storage binding may hold
- * `maxBinding` bytes: the largest buffer is the stem's 64-channel map (conv1 / bn1 / relu and their
- * gradients) at half the largest network input the transforms produce (1.05 x size for j < 4).
- * lavapipe's 128 MiB allows 37 images at 224, so a 64-channel batch runs there as two of 32.
+ * `maxBinding` bytes: the largest buffer is the network's largest map (its activations and their
+ * gradients) at the largest network input the transforms produce (1.05 x size for j < 4). In
+ * ResNet18 that is the stem's 64-channel map at half the input; in a Bottleneck network layer1's
+ * 256-channel maps at a quarter are as large (a little larger for an odd stem size).
+ * lavapipe's 128 MiB allows 37 images of ResNet18 at 224, so a 64-channel batch runs there as two of 32.
  */
-export function maxRenderBatch(maxBinding: number, tap: string, size: number): number {
-  const inputs = possibleInputSizes(lucentTransformConfig(jitterForTap(tap), size));
-  const stem = Math.ceil(Math.max(...inputs) / 2);
-  return Math.max(1, Math.floor(maxBinding / (64 * stem * stem * 4)));
+export function maxRenderBatch(maxBinding: number, tap: string, size: number, arch: Architecture = RESNET18): number {
+  const input = Math.max(...possibleInputSizes(lucentTransformConfig(jitterForTap(tap), size)));
+  const largest = Math.max(...allTapNames(arch).map((t) => tapShape(t, 1, input, input, arch).reduce((a, b) => a * b, 1)));
+  return Math.max(1, Math.floor(maxBinding / (largest * 4)));
 }
 
 /** Splits `batch` channels into equal-as-possible runs that fit: [sub-batch size, number of runs]. */

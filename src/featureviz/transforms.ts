@@ -31,9 +31,10 @@ import type { Rng } from '../util/random';
 export const LUCENT_SCALES: readonly number[] = [1, 0.975, 1.025, 0.95, 1.05];
 export const LUCENT_ANGLES: readonly number[] = [-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5];
 
-/** METHOD.md: j = 0 for layer1.* and layer2.0.*; 4 for layer2.1.* and layer3.0.*; 16 for layer3.1.* and layer4.*. */
+/** METHOD.md: j = 0 for layer1.* and layer2.0.*; 4 for layer2.1.* and layer3.0.*; 16 for layer3.1.* and layer4.*
+ * (in any member of the family: by stage and position, "Beyond ResNet18"). */
 export function jitterForTap(tap: string): number {
-  const m = /^layer(\d)\.(\d)/.exec(tap);
+  const m = /^layer(\d+)\.(\d+)/.exec(tap);
   if (!m) {
     if (tap === 'avgpool' || tap === 'fc') return 16;
     return 0; // input and the stem come before layer1
@@ -41,7 +42,7 @@ export function jitterForTap(tap: string): number {
   const stage = Number(m[1]);
   const index = Number(m[2]);
   if (stage === 1 || (stage === 2 && index === 0)) return 0;
-  if ((stage === 2 && index === 1) || (stage === 3 && index === 0)) return 4;
+  if (stage === 2 || (stage === 3 && index === 0)) return 4; // layer2.1 .. layer2.7 in the deeper members
   return 16;
 }
 

@@ -1,39 +1,45 @@
 // The backward plan: the gradient of a scalar objective on one tap with respect to the network's
-// (normalised) input, for a batch, weights fixed. It runs a forward plan that computes only the
-// part of the network the target tap depends on (a layer1 target never runs layer2..4) and keeps
-// the activations the backward needs, then walks back from the tap to the input:
+// (normalised) input, for a batch, weights fixed, through any member of the family (the weights'
+// Architecture: BasicBlocks or Bottlenecks, grouped or not). It runs a forward plan that computes
+// only the part of the network the target tap depends on (a layer1 target never runs layer2..4)
+// and keeps the activations the backward needs, then walks back from the tap to the input:
 //
 //   block output  relu(sum)  -> mask by the output itself          (relu-backward)
-//   sum = skip + bn2          -> the same gradient to both operands (no kernel)
-//   bn2(conv2(h))             -> the conv's data gradient with bn2's folded scale, masked by
-//                                bn1 > 0 (h = relu(bn1): the block's inner ReLU)
-//   bn1(conv1(x))             -> the conv's data gradient with bn1's folded scale, plus the skip
+//   sum = skip + last BN      -> the same gradient to both operands (no kernel)
+//   branch BN k (k > 0)       -> conv k's data gradient with its folded BN scale, masked by
+//                                BN k-1 > 0 (the ReLU between them), for k = last .. 1
+//   branch BN 0 (bn1(conv1(x))) -> conv1's data gradient with bn1's folded scale, plus the skip
 //                                gradient (the fan-out of x) as addend, masked by x > 0 when x is
 //                                the previous block's output (its final ReLU)
 //   downsample.1(downsample.0(x)) -> the conv's data gradient with its folded scale (skip gradient)
 //   maxpool                   -> maxpool2d-backward (argmax with PyTorch's ties), masked by
 //                                relu > 0 (the stem ReLU, fused)
 //   bn1(conv1(input))         -> the stem conv's data gradient with its folded scale
-//   avgpool (target)          -> global-avgpool-backward, then as from layer4.1's output
+//   avgpool (target)          -> global-avgpool-backward, then as from the last block's output
 //
 // A conv's data gradient reads the forward's weights transposed (vec4s over input channels) with
 // the BN scale folded in, made on first use by conv2d-weights-transpose and owned (freed) by the
-// NetworkWeights (NetworkWeights.transposed). Stride 1: it is the convolution of dy with the flipped filters (padding
-// K-1-P), run by the forward conv2d kernel, then add-backward applies addend and mask in place.
-// Stride 2: conv2d-backward's gather, addend and mask fused.
+// NetworkWeights (NetworkWeights.transposed). Stride 1 (3x3 and 1x1): it is the convolution of dy
+// with the flipped filters (padding K-1-P), run by the forward conv2d kernel, then add-backward
+// applies addend and mask in place. Stride 2: conv2d-backward's gather, addend and mask fused. A
+// grouped conv (ResNeXt's 3x3) runs conv2d-grouped-backward on the forward's own filter and scale,
+// addend and mask fused.
 //
-// The saved activations are ordinary forward taps: 'relu', every block's bn1 and every block's
-// output up to the target.
+// The saved activations are ordinary forward taps: 'relu', every block's inner branch BNs (the
+// pre-ReLU BNs: bn1, and a Bottleneck's bn2) and every block's output up to the target.
 
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
+import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
 import { type Conv2dPrecision, conv2dVariantFor } from '../kernels/conv2d-variants';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
-import { BLOCKS, type ConvSpec, FEATURE_WIDTH, STEM, type TapName, spatialPlan, tapShape, tapStageIndex } from './architecture';
+import {
+  type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex,
+} from './architecture';
 import { elementCount as count } from '../util/tensor';
 import { ForwardPlan } from './forward';
 import type { NetworkWeights } from './gpu-weights';
@@ -65,19 +71,25 @@ export interface DifferentiableNetwork {
   dispose(): void;
 }
 
+/** The branch BNs a ReLU follows (all but the last): the masks of the branch's backward. */
+function innerBns(b: BlockSpec): TapName[] {
+  return b.branch.slice(0, -1).map((c) => c.bn);
+}
+
 /** Taps a backward from `target` reads: the target and the activations that gate the gradient. */
-export function savedTaps(target: TapName): TapName[] {
+export function savedTaps(target: TapName, arch: Architecture = RESNET18): TapName[] {
+  const blocks = arch.blocks;
   if (target === 'input' || target === 'fc') {
-    throw new Error(`backward from '${target}' is not supported (targets: conv1 .. layer4.1 taps and avgpool)`);
+    throw new Error(`backward from '${target}' is not supported (targets: conv1 .. ${blocks[blocks.length - 1].name} taps and avgpool)`);
   }
-  const stage = target === 'avgpool' ? BLOCKS.length - 1 : tapStageIndex(target);
+  const stage = target === 'avgpool' ? blocks.length - 1 : tapStageIndex(target, arch);
   const taps = new Set<TapName>([target]);
   if (stage >= 0 || target === 'maxpool' || target === 'relu') taps.add('relu');
   for (let i = 0; i <= stage; i++) {
-    taps.add(`${BLOCKS[i].name}.bn1`);
-    if (i < stage) taps.add(BLOCKS[i].name);
+    for (const bn of innerBns(blocks[i])) taps.add(bn);
+    if (i < stage) taps.add(blocks[i].name);
   }
-  if (target === 'avgpool') taps.add(BLOCKS[BLOCKS.length - 1].name);
+  if (target === 'avgpool') taps.add(blocks[blocks.length - 1].name);
   return [...taps];
 }
 
@@ -102,9 +114,11 @@ export class BackwardPlan implements DifferentiableNetwork {
 
   constructor(private readonly ctx: GpuContext, weights: NetworkWeights,
     readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName, options: BackwardOptions = {}) {
+    const arch = weights.architecture;
+    const blocks = arch.blocks;
     const kernels = options.kernels ?? { conv2d: conv2dVariantFor(ctx.adapter) };
     this.forwardPlan = new ForwardPlan(ctx, weights, planForward({
-      batch, height, width, taps: savedTaps(target), missing: weights.missing, kernels, precision: options.precision,
+      architecture: arch, batch, height, width, taps: savedTaps(target, arch), missing: weights.missing, kernels, precision: options.precision,
     }));
     this.forward = this.forwardPlan.dispatches;
     const tap = (name: TapName) => {
@@ -112,29 +126,41 @@ export class BackwardPlan implements DifferentiableNetwork {
       if (!o) throw new Error(`internal: tap '${name}' was not kept by the forward plan`);
       return o.buffer;
     };
-    this.targetShape = tapShape(target, batch, height, width);
+    const shapeOf = (name: TapName) => tapShape(name, batch, height, width, arch);
+    this.targetShape = shapeOf(target);
     this.targetOutput = tap(target);
     this.targetGrad = this.alloc(`backward seed d/d(${target})`, this.targetShape);
-    this.inputGrad = this.alloc('d/d(input)', [batch, 3, height, width]);
-    const plan = spatialPlan(height, width);
+    this.inputGrad = this.alloc('d/d(input)', [batch, arch.stem.inChannels, height, width]);
+    const plan = spatialPlan(height, width, arch);
     const push = (d: Dispatch) => this.backward.push(d);
     const convShape = (spec: ConvSpec, inH: number, inW: number) => ({
       batch, inChannels: spec.inChannels, inHeight: inH, inWidth: inW,
       outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
     });
     const blockInputSize = (i: number): [number, number] => (i === 0 ? plan.pooled : plan.blocks[i - 1]);
-    // The forward kernel's epilogue for a gradient run as a convolution: scale 1, shift 0.
-    const unit = this.own(ctx.createStorageBuffer('backward unit scale', new Float32Array(512).fill(1)));
-    const zero = this.own(ctx.createStorageBuffer('backward zero shift', new Float32Array(512)));
+    // The forward kernel's epilogue for a gradient run as a convolution: scale 1, shift 0, one per
+    // channel of the widest convolution input (ResNet18: 512).
+    const widest = Math.max(...allConvs(arch).map((c) => c.inChannels));
+    const unit = this.own(ctx.createStorageBuffer('backward unit scale', new Float32Array(widest).fill(1)));
+    const zero = this.own(ctx.createStorageBuffer('backward zero shift', new Float32Array(widest)));
     /**
      * dL/d(conv input) from dL/d(bn output), plus an optional addend (the skip gradient) and ReLU
-     * mask. Stride 1: the gradient is the convolution of dy with the flipped, transposed filters
-     * (padding K-1-P), run with the forward conv2d kernel, then add-backward applies the addend and
-     * mask in place. Stride 2: conv2d-backward's gather, with both fused.
+     * mask. Grouped: conv2d-grouped-backward, both fused. Stride 1: the gradient is the
+     * convolution of dy with the flipped, transposed filters (padding K-1-P), run with the forward
+     * conv2d kernel, then add-backward applies the addend and mask in place. Stride 2:
+     * conv2d-backward's gather, with both fused.
      */
     const convBackward = (spec: ConvSpec, inSize: [number, number], gradOutput: GPUBuffer, gradInput: GPUBuffer,
       extra: { addend?: GPUBuffer; mask?: GPUBuffer; unitScale?: boolean } = {}) => {
       const shape = convShape(spec, inSize[0], inSize[1]);
+      if ((spec.groups ?? 1) > 1) {
+        if (extra.unitScale) throw new Error(`internal: ${spec.conv} has no raw (pre-BN) gradient`);
+        const w = weights.conv(spec);
+        push(groupedConv2dBackwardDispatch(ctx, { ...shape, groups: spec.groups! }, {
+          dy: gradOutput, weights: w.weights, scale: w.scale, dx: gradInput, addend: extra.addend, mask: extra.mask,
+        }, `${spec.conv} backward (grouped)`));
+        return;
+      }
       if (spec.stride === 1) {
         const [oh, ow] = [inSize[0] + 2 * spec.padding - spec.kernel + 1, inSize[1] + 2 * spec.padding - spec.kernel + 1];
         push(conv2dDispatch(ctx, {
@@ -157,50 +183,63 @@ export class BackwardPlan implements DifferentiableNetwork {
     };
 
     /**
+     * Block i's branch from dL/d(branch[k].bn): convs k .. 1, each masked by the BN before it (the
+     * ReLU between them), then conv 0 into `gradInput` (dL/d(block input)) with `extra` (the skip
+     * gradient as addend, the previous block's output as mask).
+     */
+    const branchBackward = (i: number, k: number, gradBn: GPUBuffer, gradInput: GPUBuffer, extra: { addend?: GPUBuffer; mask?: GPUBuffer }) => {
+      const b = blocks[i];
+      let g = gradBn;
+      for (; k > 0; k--) {
+        const prev = b.branch[k - 1].bn;
+        const prevShape = shapeOf(prev);
+        const gh = this.alloc(`d/d(${b.name} relu(${prev.slice(b.name.length + 1)}))`, prevShape);
+        convBackward(b.branch[k], [prevShape[2], prevShape[3]], g, gh, { mask: tap(prev) });
+        g = gh;
+      }
+      convBackward(b.branch[0], blockInputSize(i), g, gradInput, extra);
+    };
+    const blockInputShape = (i: number) => [batch, blocks[i].inChannels, ...blockInputSize(i)];
+
+    /**
      * Whole blocks i = from .. 0, starting from dL/d(sum) of block `from`. Each step goes through
-     * conv2 (+ bn2, masked by bn1 > 0: the inner ReLU), the skip (downsample or identity) and
-     * conv1 (+ bn1) with the skip gradient as addend; the gradient at x = relu(sum_{i-1}) is
-     * masked by block i-1's output as it is written, so it is dL/d(sum_{i-1}) directly. Returns
-     * dL/d(maxpool output).
+     * the skip (downsample or identity) and the branch, last conv first, with the skip gradient
+     * as conv1's addend; the gradient at x = relu(sum_{i-1}) is masked by block i-1's output as it
+     * is written, so it is dL/d(sum_{i-1}) directly. Returns dL/d(maxpool output).
      */
     const wholeBlocks = (gradSum: GPUBuffer, from: number): GPUBuffer => {
       let g = gradSum;
       for (let i = from; i >= 0; i--) {
-        const b = BLOCKS[i];
-        const outShape = tapShape(b.name, batch, height, width);
-        const inSize = blockInputSize(i);
-        const inShape = [batch, b.inChannels, ...inSize];
-        const gh = this.alloc(`d/d(${b.name} relu(bn1))`, outShape);
-        convBackward(b.conv2, plan.blocks[i], g, gh, { mask: tap(`${b.name}.bn1`) });
+        const b = blocks[i];
         let skipGrad = g;
         if (b.downsample) {
-          skipGrad = this.alloc(`d/d(${b.name} input) via downsample`, inShape);
-          convBackward(b.downsample, inSize, g, skipGrad);
+          skipGrad = this.alloc(`d/d(${b.name} input) via downsample`, blockInputShape(i));
+          convBackward(b.downsample, blockInputSize(i), g, skipGrad);
         }
-        const next = this.alloc(i > 0 ? `d/d(${BLOCKS[i - 1].name}.sum)` : 'd/d(maxpool)', inShape);
-        convBackward(b.conv1, inSize, gh, next, { addend: skipGrad, mask: i > 0 ? tap(BLOCKS[i - 1].name) : undefined });
+        const next = this.alloc(i > 0 ? `d/d(${blocks[i - 1].name}.sum)` : 'd/d(maxpool)', blockInputShape(i));
+        branchBackward(i, b.branch.length - 1, g, next, { addend: skipGrad, mask: i > 0 ? tap(blocks[i - 1].name) : undefined });
         g = next;
       }
       return g;
     };
 
     // ---- From the target to dL/d(maxpool output), for targets in the blocks.
-    const stage = target === 'avgpool' ? BLOCKS.length - 1 : tapStageIndex(target);
+    const stage = target === 'avgpool' ? blocks.length - 1 : tapStageIndex(target, arch);
     let gradPool: GPUBuffer | null = null;
     if (stage >= 0) {
-      const b = BLOCKS[stage];
-      const outShape = tapShape(b.name, batch, height, width);
-      const inSize = blockInputSize(stage);
-      const inShape = [batch, b.inChannels, ...inSize];
-      const prevMask = stage > 0 ? tap(BLOCKS[stage - 1].name) : undefined;
+      const b = blocks[stage];
+      const outShape = shapeOf(b.name);
+      const inShape = blockInputShape(stage);
+      const prevMask = stage > 0 ? tap(blocks[stage - 1].name) : undefined;
       /** Continue from dL/d(block input), already masked: it is dL/d(sum) of the block before. */
       const fromBlockInput = (g: GPUBuffer) => (stage > 0 ? wholeBlocks(g, stage - 1) : g);
+      const k = b.branch.findIndex((c) => c.bn === target);
       if (target === 'avgpool' || target === b.name) {
         // Through the block's final ReLU to `sum`, then the whole block.
         let gOut = this.targetGrad;
         if (target === 'avgpool') {
           gOut = this.alloc(`d/d(${b.name})`, outShape);
-          push(globalAvgPoolBackwardDispatch(ctx, { batch, channels: FEATURE_WIDTH, height: outShape[2], width: outShape[3] },
+          push(globalAvgPoolBackwardDispatch(ctx, { batch, channels: arch.features, height: outShape[2], width: outShape[3] },
             { gradOutput: this.targetGrad, gradInput: gOut }));
         }
         const gradSum = this.alloc(`d/d(${b.name}.sum)`, outShape);
@@ -209,28 +248,22 @@ export class BackwardPlan implements DifferentiableNetwork {
         gradPool = wholeBlocks(gradSum, stage);
       } else if (target === `${b.name}.sum`) {
         gradPool = wholeBlocks(this.targetGrad, stage);
-      } else if (target === `${b.name}.bn2`) {
-        // The branch only: conv2 (masked by the inner ReLU), then conv1.
-        const gh = this.alloc(`d/d(${b.name} relu(bn1))`, outShape);
-        convBackward(b.conv2, plan.blocks[stage], this.targetGrad, gh, { mask: tap(`${b.name}.bn1`) });
+      } else if (k >= 0) {
+        // The branch only, from BN k down to conv1.
         const gx = this.alloc(`d/d(${b.name} input)`, inShape);
-        convBackward(b.conv1, inSize, gh, gx, { mask: prevMask });
+        branchBackward(stage, k, this.targetGrad, gx, { mask: prevMask });
         gradPool = fromBlockInput(gx);
-      } else if (target === `${b.name}.bn1`) {
+      } else if (b.downsample && (target === b.downsample.bn || target === `${b.name}.skip`)) {
         const gx = this.alloc(`d/d(${b.name} input)`, inShape);
-        convBackward(b.conv1, inSize, this.targetGrad, gx, { mask: prevMask });
-        gradPool = fromBlockInput(gx);
-      } else if (target === `${b.name}.downsample.1` || (target === `${b.name}.skip` && b.downsample)) {
-        const gx = this.alloc(`d/d(${b.name} input)`, inShape);
-        convBackward(b.downsample!, inSize, this.targetGrad, gx, { mask: prevMask });
+        convBackward(b.downsample, blockInputSize(stage), this.targetGrad, gx, { mask: prevMask });
         gradPool = fromBlockInput(gx);
       } else if (target === `${b.name}.skip`) {
         // skip = x for a plain block: the seed is the gradient at x, through the previous ReLU.
         let gx = this.targetGrad;
         if (prevMask) {
-          gx = this.alloc(`d/d(${BLOCKS[stage - 1].name}.sum)`, inShape);
+          gx = this.alloc(`d/d(${blocks[stage - 1].name}.sum)`, inShape);
           push(reluBackwardDispatch(ctx, count(inShape), { gradOutput: this.targetGrad, activation: prevMask, gradInput: gx },
-            `${BLOCKS[stage - 1].name} relu backward`));
+            `${blocks[stage - 1].name} relu backward`));
         }
         gradPool = fromBlockInput(gx);
       } else {
@@ -239,14 +272,13 @@ export class BackwardPlan implements DifferentiableNetwork {
     }
 
     // ---- The stem: maxpool (with the stem ReLU fused), conv1 + bn1.
-    const stemShape = tapShape('relu', batch, height, width);
-    const inputSize: [number, number] = [height, width];
+    const stemShape = shapeOf('relu');
     let gradBn1: GPUBuffer;
     let unitScale = false;
     if (stage >= 0 || target === 'maxpool') {
       const gPool = gradPool ?? this.targetGrad;
       gradBn1 = this.alloc('d/d(bn1)', stemShape);
-      push(maxpool2dBackwardDispatch(ctx, { batch, channels: 64, inHeight: plan.stem[0], inWidth: plan.stem[1], kernel: 3, stride: 2, padding: 1 },
+      push(maxpool2dBackwardDispatch(ctx, { batch, channels: arch.stem.outChannels, inHeight: plan.stem[0], inWidth: plan.stem[1], ...arch.pool },
         { input: tap('relu'), gradOutput: gPool, gradInput: gradBn1 }, { reluMask: true }, 'maxpool backward (+ stem relu)'));
     } else if (target === 'relu') {
       gradBn1 = this.alloc('d/d(bn1)', stemShape);
@@ -259,7 +291,7 @@ export class BackwardPlan implements DifferentiableNetwork {
     } else {
       throw new Error(`internal: unhandled target '${target}'`);
     }
-    convBackward(STEM, inputSize, gradBn1, this.inputGrad, { unitScale });
+    convBackward(arch.stem, [height, width], gradBn1, this.inputGrad, { unitScale });
   }
 
   get input(): GPUBuffer {
