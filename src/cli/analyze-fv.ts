@@ -4,33 +4,21 @@
 // The checkpoint may hold any torchvision ResNet: blocks are its own (L.B), the default its
 // defaultBlocks, and the readouts its own (B: bn2 in a BasicBlock, bn3 in a Bottleneck).
 
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { BlockParams } from '../analysis/analyze';
+import { blockParamsFrom } from '../analysis/analyze';
 import { runFvProbeAnalysis } from './fv-probes';
 import { SWEEP_FACTORS } from '../analysis/metrics';
-import { type Variant, defaultBlocks } from '../analysis/readouts';
+import type { Variant } from '../analysis/readouts';
 import { decodeImageFile } from '../image/decode-node';
 import { openNodeContext } from './adapter';
-import { type Architecture, blockByName } from '../model/architecture';
 import { ResNetEngine } from '../model/engine';
 import { architectureOf } from '../model/family';
 import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
-import { loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
 import { type ParsedArgs, UsageError } from './args';
 import { computableBlocks } from './blocks';
-
-/**
- * The parameters of the secondary analyses: the branch's last BN and conv (bn2 / conv2 in a
- * BasicBlock, bn3 / conv3 in a Bottleneck), under the paper's field names.
- */
-function branchParams(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, block: string, arch: Architecture): BlockParams {
-  const b = blockByName(block, arch);
-  const last = b.branch[b.branch.length - 1];
-  return { bn2Gamma: tensors.get(`${last.bn}.weight`)?.data, conv2Weight: tensors.get(`${last.conv}.weight`)?.data };
-}
+import { loadInto, readWeights } from './checkpoint';
+import { requestedBlocksOf } from './run-analysis';
 
 function positiveInt(args: ParsedArgs, name: string, fallback: number, min = 1): number {
   const text = args.values.get(name);
@@ -54,22 +42,14 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
   if (measureBatch > 64) throw new UsageError('--batch must be an integer from 1 to 64');
   const blockList = args.values.get('blocks')?.split(',').map((b) => b.trim()).filter(Boolean);
 
-  const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: true });
-  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  const { path: weightsPath, checkpoint } = await readWeights({ weights: args.values.get('weights'), arch: args.values.get('arch'), allowDownload: true });
   // The blocks are the checkpoint's network's: the member the loader validated it against.
   const arch = architectureOf(checkpoint.architecture);
-  const requested = (blockList ?? defaultBlocks(arch)).map((b) => {
-    try {
-      return blockByName(b, arch).short;
-    } catch {
-      throw new UsageError(`unknown block ${b} in ${arch.name} (blocks: ${arch.blocks.map((x) => x.short).join(', ')})`);
-    }
-  });
+  const requested = requestedBlocksOf(blockList, arch);
   const context = await openNodeContext(args.values.get('adapter'));
   const engine = await ResNetEngine.create({ context });
   try {
-    // As that member (a partial checkpoint can fit two alike).
-    engine.loadWeights(checkpoint.tensors, { architecture: arch.name });
+    loadInto(engine, checkpoint);
     const { blocks, skipped } = computableBlocks(requested, variant, engine.computability(), arch);
     for (const s of skipped) process.stderr.write(`skipping block ${s.block}: ${s.reason}\n`);
     process.stderr.write(`fv probes: ${steps} steps at ${size} x ${size}, ${fvBatch} channels per batch, seed ${seed}; PNGs in ${join(out, 'probes')}\n`);
@@ -93,7 +73,7 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
       blocks, variant, skipped, outDir: out, measureBatch,
       settings: { steps, size, batch: fvBatch, seed },
       zoomFactors: args.flags.has('sweep') ? SWEEP_FACTORS : undefined,
-      params: Object.fromEntries(blocks.map((b) => [b, branchParams(checkpoint.tensors, b, arch)])),
+      params: Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b, arch)])),
       meta: { architecture: arch.name, weights: basename(weightsPath), weightsSha256: checkpoint.sha256 ?? null, adapter: context.adapter.name, imageSource: 'feature visualisations' },
       signal: abort.signal,
       onProgress: (p) => {

@@ -28,7 +28,7 @@ import { maxRenderBatch, renderVis, resnetFactory, splitRenderBatch } from '../f
 import { jitterForTap } from '../featureviz/transforms';
 import type { HostTensor, TensorMap } from '../weights/safetensors';
 import {
-  type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock,
+  type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock, sortBlocks,
 } from '../analysis/analyze';
 import { type BlockReadouts, type Variant, centreValues, readoutsFor } from '../analysis/readouts';
 
@@ -92,12 +92,6 @@ export interface FvProbeOptions {
   signal?: AbortSignal;
 }
 
-/** Blocks (short or module names) as short names in the network's forward order (the order of analysis.json). */
-export function blocksInOrder(blocks: readonly string[], arch: Architecture): string[] {
-  const wanted = new Set(blocks.map((b) => blockByName(b, arch).short));
-  return arch.blocks.map((b) => b.short).filter((b) => wanted.has(b));
-}
-
 /** The probe's file, relative to the analysis directory (what analysis.json names). */
 export function probePath(block: string, readout: Readout, channel: number): string {
   return join('probes', block, readout, `${channel}.png`);
@@ -149,7 +143,7 @@ async function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'
 export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: number; reused: number }> {
   const { steps, size, batch, seed } = o.settings;
   const arch = weightsArchitecture(o.weights, o.architecture);
-  const blocks = blocksInOrder(o.blocks, arch);
+  const blocks = sortBlocks(o.blocks, arch);
   // tap -> the (block, readout) pairs it serves
   const byTap = new Map<string, { block: string; readout: Readout }[]>();
   for (const b of blocks) {
@@ -273,7 +267,7 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
   const variant = o.variant ?? 'post-relu';
   const arch = weightsArchitecture(o.weights, o.architecture);
   const skippedBlocks = new Set((o.skipped ?? []).map((s) => blockByName(s.block, arch).short));
-  const blocks = blocksInOrder(o.blocks, arch).filter((b) => !skippedBlocks.has(b));
+  const blocks = sortBlocks(o.blocks, arch).filter((b) => !skippedBlocks.has(b));
   if (!blocks.length) throw new Error('runFvProbeAnalysis: no blocks to analyse');
   const { steps, size, batch, seed } = o.settings;
   for (const [name, n] of [['steps', steps], ['size', size], ['batch', batch]] as const) {

@@ -1,23 +1,20 @@
 // `resnet-stream fv`: feature visualisations as the paper's probes, from the command line.
 //
 //   resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
-//                    [--batch 64] [--size 224] [--adapter NAME]
+//                    [--batch 64] [--size 224] [--adapter NAME] [--arch NAME]
 //
 // Writes DIR/unit<c>.png per channel (8-bit, as the paper saved them) and DIR/fv.json (per channel:
 // the centre activation at the first and last step and of the saved PNG re-measured through the
 // forward pass). A progress bar on stderr shows steps/s. The checkpoint may hold any torchvision
 // ResNet (recognised from its tensors); --tap names one of its taps. src/cli/main.ts dispatches 'fv' here.
 
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { checkAdapterOption, openNodeContext } from '../cli/adapter';
 import { allTapNames } from '../model/architecture';
 import { architectureOf } from '../model/family';
-import { loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
 import { runFv } from '../featureviz/fv-node';
 import { UsageError, parseArgs } from './args';
+import { checkArchOption, readWeights } from './checkpoint';
 
 export const FV_USAGE = `resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
                  [--batch 64] [--size 224] [--adapter NAME]
@@ -47,7 +44,7 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
 }
 
 export async function fvCommand(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { values: ['weights', 'tap', 'channels', 'steps', 'seed', 'out', 'batch', 'size', 'adapter'] });
+  const args = parseArgs(argv, { values: ['weights', 'arch', 'tap', 'channels', 'steps', 'seed', 'out', 'batch', 'size', 'adapter'] });
   const tap = args.values.get('tap');
   if (!tap) throw new UsageError('--tap NAME is required');
   if (tap === 'input' || tap === 'fc') throw new UsageError(`--tap '${tap}' cannot be visualised`);
@@ -62,9 +59,9 @@ export async function fvCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, not '${seedText}'`);
   const adapter = args.values.get('adapter');
   checkAdapterOption(adapter);
+  checkArchOption(args.values.get('arch'));
 
-  const weightsPath = await resolveWeightsPath({ flag: args.values.get('weights'), allowDownload: false });
-  const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), basename(weightsPath));
+  const { checkpoint } = await readWeights({ weights: args.values.get('weights'), arch: args.values.get('arch') });
   // The taps are the checkpoint's network's (any member of the family).
   const architecture = architectureOf(checkpoint.architecture);
   const taps = allTapNames(architecture).filter((t) => t !== 'input' && t !== 'fc');
