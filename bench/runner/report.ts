@@ -244,7 +244,8 @@ export function markdown(r: ConfigResult): string {
     lines.push(`| convolution | shape | chosen | ${variants.map((v) => `${v} ms`).join(' | ')} | GFLOP/s |`);
     lines.push(`|---|---|---|${variants.map(() => '---:').join('|')}|---:|`);
     for (const l of choices.layers) {
-      const cell = (v: string) => { const t = (l.ms as Record<string, number | undefined>)[v]; return t === undefined ? '–' : ms(t); };
+      // Three significant digits: a GPU's convolutions take tens of microseconds.
+      const cell = (v: string) => { const t = (l.ms as Record<string, number | undefined>)[v]; return t === undefined ? '–' : t < 10 ? t.toPrecision(3) : ms(t); };
       lines.push(`| ${l.conv} | ${l.key} | ${l.variant} | ${variants.map(cell).join(' | ')} | ${fmt(l.gflops, 1)} |`);
     }
     lines.push('');
