@@ -1,5 +1,6 @@
 // The demo page: weights (file, URL or random) and an image (dropped, chosen or generated) go through
-// ResNet18 on WebGPU in this page; it shows the top-5 classes, then the residual stream block by
+// one of torchvision's ResNets on WebGPU in this page (the architecture recognised from the
+// checkpoint; the block picker, taps and readouts follow it); it shows the top-5 classes, then the residual stream block by
 // block: for one channel, the skip I, the branch B and the output O as heatmaps on a shared scale,
 // the centre unit outlined; with an analysis.json loaded, the channel's M and category and the
 // block's histogram of M (Chart.js, as in the report); clicking a map (or the feature-visualisation
@@ -8,14 +9,14 @@
 
 import Chart from 'chart.js/auto';
 import {
-  type AnalysisJson, type BlockResult, type Checkpoint, type HostTensor, type ResNetEngine, type RgbImage, type TapName, type Variant,
-  type VisualiseProgress,
-  ALL_BLOCKS, allTapNames, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
+  type AnalysisJson, type Architecture, type BlockReadouts, type BlockResult, type Checkpoint, type HostTensor, type ResNetEngine,
+  type RgbImage, type TapName, type Variant, type VisualiseProgress,
+  allTapNames, architectureOf, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
   tapShape, topK, visualisable, visualiseChannels,
 } from '../src/index';
 import { renderStimulus, stimulusSpecs, type StimulusFamily } from '../src/analysis/stimuli';
 import { normalize, toTensor, torchvisionEvalImage } from '../src/image/transforms';
-import { checkpointFromTensors } from '../src/weights/load';
+import { checkpointFromTensors, displayName } from '../src/weights/load';
 import { randomWeights } from '../src/weights/random';
 import { channelPlane, diverging, drawColourBar, drawMap, drawRgb, sharedScale } from './heatmap';
 
@@ -30,6 +31,7 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 const el = {
   gpuStatus: $('gpu-status'),
+  archNames: Array.from(document.querySelectorAll<HTMLElement>('.arch-name')),
   weightsFile: $<HTMLInputElement>('weights-file'),
   weightsForm: $<HTMLFormElement>('weights-url-form'),
   weightsUrl: $<HTMLInputElement>('weights-url'),
@@ -113,11 +115,31 @@ function message(e: unknown): string {
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 
+/** The network the loaded weights are (resnet18 before any are loaded). */
+function arch(): Architecture {
+  return state.engine?.architecture ?? architectureOf('resnet18');
+}
+
+/** The readouts of a block of the loaded network. */
+function readouts(block: string, variant: Variant = 'post-relu'): BlockReadouts {
+  return readoutsFor(block, variant, arch());
+}
+
 /** The five taps a block's readouts use in either variant (I and O differ between them). */
 function blockTaps(block: string): TapName[] {
-  const post = readoutsFor(block, 'post-relu');
-  const pre = readoutsFor(block, 'pre-relu');
+  const post = readouts(block, 'post-relu');
+  const pre = readouts(block, 'pre-relu');
   return [...new Set([post.input, pre.input, post.branch, post.output, pre.output])];
+}
+
+/** After weights of another architecture: its name on the page, its blocks and taps in the pickers. */
+function showArchitecture(): void {
+  const a = arch();
+  for (const e of el.archNames) e.textContent = displayName(a.name);
+  document.body.dataset.architecture = a.name;
+  if (!a.blocks.some((b) => b.short === state.block)) state.block = '1.1';
+  state.computableBlocks = [];
+  updateBlockOptions();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,12 +186,13 @@ async function loadWeights(what: string, get: (onProgress: (loaded: number, tota
       setStatus(el.weightsStatus, `Loading ${what}: ${mib(loaded)}${total ? ` of ${mib(total)}` : ''}`);
     });
     await stopVisualisation(); // it runs on the weights about to be replaced
-    engine.loadWeights(checkpoint.tensors);
+    engine.loadWeights(checkpoint.tensors, { architecture: checkpoint.architecture });
     state.checkpoint = { source: checkpoint.source, missing: checkpoint.missing, sha256: checkpoint.sha256 };
     state.taps = null;
+    showArchitecture();
     const known = describeCheckpoint(checkpoint);
     const reach = engine.computability();
-    setStatus(el.weightsStatus, `${known ?? checkpoint.source}. ${checkpoint.tensors.size} tensors, ` +
+    setStatus(el.weightsStatus, `${known ?? checkpoint.source}: ${displayName(checkpoint.architecture)}, ${checkpoint.tensors.size} tensors, ` +
       `${mib(engine.weightBytes)} on the GPU; ` +
       (checkpoint.missing.length ? `lacks ${checkpoint.missing.length} tensor(s), runs through ${reach.lastComputable}.` : 'complete.'));
     document.body.dataset.weights = 'loaded';
@@ -276,11 +299,11 @@ async function run(): Promise<void> {
   try {
     const reach = engine.computability();
     const computable = new Set(reach.computable);
-    state.computableBlocks = ALL_BLOCKS.filter((b) => blockTaps(b).every((t) => computable.has(t)));
+    state.computableBlocks = arch().blocks.map((b) => b.short).filter((b) => blockTaps(b).every((t) => computable.has(t)));
     const wanted = new Set(state.computableBlocks.flatMap(blockTaps));
     const classify = computable.has('fc');
     if (classify) wanted.add('fc');
-    const taps = allTapNames().filter((t) => wanted.has(t));
+    const taps = allTapNames(arch()).filter((t) => wanted.has(t));
     const t0 = performance.now();
     const out = await engine.forward(state.input, { taps });
     const ms = performance.now() - t0;
@@ -334,7 +357,11 @@ function showClasses(fc: HostTensor | null, lastComputable: string, missing: str
 
 function updateBlockOptions(): void {
   const computable = new Set(state.computableBlocks);
-  if (!el.block.options.length) for (const b of ALL_BLOCKS) el.block.add(new Option(b, b));
+  const blocks = arch().blocks.map((b) => b.short);
+  if (el.block.dataset.architecture !== arch().name) {
+    el.block.replaceChildren(...blocks.map((b) => new Option(b, b)));
+    el.block.dataset.architecture = arch().name;
+  }
   for (const option of Array.from(el.block.options)) {
     const ok = computable.has(option.value);
     option.disabled = !ok;
@@ -345,7 +372,7 @@ function updateBlockOptions(): void {
 }
 
 function setChannel(c: number): void {
-  const channels = readoutsFor(state.block).channels;
+  const channels = readouts(state.block).channels;
   state.channel = Math.max(0, Math.min(channels - 1, Math.round(Number.isFinite(c) ? c : 0)));
   renderStream();
 }
@@ -365,12 +392,12 @@ for (const k of ['input', 'branch', 'output'] as const) {
   el.maps[k].title = 'click: visualise this channel of this tap';
   el.maps[k].addEventListener('click', () => {
     if (!state.taps || !state.computableBlocks.includes(state.block)) return;
-    void startVisualisation(readoutsFor(state.block, state.variant)[k], state.channel);
+    void startVisualisation(readouts(state.block, state.variant)[k], state.channel);
   });
 }
 el.channelStrip.addEventListener('click', (e) => {
   const rect = el.channelStrip.getBoundingClientRect();
-  const { cols, rows } = stripLayout(readoutsFor(state.block).channels);
+  const { cols, rows } = stripLayout(readouts(state.block).channels);
   const col = Math.floor(((e.clientX - rect.left) / rect.width) * cols);
   const row = Math.floor(((e.clientY - rect.top) / rect.height) * rows);
   setChannel(row * cols + col);
@@ -382,16 +409,17 @@ function stripLayout(channels: number): { cols: number; rows: number } {
 }
 
 /** How O follows from I and B in a block, for the readouts shown (METHOD.md, the three readouts). */
-function relation(block: string, variant: Variant): string {
-  if (variant === 'post-relu') return 'O = ReLU(I + B)';
-  const projection = block.endsWith('.0'); // I is the maxpool (1.0) or the downsample projection: the identity itself
+function relation(r: BlockReadouts): string {
+  if (r.variant === 'post-relu') return 'O = ReLU(I + B)';
+  // I is the maxpool or the downsample projection: the skip itself, not a sum before its ReLU.
+  const projection = r.input === 'maxpool' || r.input.endsWith('.downsample.1');
   return projection ? 'O = I + B, the sum before the ReLU' : 'O = ReLU(I) + B, I and O being sums before their ReLU';
 }
 
 function renderStream(): void {
   const taps = state.taps;
   if (!taps || !state.computableBlocks.includes(state.block)) return;
-  const r = readoutsFor(state.block, state.variant);
+  const r = readouts(state.block, state.variant);
   const tensors = { input: taps.get(r.input)!, branch: taps.get(r.branch)!, output: taps.get(r.output)! };
   const [, channels, height, width] = tensors.output.shape;
   el.channel.max = el.channelRange.max = String(channels - 1);
@@ -412,7 +440,7 @@ function renderStream(): void {
   const at = cy * width + cx;
   el.centreValues.textContent = `Block ${state.block}, channel ${state.channel} of ${channels}, ${height}×${width} maps; ` +
     `centre unit (row ${cy}, column ${cx}): I = ${fmt(planes.input[at])}, B = ${fmt(planes.branch[at])}, ` +
-    `O = ${fmt(planes.output[at])}; here ${relation(state.block, state.variant)}.`;
+    `O = ${fmt(planes.output[at])}; here ${relation(r)}.`;
   Object.assign(el.centreValues.dataset, { i: String(planes.input[at]), b: String(planes.branch[at]), o: String(planes.output[at]) });
   drawStrip(tensors.output);
   document.body.dataset.view = `${state.block}:${state.channel}:${state.variant}`;
@@ -620,40 +648,53 @@ function drawFractions(analysis: AnalysisJson): void {
 // ---------------------------------------------------------------------------------------------
 // Feature visualisation
 
-/** Taps an image can be optimised for (every tap from conv1 to avgpool), in forward order. */
-const FV_TAPS = allTapNames().filter((t) => t !== 'input' && t !== 'fc');
+/** Taps an image can be optimised for (every tap of the loaded network from conv1 to avgpool), in forward order. */
+function fvTaps(): TapName[] {
+  return allTapNames(arch()).filter((t) => t !== 'input' && t !== 'fc');
+}
 
 /** Tap options: enabled where the loaded weights reach the tap (and what it needs before it). */
 function updateFvTaps(): void {
   const engine = state.engine;
   const loaded = !!engine && !!state.checkpoint;
-  if (!el.fvTap.options.length) for (const t of FV_TAPS) el.fvTap.add(new Option(t, t));
+  const taps = fvTaps();
+  if (el.fvTap.dataset.architecture !== arch().name) {
+    el.fvTap.replaceChildren(...taps.map((t) => new Option(t, t)));
+    el.fvTap.dataset.architecture = arch().name;
+  }
+  const reach = loaded ? engine.computability() : null;
+  const computable = new Set(reach?.computable ?? []);
   let blocked = 0;
+  let otherWhy: string | null = null; // why a tap the weights do reach cannot be visualised
   for (const option of Array.from(el.fvTap.options)) {
     const why = loaded ? visualisable(engine, option.value) : 'no weights loaded';
     option.disabled = why !== null;
-    option.textContent = why ? `${option.value}: no weights` : `${option.value} (j = ${jitterForTap(option.value)})`;
+    option.textContent = why ? `${option.value}: ${computable.has(option.value) ? 'not available' : 'no weights'}` : `${option.value} (j = ${jitterForTap(option.value)})`;
     if (why) blocked++;
+    if (why && computable.has(option.value)) otherWhy ??= why;
   }
   if (el.fvTap.selectedOptions[0]?.disabled || !el.fvTap.value) {
-    const first = Array.from(el.fvTap.options).find((o) => !o.disabled && o.value === readoutsFor(state.block).output)
+    const first = Array.from(el.fvTap.options).find((o) => !o.disabled && o.value === readouts(state.block).output)
       ?? Array.from(el.fvTap.options).find((o) => !o.disabled);
     if (first) el.fvTap.value = first.value;
   }
-  el.fvStart.disabled = !loaded || blocked === FV_TAPS.length;
-  const reach = loaded ? engine.computability() : null;
+  el.fvStart.disabled = !loaded || blocked === taps.length;
   el.fvNotice.hidden = !reach || blocked === 0;
-  if (reach && blocked) {
+  if (reach && otherWhy) {
+    el.fvNotice.textContent = `Feature visualisation is not available here: ${otherWhy}.`;
+  } else if (reach && blocked) {
     el.fvNotice.textContent = `This checkpoint reaches ${reach.lastComputable}: only taps up to there can be visualised ` +
       `(it lacks ${reach.missingTensors.slice(0, 3).join(', ')}${reach.missingTensors.length > 3 ? ` and ${reach.missingTensors.length - 3} more` : ''}); ` +
       `the ${blocked} taps after it are disabled.`;
   }
-  if (loaded && !state.fv) setStatus(el.fvStatus, 'Click I, B or O above, or choose a tap and a channel and press Visualise.');
+  if (loaded && !state.fv) {
+    setStatus(el.fvStatus, blocked === taps.length ? 'No tap of these weights can be visualised.' : 'Click I, B or O above, or choose a tap and a channel and press Visualise.');
+  }
   updateFvChannelLimit();
 }
 
 function updateFvChannelLimit(): void {
-  const channels = tapShape(el.fvTap.value || 'layer1.1', 1, 224, 224)[1];
+  const channels = tapShape(el.fvTap.value || 'layer1.1', 1, 224, 224, arch())[1];
   el.fvChannel.max = String(channels - 1);
   if (el.fvChannel.valueAsNumber > channels - 1) el.fvChannel.value = String(channels - 1);
 }
@@ -729,7 +770,7 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
   if (!engine || !state.checkpoint) return;
   await stopVisualisation();
   const why = visualisable(engine, tap);
-  const channels = FV_TAPS.includes(tap) ? tapShape(tap, 1, 224, 224)[1] : 0;
+  const channels = fvTaps().includes(tap) ? tapShape(tap, 1, 224, 224, arch())[1] : 0;
   if (why || !Number.isInteger(channel) || channel < 0 || channel >= channels) {
     setStatus(el.fvStatus, why ?? `channel ${channel} is out of range for ${tap} (0..${channels - 1})`, true);
     document.body.dataset.fv = 'error';
@@ -798,7 +839,7 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
 // Start
 
 drawColourBar(el.colourBar);
-updateBlockOptions();
+showArchitecture();
 updateFvTaps();
 drawObjective([], 0, 1);
 const offered = offeredWeights();

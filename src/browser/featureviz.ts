@@ -6,7 +6,7 @@
 // between steps when its AbortSignal fires. Every step awaits a readback, so the page's event loop
 // runs between steps. Browser-safe: no Node imports on this path.
 
-import { type TapName } from '../model/architecture';
+import { RESNET18, type TapName } from '../model/architecture';
 import { savedTaps } from '../model/backward';
 import { type ResNetEngine } from '../model/engine';
 import { MissingWeightsError } from '../model/planner';
@@ -86,6 +86,10 @@ export function visualisable(engine: ResNetEngine, tap: TapName): string | null 
 }
 
 function visualiseError(engine: ResNetEngine, tap: TapName): Error | null {
+  // The backward pass (model/backward.ts) walks ResNet18's blocks: another member's taps would be
+  // planned with resnet18's shapes.
+  const arch = engine.architecture.name;
+  if (arch !== RESNET18.name) return new Error(`feature visualisation runs on resnet18 only so far; the loaded network is ${arch}`);
   if (tap === 'input' || tap === 'fc') return new Error(`'${tap}' cannot be visualised (targets: conv1 .. layer4.1 and avgpool)`);
   let needed: TapName[];
   try {

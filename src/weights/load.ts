@@ -145,7 +145,7 @@ function validate(
 }
 
 /** 'ResNet18', 'ResNeXt50_32x4d', 'Wide ResNet50_2': a constructor's name as prose writes it. */
-function displayName(name: string): string {
+export function displayName(name: string): string {
   return name.replace(/^wide_resnet/, 'Wide ResNet').replace(/^resnext/, 'ResNeXt').replace(/^resnet/, 'ResNet');
 }
 
