@@ -422,6 +422,7 @@ function renderStream(): void {
   const r = readouts(state.block, state.variant);
   const tensors = { input: taps.get(r.input)!, branch: taps.get(r.branch)!, output: taps.get(r.output)! };
   const [, channels, height, width] = tensors.output.shape;
+  state.channel = Math.min(state.channel, channels - 1); // another block or network may be narrower
   el.channel.max = el.channelRange.max = String(channels - 1);
   el.channel.value = el.channelRange.value = String(state.channel);
   const planes = {
@@ -742,8 +743,9 @@ function drawObjective(values: ArrayLike<number>, done: number, steps: number): 
     hi = Math.max(hi, values[i]);
   }
   if (!(hi > lo)) {
-    lo -= 1;
-    hi += 1;
+    // No steps yet (lo = Infinity) or a flat objective: a unit range around it.
+    lo = Number.isFinite(lo) ? lo - 1 : -1;
+    hi = Number.isFinite(hi) ? hi + 1 : 1;
   }
   const x = (i: number) => pad.left + (width - pad.left - pad.right) * (steps > 1 ? i / (steps - 1) : 0);
   const y = (v: number) => pad.top + (height - pad.top - pad.bottom) * (1 - (v - lo) / (hi - lo));
