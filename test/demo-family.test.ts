@@ -20,7 +20,7 @@ import { writeSafetensors } from '../src/weights/safetensors';
 import { noChromiumReason, withBrowserPage } from './helpers/browser';
 import {
   SCREENSHOTS, builtDemo, checkScreenshot, expectCentresAsNode, expectTop5AsNode, nodeTaps, pageTop5, selectBlockAndChannel,
-  startDemoServer, waitFor,
+  chooseStimulus, openDemo, startDemoServer, waitFor,
 } from './helpers/demo';
 import { familyWeights } from './reference/family-weights';
 
@@ -70,11 +70,8 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 600_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1500 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
-        await p.select('#stimulus', stimulus.name);
-        await waitFor(p, `document.body.dataset.image === ${JSON.stringify(stimulus.name)}`, 10_000);
+        await openDemo(p, server.url);
+        await chooseStimulus(p, stimulus.name);
 
         // resnet50 from the URL field, which the server filled in.
         const url = await p.$eval('#weights-url', (e) => (e as HTMLInputElement).value);

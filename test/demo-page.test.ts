@@ -20,7 +20,7 @@ import { mulberry32 } from '../src/util/random';
 import { noChromiumReason, withBrowserPage } from './helpers/browser';
 import {
   SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, expectCentresAsNode, expectTop5AsNode, nodeTaps, pageTop5, selectBlockAndChannel,
-  startDemoServer, waitFor,
+  chooseStimulus, openDemo, startDemoServer, waitFor,
 } from './helpers/demo';
 import { freshSeed } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
@@ -71,13 +71,9 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1500 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
-        expect(await p.$eval('body', (b) => b.dataset.engine), await p.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+        await openDemo(p, server.url);
         // Choose the image first (nothing runs without weights), then the weights: one forward.
-        await p.select('#stimulus', stimulus.name);
-        await waitFor(p, `document.body.dataset.image === ${JSON.stringify(stimulus.name)}`, 10_000);
+        await chooseStimulus(p, stimulus.name);
         const input = await p.$('#weights-file');
         await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(pthFile);
         const tRun = Date.now();
@@ -150,9 +146,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1300 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+        await openDemo(p, server.url, 1300);
         const url = await p.$eval('#weights-url', (e) => (e as HTMLInputElement).value);
         await p.click('#weights-load');
         await waitFor(p, "document.body.dataset.run === 'done' || document.body.dataset.run === 'error'", 180_000);

@@ -173,3 +173,17 @@ export function expectCentresAsNode(shown: Record<string, string>, node: Map<str
     expect(Math.abs(Number(shown[key]) - centreOf(t, channel)), `${tap} centre, channel ${channel}`).toBeLessThanOrEqual(1e-4 * tapScale);
   }
 }
+
+/** Open the demo page at `url` and wait until its engine is ready (else fail with its GPU status). */
+export async function openDemo(page: Page, url: string, height = 1500): Promise<void> {
+  await page.setViewport({ width: 1280, height });
+  await page.goto(url);
+  await waitFor(page, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+  expect(await page.$eval('body', (b) => b.dataset.engine), await page.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+}
+
+/** Choose one of the page's generated stimuli and wait until it is the image. */
+export async function chooseStimulus(page: Page, name: string): Promise<void> {
+  await page.select('#stimulus', name);
+  await waitFor(page, `document.body.dataset.image === ${JSON.stringify(name)}`, 10_000);
+}
