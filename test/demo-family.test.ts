@@ -1,7 +1,8 @@
 // The demo page on torchvision's ResNet family in headless Chromium (SwiftShader), served by
 // demo/serve.mjs as `npm run demo` serves it: a resnet50 checkpoint (seeded hash weights,
 // safetensors) through the URL the server offers with --weights, then a resnext50_32x4d one (torch.save
-// .pth) through the file input, then random ResNet18 weights. Each time: the page names the network,
+// .pth) through the file input, then random ResNet18 weights; before them, a checkpoint of no family
+// member, refused in one line. Each time: the page names the network,
 // the block picker lists that network's blocks, the stream view shows its readouts (bn3 as a
 // Bottleneck's branch), and the top-5 and the centre values of I, B and O equal the Node engine's on
 // the same stimulus within 1e-4 of the scale (the network test checks the Node engine against PyTorch
@@ -56,7 +57,7 @@ async function waitForRun(p: Page, runs: number): Promise<void> {
 }
 
 describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () => {
-  it('resnet50 by URL, resnext50_32x4d by file, random ResNet18: picker, readouts, top-5 and centre values as in Node', async () => {
+  it('refuses a non-family checkpoint; resnet50 by URL, resnext50_32x4d by file, random ResNet18: picker, readouts, top-5 and centre values as in Node', async () => {
     const seed = 14;
     const r50 = familyWeights('resnet50', seed);
     const rx50 = familyWeights('resnext50_32x4d', seed + 1);
@@ -64,6 +65,8 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
     const rx50File = join(demo.root, 'resnext50-hash.pth');
     writeFileSync(r50File, writeSafetensors(r50));
     writeFileSync(rx50File, writePth(rx50));
+    const vggFile = join(demo.root, 'vgg-like.safetensors');
+    writeFileSync(vggFile, writeSafetensors(new Map([['features.0.weight', { shape: [8, 3, 3, 3], data: new Float32Array(216) }]])));
     const stimulus = stimulusSpecs().find((s) => s.family === 'gabor')!;
     const server = await startDemoServer(demo.demoDir, ['--weights', r50File], { RESNET_STREAM_CACHE: join(demo.root, 'no-cache') });
     const t0 = Date.now();
@@ -72,6 +75,12 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
         const p = s.page;
         await openDemo(p, server.url);
         await chooseStimulus(p, stimulus.name);
+
+        // A checkpoint of no family member: one line in the weights panel, nothing loaded.
+        const fileInput = await p.$('#weights-file');
+        await (fileInput as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(vggFile);
+        await waitFor(p, "document.body.dataset.weights === 'error'", 30_000);
+        const refused = await p.$eval('#weights-status', (e) => e.textContent ?? '');
 
         // resnet50 from the URL field, which the server filled in.
         const url = await p.$eval('#weights-url', (e) => (e as HTMLInputElement).value);
@@ -89,8 +98,7 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
         const screenshot = await p.screenshot({ fullPage: true, type: 'png' });
 
         // resnext50_32x4d from the file input: the picker is rebuilt for it.
-        const input = await p.$('#weights-file');
-        await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(rx50File);
+        await (fileInput as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(rx50File);
         await waitForRun(p, r50Network.runs);
         const rx50Network = await pageNetwork(p);
         const rx50Top5 = await pageTop5(p);
@@ -100,11 +108,12 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
         await p.click('#weights-random');
         await waitForRun(p, rx50Network.runs);
         const r18Network = await pageNetwork(p);
-        return { url, r50Network, r50Top5, r50Late, r50Down, fv, screenshot, rx50Network, rx50Top5, rx50View, r18Network, errors: [...s.consoleErrors] };
+        return { refused, url, r50Network, r50Top5, r50Late, r50Down, fv, screenshot, rx50Network, rx50Top5, rx50View, r18Network, errors: [...s.consoleErrors] };
       });
       console.log(`demo, family: ${((Date.now() - t0) / 1000).toFixed(1)} s in all; resnet50: ${page.r50Network.runStatus} ` +
         `resnext50_32x4d: ${page.rx50Network.runStatus}`);
       expect(page.errors).toEqual([]);
+      expect(page.refused).toBe("vgg-like.safetensors: 1 tensor(s) are not part of torchvision's resnet18: 'features.0.weight'");
       expect(page.url).toBe('/weights/resnet50-hash.safetensors');
 
       // resnet50: named, 16 blocks 1.0 .. 4.2, all computable.
