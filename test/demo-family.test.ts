@@ -159,4 +159,40 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
       server.proc.kill();
     }
   }, 900_000);
+
+  it('a partial resnet101 (stem, layer1 and one tensor of layer3.22): 33 blocks listed, those it reaches enabled', async () => {
+    // layer3.22 exists in resnet101 and resnet152 only; the fewer missing tensors make it resnet101.
+    const keep = /^(conv1|bn1|layer1\.)|^layer3\.22\.conv1\.weight$/;
+    const weights = new Map([...familyWeights('resnet101', 7)].filter(([name]) => keep.test(name)));
+    const file = join(demo.root, 'resnet101-partial.pth');
+    writeFileSync(file, writePth(weights));
+    const server = await startDemoServer(demo.demoDir, [], { RESNET_STREAM_CACHE: join(demo.root, 'no-cache') });
+    try {
+      const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 300_000 }, async (s) => {
+        const p = s.page;
+        await openDemo(p, server.url);
+        const fileInput = await p.$('#weights-file');
+        await (fileInput as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(file);
+        await waitForRun(p, 0);
+        const network = await pageNetwork(p);
+        const notice = await p.$eval('#classify-notice', (e) => ((e as HTMLElement).hidden ? '' : e.textContent ?? ''));
+        const view = await streamView(p, '1.2', 200);
+        return { network, notice, view, errors: [...s.consoleErrors] };
+      });
+      expect(page.errors).toEqual([]);
+      expect(page.network.run, page.network.runStatus).toBe('done');
+      expect(page.network.architecture).toBe('resnet101');
+      expect(page.network.names.every((n) => n === 'ResNet101')).toBe(true);
+      const blocks = architectureOf('resnet101').blocks.map((b) => b.short);
+      expect(blocks).toHaveLength(33);
+      expect(page.network.blocks.map((b) => b.value)).toEqual(blocks);
+      expect(page.network.blocks.filter((b) => !b.disabled).map((b) => b.value)).toEqual(['1.0', '1.1', '1.2']);
+      expect(page.network.weightsStatus).toContain('runs through layer1.2');
+      expect(page.notice).toContain('This checkpoint stops at layer1.2');
+      expect(page.view.taps).toEqual(['layer1.1', 'layer1.2.bn3', 'layer1.2']);
+      expect(page.view.centre.text).toContain('Block 1.2, channel 200 of 256, 56×56 maps');
+    } finally {
+      server.proc.kill();
+    }
+  }, 600_000);
 });
