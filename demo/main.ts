@@ -7,9 +7,8 @@
 // panel's tap and channel) optimises an image for that channel live (visualiseChannels, the library's
 // FV API). State for tests is mirrored on <body data-*>.
 
-import Chart from 'chart.js/auto';
 import {
-  type AnalysisJson, type Architecture, type BlockReadouts, type BlockResult, type Checkpoint, type HostTensor, type ResNetEngine,
+  type AnalysisJson, type Architecture, type BlockReadouts, type Checkpoint, type HostTensor, type ResNetEngine,
   type RgbImage, type TapName, type Variant, type VisualiseProgress,
   allTapNames, architectureOf, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
   tapShape, topK, visualisable, visualiseChannels,
@@ -18,6 +17,8 @@ import { renderStimulus, stimulusSpecs, type StimulusFamily } from '../src/analy
 import { normalize, toTensor, torchvisionEvalImage } from '../src/image/transforms';
 import { checkpointFromTensors, displayName } from '../src/weights/load';
 import { randomWeights } from '../src/weights/random';
+import { COLOURS, clearHistogram, drawFractions, drawHistogram } from './charts';
+import { drawFvImage, drawObjective } from './fv-draw';
 import { channelPlane, diverging, drawColourBar, drawMap, drawRgb, sharedScale } from './heatmap';
 
 // ---------------------------------------------------------------------------------------------
@@ -98,10 +99,6 @@ const state = {
   fv: null as { controller: AbortController; done: Promise<void> } | null,
   fvRuns: 0,
 };
-
-const COLOURS = { overwrite: '#d9822b', mixture: '#3f9b5b', skip: '#3b73b9', belowOne: '#d9822b', atLeastOne: '#3b73b9', neutral: '#8c8c8c' };
-const MIX_LOW = 2 / 3;
-const MIX_HIGH = 1.5;
 
 function setStatus(target: HTMLElement, text: string, error = false): void {
   target.textContent = text;
@@ -484,12 +481,6 @@ function drawStrip(output: HostTensor): void {
 // ---------------------------------------------------------------------------------------------
 // Analysis results
 
-Chart.defaults.animation = false;
-Chart.defaults.maintainAspectRatio = false;
-Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-let histogramChart: Chart | null = null;
-let fractionsChart: Chart | null = null;
-
 function isAnalysis(x: unknown): x is AnalysisJson {
   const a = x as AnalysisJson;
   return typeof a === 'object' && a !== null && a.version === 1 && Array.isArray(a.blocks) &&
@@ -511,7 +502,7 @@ el.analysisFile.addEventListener('change', async () => {
       state.variant = meta.variant;
       el.variant.value = meta.variant;
     }
-    drawFractions(parsed);
+    drawFractions(el.fractions, parsed);
     document.body.dataset.analysis = 'loaded';
     renderStream();
     renderAnalysis(true);
@@ -522,8 +513,6 @@ el.analysisFile.addEventListener('change', async () => {
   }
 });
 
-let histogramBlock = '';
-
 function renderAnalysis(blockChanged: boolean): void {
   const analysis = state.analysis;
   if (!analysis) return;
@@ -532,9 +521,7 @@ function renderAnalysis(blockChanged: boolean): void {
   if (!result) {
     el.channelAnalysis.textContent = `Block ${state.block} is not in this analysis` +
       `${analysis.skipped?.find((s) => s.block === state.block) ? ` (skipped: ${analysis.skipped.find((s) => s.block === state.block)!.reason})` : ''}.`;
-    histogramChart?.destroy();
-    histogramChart = null;
-    histogramBlock = '';
+    clearHistogram();
     return;
   }
   const c = result.channels.find((ch) => ch.channel === state.channel);
@@ -565,85 +552,7 @@ function renderAnalysis(blockChanged: boolean): void {
     el.channelAnalysis.dataset.mix = String(c.mix);
     el.channelAnalysis.dataset.category = String(c.category);
   }
-  drawHistogram(result, c?.mix ?? null, blockChanged || histogramBlock !== result.block);
-}
-
-/** Category bands behind the histogram and the paper's M = 1 split (as the report draws them). */
-const mixBands = {
-  id: 'mixBands',
-  beforeDatasetsDraw(chart: Chart) {
-    const a = chart.chartArea;
-    const x = chart.scales.x;
-    const ctx = chart.ctx;
-    const px = (m: number) => Math.max(a.left, Math.min(a.right, x.getPixelForValue(m)));
-    const bands: [number, number, string][] = [[0, MIX_LOW, COLOURS.overwrite], [MIX_LOW, MIX_HIGH, COLOURS.mixture], [MIX_HIGH, 5, COLOURS.skip]];
-    ctx.save();
-    for (const [lo, hi, colour] of bands) {
-      ctx.fillStyle = `${colour}1f`;
-      ctx.fillRect(px(lo), a.top, px(hi) - px(lo), a.bottom - a.top);
-    }
-    ctx.strokeStyle = '#222';
-    ctx.setLineDash([4, 3]);
-    ctx.beginPath();
-    ctx.moveTo(px(1), a.top);
-    ctx.lineTo(px(1), a.bottom);
-    ctx.stroke();
-    ctx.restore();
-  },
-};
-
-function drawHistogram(result: BlockResult, mix: number | null, rebuild: boolean): void {
-  const h = result.summary.histogram;
-  const selectedBin = mix === null ? -1 : Math.min(h.counts.length - 1, Math.floor(Math.min(mix, 5) / 0.25));
-  const colours = h.counts.map((_, i) => (i === selectedBin ? '#111' : (i + 0.5) * 0.25 < 1 ? COLOURS.belowOne : COLOURS.atLeastOne));
-  if (histogramChart && !rebuild) {
-    histogramChart.data.datasets[0].backgroundColor = colours;
-    histogramChart.update('none');
-    return;
-  }
-  histogramChart?.destroy();
-  histogramBlock = result.block;
-  const points = h.counts.map((n, i) => ({ x: (i + 0.5) * 0.25, y: n }));
-  histogramChart = new Chart(el.histogram, {
-    type: 'bar',
-    data: { datasets: [{ label: 'channels', data: points, backgroundColor: colours, barPercentage: 1, categoryPercentage: 1, borderWidth: 0 }] },
-    options: {
-      plugins: {
-        legend: { display: false },
-        title: { display: true, text: `Block ${result.block}: mix ratio M of its ${result.channels.length} channels` },
-        subtitle: { display: true, text: `black: the bin of channel ${state.channel}${h.clamped ? `; M > 5: ${h.clamped}` : ''}${h.undefined ? `; undefined: ${h.undefined}` : ''}` },
-      },
-      scales: {
-        x: { type: 'linear', min: 0, max: 5, offset: false, ticks: { stepSize: 1 }, title: { display: true, text: 'M (clamped at 5); bands: overwrite, mixture, skip' }, grid: { display: false } },
-        y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'channels' } },
-      },
-    },
-    plugins: [mixBands],
-  });
-}
-
-function drawFractions(analysis: AnalysisJson): void {
-  fractionsChart?.destroy();
-  const blocks = analysis.blocks;
-  fractionsChart = new Chart(el.fractions, {
-    type: 'bar',
-    data: {
-      labels: blocks.map((b) => b.block),
-      datasets: [
-        { label: 'skip', data: blocks.map((b) => (100 * b.summary.fractions.categories.skip) / b.summary.fractions.channels), backgroundColor: COLOURS.skip },
-        { label: 'mixture', data: blocks.map((b) => (100 * b.summary.fractions.categories.mixture) / b.summary.fractions.channels), backgroundColor: COLOURS.mixture },
-        { label: 'overwrite', data: blocks.map((b) => (100 * b.summary.fractions.categories.overwrite) / b.summary.fractions.channels), backgroundColor: COLOURS.overwrite },
-        { label: 'scale invariant', data: blocks.map((b) => 100 * b.summary.fractions.scaleInvariantFraction), backgroundColor: COLOURS.neutral },
-      ],
-    },
-    options: {
-      plugins: { title: { display: true, text: 'Channel categories per block' } },
-      scales: {
-        x: { title: { display: true, text: 'block' } },
-        y: { beginAtZero: true, title: { display: true, text: '% of channels' } },
-      },
-    },
-  });
+  drawHistogram(el.histogram, result, c?.mix ?? null, state.channel, blockChanged);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,60 +621,6 @@ async function stopVisualisation(): Promise<void> {
   await fv.done;
 }
 
-/** Draw an RGBA image scaled up to the canvas (nearest neighbour: the pixels the network saw). */
-function drawFvImage(image: { width: number; height: number; data: Uint8ClampedArray }): void {
-  const small = document.createElement('canvas');
-  small.width = image.width;
-  small.height = image.height;
-  small.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
-  const ctx = el.fvCanvas.getContext('2d')!;
-  ctx.imageSmoothingEnabled = false;
-  ctx.clearRect(0, 0, el.fvCanvas.width, el.fvCanvas.height);
-  ctx.drawImage(small, 0, 0, el.fvCanvas.width, el.fvCanvas.height);
-  // For tests: how many images were drawn, and a checksum of each.
-  let sum = 0;
-  for (let i = 0; i < image.data.length; i++) sum = (sum * 31 + image.data[i]) >>> 0;
-  el.fvCanvas.dataset.draws = String(Number(el.fvCanvas.dataset.draws ?? 0) + 1);
-  el.fvCanvas.dataset.checksums = `${el.fvCanvas.dataset.checksums ?? ''} ${sum}`.trim();
-}
-
-/** The objective per step as a line, y from its min to its max so far, x over all the steps. */
-function drawObjective(values: ArrayLike<number>, done: number, steps: number): void {
-  const canvas = el.fvObjective;
-  const ctx = canvas.getContext('2d')!;
-  const { width, height } = canvas;
-  const pad = { left: 56, right: 10, top: 10, bottom: 22 };
-  ctx.clearRect(0, 0, width, height);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < done; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
-  if (!(hi > lo)) {
-    // No steps yet (lo = Infinity) or a flat objective: a unit range around it.
-    lo = Number.isFinite(lo) ? lo - 1 : -1;
-    hi = Number.isFinite(hi) ? hi + 1 : 1;
-  }
-  const x = (i: number) => pad.left + (width - pad.left - pad.right) * (steps > 1 ? i / (steps - 1) : 0);
-  const y = (v: number) => pad.top + (height - pad.top - pad.bottom) * (1 - (v - lo) / (hi - lo));
-  ctx.strokeStyle = '#b9c1cd';
-  ctx.strokeRect(pad.left, pad.top, width - pad.left - pad.right, height - pad.top - pad.bottom);
-  ctx.fillStyle = '#5b6475';
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.textAlign = 'right';
-  ctx.fillText(hi.toPrecision(4), pad.left - 4, pad.top + 9);
-  ctx.fillText(lo.toPrecision(4), pad.left - 4, height - pad.bottom);
-  ctx.textAlign = 'center';
-  ctx.fillText('step 1', pad.left + 16, height - 6);
-  ctx.fillText(`step ${steps}`, width - pad.right - 24, height - 6);
-  ctx.strokeStyle = COLOURS.skip;
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  for (let i = 0; i < done; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, x(i), y(values[i]));
-  ctx.stroke();
-}
-
 /** Optimise an image for `channel` of `tap` at the panel's size and steps, drawn live; Stop ends it. */
 async function startVisualisation(tap: string, channel: number): Promise<void> {
   const engine = state.engine;
@@ -793,8 +648,8 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
     last = p;
     objective[p.step - 1] = p.objective[0];
     if (p.images) {
-      drawFvImage(p.images[0]);
-      drawObjective(objective, p.step, steps);
+      drawFvImage(el.fvCanvas, p.images[0]);
+      drawObjective(el.fvObjective, objective, p.step, steps);
       el.fvCaption.textContent = `${tap} #${channel}, step ${p.step}`;
     }
     setStatus(el.fvStatus, `${what}: step ${p.step} of ${steps}, ${p.stepsPerSecond.toFixed(2)} steps/s, ` +
@@ -813,8 +668,8 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
   const done = (async () => {
     try {
       const result = await visualiseChannels(engine, { tap, channels: [channel], size, steps, seed, previewEvery: 4, onStep: show, signal: controller.signal });
-      drawFvImage(result.images[0]);
-      drawObjective(result.objective[0], steps, steps);
+      drawFvImage(el.fvCanvas, result.images[0]);
+      drawObjective(el.fvObjective, result.objective[0], steps, steps);
       setStatus(el.fvStatus, `${what}: done in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.stepsPerSecond.toFixed(2)} steps/s; ` +
         `objective ${result.objective[0][0].toPrecision(5)} at step 1, ${result.objective[0][steps - 1].toPrecision(5)} at step ${steps}.`);
       document.body.dataset.fv = 'done';
@@ -843,7 +698,7 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
 drawColourBar(el.colourBar);
 showArchitecture();
 updateFvTaps();
-drawObjective([], 0, 1);
+drawObjective(el.fvObjective, [], 0, 1);
 const offered = offeredWeights();
 for (const url of offered) el.weightsList.append(new Option(url, url));
 if (offered.length) el.weightsUrl.value = offered[0];
