@@ -1,22 +1,25 @@
 // The demo page: weights (file, URL or random) and an image (dropped, chosen or generated) go through
-// ResNet18 on WebGPU in this page; it shows the top-5 classes, then the residual stream block by
+// one of torchvision's ResNets on WebGPU in this page (the architecture recognised from the
+// checkpoint; the block picker, taps and readouts follow it); it shows the top-5 classes, then the residual stream block by
 // block: for one channel, the skip I, the branch B and the output O as heatmaps on a shared scale,
 // the centre unit outlined; with an analysis.json loaded, the channel's M and category and the
 // block's histogram of M (Chart.js, as in the report); clicking a map (or the feature-visualisation
 // panel's tap and channel) optimises an image for that channel live (visualiseChannels, the library's
 // FV API). State for tests is mirrored on <body data-*>.
 
-import Chart from 'chart.js/auto';
 import {
-  type AnalysisJson, type BlockResult, type Checkpoint, type HostTensor, type ResNetEngine, type RgbImage, type TapName, type Variant,
-  type VisualiseProgress,
-  ALL_BLOCKS, allTapNames, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
+  type AnalysisJson, type Architecture, type BlockReadouts, type Checkpoint, type HostTensor, type ResNetEngine,
+  type RgbImage, type TapName, type Variant, type VisualiseProgress,
+  allTapNames, architectureOf, centreIndex, createEngine, describeCheckpoint, imageToRgb, jitterForTap, loadCheckpointFrom, readoutsFor,
   tapShape, topK, visualisable, visualiseChannels,
 } from '../src/index';
 import { renderStimulus, stimulusSpecs, type StimulusFamily } from '../src/analysis/stimuli';
 import { normalize, toTensor, torchvisionEvalImage } from '../src/image/transforms';
 import { checkpointFromTensors } from '../src/weights/load';
+import { displayName } from '../src/model/family';
 import { randomWeights } from '../src/weights/random';
+import { COLOURS, clearHistogram, drawFractions, drawHistogram } from './charts';
+import { drawFvImage, drawObjective } from './fv-draw';
 import { channelPlane, diverging, drawColourBar, drawMap, drawRgb, sharedScale } from './heatmap';
 
 // ---------------------------------------------------------------------------------------------
@@ -30,6 +33,7 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 
 const el = {
   gpuStatus: $('gpu-status'),
+  archNames: Array.from(document.querySelectorAll<HTMLElement>('.arch-name')),
   weightsFile: $<HTMLInputElement>('weights-file'),
   weightsForm: $<HTMLFormElement>('weights-url-form'),
   weightsUrl: $<HTMLInputElement>('weights-url'),
@@ -97,10 +101,6 @@ const state = {
   fvRuns: 0,
 };
 
-const COLOURS = { overwrite: '#d9822b', mixture: '#3f9b5b', skip: '#3b73b9', belowOne: '#d9822b', atLeastOne: '#3b73b9', neutral: '#8c8c8c' };
-const MIX_LOW = 2 / 3;
-const MIX_HIGH = 1.5;
-
 function setStatus(target: HTMLElement, text: string, error = false): void {
   target.textContent = text;
   target.classList.toggle('error', error);
@@ -113,11 +113,31 @@ function message(e: unknown): string {
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 
+/** The network the loaded weights are (resnet18 before any are loaded). */
+function arch(): Architecture {
+  return state.engine?.architecture ?? architectureOf('resnet18');
+}
+
+/** The readouts of a block of the loaded network. */
+function readouts(block: string, variant: Variant = 'post-relu'): BlockReadouts {
+  return readoutsFor(block, variant, arch());
+}
+
 /** The five taps a block's readouts use in either variant (I and O differ between them). */
 function blockTaps(block: string): TapName[] {
-  const post = readoutsFor(block, 'post-relu');
-  const pre = readoutsFor(block, 'pre-relu');
+  const post = readouts(block, 'post-relu');
+  const pre = readouts(block, 'pre-relu');
   return [...new Set([post.input, pre.input, post.branch, post.output, pre.output])];
+}
+
+/** After weights of another architecture: its name on the page, its blocks and taps in the pickers. */
+function showArchitecture(): void {
+  const a = arch();
+  for (const e of el.archNames) e.textContent = displayName(a.name);
+  document.body.dataset.architecture = a.name;
+  if (!a.blocks.some((b) => b.short === state.block)) state.block = '1.1';
+  state.computableBlocks = [];
+  updateBlockOptions();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,12 +184,13 @@ async function loadWeights(what: string, get: (onProgress: (loaded: number, tota
       setStatus(el.weightsStatus, `Loading ${what}: ${mib(loaded)}${total ? ` of ${mib(total)}` : ''}`);
     });
     await stopVisualisation(); // it runs on the weights about to be replaced
-    engine.loadWeights(checkpoint.tensors);
+    engine.loadWeights(checkpoint.tensors, { architecture: checkpoint.architecture });
     state.checkpoint = { source: checkpoint.source, missing: checkpoint.missing, sha256: checkpoint.sha256 };
     state.taps = null;
+    showArchitecture();
     const known = describeCheckpoint(checkpoint);
     const reach = engine.computability();
-    setStatus(el.weightsStatus, `${known ?? checkpoint.source}. ${checkpoint.tensors.size} tensors, ` +
+    setStatus(el.weightsStatus, `${known ?? checkpoint.source}: ${displayName(checkpoint.architecture)}, ${checkpoint.tensors.size} tensors, ` +
       `${mib(engine.weightBytes)} on the GPU; ` +
       (checkpoint.missing.length ? `lacks ${checkpoint.missing.length} tensor(s), runs through ${reach.lastComputable}.` : 'complete.'));
     document.body.dataset.weights = 'loaded';
@@ -276,11 +297,11 @@ async function run(): Promise<void> {
   try {
     const reach = engine.computability();
     const computable = new Set(reach.computable);
-    state.computableBlocks = ALL_BLOCKS.filter((b) => blockTaps(b).every((t) => computable.has(t)));
+    state.computableBlocks = arch().blocks.map((b) => b.short).filter((b) => blockTaps(b).every((t) => computable.has(t)));
     const wanted = new Set(state.computableBlocks.flatMap(blockTaps));
     const classify = computable.has('fc');
     if (classify) wanted.add('fc');
-    const taps = allTapNames().filter((t) => wanted.has(t));
+    const taps = allTapNames(arch()).filter((t) => wanted.has(t));
     const t0 = performance.now();
     const out = await engine.forward(state.input, { taps });
     const ms = performance.now() - t0;
@@ -334,7 +355,11 @@ function showClasses(fc: HostTensor | null, lastComputable: string, missing: str
 
 function updateBlockOptions(): void {
   const computable = new Set(state.computableBlocks);
-  if (!el.block.options.length) for (const b of ALL_BLOCKS) el.block.add(new Option(b, b));
+  const blocks = arch().blocks.map((b) => b.short);
+  if (el.block.dataset.architecture !== arch().name) {
+    el.block.replaceChildren(...blocks.map((b) => new Option(b, b)));
+    el.block.dataset.architecture = arch().name;
+  }
   for (const option of Array.from(el.block.options)) {
     const ok = computable.has(option.value);
     option.disabled = !ok;
@@ -345,7 +370,7 @@ function updateBlockOptions(): void {
 }
 
 function setChannel(c: number): void {
-  const channels = readoutsFor(state.block).channels;
+  const channels = readouts(state.block).channels;
   state.channel = Math.max(0, Math.min(channels - 1, Math.round(Number.isFinite(c) ? c : 0)));
   renderStream();
 }
@@ -365,12 +390,12 @@ for (const k of ['input', 'branch', 'output'] as const) {
   el.maps[k].title = 'click: visualise this channel of this tap';
   el.maps[k].addEventListener('click', () => {
     if (!state.taps || !state.computableBlocks.includes(state.block)) return;
-    void startVisualisation(readoutsFor(state.block, state.variant)[k], state.channel);
+    void startVisualisation(readouts(state.block, state.variant)[k], state.channel);
   });
 }
 el.channelStrip.addEventListener('click', (e) => {
   const rect = el.channelStrip.getBoundingClientRect();
-  const { cols, rows } = stripLayout(readoutsFor(state.block).channels);
+  const { cols, rows } = stripLayout(readouts(state.block).channels);
   const col = Math.floor(((e.clientX - rect.left) / rect.width) * cols);
   const row = Math.floor(((e.clientY - rect.top) / rect.height) * rows);
   setChannel(row * cols + col);
@@ -382,18 +407,20 @@ function stripLayout(channels: number): { cols: number; rows: number } {
 }
 
 /** How O follows from I and B in a block, for the readouts shown (METHOD.md, the three readouts). */
-function relation(block: string, variant: Variant): string {
-  if (variant === 'post-relu') return 'O = ReLU(I + B)';
-  const projection = block.endsWith('.0'); // I is the maxpool (1.0) or the downsample projection: the identity itself
+function relation(r: BlockReadouts): string {
+  if (r.variant === 'post-relu') return 'O = ReLU(I + B)';
+  // I is the maxpool or the downsample projection: the skip itself, not a sum before its ReLU.
+  const projection = r.input === 'maxpool' || r.input.endsWith('.downsample.1');
   return projection ? 'O = I + B, the sum before the ReLU' : 'O = ReLU(I) + B, I and O being sums before their ReLU';
 }
 
 function renderStream(): void {
   const taps = state.taps;
   if (!taps || !state.computableBlocks.includes(state.block)) return;
-  const r = readoutsFor(state.block, state.variant);
+  const r = readouts(state.block, state.variant);
   const tensors = { input: taps.get(r.input)!, branch: taps.get(r.branch)!, output: taps.get(r.output)! };
   const [, channels, height, width] = tensors.output.shape;
+  state.channel = Math.min(state.channel, channels - 1); // another block or network may be narrower
   el.channel.max = el.channelRange.max = String(channels - 1);
   el.channel.value = el.channelRange.value = String(state.channel);
   const planes = {
@@ -412,7 +439,7 @@ function renderStream(): void {
   const at = cy * width + cx;
   el.centreValues.textContent = `Block ${state.block}, channel ${state.channel} of ${channels}, ${height}×${width} maps; ` +
     `centre unit (row ${cy}, column ${cx}): I = ${fmt(planes.input[at])}, B = ${fmt(planes.branch[at])}, ` +
-    `O = ${fmt(planes.output[at])}; here ${relation(state.block, state.variant)}.`;
+    `O = ${fmt(planes.output[at])}; here ${relation(r)}.`;
   Object.assign(el.centreValues.dataset, { i: String(planes.input[at]), b: String(planes.branch[at]), o: String(planes.output[at]) });
   drawStrip(tensors.output);
   document.body.dataset.view = `${state.block}:${state.channel}:${state.variant}`;
@@ -455,12 +482,6 @@ function drawStrip(output: HostTensor): void {
 // ---------------------------------------------------------------------------------------------
 // Analysis results
 
-Chart.defaults.animation = false;
-Chart.defaults.maintainAspectRatio = false;
-Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-let histogramChart: Chart | null = null;
-let fractionsChart: Chart | null = null;
-
 function isAnalysis(x: unknown): x is AnalysisJson {
   const a = x as AnalysisJson;
   return typeof a === 'object' && a !== null && a.version === 1 && Array.isArray(a.blocks) &&
@@ -482,7 +503,7 @@ el.analysisFile.addEventListener('change', async () => {
       state.variant = meta.variant;
       el.variant.value = meta.variant;
     }
-    drawFractions(parsed);
+    drawFractions(el.fractions, parsed);
     document.body.dataset.analysis = 'loaded';
     renderStream();
     renderAnalysis(true);
@@ -493,8 +514,6 @@ el.analysisFile.addEventListener('change', async () => {
   }
 });
 
-let histogramBlock = '';
-
 function renderAnalysis(blockChanged: boolean): void {
   const analysis = state.analysis;
   if (!analysis) return;
@@ -503,9 +522,7 @@ function renderAnalysis(blockChanged: boolean): void {
   if (!result) {
     el.channelAnalysis.textContent = `Block ${state.block} is not in this analysis` +
       `${analysis.skipped?.find((s) => s.block === state.block) ? ` (skipped: ${analysis.skipped.find((s) => s.block === state.block)!.reason})` : ''}.`;
-    histogramChart?.destroy();
-    histogramChart = null;
-    histogramBlock = '';
+    clearHistogram();
     return;
   }
   const c = result.channels.find((ch) => ch.channel === state.channel);
@@ -536,124 +553,59 @@ function renderAnalysis(blockChanged: boolean): void {
     el.channelAnalysis.dataset.mix = String(c.mix);
     el.channelAnalysis.dataset.category = String(c.category);
   }
-  drawHistogram(result, c?.mix ?? null, blockChanged || histogramBlock !== result.block);
-}
-
-/** Category bands behind the histogram and the paper's M = 1 split (as the report draws them). */
-const mixBands = {
-  id: 'mixBands',
-  beforeDatasetsDraw(chart: Chart) {
-    const a = chart.chartArea;
-    const x = chart.scales.x;
-    const ctx = chart.ctx;
-    const px = (m: number) => Math.max(a.left, Math.min(a.right, x.getPixelForValue(m)));
-    const bands: [number, number, string][] = [[0, MIX_LOW, COLOURS.overwrite], [MIX_LOW, MIX_HIGH, COLOURS.mixture], [MIX_HIGH, 5, COLOURS.skip]];
-    ctx.save();
-    for (const [lo, hi, colour] of bands) {
-      ctx.fillStyle = `${colour}1f`;
-      ctx.fillRect(px(lo), a.top, px(hi) - px(lo), a.bottom - a.top);
-    }
-    ctx.strokeStyle = '#222';
-    ctx.setLineDash([4, 3]);
-    ctx.beginPath();
-    ctx.moveTo(px(1), a.top);
-    ctx.lineTo(px(1), a.bottom);
-    ctx.stroke();
-    ctx.restore();
-  },
-};
-
-function drawHistogram(result: BlockResult, mix: number | null, rebuild: boolean): void {
-  const h = result.summary.histogram;
-  const selectedBin = mix === null ? -1 : Math.min(h.counts.length - 1, Math.floor(Math.min(mix, 5) / 0.25));
-  const colours = h.counts.map((_, i) => (i === selectedBin ? '#111' : (i + 0.5) * 0.25 < 1 ? COLOURS.belowOne : COLOURS.atLeastOne));
-  if (histogramChart && !rebuild) {
-    histogramChart.data.datasets[0].backgroundColor = colours;
-    histogramChart.update('none');
-    return;
-  }
-  histogramChart?.destroy();
-  histogramBlock = result.block;
-  const points = h.counts.map((n, i) => ({ x: (i + 0.5) * 0.25, y: n }));
-  histogramChart = new Chart(el.histogram, {
-    type: 'bar',
-    data: { datasets: [{ label: 'channels', data: points, backgroundColor: colours, barPercentage: 1, categoryPercentage: 1, borderWidth: 0 }] },
-    options: {
-      plugins: {
-        legend: { display: false },
-        title: { display: true, text: `Block ${result.block}: mix ratio M of its ${result.channels.length} channels` },
-        subtitle: { display: true, text: `black: the bin of channel ${state.channel}${h.clamped ? `; M > 5: ${h.clamped}` : ''}${h.undefined ? `; undefined: ${h.undefined}` : ''}` },
-      },
-      scales: {
-        x: { type: 'linear', min: 0, max: 5, offset: false, ticks: { stepSize: 1 }, title: { display: true, text: 'M (clamped at 5); bands: overwrite, mixture, skip' }, grid: { display: false } },
-        y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'channels' } },
-      },
-    },
-    plugins: [mixBands],
-  });
-}
-
-function drawFractions(analysis: AnalysisJson): void {
-  fractionsChart?.destroy();
-  const blocks = analysis.blocks;
-  fractionsChart = new Chart(el.fractions, {
-    type: 'bar',
-    data: {
-      labels: blocks.map((b) => b.block),
-      datasets: [
-        { label: 'skip', data: blocks.map((b) => (100 * b.summary.fractions.categories.skip) / b.summary.fractions.channels), backgroundColor: COLOURS.skip },
-        { label: 'mixture', data: blocks.map((b) => (100 * b.summary.fractions.categories.mixture) / b.summary.fractions.channels), backgroundColor: COLOURS.mixture },
-        { label: 'overwrite', data: blocks.map((b) => (100 * b.summary.fractions.categories.overwrite) / b.summary.fractions.channels), backgroundColor: COLOURS.overwrite },
-        { label: 'scale invariant', data: blocks.map((b) => 100 * b.summary.fractions.scaleInvariantFraction), backgroundColor: COLOURS.neutral },
-      ],
-    },
-    options: {
-      plugins: { title: { display: true, text: 'Channel categories per block' } },
-      scales: {
-        x: { title: { display: true, text: 'block' } },
-        y: { beginAtZero: true, title: { display: true, text: '% of channels' } },
-      },
-    },
-  });
+  drawHistogram(el.histogram, result, c?.mix ?? null, state.channel, blockChanged);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Feature visualisation
 
-/** Taps an image can be optimised for (every tap from conv1 to avgpool), in forward order. */
-const FV_TAPS = allTapNames().filter((t) => t !== 'input' && t !== 'fc');
+/** Taps an image can be optimised for (every tap of the loaded network from conv1 to avgpool), in forward order. */
+function fvTaps(): TapName[] {
+  return allTapNames(arch()).filter((t) => t !== 'input' && t !== 'fc');
+}
 
 /** Tap options: enabled where the loaded weights reach the tap (and what it needs before it). */
 function updateFvTaps(): void {
   const engine = state.engine;
   const loaded = !!engine && !!state.checkpoint;
-  if (!el.fvTap.options.length) for (const t of FV_TAPS) el.fvTap.add(new Option(t, t));
+  const taps = fvTaps();
+  if (el.fvTap.dataset.architecture !== arch().name) {
+    el.fvTap.replaceChildren(...taps.map((t) => new Option(t, t)));
+    el.fvTap.dataset.architecture = arch().name;
+  }
+  const reach = loaded ? engine.computability() : null;
+  const computable = new Set(reach?.computable ?? []);
   let blocked = 0;
+  let otherWhy: string | null = null; // why a tap the weights do reach cannot be visualised
   for (const option of Array.from(el.fvTap.options)) {
     const why = loaded ? visualisable(engine, option.value) : 'no weights loaded';
     option.disabled = why !== null;
-    option.textContent = why ? `${option.value}: no weights` : `${option.value} (j = ${jitterForTap(option.value)})`;
+    option.textContent = why ? `${option.value}: ${computable.has(option.value) ? 'not available' : 'no weights'}` : `${option.value} (j = ${jitterForTap(option.value)})`;
     if (why) blocked++;
+    if (why && computable.has(option.value)) otherWhy ??= why;
   }
   if (el.fvTap.selectedOptions[0]?.disabled || !el.fvTap.value) {
-    const first = Array.from(el.fvTap.options).find((o) => !o.disabled && o.value === readoutsFor(state.block).output)
+    const first = Array.from(el.fvTap.options).find((o) => !o.disabled && o.value === readouts(state.block).output)
       ?? Array.from(el.fvTap.options).find((o) => !o.disabled);
     if (first) el.fvTap.value = first.value;
   }
-  el.fvStart.disabled = !loaded || blocked === FV_TAPS.length;
-  const reach = loaded ? engine.computability() : null;
+  el.fvStart.disabled = !loaded || blocked === taps.length;
   el.fvNotice.hidden = !reach || blocked === 0;
-  if (reach && blocked) {
+  if (reach && otherWhy) {
+    el.fvNotice.textContent = `Feature visualisation is not available here: ${otherWhy}.`;
+  } else if (reach && blocked) {
     el.fvNotice.textContent = `This checkpoint reaches ${reach.lastComputable}: only taps up to there can be visualised ` +
       `(it lacks ${reach.missingTensors.slice(0, 3).join(', ')}${reach.missingTensors.length > 3 ? ` and ${reach.missingTensors.length - 3} more` : ''}); ` +
       `the ${blocked} taps after it are disabled.`;
   }
-  if (loaded && !state.fv) setStatus(el.fvStatus, 'Click I, B or O above, or choose a tap and a channel and press Visualise.');
+  if (loaded && !state.fv) {
+    setStatus(el.fvStatus, blocked === taps.length ? 'No tap of these weights can be visualised.' : 'Click I, B or O above, or choose a tap and a channel and press Visualise.');
+  }
   updateFvChannelLimit();
 }
 
 function updateFvChannelLimit(): void {
-  const channels = tapShape(el.fvTap.value || 'layer1.1', 1, 224, 224)[1];
+  const channels = tapShape(el.fvTap.value || 'layer1.1', 1, 224, 224, arch())[1];
   el.fvChannel.max = String(channels - 1);
   if (el.fvChannel.valueAsNumber > channels - 1) el.fvChannel.value = String(channels - 1);
 }
@@ -670,66 +622,13 @@ async function stopVisualisation(): Promise<void> {
   await fv.done;
 }
 
-/** Draw an RGBA image scaled up to the canvas (nearest neighbour: the pixels the network saw). */
-function drawFvImage(image: { width: number; height: number; data: Uint8ClampedArray }): void {
-  const small = document.createElement('canvas');
-  small.width = image.width;
-  small.height = image.height;
-  small.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
-  const ctx = el.fvCanvas.getContext('2d')!;
-  ctx.imageSmoothingEnabled = false;
-  ctx.clearRect(0, 0, el.fvCanvas.width, el.fvCanvas.height);
-  ctx.drawImage(small, 0, 0, el.fvCanvas.width, el.fvCanvas.height);
-  // For tests: how many images were drawn, and a checksum of each.
-  let sum = 0;
-  for (let i = 0; i < image.data.length; i++) sum = (sum * 31 + image.data[i]) >>> 0;
-  el.fvCanvas.dataset.draws = String(Number(el.fvCanvas.dataset.draws ?? 0) + 1);
-  el.fvCanvas.dataset.checksums = `${el.fvCanvas.dataset.checksums ?? ''} ${sum}`.trim();
-}
-
-/** The objective per step as a line, y from its min to its max so far, x over all the steps. */
-function drawObjective(values: ArrayLike<number>, done: number, steps: number): void {
-  const canvas = el.fvObjective;
-  const ctx = canvas.getContext('2d')!;
-  const { width, height } = canvas;
-  const pad = { left: 56, right: 10, top: 10, bottom: 22 };
-  ctx.clearRect(0, 0, width, height);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < done; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
-  if (!(hi > lo)) {
-    lo -= 1;
-    hi += 1;
-  }
-  const x = (i: number) => pad.left + (width - pad.left - pad.right) * (steps > 1 ? i / (steps - 1) : 0);
-  const y = (v: number) => pad.top + (height - pad.top - pad.bottom) * (1 - (v - lo) / (hi - lo));
-  ctx.strokeStyle = '#b9c1cd';
-  ctx.strokeRect(pad.left, pad.top, width - pad.left - pad.right, height - pad.top - pad.bottom);
-  ctx.fillStyle = '#5b6475';
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.textAlign = 'right';
-  ctx.fillText(hi.toPrecision(4), pad.left - 4, pad.top + 9);
-  ctx.fillText(lo.toPrecision(4), pad.left - 4, height - pad.bottom);
-  ctx.textAlign = 'center';
-  ctx.fillText('step 1', pad.left + 16, height - 6);
-  ctx.fillText(`step ${steps}`, width - pad.right - 24, height - 6);
-  ctx.strokeStyle = COLOURS.skip;
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  for (let i = 0; i < done; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, x(i), y(values[i]));
-  ctx.stroke();
-}
-
 /** Optimise an image for `channel` of `tap` at the panel's size and steps, drawn live; Stop ends it. */
 async function startVisualisation(tap: string, channel: number): Promise<void> {
   const engine = state.engine;
   if (!engine || !state.checkpoint) return;
   await stopVisualisation();
   const why = visualisable(engine, tap);
-  const channels = FV_TAPS.includes(tap) ? tapShape(tap, 1, 224, 224)[1] : 0;
+  const channels = fvTaps().includes(tap) ? tapShape(tap, 1, 224, 224, arch())[1] : 0;
   if (why || !Number.isInteger(channel) || channel < 0 || channel >= channels) {
     setStatus(el.fvStatus, why ?? `channel ${channel} is out of range for ${tap} (0..${channels - 1})`, true);
     document.body.dataset.fv = 'error';
@@ -750,8 +649,8 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
     last = p;
     objective[p.step - 1] = p.objective[0];
     if (p.images) {
-      drawFvImage(p.images[0]);
-      drawObjective(objective, p.step, steps);
+      drawFvImage(el.fvCanvas, p.images[0]);
+      drawObjective(el.fvObjective, objective, p.step, steps);
       el.fvCaption.textContent = `${tap} #${channel}, step ${p.step}`;
     }
     setStatus(el.fvStatus, `${what}: step ${p.step} of ${steps}, ${p.stepsPerSecond.toFixed(2)} steps/s, ` +
@@ -770,8 +669,8 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
   const done = (async () => {
     try {
       const result = await visualiseChannels(engine, { tap, channels: [channel], size, steps, seed, previewEvery: 4, onStep: show, signal: controller.signal });
-      drawFvImage(result.images[0]);
-      drawObjective(result.objective[0], steps, steps);
+      drawFvImage(el.fvCanvas, result.images[0]);
+      drawObjective(el.fvObjective, result.objective[0], steps, steps);
       setStatus(el.fvStatus, `${what}: done in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.stepsPerSecond.toFixed(2)} steps/s; ` +
         `objective ${result.objective[0][0].toPrecision(5)} at step 1, ${result.objective[0][steps - 1].toPrecision(5)} at step ${steps}.`);
       document.body.dataset.fv = 'done';
@@ -798,9 +697,9 @@ async function startVisualisation(tap: string, channel: number): Promise<void> {
 // Start
 
 drawColourBar(el.colourBar);
-updateBlockOptions();
+showArchitecture();
 updateFvTaps();
-drawObjective([], 0, 1);
+drawObjective(el.fvObjective, [], 0, 1);
 const offered = offeredWeights();
 for (const url of offered) el.weightsList.append(new Option(url, url));
 if (offered.length) el.weightsUrl.value = offered[0];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run demo`: serves the built demo page (dist/demo) on 127.0.0.1 and, under /weights/, the
-// ResNet18 checkpoints this machine has, so the page's URL field can default to one:
+// checkpoints this machine has (any of torchvision's ResNets), so the page's URL field can default to one:
 //   --weights FILE (repeatable), RESNET_STREAM_WEIGHTS, the download cache ($RESNET_STREAM_CACHE or
 //   ~/.cache/resnet-stream/resnet18-f37072fd.pth, what `node weights/download.mjs` writes), and the
 //   project's shared partial checkpoint (../shared/data/weights/) where it exists.

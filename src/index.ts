@@ -4,8 +4,10 @@ export { ResNetEngine, type ForwardOptions, type EngineOptions } from './model/e
 export { type Ablation, type Computability, type KernelChoices, MissingWeightsError, computability } from './model/planner';
 export {
   BLOCKS, STEM, IMAGENET_MEAN, IMAGENET_STD, allTapNames, blockTapNames, tapShape, expectedTensors,
-  spatialPlan, type BlockSpec, type ConvSpec, type TapName,
+  spatialPlan, type Architecture, type BlockSpec, type ConvSpec, type TapName,
 } from './model/architecture';
+// torchvision's ResNet family: every constructor by name; the loaded one is engine.architecture.
+export { FAMILY_NAMES, architectureOf } from './model/family';
 export {
   GpuContext, WebGpuUnavailableError, DeviceLostError, type AdapterDescription, type GpuContextOptions,
 } from './gpu/context';
@@ -14,7 +16,7 @@ export { readSafetensors, writeSafetensors, type HostTensor, type TensorMap } fr
 
 // Checkpoints, readouts and preprocessing, for pages that drive the engine themselves.
 export { type Checkpoint, type LoadOptions, KNOWN_CHECKPOINTS, describeCheckpoint, loadCheckpoint } from './weights/load';
-export { type BlockReadouts, type Variant, ALL_BLOCKS, centreIndex, centreValues, readoutsFor, tapsNeeded } from './analysis/readouts';
+export { type BlockReadouts, type Variant, ALL_BLOCKS, centreIndex, centreValues, defaultBlocks, readoutsFor, tapsNeeded } from './analysis/readouts';
 export { type EvalOptions, torchvisionEval } from './image/transforms';
 export type { RgbImage } from './image/image';
 export type { AnalysisJson, BlockResult, ChannelResult } from './analysis/analyze';
@@ -24,7 +26,7 @@ export type { AnalysisJson, BlockResult, ChannelResult } from './analysis/analyz
 export {
   type ClassScore, type CreateEngineOptions, type FeatureLevelChoice, type ImageSource, type LoadWeightsOptions, type WebGpuSupport,
   type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
-  imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadWeightsFrom, readWeightsBytes, topK,
+  imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadCheckpointInto, loadWeightsFrom, readWeightsBytes, topK,
 } from './browser/index';
 // Feature visualisation for a page: visualiseChannels(engine, { tap, channels, steps, size, seed, onStep, signal }).
 export {

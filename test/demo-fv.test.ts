@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { noChromiumReason, withBrowserPage } from './helpers/browser';
-import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
+import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, openDemo, startDemoServer, waitFor } from './helpers/demo';
 import { freshSeed } from './helpers/gpu';
 
 const noChromium = noChromiumReason();
@@ -31,10 +31,7 @@ describe.skipIf(noChromium)('the demo page: click a channel, see its feature vis
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 330_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1900 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
-        expect(await p.$eval('body', (b) => b.dataset.engine), await p.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+        await openDemo(p, server.url, 1900);
         expect(await p.$eval('#fv-start', (b) => (b as HTMLButtonElement).disabled), 'no weights yet: nothing to visualise').toBe(true);
         const input = await p.$('#weights-file');
         await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(pthFile);

@@ -8,44 +8,26 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import { type AnalysisJson, analyzeBlock } from '../src/analysis/analyze';
-import { centreIndex, readoutsFor } from '../src/analysis/readouts';
+import { readoutsFor } from '../src/analysis/readouts';
 import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
-import { topK } from '../src/browser/classes';
 import { torchvisionEval } from '../src/image/transforms';
-import { ResNetEngine } from '../src/model/engine';
 import { loadCheckpoint } from '../src/weights/load';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { mulberry32 } from '../src/util/random';
-import type { HostTensor, TensorMap } from '../src/weights/safetensors';
 import { noChromiumReason, withBrowserPage } from './helpers/browser';
-import { SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, startDemoServer, waitFor } from './helpers/demo';
-import { freshSeed, testContext } from './helpers/gpu';
+import {
+  SCREENSHOTS, builtDemo, canvasColours, checkScreenshot, expectCentresAsNode, expectTop5AsNode, nodeTaps, pageTop5, selectBlockAndChannel,
+  chooseStimulus, openDemo, startDemoServer, waitFor,
+} from './helpers/demo';
+import { freshSeed } from './helpers/gpu';
 import { PARTIAL_WEIGHTS, sharedMissing } from './helpers/shared';
 
 const noChromium = noChromiumReason();
 
 const demo = builtDemo('resnet-stream-demo-');
-
-/** Node engine taps for one image (same kernels as the page). */
-async function nodeTaps(weights: TensorMap, input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>> {
-  const engine = await ResNetEngine.create({ context: await testContext() });
-  try {
-    engine.loadWeights(weights);
-    return await engine.forward(input, { taps });
-  } finally {
-    engine.dispose();
-  }
-}
-
-function centre(t: HostTensor, channel: number): number {
-  const [, , h, w] = t.shape;
-  const [cy, cx] = centreIndex(h, w);
-  return t.data[channel * h * w + cy * w + cx];
-}
 
 /** An analysis.json of blocks 3.1 and 4.1 from random probe responses, through the real analysis code. */
 function syntheticAnalysis(seed: number): AnalysisJson {
@@ -72,16 +54,6 @@ function syntheticAnalysis(seed: number): AnalysisJson {
   };
 }
 
-async function selectBlockAndChannel(page: Page, block: string, channel: number): Promise<void> {
-  await page.select('#block', block);
-  await page.$eval('#channel', (e, c) => {
-    const input = e as HTMLInputElement;
-    input.value = String(c);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, channel);
-  await waitFor(page, `document.body.dataset.view === '${block}:${channel}:post-relu'`, 10_000);
-}
-
 describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium', () => {
   it('runs a full synthetic checkpoint from the file input: top-5 as in Node, stream view, analysis.json', async () => {
     const seed = freshSeed();
@@ -99,13 +71,9 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1500 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
-        expect(await p.$eval('body', (b) => b.dataset.engine), await p.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+        await openDemo(p, server.url);
         // Choose the image first (nothing runs without weights), then the weights: one forward.
-        await p.select('#stimulus', stimulus.name);
-        await waitFor(p, `document.body.dataset.image === ${JSON.stringify(stimulus.name)}`, 10_000);
+        await chooseStimulus(p, stimulus.name);
         const input = await p.$('#weights-file');
         await (input as unknown as { uploadFile(f: string): Promise<void> }).uploadFile(pthFile);
         const tRun = Date.now();
@@ -113,8 +81,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
         const runSeconds = (Date.now() - tRun) / 1000;
         const runStatus = await p.$eval('#run-status', (e) => e.textContent ?? '');
         expect(await p.$eval('body', (b) => b.dataset.run), runStatus).toBe('done');
-        const top5 = await p.$$eval('#top5 li', (lis) => lis.map((li) => ({
-          index: Number((li as HTMLElement).dataset.index), logit: Number((li as HTMLElement).dataset.logit), text: li.textContent ?? '' })));
+        const top5 = await pageTop5(p);
         const noticeHidden = await p.$eval('#classify-notice', (e) => (e as HTMLElement).hidden);
         const disabledBlocks = await p.$$eval('#block option', (os) => os.filter((o) => (o as HTMLOptionElement).disabled).map((o) => (o as HTMLOptionElement).value));
 
@@ -145,23 +112,10 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
       const input = torchvisionEval(rgb);
       const r = readoutsFor('4.1');
       const node = await nodeTaps(weights, input, ['fc', r.input, r.branch, r.output]);
-      const expected = topK(node.get('fc')!.data, 6);
-      const scale = Math.max(...expected.map((c) => Math.abs(c.logit)));
-      expect(page.top5).toHaveLength(5);
-      for (let k = 0; k < 5; k++) {
-        expect(Math.abs(page.top5[k].logit - expected[k].logit), `logit at rank ${k + 1} (seed ${seed})`).toBeLessThanOrEqual(1e-4 * scale);
-        const gapBefore = k === 0 ? Infinity : expected[k - 1].logit - expected[k].logit;
-        const gapAfter = expected[k].logit - expected[k + 1].logit;
-        if (Math.min(gapBefore, gapAfter) > 1e-4 * scale) expect(page.top5[k].index, `class at rank ${k + 1} (seed ${seed})`).toBe(expected[k].index);
-        expect(page.top5[k].text).toContain(expected[k].name);
-      }
+      expectTop5AsNode(page.top5, node.get('fc')!.data, `seed ${seed}`);
 
       // The stream view of block 4.1, channel 7: the centre unit of I, B and O as in Node.
-      for (const [key, tap] of [['i', r.input], ['b', r.branch], ['o', r.output]] as const) {
-        const want = centre(node.get(tap)!, 7);
-        const tapScale = Math.max(...Array.from(node.get(tap)!.data, Math.abs));
-        expect(Math.abs(Number(page.centreValues[key]) - want), `${tap} centre, channel 7`).toBeLessThanOrEqual(1e-4 * tapScale);
-      }
+      expectCentresAsNode(page.centreValues, node, r, 7);
       expect(page.centreValues.text).toContain('Block 4.1, channel 7 of 512, 7×7 maps');
       expect(page.centreValues.text).toContain('O = ReLU(I + B)');
       const [ci, cb, co] = ['i', 'b', 'o'].map((k) => Number(page.centreValues[k]));
@@ -192,9 +146,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
     try {
       const page = await withBrowserPage({ adapter: 'swiftshader', timeoutMs: 240_000 }, async (s) => {
         const p = s.page;
-        await p.setViewport({ width: 1280, height: 1300 });
-        await p.goto(server.url);
-        await waitFor(p, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+        await openDemo(p, server.url, 1300);
         const url = await p.$eval('#weights-url', (e) => (e as HTMLInputElement).value);
         await p.click('#weights-load');
         await waitFor(p, "document.body.dataset.run === 'done' || document.body.dataset.run === 'error'", 180_000);
@@ -241,10 +193,7 @@ describe.skipIf(noChromium)('the demo page (npm run demo) in headless Chromium',
       const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(PARTIAL_WEIGHTS)), 'partial', { hash: false });
       const r = readoutsFor('3.1');
       const node = await nodeTaps(checkpoint.tensors, torchvisionEval(renderStimulus(spec)), [r.input, r.branch, r.output]);
-      for (const [key, tap] of [['i', r.input], ['b', r.branch], ['o', r.output]] as const) {
-        const tapScale = Math.max(...Array.from(node.get(tap)!.data, Math.abs));
-        expect(Math.abs(Number(page.centreValues[key]) - centre(node.get(tap)!, 100)), `${tap} centre, channel 100`).toBeLessThanOrEqual(1e-4 * tapScale);
-      }
+      expectCentresAsNode(page.centreValues, node, r, 100);
       const shot = checkScreenshot(page.screenshot, join(SCREENSHOTS, 'demo-partial.png'));
       console.log(`screenshot ${SCREENSHOTS}/demo-partial.png: ${shot.colours} colours, luminance sd ${shot.sd.toFixed(1)}`);
     } finally {

@@ -6,7 +6,7 @@
 // between steps when its AbortSignal fires. Every step awaits a readback, so the page's event loop
 // runs between steps. Browser-safe: no Node imports on this path.
 
-import { type TapName } from '../model/architecture';
+import { RESNET18, type TapName } from '../model/architecture';
 import { savedTaps } from '../model/backward';
 import { type ResNetEngine } from '../model/engine';
 import { MissingWeightsError } from '../model/planner';

@@ -1,7 +1,9 @@
 // Browser conveniences of the library: weights from URLs and files with progress, images to tensors,
 // engine creation with WebGPU compatibility-mode fallback, class names and top-k.
 
-export { type LoadWeightsOptions, type WeightsSource, loadCheckpointFrom, loadWeightsFrom, readWeightsBytes } from './weights';
+export {
+  type LoadWeightsOptions, type WeightsSource, loadCheckpointFrom, loadCheckpointInto, loadWeightsFrom, readWeightsBytes,
+} from './weights';
 export { type ImageSource, imageToRgb, imageToTensor, imagesToTensor } from './image';
 export {
   type CreateEngineOptions, type FeatureLevelChoice, type WebGpuSupport, classify, createEngine, describeWebGpu, detectFeatureLevel,

@@ -1,7 +1,9 @@
 // Weights for a web page: a URL (fetched as a stream, with progress), a File or Blob (an <input
-// type=file> or a drop), or bytes already in memory, read into a validated ResNet18 state dict by
-// loadCheckpoint (.pth zip, legacy .pth or .safetensors). Browser-only APIs (fetch, Blob); no Node.
+// type=file> or a drop), or bytes already in memory, read into a validated state dict of one of
+// torchvision's ResNets by loadCheckpoint (.pth zip, legacy .pth or .safetensors), the architecture
+// recognised from the tensors' names and shapes. Browser-only APIs (fetch, Blob); no Node.
 
+import type { ResNetEngine } from '../model/engine';
 import { type Checkpoint, type LoadOptions, loadCheckpoint } from '../weights/load';
 import type { TensorMap } from '../weights/safetensors';
 
@@ -145,12 +147,24 @@ export async function readWeightsBytes(source: WeightsSource, options: LoadWeigh
 }
 
 /**
- * Load and validate a ResNet18 checkpoint (.pth or .safetensors) from a URL, File, Blob or bytes.
- * The Checkpoint lists what the file lacks (`missing`) and its SHA-256 (unless `hash: false`).
+ * Load and validate a checkpoint of any of torchvision's ResNets (.pth or .safetensors) from a URL,
+ * File, Blob or bytes. The Checkpoint names its `architecture` (recognised, or `options.architecture`
+ * insisted on), lists what the file lacks (`missing`) and has its SHA-256 (unless `hash: false`).
+ * A file of no family member fails with one line naming the member it is closest to.
  */
 export async function loadCheckpointFrom(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<Checkpoint> {
   const { bytes, name } = await readWeightsBytes(source, options);
-  return loadCheckpoint(bytes, name, { hash: options.hash });
+  return loadCheckpoint(bytes, name, { hash: options.hash, architecture: options.architecture });
+}
+
+/**
+ * Load a checkpoint from a URL, File, Blob or bytes into the engine, as the architecture the
+ * checkpoint was recognised as (`engine.architecture` follows it). Resolves to the Checkpoint.
+ */
+export async function loadCheckpointInto(engine: ResNetEngine, source: WeightsSource, options: LoadWeightsOptions = {}): Promise<Checkpoint> {
+  const checkpoint = await loadCheckpointFrom(source, options);
+  engine.loadWeights(checkpoint.tensors, { architecture: checkpoint.architecture });
+  return checkpoint;
 }
 
 /** The state dict of a checkpoint from a URL, File, Blob or bytes, ready for engine.loadWeights(). */

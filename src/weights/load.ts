@@ -145,7 +145,6 @@ function validate(
   return { tensors, missing, architecture: architecture.name };
 }
 
-/** 'ResNet18', 'ResNeXt50_32x4d', 'Wide ResNet50_2': a constructor's name as prose writes it. */
 function checkValues(name: string, data: Float32Array, source: string): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i];

@@ -1,5 +1,6 @@
 // Helpers of the demo-page tests (test/demo-*.test.ts): the demo server started as `npm run demo`
-// starts it, canvas and screenshot checks, and waiting on the page's body data-* state.
+// starts it, canvas and screenshot checks, waiting on the page's body data-* state, and the page's
+// top-5 and centre values checked against the Node engine.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,11 @@ import { PNG } from 'pngjs';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { buildDemo } from '../../demo/build.mjs';
+import { centreIndex } from '../../src/analysis/readouts';
+import { topK } from '../../src/browser/classes';
+import { ResNetEngine } from '../../src/model/engine';
+import type { HostTensor, TensorMap } from '../../src/weights/safetensors';
+import { testContext } from './gpu';
 
 /** Where the demo tests leave their screenshots. */
 export const SCREENSHOTS = 'test/.build';
@@ -98,4 +104,86 @@ export async function waitFor(page: Page, condition: string, timeout: number): P
       fv: document.getElementById('fv-status')?.textContent }));
     throw new Error(`waiting for ${condition}: ${(e as Error).message}; page state ${JSON.stringify(state)}`);
   }
+}
+
+/** The Node engine's taps for one input (the page's kernels, its architecture recognised as the page's is). */
+export async function nodeTaps(weights: TensorMap, input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>> {
+  const engine = await ResNetEngine.create({ context: await testContext() });
+  try {
+    engine.loadWeights(weights);
+    return await engine.forward(input, { taps });
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** The centre unit of one channel of an NCHW tap (first image). */
+export function centreOf(t: HostTensor, channel: number): number {
+  const [, , h, w] = t.shape;
+  const [cy, cx] = centreIndex(h, w);
+  return t.data[channel * h * w + cy * w + cx];
+}
+
+/** Choose a block and a channel in the stream view and wait until it shows them. */
+export async function selectBlockAndChannel(page: Page, block: string, channel: number): Promise<void> {
+  await page.select('#block', block);
+  await page.$eval('#channel', (e, c) => {
+    const input = e as HTMLInputElement;
+    input.value = String(c);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, channel);
+  await waitFor(page, `document.body.dataset.view === '${block}:${channel}:post-relu'`, 10_000);
+}
+
+export interface PageClass {
+  index: number;
+  logit: number;
+  text: string;
+}
+
+/** The page's top-5 list: class index, logit and the text shown. */
+export function pageTop5(page: Page): Promise<PageClass[]> {
+  return page.$$eval('#top5 li', (lis) => lis.map((li) => ({
+    index: Number((li as HTMLElement).dataset.index), logit: Number((li as HTMLElement).dataset.logit), text: li.textContent ?? '' })));
+}
+
+/**
+ * The page's top-5 against the Node engine's logits: each logit within 1e-4 of the scale, the class
+ * at each rank where its logit is that far from its neighbours', and the class's name shown.
+ */
+export function expectTop5AsNode(page: PageClass[], logits: Float32Array, what: string): void {
+  const expected = topK(logits, 6);
+  const scale = Math.max(...expected.map((c) => Math.abs(c.logit)));
+  expect(page).toHaveLength(5);
+  for (let k = 0; k < 5; k++) {
+    expect(Math.abs(page[k].logit - expected[k].logit), `logit at rank ${k + 1} (${what})`).toBeLessThanOrEqual(1e-4 * scale);
+    const gapBefore = k === 0 ? Infinity : expected[k - 1].logit - expected[k].logit;
+    const gapAfter = expected[k].logit - expected[k + 1].logit;
+    if (Math.min(gapBefore, gapAfter) > 1e-4 * scale) expect(page[k].index, `class at rank ${k + 1} (${what})`).toBe(expected[k].index);
+    expect(page[k].text).toContain(expected[k].name);
+  }
+}
+
+/** The centre values the stream view shows (its data-i, data-b, data-o) against the Node engine's taps. */
+export function expectCentresAsNode(shown: Record<string, string>, node: Map<string, HostTensor>,
+  readouts: { input: string; branch: string; output: string }, channel: number): void {
+  for (const [key, tap] of [['i', readouts.input], ['b', readouts.branch], ['o', readouts.output]] as const) {
+    const t = node.get(tap)!;
+    const tapScale = t.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(Math.abs(Number(shown[key]) - centreOf(t, channel)), `${tap} centre, channel ${channel}`).toBeLessThanOrEqual(1e-4 * tapScale);
+  }
+}
+
+/** Open the demo page at `url` and wait until its engine is ready (else fail with its GPU status). */
+export async function openDemo(page: Page, url: string, height = 1500): Promise<void> {
+  await page.setViewport({ width: 1280, height });
+  await page.goto(url);
+  await waitFor(page, "document.body.dataset.engine === 'ready' || document.body.dataset.engine === 'error'", 30_000);
+  expect(await page.$eval('body', (b) => b.dataset.engine), await page.$eval('#gpu-status', (e) => e.textContent)).toBe('ready');
+}
+
+/** Choose one of the page's generated stimuli and wait until it is the image. */
+export async function chooseStimulus(page: Page, name: string): Promise<void> {
+  await page.select('#stimulus', name);
+  await waitFor(page, `document.body.dataset.image === ${JSON.stringify(name)}`, 10_000);
 }
