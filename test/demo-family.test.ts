@@ -6,7 +6,7 @@
 // the block picker lists that network's blocks, the stream view shows its readouts (bn3 as a
 // Bottleneck's branch), and the top-5 and the centre values of I, B and O equal the Node engine's on
 // the same stimulus within 1e-4 of the scale (the network test checks the Node engine against PyTorch
-// on these weights). Feature visualisation says why it is off. The console stays free of errors.
+// on these weights). Feature visualisation reaches every tap, with the jitter by position. The console stays free of errors.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,8 +92,8 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
         const r50Down = await streamView(p, '2.0', 300);
         const fv = await p.evaluate(() => ({
           notice: document.getElementById('fv-notice')!.hidden ? '' : document.getElementById('fv-notice')!.textContent,
-          start: (document.getElementById('fv-start') as HTMLButtonElement).disabled,
-          taps: (document.getElementById('fv-tap') as HTMLSelectElement).options.length,
+          startDisabled: (document.getElementById('fv-start') as HTMLButtonElement).disabled,
+          options: Array.from((document.getElementById('fv-tap') as HTMLSelectElement).options).map((o) => ({ text: o.textContent, disabled: o.disabled })),
         }));
         const screenshot = await p.screenshot({ fullPage: true, type: 'png' });
 
@@ -127,8 +127,11 @@ describe.skipIf(noChromium)("the demo page on torchvision's ResNet family", () =
       expect(page.r50Late.taps).toEqual(['layer4.1', 'layer4.2.bn3', 'layer4.2']);
       expect(page.r50Down.taps).toEqual(['layer2.0.downsample.1', 'layer2.0.bn3', 'layer2.0']);
       expect(page.r50Late.centre.text).toContain('Block 4.2, channel 7 of 2048, 7×7 maps');
-      expect(page.fv.start).toBe(true);
-      expect(page.fv.notice).toContain('feature visualisation runs on resnet18 only so far; the loaded network is resnet50');
+      // Feature visualisation reaches every tap of resnet50, with METHOD.md's jitter by position.
+      expect(page.fv.startDisabled).toBe(false);
+      expect(page.fv.notice).toBe('');
+      expect(page.fv.options.every((o) => !o.disabled)).toBe(true);
+      expect(page.fv.options.map((o) => o.text)).toEqual(expect.arrayContaining(['layer2.0.bn3 (j = 0)', 'layer2.3.bn3 (j = 4)', 'layer3.5 (j = 16)', 'layer4.2.bn3 (j = 16)']));
       const r50Input = torchvisionEval(renderStimulus(stimulus));
       const late = readoutsFor('4.2', 'post-relu', architectureOf('resnet50'));
       const down = readoutsFor('2.0', 'post-relu', architectureOf('resnet50'));
