@@ -19,18 +19,10 @@ import weightsF32 from '../../shaders/parts/conv2d-weights-f32.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
-import { type Conv2dPrecision, type Conv2dVariant, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
+import { type Conv2dPrecision, type Conv2dVariant, type ConvGeometry, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
 
-export interface Conv2dShape {
-  batch: number;
-  inChannels: number;
-  inHeight: number;
-  inWidth: number;
-  outChannels: number;
-  kernel: number;
-  stride: number;
-  padding: number;
-}
+/** A convolution's geometry (conv2d-variants.ts ConvGeometry, which kernel tables are keyed by). */
+export type Conv2dShape = ConvGeometry;
 
 /** Output channels per packed weight group (one vec4 per tap). */
 export const CONV2D_CHANNEL_BLOCK = 4;
