@@ -1,7 +1,7 @@
 // The command line on other members of torchvision's ResNet family, as a user runs it: a torch.save
 // checkpoint of resnext50_32x4d (seeded hash weights, test/reference/family-weights.ts) goes through
-// `inspect` (the architecture named, no flag) and `taps` (the logits equal PyTorch's golden within
-// 1e-4 of their scale, as test/network-family.test.ts); a checkpoint of no member (an SE-ResNet's
+// `inspect` (the architecture named, no flag), `taps` (the logits equal PyTorch's golden within
+// 1e-4 of their scale, as test/network-family.test.ts) and `classify` (PyTorch's top-5); a checkpoint of no member (an SE-ResNet's
 // extra tensors) is refused in one line that names the member it resembles and what does not fit.
 
 import { execFile } from 'node:child_process';
@@ -53,6 +53,12 @@ describe('the CLI on the ResNet family', () => {
       worst = Math.max(worst, Math.abs(fc[i] - want[i]));
     }
     expect(worst / scale).toBeLessThanOrEqual(1e-4);
+
+    // classify: PyTorch's top-5 of each image (the golden's), in order.
+    const classify = await cli(['classify', '--weights', weights, '--input', input, '--json']);
+    expect(classify.code, classify.stderr).toBe(0);
+    const results = JSON.parse(classify.stdout) as { top: { index: number }[] }[];
+    expect(results.map((r) => r.top.map((t) => t.index))).toEqual(JSON.parse(golden.metadata.top5));
   }, 600_000);
 
   it('a checkpoint of no member is one line naming the member it resembles and what does not fit', async () => {
