@@ -1,5 +1,5 @@
-// The Winograd F(2x2, 3x3) convolution (src/kernels/conv2d-winograd.ts: filter, input, product and
-// output kernels) against the float64 reference, on fresh random data of awkward shapes: batch 2,
+// The Winograd F(2x2, 3x3) convolution (src/kernels/conv2d-winograd.ts: filter, input, both product
+// and output kernels) against the float64 reference, on fresh random data of awkward shapes: batch 2,
 // odd output sizes (partial 2x2 tiles), a 1x1 image, channel counts that are not multiples of 4 or
 // of the 16-channel step, several tiles of the product both ways, and layer4's 512-channel sums.
 
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
-  conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
+  type WinogradProductKernel, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
@@ -38,8 +38,9 @@ const cases: Case[] = [
 
 describe('conv2d-winograd kernels', () => {
   let worst = 0;
-  for (const c of cases) {
-    it(`matches the float64 reference: ${c.name}`, async () => {
+  const products: WinogradProductKernel[] = ['tiled', 'plain'];
+  for (const [product, c] of products.flatMap((p) => cases.map((c) => [p, c] as const))) {
+    it(`matches the float64 reference (${product} products): ${c.name}`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
       const rng = makeRng(seed);
@@ -61,14 +62,15 @@ describe('conv2d-winograd kernels', () => {
         output: out,
         scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd test input scratch'),
         products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
-      }, { relu: c.relu });
+      }, { relu: c.relu, product });
       expect(dispatches).toHaveLength(3);
+      expect(dispatches[1].pipeline.label).toMatch(product === 'plain' ? /^conv2d-winograd-gemm-plain / : /^conv2d-winograd-gemm /);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
       const e = relativeError(y, expected);
       worst = Math.max(worst, e);
-      console.log(`winograd ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst.toExponential(2)}`);
+      console.log(`winograd (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst.toExponential(2)}`);
       expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
     });
   }

@@ -5,7 +5,9 @@
 //   filter  U = G g G^T    once per convolution (shaders/conv2d-winograd-filter.wgsl; NetworkWeights
 //                          keeps it, winogradFilter is the same on the CPU);
 //   input   V = B^T d B    per input channel and tile (shaders/conv2d-winograd-input.wgsl);
-//   gemm    M = U V        16 independent products over the input channels (conv2d-winograd-gemm.wgsl);
+//   gemm    M = U V        16 independent products over the input channels: tiled in workgroup
+//                          memory (conv2d-winograd-gemm.wgsl) on a GPU, in registers only
+//                          (conv2d-winograd-gemm-plain.wgsl) on a CPU adapter (winogradProductKernel);
 //   output  Y = A^T M A    per output channel and tile, with the epilogue (conv2d-winograd-output.wgsl).
 //
 // V and M live in two scratch buffers (winogradScratchBytes): the product reads one and writes the
@@ -14,10 +16,11 @@
 // direct sum (test/kernels-conv2d-winograd.test.ts measures it).
 
 import filterSource from '../../shaders/conv2d-winograd-filter.wgsl';
+import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
 import gemmSource from '../../shaders/conv2d-winograd-gemm.wgsl';
 import inputSource from '../../shaders/conv2d-winograd-input.wgsl';
 import outputSource from '../../shaders/conv2d-winograd-output.wgsl';
-import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
+import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize } from './conv2d';
@@ -28,7 +31,9 @@ export { winogradScratchBytes, winogradTiles };
 const TILING = { tilesH: 'u32', tilesW: 'u32', tiles: 'u32' } as const;
 const FILTER = kernel('conv2d-winograd-filter', uniforms('Params', { inChannels: 'u32', outChannels: 'u32' }), filterSource);
 const INPUT = kernel('conv2d-winograd-input', uniforms('Params', { inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', ...TILING }), inputSource);
-const GEMM = kernel('conv2d-winograd-gemm', uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' }), gemmSource);
+const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
+const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource);
+const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource);
 const OUTPUT = kernel('conv2d-winograd-output', uniforms('Params', {
   outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', ...TILING, relu: 'u32',
 }), outputSource);
@@ -36,6 +41,17 @@ const OUTPUT = kernel('conv2d-winograd-output', uniforms('Params', {
 const WG = 64;
 /** Output channels x tiles of one gemm workgroup (the shader's TILE). */
 const GEMM_TILE = 64;
+
+/** How the 16 products run: tiled in workgroup memory, or in registers only. */
+export type WinogradProductKernel = 'tiled' | 'plain';
+
+/**
+ * 'plain' on the CPU adapters (SwiftShader, lavapipe, any fallback adapter), where workgroup
+ * barriers are costly and the tiled product ran 2-10x slower on lavapipe; 'tiled' on a GPU.
+ */
+export function winogradProductKernel(adapter: AdapterDescription): WinogradProductKernel {
+  return adapter.name === 'swiftshader' || adapter.name === 'lavapipe' || adapter.isFallbackAdapter ? 'plain' : 'tiled';
+}
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */
 export function isWinogradShape(s: Pick<Conv2dShape, 'kernel' | 'stride' | 'padding'>): boolean {
@@ -99,7 +115,7 @@ export function conv2dWinogradDispatches(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
-  opts: { relu: boolean },
+  opts: { relu: boolean; product?: WinogradProductKernel },
   label = `conv2d-winograd 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
   checkWinograd(s, label);
@@ -108,7 +124,11 @@ export function conv2dWinogradDispatches(
   const need = winogradScratchBytes(s);
   if (!b.scratch || b.scratch.size < need.input) throw new Error(`${label}: the transformed input needs a scratch buffer of ${need.input} bytes`);
   if (!b.products || b.products.size < need.products) throw new Error(`${label}: the products need a scratch buffer of ${need.products} bytes`);
-  const gemmGrid: [number, number, number] = [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), 16];
+  const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
+  const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
+  const gemmGrid: [number, number, number] = plain
+    ? grid1d(16 * vec4Groups * Math.ceil(tiles / 4), WG)
+    : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), 16];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   return [
     ctx.dispatch(`${label} input transform`, INPUT, {
@@ -116,8 +136,8 @@ export function conv2dWinogradDispatches(
       params: { inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, tilesH, tilesW, tiles },
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
-    ctx.dispatch(`${label} products`, GEMM, {
-      constants: { WG: 256 },
+    ctx.dispatch(`${label} products`, plain ? GEMM_PLAIN : GEMM, {
+      constants: { WG: plain ? WG : 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),
