@@ -20,6 +20,7 @@ import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
 import gemmSource from '../../shaders/conv2d-winograd-gemm.wgsl';
 import inputSource from '../../shaders/conv2d-winograd-input.wgsl';
 import outputSource from '../../shaders/conv2d-winograd-output.wgsl';
+import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
@@ -32,7 +33,7 @@ const TILING = { tilesH: 'u32', tilesW: 'u32', tiles: 'u32' } as const;
 const FILTER = kernel('conv2d-winograd-filter', uniforms('Params', { inChannels: 'u32', outChannels: 'u32' }), filterSource);
 const INPUT = kernel('conv2d-winograd-input', uniforms('Params', { inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', ...TILING }), inputSource);
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
-const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource);
+const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
 const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource);
 const OUTPUT = kernel('conv2d-winograd-output', uniforms('Params', {
   outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', ...TILING, relu: 'u32',
