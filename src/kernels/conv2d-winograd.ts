@@ -128,7 +128,7 @@ export function conv2dWinogradDispatches(
   const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const gemmGrid: [number, number, number] = plain
-    ? grid1d(16 * vec4Groups * Math.ceil(tiles / 4), WG)
+    ? grid1d(16 * Math.ceil(vec4Groups / 2) * Math.ceil(tiles / 8), WG)
     : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), 16];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   return [
