@@ -10,7 +10,7 @@ import { CONV2D_CHANNEL_BLOCK, biasAsScaleShift, packConv2dWeights, packConv2dWe
 import { GpuLimitError, mib } from '../gpu/errors';
 import type { Conv2dPrecision } from '../kernels/conv2d-variants';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
-import { winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
+import { isWinogradShape, winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
 import type { TensorMap } from '../util/tensor';
 import { type Architecture, BN_EPS, type ConvSpec, HEAD_TENSORS, RESNET18, allConvs, convTensorNames, expectedTensors } from './architecture';
 
@@ -230,6 +230,7 @@ export class NetworkWeights {
     const key = `${spec.conv} (Winograd)`;
     let buffer = this.derived.get(key);
     if (!buffer) {
+      if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
       const w = this.conv(spec);
       buffer = this.ctx.device.createBuffer({ label: `${spec.conv} Winograd filter`, size: winogradFilterLength(spec) * 4, usage: GPUBufferUsage.STORAGE });
       this.ctx.run([winogradFilterDispatch(this.ctx, spec, { weights: w.weights, output: buffer }, `${spec.conv} Winograd filter transform`)]);
