@@ -10,8 +10,8 @@ import type { AdapterDescription } from '../gpu/context';
  * (conv2dDispatch). 'gemm': the tiled implicit GEMM with split-K (src/kernels/conv2d-gemm.ts, one
  * or two dispatches and a scratch tensor: conv2dGemmDispatches), results equal to float32 rounding.
  * 'winograd': Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions (src/kernels/conv2d-winograd.ts,
- * three dispatches and two scratch tensors; other shapes run 'direct'), results equal to a few
- * times float32 rounding.
+ * three dispatches and two scratch tensors; other shapes run 'direct'), results equal to float32
+ * rounding (transforms and another summation order).
  */
 export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd';
 /**

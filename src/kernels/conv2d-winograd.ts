@@ -12,8 +12,9 @@
 //
 // V and M live in two scratch buffers (winogradScratchBytes): the product reads one and writes the
 // other, and WebGPU does not let one buffer be read and written by the same dispatch. Same epilogue
-// as the other variants; the transforms' constants make its float32 error a few times that of a
-// direct sum (test/kernels-conv2d-winograd.test.ts measures it).
+// as the other variants. The transforms add rounding of their own, but each product sums Cin terms
+// where a direct convolution sums 9 Cin: its float32 error measured below the direct kernel's
+// (test/kernels-conv2d-winograd.test.ts).
 
 import filterSource from '../../shaders/conv2d-winograd-filter.wgsl';
 import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
