@@ -1,6 +1,7 @@
 // The conv2d variant micro-benchmark, one adapter per process (bench/conv-variants.mjs bundles
 // and runs this): ResNet18's 20 convolutions at their real shapes (batch 1, 224 x 224 input),
-// every variant of src/kernels/conv2d.ts on each, interleaved (A B, then B A, ...), wall-clock ms
+// every conv2d variant on each ('gemm' and 'winograd' as a forward dispatches them, with their
+// scratch and, for 'winograd', its transformed filter), interleaved (A B, then B A, ...), wall-clock ms
 // per dispatch waited for with onSubmittedWorkDone; then whole batch-1 forwards (logits read back),
 // one engine per variant on one context, interleaved the same way. Prints one JSON line on stdout.
 // Besides wall-clock time it records the process's CPU time per dispatch (process.cpuUsage: the
@@ -10,7 +11,11 @@
 
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { CONV2D_VARIANTS, type Conv2dVariant, conv2dDispatch, conv2dVariantFor, packConv2dWeights, packConv2dWeightsF16, supportsF16, type Conv2dShape } from '../src/kernels/conv2d';
+import { conv2dVariantRun, gemmScratchBytes, winogradScratchBytes } from '../src/kernels/conv2d-variants';
+import { winogradFilter } from '../src/kernels/conv2d-winograd';
+import type { GpuContext } from '../src/gpu/context';
 import { ResNetEngine } from '../src/model/engine';
+import { convStepDispatches } from '../src/model/forward';
 import { allConvs, spatialPlan, STEM } from '../src/model/architecture';
 import { randomWeights } from '../src/weights/random';
 import { mulberry32 } from '../src/util/random';
@@ -51,6 +56,20 @@ function convShapes(size: number): { name: string; shape: Conv2dShape }[] {
   return out;
 }
 
+/** The split-K scratch of 'gemm', and U and the two scratch buffers of 'winograd', where those run. */
+function multiDispatchBuffers(ctx: GpuContext, name: string, shape: Conv2dShape, w: Float32Array, variants: Candidate[]): { scratch?: GPUBuffer; products?: GPUBuffer; winograd?: GPUBuffer } {
+  const out: { scratch?: GPUBuffer; products?: GPUBuffer; winograd?: GPUBuffer } = {};
+  const gemm = gemmScratchBytes(shape);
+  if (variants.includes('gemm') && gemm) out.scratch = ctx.createStorageBuffer(`${name} bench split-K scratch`, new Float32Array(gemm / 4));
+  if (variants.includes('winograd') && conv2dVariantRun('winograd', shape) === 'winograd') {
+    const bytes = winogradScratchBytes(shape);
+    out.winograd = ctx.createStorageBuffer(`${name} bench Winograd filter`, winogradFilter(w, shape));
+    out.scratch = ctx.createStorageBuffer(`${name} bench Winograd input scratch`, new Float32Array(Math.max(bytes.input, gemm) / 4));
+    out.products = ctx.createStorageBuffer(`${name} bench Winograd products`, new Float32Array(bytes.products / 4));
+  }
+  return out;
+}
+
 const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 /** The order of the variants in repetition r: rotated each time, so none always runs first. */
 const orderFor = <T>(items: T[], r: number) => items.map((_, i) => items[(i + r) % items.length]);
@@ -77,18 +96,21 @@ async function main(): Promise<void> {
       scale: ctx.createStorageBuffer(`${name} bench scale`, new Float32Array(shape.outChannels).fill(1)),
       shift: ctx.createStorageBuffer(`${name} bench shift`, new Float32Array(shape.outChannels)),
       output: ctx.createStorageBuffer(`${name} bench output`, new Float32Array(shape.outChannels * oh * ow)),
+      ...multiDispatchBuffers(ctx, name, shape, w, args.variants),
     };
+    // 'gemm' and 'winograd' as a forward runs them (convStepDispatches: their scratch, U for 'winograd').
     const dispatches = new Map(args.variants.map((v) => [v, v === 'f16'
-      ? conv2dDispatch(ctx, shape, { ...bufs, weights: bufs.weightsF16 }, { relu: true, precision: 'f16' }, `${name} (f16)`)
-      : conv2dDispatch(ctx, shape, bufs, { relu: true, variant: v }, `${name} (${v})`)]));
+      ? [conv2dDispatch(ctx, shape, { ...bufs, weights: bufs.weightsF16 }, { relu: true, precision: 'f16' }, `${name} (f16)`)]
+      : [convStepDispatches(ctx, { ...shape, groups: 1 }, { ...bufs, weights: v === 'winograd' && bufs.winograd ? bufs.winograd : bufs.weights },
+        { variant: conv2dVariantRun(v, shape), relu: true, precision: 'f32' }, `${name} (${v})`)].flat()]));
     const ms: Record<string, number[]> = Object.fromEntries(args.variants.map((v) => [v, []]));
     const cpuMs: Record<string, number[]> = Object.fromEntries(args.variants.map((v) => [v, []]));
-    for (const v of args.variants) { ctx.run([dispatches.get(v)!]); await ctx.finish(); } // compile + warm
+    for (const v of args.variants) { ctx.run(dispatches.get(v)!); await ctx.finish(); } // compile + warm
     for (let r = 0; r < args.reps; r++) {
       for (const v of orderFor(args.variants, r)) {
         const t0 = performance.now();
         const c0 = process.cpuUsage();
-        ctx.run([dispatches.get(v)!]);
+        ctx.run(dispatches.get(v)!);
         await ctx.finish();
         const c = process.cpuUsage(c0);
         ms[v].push(performance.now() - t0);

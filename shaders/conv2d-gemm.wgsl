@@ -52,11 +52,7 @@ override STRIDE: u32 = 1u;
 // Threads per workgroup: the tiling below is written for 256 (16 x 16), which the wrapper passes.
 override WG: u32 = 256u;
 
-const TILE: u32 = 64u;
-const STEP: u32 = 16u;
-
-var<workgroup> tileA: array<vec4<f32>, 256>;   // [STEP][16 channel groups]
-var<workgroup> tileB: array<f32, 1024>;        // [STEP][TILE pixels]
+// TILE, STEP, tileA, tileB and accumulateStep: shaders/parts/gemm-tile.wgsl, joined after this file.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) flat: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -112,14 +108,7 @@ fn main(@builtin(local_invocation_index) flat: u32, @builtin(workgroup_id) wid: 
       tileB[e] = v;
     }
     workgroupBarrier();
-    for (var k = 0u; k < STEP; k++) {
-      let a = tileA[k * 16u + ty];
-      let b = k * TILE + tx;
-      acc0 += a * tileB[b];
-      acc1 += a * tileB[b + 16u];
-      acc2 += a * tileB[b + 32u];
-      acc3 += a * tileB[b + 48u];
-    }
+    accumulateStep(tx, ty, &acc0, &acc1, &acc2, &acc3);
     workgroupBarrier();
   }
 

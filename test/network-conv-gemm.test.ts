@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { randomWeights } from '../src/weights/random';
-import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
+import { freshSeed, makeRng, randomArray, tapErrors, testContext } from './helpers/gpu';
 import { referenceForward } from './reference/resnet';
 
 // As test/network-conv-variants.test.ts: float32 through 20 layers of up to 4608-term sums is ~1e-5
@@ -29,16 +29,9 @@ describe('ResNet18 forward with the gemm convolution forced', () => {
       expect(labels.filter((l) => l.startsWith('conv2d-gemm')).length).toBe(20);
       expect(labels.filter((l) => /^conv2d(-rows)? pipeline/.test(l)).length).toBe(0);
       expect(labels.some((l) => l.startsWith('conv2d-splitk-reduce'))).toBe(true);
-      const got = await engine.forward(input, { taps: allTapNames() });
-      const want = referenceForward(weights, input);
-      let worst: [string, number] = ['', 0];
-      for (const tap of allTapNames()) {
-        expect(got.get(tap)!.shape, tap).toEqual(want.get(tap)!.shape);
-        const e = relativeError(got.get(tap)!.data, want.get(tap)!.data);
-        if (e > worst[1]) worst = [tap, e];
-        expect(e, `${tap} (seed ${seed})`).toBeLessThanOrEqual(F32_TOLERANCE);
-      }
+      const { errors, worst } = tapErrors(await engine.forward(input, { taps: allTapNames() }), referenceForward(weights, input), allTapNames());
       console.log(`gemm on ${ctx.adapter.name} (seed ${seed}): worst tap ${worst[0]} ${worst[1].toExponential(2)}`);
+      for (const [tap, e] of Object.entries(errors)) expect(e, `${tap} (seed ${seed})`).toBeLessThanOrEqual(F32_TOLERANCE);
     } finally {
       engine.dispose();
     }

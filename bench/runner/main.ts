@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem, type as osType, release as osRelease }
 import { dirname, join, resolve } from 'node:path';
 import { chromiumAvailable, lavapipeIcd, openBrowserPage, withTimeout } from '../../test/helpers/browser';
 import type { EngineName, EnvResult, ModelResult, Step, Variant } from '../core/suite';
+import { CONV2D_VARIANTS } from '../../src/kernels/conv2d-variants';
 import { RESNET18 } from '../../src/model/architecture';
 import { FAMILY_NAMES, architectureOf } from '../../src/model/family';
 import type { TimingPlan } from '../core/stats';
@@ -142,7 +143,8 @@ export function parseArgs(argv: string[], root: string): Options {
   for (const b of batches) if (!Number.isInteger(b) || b < 2) throw new Error(`--batches wants integers >= 2, got ${batchesArg}`);
   const mode = verifyOnly ? 'verify-only' : quick ? 'quick' : reduced ? 'reduced' : (has('runs') || has('warmups')) ? 'custom' : 'full';
   const convVariant = get('conv-variant');
-  if (convVariant !== undefined && !['direct', 'rows', 'gemm', 'measured'].includes(convVariant)) throw new Error(`--conv-variant wants direct, rows, gemm or measured, got '${convVariant}'`);
+  const choices = [...CONV2D_VARIANTS, 'measured'];
+  if (convVariant !== undefined && !choices.includes(convVariant)) throw new Error(`--conv-variant wants ${choices.join(', ')}, got '${convVariant}'`);
   const arch = get('arch') ?? RESNET18.name;
   if (!FAMILY_NAMES.includes(arch)) throw new Error(`--arch wants one of ${FAMILY_NAMES.join(', ')}, got '${arch}'`);
   return {

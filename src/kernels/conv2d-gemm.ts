@@ -10,6 +10,7 @@
 
 import source from '../../shaders/conv2d-gemm.wgsl';
 import reduceSource from '../../shaders/conv2d-splitk-reduce.wgsl';
+import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
@@ -21,7 +22,7 @@ export { gemmScratchBytes, gemmSplitK };
 const GEMM = kernel('conv2d-gemm', uniforms('Params', {
   inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', padding: 'i32',
   taps: 'u32', pixels: 'u32', chunk: 'u32', splitK: 'u32', relu: 'u32',
-}), source);
+}), source, gemmTile);
 const REDUCE = kernel('conv2d-splitk-reduce', uniforms('Params', {
   outChannels: 'u32', pixels: 'u32', outPlane: 'u32', splitK: 'u32', groupsX: 'u32', relu: 'u32',
 }), reduceSource);

@@ -9,14 +9,17 @@ import type { AdapterDescription } from '../gpu/context';
  * (other shapes run 'direct'); the two give bit-identical results, one dispatch each
  * (conv2dDispatch). 'gemm': the tiled implicit GEMM with split-K (src/kernels/conv2d-gemm.ts, one
  * or two dispatches and a scratch tensor: conv2dGemmDispatches), results equal to float32 rounding.
+ * 'winograd': Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions (src/kernels/conv2d-winograd.ts,
+ * three dispatches and two scratch tensors; other shapes run 'direct'), results equal to float32
+ * rounding (transforms and another summation order).
  */
-export type Conv2dVariant = 'direct' | 'rows' | 'gemm';
+export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd';
 /**
  * What runs a convolution: a variant, or 'grouped' (src/kernels/conv2d-grouped.ts), which every
  * grouped convolution takes whatever the choice.
  */
 export type Conv2dRun = Conv2dVariant | 'grouped';
-export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm'];
+export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm', 'winograd'];
 /** The variants conv2dDispatch makes in one dispatch. */
 export const SINGLE_DISPATCH_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
 
@@ -69,14 +72,17 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
 
 /**
  * The variant that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
- * stride 1 only, 'gemm' every shape, the f16 path exists for 'direct' only, and a grouped
- * convolution runs 'grouped' (f32 weights).
+ * stride 1 only, 'winograd' 3x3 stride 1 padding 1 only, 'gemm' every shape, the f16 path exists
+ * for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
  */
-export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number; groups?: number }, precision: Conv2dPrecision = 'f32'): Conv2dRun {
+export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number; padding: number; groups?: number },
+  precision: Conv2dPrecision = 'f32'): Conv2dRun {
   if ((shape.groups ?? 1) > 1) return 'grouped';
   if (precision === 'f16') return 'direct';
   if (variant === 'gemm') return 'gemm';
-  return variant === 'rows' && shape.kernel === 3 && shape.stride === 1 ? 'rows' : 'direct';
+  const threeByThree = shape.kernel === 3 && shape.stride === 1;
+  if (variant === 'winograd') return threeByThree && shape.padding === 1 ? 'winograd' : 'direct';
+  return variant === 'rows' && threeByThree ? 'rows' : 'direct';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,4 +121,23 @@ export function gemmSplitK(s: GemmShape): number {
 export function gemmScratchBytes(s: GemmShape): number {
   const split = gemmSplitK(s);
   return split === 1 ? 0 : split * s.outChannels * gemmPixels(s) * 4;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 'winograd': its tiles and scratch (src/kernels/conv2d-winograd.ts), from shapes alone
+
+/** The 2x2 output tiles of a 3x3 stride-1 padding-1 convolution (outputs = inputs): per image and in all. */
+export function winogradTiles(s: ConvGeometry): { tilesH: number; tilesW: number; tiles: number } {
+  const tilesH = Math.ceil(s.inHeight / 2);
+  const tilesW = Math.ceil(s.inWidth / 2);
+  return { tilesH, tilesW, tiles: s.batch * tilesH * tilesW };
+}
+
+/**
+ * Bytes of the two scratch tensors of a 'winograd' convolution: the transformed input V (16 x Cin
+ * x tiles floats) and the products M (16 x Cout x tiles), each about 4x the tensor it stands for.
+ */
+export function winogradScratchBytes(s: ConvGeometry): { input: number; products: number } {
+  const { tiles } = winogradTiles(s);
+  return { input: 16 * s.inChannels * tiles * 4, products: 16 * s.outChannels * tiles * 4 };
 }

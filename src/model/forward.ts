@@ -10,6 +10,7 @@ import { channelReplaceDispatch } from '../kernels/channel-replace';
 import { type Conv2dShape, conv2dDispatch } from '../kernels/conv2d';
 import type { Conv2dPrecision, Conv2dRun } from '../kernels/conv2d-variants';
 import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
+import { conv2dWinogradDispatches } from '../kernels/conv2d-winograd';
 import { groupedConv2dDispatch } from '../kernels/conv2d-grouped';
 import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
 import { linearDispatch } from '../kernels/linear';
@@ -34,13 +35,15 @@ export interface TapBuffer {
 export function convStepDispatches(
   ctx: GpuContext,
   shape: Conv2dShape & { groups: number },
-  buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer },
+  buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
   step: { variant: Conv2dRun; relu: boolean; precision: Conv2dPrecision },
   label: string,
 ): Dispatch | Dispatch[] {
   const { groups, ...dense } = shape;
   if (step.variant === 'grouped') return groupedConv2dDispatch(ctx, shape, buffers, { relu: step.relu }, label);
   if (step.variant === 'gemm') return conv2dGemmDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (gemm)`);
+  // 'winograd' reads U (NetworkWeights.winograd) where the others read the packed filter.
+  if (step.variant === 'winograd') return conv2dWinogradDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (winograd)`);
   return conv2dDispatch(ctx, dense, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, label);
 }
 
@@ -89,9 +92,11 @@ export class ForwardPlan {
           batch, inChannels: spec.inChannels, inHeight, inWidth,
           outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
         };
-        const buffers = { input: bufferOf(step.input), weights: weights.filter(spec, step.precision), ...epilogue, output: bufferOf(step.output) };
+        const filter = step.variant === 'winograd' ? weights.winograd(spec) : weights.filter(spec, step.precision);
+        const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
         const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
-        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch }, step, step.label);
+        const products = step.products === undefined ? undefined : bufferOf(step.products);
+        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products }, step, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);

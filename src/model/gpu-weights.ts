@@ -1,8 +1,8 @@
 // Weights on the GPU: each convolution's packed filter with its BatchNorm folded into a per-channel
 // epilogue (scale, shift), the stem's raw BN parameters (for the separate batchnorm kernel, used
 // when the raw conv1 tap is asked for), and the classifier. The object owns every GPU form derived
-// from these weights (the f16 copies, the transposed filters of the backward pass) and frees them
-// all in destroy(): nothing about them is kept anywhere else.
+// from these weights (the f16 copies, the transposed filters of the backward pass, the Winograd
+// filters) and frees them all in destroy(): nothing about them is kept anywhere else.
 
 import type { GpuContext } from '../gpu/context';
 import { foldBatchnorm } from '../kernels/batchnorm';
@@ -10,6 +10,7 @@ import { CONV2D_CHANNEL_BLOCK, biasAsScaleShift, packConv2dWeights, packConv2dWe
 import { GpuLimitError, mib } from '../gpu/errors';
 import type { Conv2dPrecision } from '../kernels/conv2d-variants';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
+import { isWinogradShape, winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
 import type { TensorMap } from '../util/tensor';
 import { type Architecture, BN_EPS, type ConvSpec, HEAD_TENSORS, RESNET18, allConvs, convTensorNames, expectedTensors } from './architecture';
 
@@ -106,7 +107,7 @@ export class NetworkWeights {
   private fc: { weight: GPUBuffer; bias: GPUBuffer } | null = null;
   /** Uploaded buffers (what byteLength counts). */
   private readonly buffers: GPUBuffer[] = [];
-  /** Derived on the GPU on first use, by key (transposed filters). */
+  /** Derived on the GPU on first use, by key (transposed and Winograd filters). */
   private readonly derived = new Map<string, GPUBuffer>();
 
   constructor(private readonly ctx: GpuContext, tensors: TensorMap, options: NetworkWeightsOptions = {}) {
@@ -218,7 +219,27 @@ export class NetworkWeights {
     return buffer;
   }
 
-  /** Bytes of the uploaded weights (the derived forms of the backward pass are made on demand). */
+  /**
+   * The Winograd F(2x2, 3x3) filters U = G g G^T of a 3x3 stride-1 convolution (conv2d-winograd.ts),
+   * 16 x ceil(Cout/4)*4 x Cin floats: 16/9 of the packed filter; for all 13 of ResNet18's 3x3
+   * stride-1 convolutions 64 MiB more (their packed filters: 36 MiB). Made on the GPU from the packed filter on first use and
+   * kept until destroy(), as transposed() is: only the plans that run 'winograd' pay for them, and
+   * the state-dict filter need not be kept on the CPU in case a plan does later.
+   */
+  winograd(spec: ConvSpec): GPUBuffer {
+    const key = `${spec.conv} (Winograd)`;
+    let buffer = this.derived.get(key);
+    if (!buffer) {
+      if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
+      const w = this.conv(spec);
+      buffer = this.ctx.device.createBuffer({ label: `${spec.conv} Winograd filter`, size: winogradFilterLength(spec) * 4, usage: GPUBufferUsage.STORAGE });
+      this.ctx.run([winogradFilterDispatch(this.ctx, spec, { weights: w.weights, output: buffer }, `${spec.conv} Winograd filter transform`)]);
+      this.derived.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  /** Bytes of the uploaded weights (the derived forms are made on demand). */
   get byteLength(): number {
     return this.buffers.reduce((sum, b) => sum + b.size, 0);
   }

@@ -21,7 +21,7 @@ import {
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
 import {
-  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes,
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, winogradScratchBytes,
 } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
@@ -167,8 +167,13 @@ export interface ScheduledTensor {
 export type ConvEpilogue = 'batchnorm' | 'identity';
 
 export type ForwardStep = { label: string } & (
-  /** `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes). */
-  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dRun; precision: Conv2dPrecision; scratch?: number }
+  /**
+   * `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes), or
+   * the transformed input of a 'winograd' one; `products`: a 'winograd' convolution's products
+   * (winogradScratchBytes).
+   */
+  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dRun; precision: Conv2dPrecision;
+    scratch?: number; products?: number }
   /** The stand-alone BatchNorm of `conv` (its raw parameters), optionally with ReLU. */
   | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean }
   | { op: 'relu'; input: number; output: number }
@@ -243,12 +248,17 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
     const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
     const variant = conv2dVariantRun(chosen, spec, precision);
-    const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : 0;
+    const winograd = variant === 'winograd' ? winogradScratchBytes(geometry) : null;
+    const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : winograd?.input ?? 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
-    const scratch = scratchBytes ? tensor(`${label} split-K scratch`, [scratchBytes / 4]) : undefined;
+    const scratch = scratchBytes ? tensor(`${label} ${winograd ? 'Winograd input' : 'split-K'} scratch`, [scratchBytes / 4]) : undefined;
+    const products = winograd ? tensor(`${label} Winograd products`, [winograd.products / 4]) : undefined;
     // A grouped convolution reads its f32 filter whatever the precision (its kernel has no f16 form).
     const stepPrecision = variant === 'grouped' ? 'f32' : precision;
-    steps.push({ op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision: stepPrecision, ...(scratch !== undefined ? { scratch } : {}) });
+    steps.push({
+      op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision: stepPrecision,
+      ...(scratch !== undefined ? { scratch } : {}), ...(products !== undefined ? { products } : {}),
+    });
   };
 
   /**
@@ -366,7 +376,10 @@ export function stepTensors(s: ForwardStep): { reads: number[]; writes: number[]
   switch (s.op) {
     case 'add': return { reads: [s.a, s.b], writes: [s.output] };
     case 'ablate': return { reads: [s.tensor], writes: [s.tensor] };
-    case 'conv': return s.scratch === undefined ? { reads: [s.input], writes: [s.output] } : { reads: [s.input, s.scratch], writes: [s.output, s.scratch] };
+    case 'conv': {
+      const scratch = [s.scratch, s.products].filter((t): t is number => t !== undefined);
+      return { reads: [s.input, ...scratch], writes: [s.output, ...scratch] };
+    }
     default: return { reads: [s.input], writes: [s.output] };
   }
 }

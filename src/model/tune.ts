@@ -11,15 +11,16 @@
 import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
 import { packConv2dWeights } from '../kernels/conv2d';
 import {
-  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, conv2dVariantRun, convShapeKey, gemmScratchBytes,
+  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, conv2dVariantRun, convShapeKey, gemmScratchBytes, winogradScratchBytes,
 } from '../kernels/conv2d-variants';
+import { winogradFilter } from '../kernels/conv2d-winograd';
 import { mulberry32 } from '../util/random';
 import type { ConvSpec } from './architecture';
 import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
 /** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 1;
+export const KERNEL_TABLE_VERSION = 2;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */
@@ -73,7 +74,7 @@ export function scheduleConvs(schedule: ForwardSchedule): { spec: ConvSpec; geom
   return out;
 }
 
-/** The candidates that really run a shape (conv2dVariantRun: 'rows' is 3x3 stride 1 only). */
+/** The candidates that really run a shape (conv2dVariantRun: 'rows' and 'winograd' are 3x3 stride 1 only). */
 export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dVariant[] {
   return candidates.filter((v) => conv2dVariantRun(v, g) === v);
 }
@@ -112,20 +113,31 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
     const oh = Math.floor((g.inHeight + 2 * g.padding - g.kernel) / g.stride) + 1;
     const ow = Math.floor((g.inWidth + 2 * g.padding - g.kernel) / g.stride) + 1;
     const macs = g.batch * g.outChannels * oh * ow * g.inChannels * g.kernel * g.kernel;
-    const scratchBytes = gemmScratchBytes(g);
     const label = `kernel tuning ${key}`;
-    const owned = [
-      ctx.createStorageBuffer(`${label} input`, random(g.batch * g.inChannels * g.inHeight * g.inWidth)),
-      ctx.createStorageBuffer(`${label} filter`, packConv2dWeights(random(g.outChannels * g.inChannels * g.kernel * g.kernel), g)),
-      ctx.createStorageBuffer(`${label} scale`, new Float32Array(g.outChannels).fill(1)),
-      ctx.createStorageBuffer(`${label} shift`, new Float32Array(g.outChannels)),
-      ctx.createStorageBuffer(`${label} output`, new Float32Array(g.batch * g.outChannels * oh * ow)),
-      ...(scratchBytes ? [ctx.createStorageBuffer(`${label} split-K scratch`, new Float32Array(scratchBytes / 4))] : []),
-    ];
-    const [input, weights, scale, shift, output, scratch] = owned;
+    const owned: GPUBuffer[] = [];
+    const buffer = (what: string, data: Float32Array) => {
+      const b = ctx.createStorageBuffer(`${label} ${what}`, data);
+      owned.push(b);
+      return b;
+    };
+    const filter = random(g.outChannels * g.inChannels * g.kernel * g.kernel);
+    const input = buffer('input', random(g.batch * g.inChannels * g.inHeight * g.inWidth));
+    const weights = buffer('filter', packConv2dWeights(filter, g));
+    const scale = buffer('scale', new Float32Array(g.outChannels).fill(1));
+    const shift = buffer('shift', new Float32Array(g.outChannels));
+    const output = buffer('output', new Float32Array(g.batch * g.outChannels * oh * ow));
+    const scratchBytes = gemmScratchBytes(g);
+    const gemmScratch = candidates.includes('gemm') && scratchBytes ? buffer('split-K scratch', new Float32Array(scratchBytes / 4)) : undefined;
+    // 'winograd' reads U, made here from the same random filter as NetworkWeights.winograd makes it.
+    const winograd = candidates.includes('winograd') ? {
+      weights: buffer('Winograd filter', winogradFilter(filter, g)),
+      scratch: buffer('Winograd input scratch', new Float32Array(winogradScratchBytes(g).input / 4)),
+      products: buffer('Winograd products', new Float32Array(winogradScratchBytes(g).products / 4)),
+    } : undefined;
     try {
+      const buffersFor = (v: Conv2dVariant) => ({ input, weights, scale, shift, output, scratch: gemmScratch, ...(v === 'winograd' ? winograd : {}) });
       const dispatches = new Map<Conv2dVariant, Dispatch[]>(candidates.map((v) => [v, [convStepDispatches(ctx, { ...g, groups: 1 },
-        { input, weights, scale, shift, output, scratch }, { variant: v, relu: true, precision: 'f32' }, `${label} (${v})`)].flat()]));
+        buffersFor(v), { variant: v, relu: true, precision: 'f32' }, `${label} (${v})`)].flat()]));
       // Warm-up (pipelines compiled), and the repeat count from the slowest candidate's first time.
       let slowest = 0;
       for (const d of dispatches.values()) {

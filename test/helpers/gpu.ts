@@ -54,3 +54,22 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   }
   return worst / Math.max(scale, 1e-30);
 }
+
+interface TapTensor { shape: number[]; data: ArrayLike<number> }
+
+/**
+ * relativeError of every tap of a forward against the reference's, and the worst as [tap, error].
+ * A tap whose shape differs throws, naming it.
+ */
+export function tapErrors(got: ReadonlyMap<string, TapTensor>, want: ReadonlyMap<string, TapTensor>, taps: readonly string[]):
+  { errors: Record<string, number>; worst: [string, number] } {
+  const errors: Record<string, number> = {};
+  let worst: [string, number] = ['', 0];
+  for (const tap of taps) {
+    const [g, w] = [got.get(tap), want.get(tap)];
+    if (!g || !w || g.shape.join('x') !== w.shape.join('x')) throw new Error(`${tap}: shape ${g?.shape.join('x')} against the reference's ${w?.shape.join('x')}`);
+    errors[tap] = relativeError(g.data, w.data);
+    if (!(errors[tap] <= worst[1])) worst = [tap, errors[tap]];
+  }
+  return { errors, worst };
+}

@@ -1,0 +1,41 @@
+// The kernel tuner's measurement (src/model/tune.ts measureKernels) over chosen convolutions of
+// ResNet18, one adapter per process (bench/conv-measure.mjs bundles and runs this): each
+// convolution's candidates timed exactly as a forward dispatches them (multi-dispatch variants
+// included, with their scratch and derived filters), interleaved, medians. Prints a table and one
+// JSON line with the load average before and after.
+
+import { loadavg } from 'node:os';
+import { type AdapterChoice, createNodeContext } from '../src/gpu/node';
+import { CONV2D_VARIANTS, type Conv2dVariant, convShapeKey } from '../src/kernels/conv2d-variants';
+import { ResNetEngine } from '../src/model/engine';
+import { emptyKernelTable, measureKernels, scheduleConvs } from '../src/model/tune';
+import { randomWeights } from '../src/weights/random';
+
+const argv = process.argv.slice(2);
+const get = (name: string, fallback: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
+const adapter = get('adapter', 'lavapipe') as AdapterChoice;
+const size = Number(get('size', '224'));
+const batch = Number(get('batch', '1'));
+const rounds = Number(get('rounds', '5'));
+const variants = get('variants', CONV2D_VARIANTS.join(',')).split(',') as Conv2dVariant[];
+/** 'k3s1': the 3x3 stride-1 convolutions only; 'all': every convolution. */
+const which = get('convs', 'k3s1');
+
+async function main(): Promise<void> {
+  const load = [loadavg()];
+  const ctx = await createNodeContext(adapter);
+  const engine = await ResNetEngine.create({ context: ctx });
+  engine.loadWeights(randomWeights(1)); // planning needs weights; the timings use their own random data
+  const schedule = engine.plan(batch, size, size, ['fc']).schedule;
+  const geometries = [...new Map(scheduleConvs(schedule).map(({ geometry }) => [convShapeKey(geometry), geometry])).values()]
+    .filter((g) => which === 'all' || (g.kernel === 3 && g.stride === 1));
+  const table = await measureKernels(ctx, emptyKernelTable(ctx.adapter), geometries, {
+    candidates: variants, rounds,
+    onProgress: (done, total, key, m) => console.log(`${done}/${total} ${key}: ${Object.entries(m.ms).map(([v, ms]) => `${v} ${ms!.toPrecision(3)} ms`).join(', ')} -> ${m.variant}`),
+  });
+  load.push(loadavg());
+  engine.dispose();
+  console.log(JSON.stringify({ adapter: ctx.adapter.name, description: ctx.adapter.description, size, batch, rounds, loadavg: load, shapes: table.shapes }));
+}
+
+main().catch((e) => { process.stderr.write(`conv-measure: ${(e as Error).message}\n`); process.exit(1); });

@@ -1,0 +1,73 @@
+// conv2d-winograd-output.wgsl: the output transform and epilogue of the Winograd F(2x2, 3x3)
+// convolution (src/kernels/conv2d-winograd.ts). Tile t of output channel k gathers its 16 products
+// M[xi][k][t] (conv2d-winograd-gemm.wgsl) as a 4x4 matrix m and makes the 2x2 outputs
+//
+//   Y = A^T m A,   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+//
+// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu.
+// Outputs past the last row or column (odd output sizes: the last tiles are partial) are not written.
+//
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Bindings (group 0):
+//   0 params : uniform Params
+//   1 m      : storage read,  array<f32>  [16, Cout, T] (element (xi*Cout + k)*T + t)
+//   2 scale  : storage read,  array<f32>  [Cout]
+//   3 shift  : storage read,  array<f32>  [Cout]
+//   4 y      : storage write, array<f32>  NCHW [N, Cout, OH, OW]
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(Cout * T, WG); thread flat = k*T + t (consecutive threads read consecutive m).
+// Invariants: each output pixel lies in exactly one tile, so it has exactly one writer.
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> m: array<f32>;
+@group(0) @binding(2) var<storage, read> scale: array<f32>;
+@group(0) @binding(3) var<storage, read> shift: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+/** A^T applied to a column (m0, m1, m2, m3). */
+fn at(c: vec4<f32>) -> vec2<f32> {
+  return vec2<f32>(c.x + c.y + c.z, c.y - c.z - c.w);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let flat = gid.x + gid.y * groups.x * WG;
+  let T = params.tiles;
+  let cout = params.outChannels;
+  if (flat >= cout * T) { return; }
+  let k = flat / T;
+  let t = flat % T;
+  let plane16 = cout * T;
+  var r: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) {
+      r[i][j] = m[(4u * i + j) * plane16 + flat];
+    }
+  }
+  // p_j = column j of P = A^T m; then row a of Y = P A is A^T over (p0[a], p1[a], p2[a], p3[a]).
+  let p0 = at(vec4<f32>(r[0].x, r[1].x, r[2].x, r[3].x));
+  let p1 = at(vec4<f32>(r[0].y, r[1].y, r[2].y, r[3].y));
+  let p2 = at(vec4<f32>(r[0].z, r[1].z, r[2].z, r[3].z));
+  let p3 = at(vec4<f32>(r[0].w, r[1].w, r[2].w, r[3].w));
+  let yTop = at(vec4<f32>(p0.x, p1.x, p2.x, p3.x));
+  let yBottom = at(vec4<f32>(p0.y, p1.y, p2.y, p3.y));
+  let perImage = params.tilesH * params.tilesW;
+  let n = t / perImage;
+  let oy = 2u * ((t % perImage) / params.tilesW);
+  let ox = 2u * (t % params.tilesW);
+  let base = (n * cout + k) * params.outHeight * params.outWidth;
+  let sc = scale[k];
+  let sh = shift[k];
+  let vals = array<vec2<f32>, 2>(yTop, yBottom);
+  for (var i = 0u; i < 2u; i++) {
+    for (var j = 0u; j < 2u; j++) {
+      if (oy + i < params.outHeight && ox + j < params.outWidth) {
+        var out = vals[i][j] * sc + sh;
+        if (params.relu != 0u) { out = max(out, 0.0); }
+        y[base + (oy + i) * params.outWidth + ox + j] = out;
+      }
+    }
+  }
+}

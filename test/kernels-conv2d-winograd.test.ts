@@ -1,0 +1,108 @@
+// The Winograd F(2x2, 3x3) convolution (src/kernels/conv2d-winograd.ts: filter, input, both product
+// and output kernels) against the float64 reference, on fresh random data of awkward shapes: batch 2,
+// odd output sizes (partial 2x2 tiles), a 1x1 image, channel counts that are not multiples of 4 or
+// of the 16-channel step, several tiles of the product both ways, and layer4's 512-channel sums.
+
+import { describe, expect, it } from 'vitest';
+import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
+import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
+import {
+  type WinogradProductKernel, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
+} from '../src/kernels/conv2d-winograd';
+import { channelAffine, conv2d } from './reference/cpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+
+// Tolerance: 1e-5 of the output's largest magnitude, as for the direct and gemm kernels. Winograd's
+// transforms add rounding of their own (V entries are sums of up to 4 inputs, U entries of 9
+// halved weights, A^T M A sums 9 products per output), but each of its 16 products sums only Cin
+// terms where a direct convolution sums 9 * Cin in one chain. Measured against float64 (8 seeds,
+// inputs and weights uniform in [-1, 1)): 8.9e-7 at worst on the layer4-like case (Cin 512),
+// where conv2d.wgsl errs by 3.2e-6; 3.9e-7 (direct 9.4e-7) on the layer1-like one. 1e-5 leaves a
+// 10x margin; an indexing error (O(1)) fails it.
+const TOLERANCE = 1e-5;
+
+const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number): Conv2dShape =>
+  ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride: 1, padding: 1 });
+
+interface Case { name: string; shape: Conv2dShape; relu: boolean; affine: boolean }
+
+const cases: Case[] = [
+  { name: 'batch 2, 7x9, Cin 3, Cout 5, relu', shape: shape(2, 3, 7, 9, 5), relu: true, affine: true },
+  { name: 'batch 2, 13x5, Cin 17, Cout 17, no relu', shape: shape(2, 17, 13, 5, 17), relu: false, affine: false },
+  { name: 'batch 2, 1x1 image, Cin 5, Cout 3 (only the centre tap is inside)', shape: shape(2, 5, 1, 1, 3), relu: false, affine: true },
+  { name: 'batch 1, 2x2, Cin 1, Cout 1', shape: shape(1, 1, 2, 2, 1), relu: true, affine: false },
+  { name: 'batch 2, 17x19 (180 tiles: 3 product tiles), Cin 33, Cout 130 (3 channel tiles), relu', shape: shape(2, 33, 17, 19, 130), relu: true, affine: true },
+  { name: 'layer4-like: Cin 512, 7x7, Cout 20', shape: shape(1, 512, 7, 7, 20), relu: false, affine: true },
+  { name: 'layer1-like: Cin 64, 14x14, Cout 64, batch 2', shape: shape(2, 64, 14, 14, 64), relu: true, affine: true },
+];
+
+describe('conv2d-winograd kernels', () => {
+  let worst = 0;
+  const products: WinogradProductKernel[] = ['tiled', 'plain'];
+  for (const [product, c] of products.flatMap((p) => cases.map((c) => [p, c] as const))) {
+    it(`matches the float64 reference (${product} products): ${c.name}`, async () => {
+      const ctx = await testContext();
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const s = c.shape;
+      const [oh, ow] = [s.inHeight, s.inWidth];
+      const x = randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng);
+      const w = randomArray(s.outChannels * s.inChannels * 9, rng);
+      const { scale, shift } = c.affine
+        ? { scale: randomArray(s.outChannels, rng, 0.5, 1.5), shift: randomArray(s.outChannels, rng, -0.5, 0.5) }
+        : biasAsScaleShift(s.outChannels, randomArray(s.outChannels, rng, -0.5, 0.5));
+      const count = s.batch * s.outChannels * oh * ow;
+      const out = poisoned(ctx, count, 'conv2d-winograd test output');
+      const bytes = winogradScratchBytes(s);
+      const dispatches = conv2dWinogradDispatches(ctx, s, {
+        input: upload(ctx, x, 'conv2d-winograd test input'),
+        weights: upload(ctx, winogradFilter(w, s), 'conv2d-winograd test filter'),
+        scale: upload(ctx, scale, 'conv2d-winograd test scale'),
+        shift: upload(ctx, shift, 'conv2d-winograd test shift'),
+        output: out,
+        scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd test input scratch'),
+        products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
+      }, { relu: c.relu, product });
+      expect(dispatches).toHaveLength(3);
+      expect(dispatches[1].pipeline.label).toMatch(product === 'plain' ? /^conv2d-winograd-gemm-plain / : /^conv2d-winograd-gemm /);
+      ctx.run(dispatches);
+      const y = await download(ctx, out, count);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const e = relativeError(y, expected);
+      worst = Math.max(worst, e);
+      console.log(`winograd (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst.toExponential(2)}`);
+      expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+
+  it('makes the same U on the GPU from the packed filter as winogradFilter on the CPU', async () => {
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const s = shape(1, 7, 1, 1, 10);
+    const w = randomArray(s.outChannels * s.inChannels * 9, makeRng(seed));
+    const length = winogradFilterLength(s);
+    expect(length).toBe(16 * 12 * 7);
+    const out = poisoned(ctx, length, 'conv2d-winograd filter test output');
+    ctx.run([winogradFilterDispatch(ctx, s, { weights: upload(ctx, packConv2dWeights(w, s), 'conv2d-winograd filter test packed'), output: out })]);
+    const got = await download(ctx, out, length);
+    // Padded channels (10, 11) are 0 on both; the rest differ by float32 rounding of a few additions.
+    expect(relativeError(got, winogradFilter(w, s)), `seed ${seed}`).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('runs 3x3 stride-1 padding-1 convolutions only, and refuses others in one line', async () => {
+    expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd');
+    expect(conv2dVariantRun('winograd', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
+    expect(conv2dVariantRun('winograd', { kernel: 1, stride: 1, padding: 0 })).toBe('direct');
+    expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 0 })).toBe('direct');
+    expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
+    expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 }, 'f16')).toBe('direct');
+    const ctx = await testContext();
+    const buf = (n: number) => upload(ctx, new Float32Array(n), 'conv2d-winograd refusal buffer');
+    const s = { ...shape(1, 4, 4, 4, 4), stride: 2 };
+    expect(() => conv2dWinogradDispatches(ctx, s, { input: buf(64), weights: buf(256), scale: buf(4), shift: buf(4), output: buf(16) }, { relu: false }))
+      .toThrow(/needs kernel 3, stride 1, padding 1, got k3 s2 p1$/);
+    expect(() => conv2dWinogradDispatches(ctx, shape(1, 4, 4, 4, 4), {
+      input: buf(64), weights: buf(256), scale: buf(4), shift: buf(4), output: buf(64), scratch: buf(4), products: buf(256),
+    }, { relu: false })).toThrow(/transformed input needs a scratch buffer of 1024 bytes$/);
+  });
+});
