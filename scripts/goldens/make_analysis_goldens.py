@@ -77,8 +77,9 @@ def zoom_out(x):
                  (56, 56, 56, 56), mode='reflect')
 
 
-def centres(model, x, taps, batch=20):
-    """{tap: list over images of list over channels (python floats of the float32 centre values)}."""
+def centres(model, x, taps, last_stage=3, batch=20):
+    """{tap: list over images of list over channels (python floats of the float32 centre values)},
+    running the stem and layer1 .. layer<last_stage> (any torchvision ResNet)."""
     got = {t: [] for t in taps}
     current = {}
 
@@ -92,7 +93,9 @@ def centres(model, x, taps, batch=20):
     with torch.no_grad():
         for b in range(0, x.shape[0], batch):
             current.clear()
-            model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x[b:b + batch])))))))
+            y = model.maxpool(model.relu(model.bn1(model.conv1(x[b:b + batch]))))
+            for L in range(1, last_stage + 1):
+                y = getattr(model, f'layer{L}')(y)
             for t in taps:
                 got[t].extend(current[t].tolist())
     for h in handles:
@@ -113,6 +116,74 @@ def r7(x):
         return None
     assert math.isfinite(x), x
     return float(f'{x:.7g}')
+
+
+def analyse_block(r, plain, zin, zout, n, k):
+    """One block's columns from the centre values (plain, zoomed in, zoomed out) of n images, probes of k."""
+    def column(tap, c):
+        return [plain[tap][i][c] for i in range(n)]
+
+    def top(values):
+        order = sorted(range(n), key=lambda i: (-values[i], i))
+        return order[:k], values[order[k - 1]], values[order[k]]
+
+    C = len(plain[r['branch']][0])
+    cols = {key: [] for key in ('mix', 'category', 'scaleBranch', 'scaleInput', 'scaleInvariant', 'noMix')}
+    probes = {'input': [], 'branch': [], 'output': []}
+    rd = {key: [] for key in (
+        'outputOnInput', 'outputOnBranch', 'branchOnInput', 'branchOnBranch', 'inputOnInput', 'inputOnBranch',
+        'reluBranchOnInput', 'reluBranchOnZoomedInput', 'reluInputOnBranch', 'reluInputOnZoomedOutBranch')}
+    ties = {role: {'kth': [], 'next': [], 'absmax': []} for role in ('input', 'branch', 'output')}
+    for c in range(C):
+        vals = {role: column(r[role], c) for role in ('input', 'branch', 'output')}
+        stars = {}
+        for role in ('input', 'branch', 'output'):
+            idx, kth, nxt = top(vals[role])
+            stars[role] = idx
+            probes[role].append(idx)
+            ties[role]['kth'].append(r7(kth))
+            ties[role]['next'].append(r7(nxt))
+            ties[role]['absmax'].append(r7(max(abs(v) for v in vals[role])))
+        Istar, Bstar = stars['input'], stars['branch']
+        I, B, O = vals['input'], vals['branch'], vals['output']
+        o_i = mean([O[i] for i in Istar])
+        o_b = mean([O[i] for i in Bstar])
+        if o_i <= 0 and o_b <= 0:
+            mix = None
+        elif o_b <= 0:
+            mix = 10.0
+        elif o_i <= 0:
+            mix = 0.0
+        else:
+            mix = o_i / o_b
+        cat = None if mix is None else 'skip' if mix >= 1.5 else 'overwrite' if mix <= 2 / 3 else 'mixture'
+        b_i = mean([B[i] for i in Istar])
+        b_b = mean([B[i] for i in Bstar])
+        i_i = mean([I[i] for i in Istar])
+        i_b = mean([I[i] for i in Bstar])
+        rb_i = mean([relu(B[i]) for i in Istar])
+        rb_zi = mean([relu(zin[r['branch']][i][c]) for i in Istar])
+        ri_b = mean([relu(I[i]) for i in Bstar])
+        ri_zb = mean([relu(zout[r['input']][i][c]) for i in Bstar])
+        sm_b = None if b_b <= 0 else (rb_zi - rb_i) / b_b
+        sm_i = None if i_i <= 0 else (ri_zb - ri_b) / i_i
+        no_mix = sm_b is not None and sm_i is not None and sm_b > 0 and sm_i > 0
+        inv = no_mix and mix is not None and 2 / 3 < mix < 1.5
+        cols['mix'].append(r7(mix))
+        cols['category'].append(cat)
+        cols['scaleBranch'].append(r7(sm_b))
+        cols['scaleInput'].append(r7(sm_i))
+        cols['scaleInvariant'].append(inv)
+        cols['noMix'].append(no_mix)
+        for key, v in (('outputOnInput', o_i), ('outputOnBranch', o_b), ('branchOnInput', b_i), ('branchOnBranch', b_b),
+                       ('inputOnInput', i_i), ('inputOnBranch', i_b), ('reluBranchOnInput', rb_i),
+                       ('reluBranchOnZoomedInput', rb_zi), ('reluInputOnBranch', ri_b), ('reluInputOnZoomedOutBranch', ri_zb)):
+            rd[key].append(r7(v))
+    block = {**r, 'channels': C, 'probes': probes, **cols, 'readouts': rd, 'ties': ties}
+    cats = {x: cols['category'].count(x) for x in ('skip', 'mixture', 'overwrite', None)}
+    line = (f'  {r["block"]}: {C} channels, skip {cats["skip"]} mixture {cats["mixture"]} overwrite {cats["overwrite"]} '
+            f'undefined {cats[None]}; scale invariant {sum(cols["scaleInvariant"])}, no-mix {sum(cols["noMix"])}')
+    return block, line
 
 
 def main():
@@ -152,73 +223,11 @@ def main():
         I, B, O = (torch.tensor(plain[r[role]]) for role in ('input', 'branch', 'output'))
         assert torch.equal(torch.relu(I + B), O), f'block {r["block"]}: O != relu(I + B)'
 
-    def column(tap, c):
-        return [plain[tap][i][c] for i in range(n)]
-
-    def top(values):
-        order = sorted(range(n), key=lambda i: (-values[i], i))
-        return order[:k], values[order[k - 1]], values[order[k]]
-
-    out_blocks = []
-    summary = []
+    out_blocks, summary = [], []
     for r in ro:
-        C = len(plain[r['branch']][0])
-        cols = {key: [] for key in (
-            'mix', 'category', 'scaleBranch', 'scaleInput', 'scaleInvariant', 'noMix')}
-        probes = {'input': [], 'branch': [], 'output': []}
-        rd = {key: [] for key in (
-            'outputOnInput', 'outputOnBranch', 'branchOnInput', 'branchOnBranch', 'inputOnInput', 'inputOnBranch',
-            'reluBranchOnInput', 'reluBranchOnZoomedInput', 'reluInputOnBranch', 'reluInputOnZoomedOutBranch')}
-        ties = {role: {'kth': [], 'next': [], 'absmax': []} for role in ('input', 'branch', 'output')}
-        for c in range(C):
-            vals = {role: column(r[role], c) for role in ('input', 'branch', 'output')}
-            stars = {}
-            for role in ('input', 'branch', 'output'):
-                idx, kth, nxt = top(vals[role])
-                stars[role] = idx
-                probes[role].append(idx)
-                ties[role]['kth'].append(r7(kth))
-                ties[role]['next'].append(r7(nxt))
-                ties[role]['absmax'].append(r7(max(abs(v) for v in vals[role])))
-            Istar, Bstar = stars['input'], stars['branch']
-            I, B, O = vals['input'], vals['branch'], vals['output']
-            o_i = mean([O[i] for i in Istar])
-            o_b = mean([O[i] for i in Bstar])
-            if o_i <= 0 and o_b <= 0:
-                mix = None
-            elif o_b <= 0:
-                mix = 10.0
-            elif o_i <= 0:
-                mix = 0.0
-            else:
-                mix = o_i / o_b
-            cat = None if mix is None else 'skip' if mix >= 1.5 else 'overwrite' if mix <= 2 / 3 else 'mixture'
-            b_i = mean([B[i] for i in Istar])
-            b_b = mean([B[i] for i in Bstar])
-            i_i = mean([I[i] for i in Istar])
-            i_b = mean([I[i] for i in Bstar])
-            rb_i = mean([relu(B[i]) for i in Istar])
-            rb_zi = mean([relu(zin[r['branch']][i][c]) for i in Istar])
-            ri_b = mean([relu(I[i]) for i in Bstar])
-            ri_zb = mean([relu(zout[r['input']][i][c]) for i in Bstar])
-            sm_b = None if b_b <= 0 else (rb_zi - rb_i) / b_b
-            sm_i = None if i_i <= 0 else (ri_zb - ri_b) / i_i
-            no_mix = sm_b is not None and sm_i is not None and sm_b > 0 and sm_i > 0
-            inv = no_mix and mix is not None and 2 / 3 < mix < 1.5
-            cols['mix'].append(r7(mix))
-            cols['category'].append(cat)
-            cols['scaleBranch'].append(r7(sm_b))
-            cols['scaleInput'].append(r7(sm_i))
-            cols['scaleInvariant'].append(inv)
-            cols['noMix'].append(no_mix)
-            for key, v in (('outputOnInput', o_i), ('outputOnBranch', o_b), ('branchOnInput', b_i), ('branchOnBranch', b_b),
-                           ('inputOnInput', i_i), ('inputOnBranch', i_b), ('reluBranchOnInput', rb_i),
-                           ('reluBranchOnZoomedInput', rb_zi), ('reluInputOnBranch', ri_b), ('reluInputOnZoomedOutBranch', ri_zb)):
-                rd[key].append(r7(v))
-        out_blocks.append({**r, 'channels': C, 'probes': probes, **cols, 'readouts': rd, 'ties': ties})
-        cats = {x: cols['category'].count(x) for x in ('skip', 'mixture', 'overwrite', None)}
-        summary.append(f'  {r["block"]}: {C} channels, skip {cats["skip"]} mixture {cats["mixture"]} overwrite {cats["overwrite"]} '
-                       f'undefined {cats[None]}; scale invariant {sum(cols["scaleInvariant"])}, no-mix {sum(cols["noMix"])}')
+        block, line = analyse_block(r, plain, zin, zout, n, k)
+        out_blocks.append(block)
+        summary.append(line)
 
     doc = {
         'about': 'METHOD.md dataset-probe analysis computed with PyTorch by scripts/goldens/make_analysis_goldens.py (see its header for every convention)',

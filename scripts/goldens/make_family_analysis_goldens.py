@@ -11,9 +11,10 @@
 #   (`none/<tap>`, `zoomIn/<tap>`, `zoomOut/<tap>`, float32 [24, C]; not committed), as
 #   make_analysis_goldens.py does, for checking the analysis code alone.
 #
-# Nothing here shares code with src/analysis: a second implementation from METHOD.md's text, with the
-# same formulas, rounding and JSON layout as make_analysis_goldens.py (the ResNet18 golden), so the
-# test that consumes it can be test/golden-analysis.test.ts's comparison with another image source.
+# Nothing here shares code with src/analysis: the per-block computation, the zoom operators and the
+# centre-value hooks are make_analysis_goldens.py's (the ResNet18 golden's second implementation from
+# METHOD.md's text), so both goldens have the same formulas, rounding and JSON layout and the tests
+# that consume them share one comparison (test/helpers/analysis-golden.ts).
 #
 # Model: torchvision.models.resnet50() with family_weights.generate(state-dict names and shapes, 14)
 #   (test/reference/family-weights.ts: familyWeights('resnet50', 14), bit-identical), eval mode,
@@ -55,16 +56,15 @@
 #              test/reference/family-analysis.ts states the same rule)
 #   compare  = as test/golden-analysis.test.ts: probe sets equal as sets, M / SM within 1e-3 relative,
 #              categories equal, with its near-tie and near-threshold exceptions.
-import hashlib, json, math, os, sys, time
+import hashlib, json, os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 import torch
-import torch.nn.functional as F
 import torchvision
-from torchvision.transforms import functional as TF
 from common import OUT, save_safetensors, versions
 from family_weights import generate, hash_input
+from make_analysis_goldens import analyse_block, centres, zoom_in, zoom_out
 
 SEED = 14
 ARCH = 'resnet50'
@@ -104,130 +104,6 @@ def readouts(model, block):
     return {'block': block, 'input': inp, 'branch': f'{name}.bn3', 'output': name}
 
 
-def module_of(model, tap):
-    m = model
-    for part in tap.split('.'):
-        m = m[int(part)] if part.isdigit() else getattr(m, part)
-    return m
-
-
-def zoom_in(x):
-    return F.interpolate(TF.center_crop(x, [112, 112]), size=(224, 224), mode='bilinear', align_corners=False)
-
-
-def zoom_out(x):
-    return F.pad(F.interpolate(x, size=(112, 112), mode='bilinear', align_corners=False, antialias=False),
-                 (56, 56, 56, 56), mode='reflect')
-
-
-def centres(model, x, taps, last_stage, batch=8):
-    """{tap: list over images of list over channels (python floats of the float32 centre values)}."""
-    got = {t: [] for t in taps}
-    current = {}
-
-    def hook_for(tap):
-        def hook(_m, _i, out):
-            h, w = out.shape[2], out.shape[3]
-            current[tap] = out[:, :, h // 2, w // 2].detach().clone()
-        return hook
-
-    handles = [module_of(model, t).register_forward_hook(hook_for(t)) for t in taps]
-    with torch.no_grad():
-        for b in range(0, x.shape[0], batch):
-            current.clear()
-            y = model.maxpool(model.relu(model.bn1(model.conv1(x[b:b + batch]))))
-            for L in range(1, last_stage + 1):
-                y = getattr(model, f'layer{L}')(y)
-            for t in taps:
-                got[t].extend(current[t].tolist())
-    for h in handles:
-        h.remove()
-    return got
-
-
-def mean(values):
-    return math.fsum(values) / len(values)
-
-
-def relu(v):
-    return v if v > 0 else 0.0
-
-
-def r7(x):
-    if x is None:
-        return None
-    assert math.isfinite(x), x
-    return float(f'{x:.7g}')
-
-
-def analyse_block(r, plain, zin, zout, n, k):
-    """One block's columns, exactly as make_analysis_goldens.py computes them."""
-    def column(tap, c):
-        return [plain[tap][i][c] for i in range(n)]
-
-    def top(values):
-        order = sorted(range(n), key=lambda i: (-values[i], i))
-        return order[:k], values[order[k - 1]], values[order[k]]
-
-    C = len(plain[r['branch']][0])
-    cols = {key: [] for key in ('mix', 'category', 'scaleBranch', 'scaleInput', 'scaleInvariant', 'noMix')}
-    probes = {'input': [], 'branch': [], 'output': []}
-    rd = {key: [] for key in (
-        'outputOnInput', 'outputOnBranch', 'branchOnInput', 'branchOnBranch', 'inputOnInput', 'inputOnBranch',
-        'reluBranchOnInput', 'reluBranchOnZoomedInput', 'reluInputOnBranch', 'reluInputOnZoomedOutBranch')}
-    ties = {role: {'kth': [], 'next': [], 'absmax': []} for role in ('input', 'branch', 'output')}
-    for c in range(C):
-        vals = {role: column(r[role], c) for role in ('input', 'branch', 'output')}
-        stars = {}
-        for role in ('input', 'branch', 'output'):
-            idx, kth, nxt = top(vals[role])
-            stars[role] = idx
-            probes[role].append(idx)
-            ties[role]['kth'].append(r7(kth))
-            ties[role]['next'].append(r7(nxt))
-            ties[role]['absmax'].append(r7(max(abs(v) for v in vals[role])))
-        Istar, Bstar = stars['input'], stars['branch']
-        I, B, O = vals['input'], vals['branch'], vals['output']
-        o_i = mean([O[i] for i in Istar])
-        o_b = mean([O[i] for i in Bstar])
-        if o_i <= 0 and o_b <= 0:
-            mix = None
-        elif o_b <= 0:
-            mix = 10.0
-        elif o_i <= 0:
-            mix = 0.0
-        else:
-            mix = o_i / o_b
-        cat = None if mix is None else 'skip' if mix >= 1.5 else 'overwrite' if mix <= 2 / 3 else 'mixture'
-        b_i = mean([B[i] for i in Istar])
-        b_b = mean([B[i] for i in Bstar])
-        i_i = mean([I[i] for i in Istar])
-        i_b = mean([I[i] for i in Bstar])
-        rb_i = mean([relu(B[i]) for i in Istar])
-        rb_zi = mean([relu(zin[r['branch']][i][c]) for i in Istar])
-        ri_b = mean([relu(I[i]) for i in Bstar])
-        ri_zb = mean([relu(zout[r['input']][i][c]) for i in Bstar])
-        sm_b = None if b_b <= 0 else (rb_zi - rb_i) / b_b
-        sm_i = None if i_i <= 0 else (ri_zb - ri_b) / i_i
-        no_mix = sm_b is not None and sm_i is not None and sm_b > 0 and sm_i > 0
-        inv = no_mix and mix is not None and 2 / 3 < mix < 1.5
-        cols['mix'].append(r7(mix))
-        cols['category'].append(cat)
-        cols['scaleBranch'].append(r7(sm_b))
-        cols['scaleInput'].append(r7(sm_i))
-        cols['scaleInvariant'].append(inv)
-        cols['noMix'].append(no_mix)
-        for key, v in (('outputOnInput', o_i), ('outputOnBranch', o_b), ('branchOnInput', b_i), ('branchOnBranch', b_b),
-                       ('inputOnInput', i_i), ('inputOnBranch', i_b), ('reluBranchOnInput', rb_i),
-                       ('reluBranchOnZoomedInput', rb_zi), ('reluInputOnBranch', ri_b), ('reluInputOnZoomedOutBranch', ri_zb)):
-            rd[key].append(r7(v))
-    block = {**r, 'channels': C, 'probes': probes, **cols, 'readouts': rd, 'ties': ties}
-    cats = {x: cols['category'].count(x) for x in ('skip', 'mixture', 'overwrite', None)}
-    line = (f'  {r["block"]}: {C} channels, skip {cats["skip"]} mixture {cats["mixture"]} overwrite {cats["overwrite"]} '
-            f'undefined {cats[None]}; scale invariant {sum(cols["scaleInvariant"])}, no-mix {sum(cols["noMix"])}')
-    return block, line
-
-
 def main():
     args = sys.argv[1:]
     dump = None
@@ -245,9 +121,9 @@ def main():
     ro = [readouts(model, b) for b in BLOCKS]
     last_stage = max(int(b.split('.')[0]) for b in BLOCKS)
     taps = sorted({r[role] for r in ro for role in ('input', 'branch', 'output')})
-    plain = centres(model, x, taps, last_stage)
-    zin = centres(model, zoom_in(x), sorted({r['branch'] for r in ro}), last_stage)
-    zout = centres(model, zoom_out(x), sorted({r['input'] for r in ro}), last_stage)
+    plain = centres(model, x, taps, last_stage, batch=8)
+    zin = centres(model, zoom_in(x), sorted({r['branch'] for r in ro}), last_stage, batch=8)
+    zout = centres(model, zoom_out(x), sorted({r['input'] for r in ro}), last_stage, batch=8)
 
     if dump:
         arrays = {}
