@@ -9,13 +9,11 @@
 //   engine.dispose();
 //   const { analysis } = await runAnalysis({ out: 'out/analysis', images: 'photos/', onProgress, signal });
 
-import { basename } from 'node:path';
 import { adapterLine, ADAPTER_CHOICES, type AdapterChoice, createNodeContext } from './gpu/node';
 import { type EngineOptions, ResNetEngine } from './model/engine';
-import { type Checkpoint, loadCheckpoint } from './weights/load';
-import { readFileBytes } from './util/files-node';
+import type { Checkpoint } from './weights/load';
 import { readKernelTable, writeKernelTable } from './cli/kernel-cache-node';
-import { resolveWeightsPath } from './weights/resolve-node';
+import { readCheckpointFile, resolveWeightsPath } from './weights/resolve-node';
 import { type PreprocessOptions, preprocessFiles } from './image/preprocess-node';
 import type { HostTensor, TensorMap } from './weights/safetensors';
 
@@ -64,7 +62,7 @@ export { kernelTablePath, readKernelTable, writeKernelTable } from './cli/kernel
  */
 export async function loadCheckpointFile(path?: string, options: { architecture?: string } = {}): Promise<Checkpoint & { path: string }> {
   const resolved = await resolveWeightsPath({ flag: path, allowDownload: false });
-  const checkpoint = loadCheckpoint(readFileBytes(resolved), basename(resolved), { architecture: options.architecture });
+  const checkpoint = readCheckpointFile(resolved, { architecture: options.architecture });
   return { ...checkpoint, path: resolved };
 }
 

@@ -7,7 +7,7 @@ import {
   scaleBranch, scaleInput, scaleInvariant, side, sweepSummary, topScaleInvariant, zoomSweep,
 } from './metrics';
 import { probeSetReadout, probeSetReadoutRelu } from './probes';
-import type { Architecture } from '../model/architecture';
+import { type Architecture, blockByName } from '../model/architecture';
 import { blockNames, readoutsFor } from './readouts';
 import {
   type BlockMeasurements, type BlockParams, type BlockResult, type BlockSummary, type ChannelReadouts, type ChannelResponses,
@@ -152,10 +152,10 @@ export function sortBlocks(blocks: readonly string[], arch?: Architecture): stri
  * BasicBlock, bn3/conv3 in a Bottleneck; the fields keep the paper's names).
  */
 export function blockParamsFrom(tensors: ReadonlyMap<string, { data: ArrayLike<number> }>, block: string, arch?: Architecture): BlockParams {
-  const branch = readoutsFor(block, 'post-relu', arch).branch; // 'layerL.B.bn2' or '.bn3'
-  const conv = branch.replace(/\.bn(\d)$/, '.conv$1');
+  const branch = blockByName(block, arch).branch;
+  const last = branch[branch.length - 1]; // conv2 + bn2, or conv3 + bn3
   return {
-    bn2Gamma: tensors.get(`${branch}.weight`)?.data,
-    conv2Weight: tensors.get(`${conv}.weight`)?.data,
+    bn2Gamma: tensors.get(`${last.bn}.weight`)?.data,
+    conv2Weight: tensors.get(`${last.conv}.weight`)?.data,
   };
 }

@@ -4,12 +4,10 @@
 // member. A partial checkpoint can fit two members alike (resnet50 and resnet101 up to layer3): the
 // engine is told the member the loader settled on, so the two never disagree.
 
-import { basename } from 'node:path';
 import type { ResNetEngine } from '../model/engine';
 import { FAMILY_NAMES } from '../model/family';
-import { type Checkpoint, loadCheckpoint } from '../weights/load';
-import { resolveWeightsPath } from '../weights/resolve-node';
-import { readFileBytes } from '../util/files-node';
+import type { Checkpoint } from '../weights/load';
+import { readCheckpointFile, resolveWeightsPath } from '../weights/resolve-node';
 import { UsageError } from './args';
 
 export const ARCH_HELP = `--arch NAME           insist on one of torchvision's ResNets (${FAMILY_NAMES.join(', ')});
@@ -35,7 +33,7 @@ export interface WeightsOptions {
 export async function readWeights(options: WeightsOptions): Promise<{ path: string; checkpoint: Checkpoint }> {
   checkArchOption(options.arch);
   const path = await resolveWeightsPath({ flag: options.weights, allowDownload: options.allowDownload ?? false });
-  const checkpoint = loadCheckpoint(readFileBytes(path), basename(path), { architecture: options.arch });
+  const checkpoint = readCheckpointFile(path, { architecture: options.arch });
   return { path, checkpoint };
 }
 

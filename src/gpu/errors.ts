@@ -33,6 +33,16 @@ export function firstLine(message: string): string {
   return message.split('\n')[0].trim();
 }
 
+/**
+ * The most bytes one storage-bound buffer may hold on a device, and the limit that sets it: the
+ * smaller of maxStorageBufferBindingSize and maxBufferSize (the name error messages give).
+ */
+export function storageBufferLimit(limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>): { bytes: number; name: string } {
+  return limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+    ? { bytes: limits.maxStorageBufferBindingSize, name: 'maxStorageBufferBindingSize' }
+    : { bytes: limits.maxBufferSize, name: 'maxBufferSize' };
+}
+
 export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -2,7 +2,7 @@
 // small cache of compiled forward plans; `forward` runs a batch and reads back the taps asked for.
 
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
-import { GpuLimitError, captureGpuErrors, mib } from '../gpu/errors';
+import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import { type Conv2dPrecision, type Conv2dVariant, resolveConv2dVariant } from '../kernels/conv2d-variants';
 import type { HostTensor, TensorMap } from '../util/tensor';
@@ -142,7 +142,7 @@ export class ResNetEngine {
   loadWeights(tensors: TensorMap, options: { architecture?: string } = {}): void {
     this.checkUsable();
     const shapes = new Map([...tensors].map(([name, t]) => [name, t.shape]));
-    const architecture = recogniseArchitecture(shapes, options.architecture).architecture;
+    const { architecture, missing } = recogniseArchitecture(shapes, options.architecture);
     const expected = expectedTensors(architecture);
     for (const [name, t] of tensors) {
       const shape = expected.get(name);
@@ -152,8 +152,7 @@ export class ResNetEngine {
       }
     }
     // What does not fit says so before anything is freed or uploaded (the old weights stay usable).
-    const missing = new Set([...expected.keys()].filter((name) => !tensors.has(name)));
-    checkWeightsFit(architecture, weightUploads(architecture, missing, this.precision), this.ctx.limits, this.maxMemoryBytes);
+    checkWeightsFit(architecture, weightUploads(architecture, new Set(missing), this.precision), this.ctx.limits, this.maxMemoryBytes);
     this.disposePlans();
     this.weights?.destroy();
     this.weights = null;
@@ -243,11 +242,10 @@ export class ResNetEngine {
     const memory = this.memoryOf(schedule);
     const limits = this.ctx.limits;
     const where = `batch ${batch} at ${height}x${width}`;
-    const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    if (memory.largest.bytes > bindingLimit) {
-      const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+    const binding = storageBufferLimit(limits);
+    if (memory.largest.bytes > binding.bytes) {
       throw new GpuLimitError(`tensor ${memory.largest.tensor} of a forward of ${where} needs ${mib(memory.largest.bytes)}, ` +
-        `over this adapter's ${which} of ${mib(bindingLimit)}; use a smaller batch or input`);
+        `over this adapter's ${binding.name} of ${mib(binding.bytes)}; use a smaller batch or input`);
     }
     if (memory.readbackBytes > limits.maxBufferSize) {
       throw new GpuLimitError(`reading back ${taps.length} tap(s) of a forward of ${where} needs a ${mib(memory.readbackBytes)} staging buffer, ` +

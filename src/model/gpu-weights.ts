@@ -7,7 +7,7 @@
 import type { GpuContext } from '../gpu/context';
 import { foldBatchnorm } from '../kernels/batchnorm';
 import { CONV2D_CHANNEL_BLOCK, biasAsScaleShift, packConv2dWeights, packConv2dWeightsF16 } from '../kernels/conv2d';
-import { GpuLimitError, mib } from '../gpu/errors';
+import { GpuLimitError, mib, storageBufferLimit } from '../gpu/errors';
 import type { Conv2dPrecision } from '../kernels/conv2d-variants';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
 import { isWinogradShape, winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
@@ -83,11 +83,10 @@ export function weightUploads(arch: Architecture, missing: ReadonlySet<string>, 
  */
 export function checkWeightsFit(arch: Architecture, uploads: readonly WeightUpload[], limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>,
   budgetBytes: number): void {
-  const bindingLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const binding = storageBufferLimit(limits);
   const largest = uploads.reduce((a, b) => (b.bytes > a.bytes ? b : a), { label: '', bytes: 0 });
-  if (largest.bytes > bindingLimit) {
-    throw new GpuLimitError(`${arch.name}'s ${largest.label} needs a ${mib(largest.bytes)} buffer, over this adapter's ${which} of ${mib(bindingLimit)}`);
+  if (largest.bytes > binding.bytes) {
+    throw new GpuLimitError(`${arch.name}'s ${largest.label} needs a ${mib(largest.bytes)} buffer, over this adapter's ${binding.name} of ${mib(binding.bytes)}`);
   }
   const total = uploads.reduce((a, b) => a + b.bytes, 0);
   if (total > budgetBytes) {

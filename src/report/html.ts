@@ -6,7 +6,7 @@
 import type { AnalysisJson, BlockResult, ChannelResult } from '../analysis/analyze';
 import { GAMMA_FOLDED_NOTE } from '../analysis/analyze';
 import { MIX_BAND_HIGH } from '../analysis/metrics';
-import { blockNames, readoutsFor } from '../analysis/readouts';
+import { blockNames } from '../analysis/readouts';
 import type { Architecture } from '../model/architecture';
 import { FAMILY_NAMES, architectureOf, displayName } from '../model/family';
 import type { AnovaResult, SpearmanResult } from '../analysis/stats';
@@ -212,8 +212,10 @@ function analysedArchitecture(a: AnalysisJson): Architecture {
 
 /** The branch's last BN and conv, whose parameters the secondary analyses read: 'bn2'/'conv2', or 'bn3'/'conv3' in a Bottleneck. */
 function branchModules(arch: Architecture): { bn: string; conv: string } {
-  const bn = readoutsFor(arch.blocks[0].short, 'post-relu', arch).branch.split('.').pop() as string;
-  return { bn, conv: bn.replace('bn', 'conv') };
+  const branch = arch.blocks[0].branch;
+  const last = branch[branch.length - 1];
+  const local = (module: string) => module.slice(module.lastIndexOf('.') + 1);
+  return { bn: local(last.bn), conv: local(last.conv) };
 }
 
 /** Histogram panels: one per block up to 16 blocks; beyond, only blocks analysed or skipped. */

@@ -5,8 +5,8 @@
 // (verified once against its SHA-256 prefix, then trusted by a marker file), then, only when the
 // caller allows it, a download. Otherwise a one-line error that says what to do.
 
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import {
   DEFAULT_TIMEOUT_MS,
   WEIGHTS_FILE,
@@ -18,6 +18,7 @@ import {
   verifyCachedFile,
 } from '../../weights/download.mjs';
 import { type Checkpoint, type LoadOptions, loadCheckpoint } from './load';
+import { readFileBytes } from '../util/files-node';
 
 export { WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL, defaultCacheDir };
 
@@ -85,8 +86,11 @@ export async function resolveWeightsPath(options: ResolveWeightsOptions = {}): P
   );
 }
 
-/** Read and validate a checkpoint file (see loadCheckpoint); the source is the file's path. */
-export async function readCheckpointFile(path: string, options: LoadOptions = {}): Promise<Checkpoint> {
-  const bytes = await readFile(path);
-  return loadCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path, options);
+/**
+ * Read and validate a checkpoint file (see loadCheckpoint); errors name the file by its base name.
+ * The file's bytes are read once and not copied (readFileBytes), so loading holds the file and its
+ * float32 tensors, never a second copy of the file.
+ */
+export function readCheckpointFile(path: string, options: LoadOptions = {}): Checkpoint {
+  return loadCheckpoint(readFileBytes(path), basename(path), options);
 }
