@@ -3,7 +3,7 @@
 // forward dispatches it (forward.ts convStepDispatches), and the fastest is kept in a KernelTable.
 // The planner reads the table by shape (KernelChoices.shapes), so a table measured once serves every
 // plan of those shapes; the engine keeps it (EngineOptions.kernelTable), Node keeps it in a JSON file
-// per adapter in the cache folder (src/gpu/kernel-cache-node.ts), a page can pass one in. The candidates
+// per adapter in the cache folder (src/cli/kernel-cache-node.ts), a page can pass one in. The candidates
 // give the same taps within float32 rounding (each is tested against the float64 reference), so a
 // table changes speed, not results beyond that; a fixed table or a forced variant is deterministic.
 // Browser-safe.
