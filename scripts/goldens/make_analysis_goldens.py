@@ -186,6 +186,36 @@ def analyse_block(r, plain, zin, zout, n, k):
     return block, line
 
 
+def measure_blocks(model, x, ro, names, k, dump=None, last_stage=3, batch=20):
+    """Centre values of every readout of the blocks `ro` on x, S(x) and S^-1(x) (saved to `dump` when
+    given), the check that O = relu(I + B), and each block's columns: (blocks, summary lines)."""
+    taps = sorted({r[role] for r in ro for role in ('input', 'branch', 'output')})
+    plain = centres(model, x, taps, last_stage, batch)
+    zin = centres(model, zoom_in(x), sorted({r['branch'] for r in ro}), last_stage, batch)
+    zout = centres(model, zoom_out(x), sorted({r['input'] for r in ro}), last_stage, batch)
+
+    if dump:
+        arrays = {}
+        for prefix, got in (('none', plain), ('zoomIn', zin), ('zoomOut', zout)):
+            for tap, rows in got.items():
+                arrays[f'{prefix}/{tap}'] = np.array(rows, dtype=np.float32)
+        save_safetensors(dump, arrays, {'images': json.dumps(names)})
+        print(f'wrote {dump}')
+
+    # The hooks saw B before the in-place addition: O = relu(I + B) exactly, as the block computes it
+    # (for a downsampling block I is the downsample output, which is what the addition receives).
+    for r in ro:
+        I, B, O = (torch.tensor(plain[r[role]]) for role in ('input', 'branch', 'output'))
+        assert torch.equal(torch.relu(I + B), O), f'block {r["block"]}: O != relu(I + B)'
+
+    out_blocks, summary = [], []
+    for r in ro:
+        block, line = analyse_block(r, plain, zin, zout, x.shape[0], k)
+        out_blocks.append(block)
+        summary.append(line)
+    return out_blocks, summary
+
+
 def main():
     args = sys.argv[1:]
     dump = None
@@ -204,30 +234,7 @@ def main():
     model = load_model()
     x = torch.stack([preprocess(os.path.join(SAMPLES, f))[0] for f in names])
     ro = [readouts(b) for b in BLOCKS]
-    taps = sorted({r[role] for r in ro for role in ('input', 'branch', 'output')})
-    plain = centres(model, x, taps)
-    zin = centres(model, zoom_in(x), sorted({r['branch'] for r in ro}))
-    zout = centres(model, zoom_out(x), sorted({r['input'] for r in ro}))
-
-    if dump:
-        arrays = {}
-        for prefix, got in (('none', plain), ('zoomIn', zin), ('zoomOut', zout)):
-            for tap, rows in got.items():
-                arrays[f'{prefix}/{tap}'] = np.array(rows, dtype=np.float32)
-        save_safetensors(dump, arrays, {'images': json.dumps(names)})
-        print(f'wrote {dump}')
-
-    # The hooks saw bn2 before the in-place addition: O = relu(I + B) exactly, as BasicBlock computes it
-    # (for a downsampling block I is the downsample output, which is what the addition receives).
-    for r in ro:
-        I, B, O = (torch.tensor(plain[r[role]]) for role in ('input', 'branch', 'output'))
-        assert torch.equal(torch.relu(I + B), O), f'block {r["block"]}: O != relu(I + B)'
-
-    out_blocks, summary = [], []
-    for r in ro:
-        block, line = analyse_block(r, plain, zin, zout, n, k)
-        out_blocks.append(block)
-        summary.append(line)
+    out_blocks, summary = measure_blocks(model, x, ro, names, k, dump)
 
     doc = {
         'about': 'METHOD.md dataset-probe analysis computed with PyTorch by scripts/goldens/make_analysis_goldens.py (see its header for every convention)',

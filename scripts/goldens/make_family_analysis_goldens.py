@@ -62,9 +62,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 import torch
 import torchvision
-from common import OUT, save_safetensors, versions
+from common import OUT, versions
 from family_weights import generate, hash_input
-from make_analysis_goldens import analyse_block, centres, zoom_in, zoom_out
+from make_analysis_goldens import measure_blocks
 
 SEED = 14
 ARCH = 'resnet50'
@@ -120,29 +120,7 @@ def main():
     names = [f'hash-{i:02d}' for i in range(N_IMAGES)]
     ro = [readouts(model, b) for b in BLOCKS]
     last_stage = max(int(b.split('.')[0]) for b in BLOCKS)
-    taps = sorted({r[role] for r in ro for role in ('input', 'branch', 'output')})
-    plain = centres(model, x, taps, last_stage, batch=8)
-    zin = centres(model, zoom_in(x), sorted({r['branch'] for r in ro}), last_stage, batch=8)
-    zout = centres(model, zoom_out(x), sorted({r['input'] for r in ro}), last_stage, batch=8)
-
-    if dump:
-        arrays = {}
-        for prefix, got in (('none', plain), ('zoomIn', zin), ('zoomOut', zout)):
-            for tap, rows in got.items():
-                arrays[f'{prefix}/{tap}'] = np.array(rows, dtype=np.float32)
-        save_safetensors(dump, arrays, {'images': json.dumps(names)})
-        print(f'wrote {dump}')
-
-    # O = relu(I + B) exactly, as Bottleneck computes it (I is what the addition receives).
-    for r in ro:
-        I, B, O = (torch.tensor(plain[r[role]]) for role in ('input', 'branch', 'output'))
-        assert torch.equal(torch.relu(I + B), O), f'block {r["block"]}: O != relu(I + B)'
-
-    out_blocks, summary = [], []
-    for r in ro:
-        block, line = analyse_block(r, plain, zin, zout, N_IMAGES, K)
-        out_blocks.append(block)
-        summary.append(line)
+    out_blocks, summary = measure_blocks(model, x, ro, names, K, dump, last_stage, batch=8)
 
     doc = {
         'about': 'METHOD.md dataset-probe analysis of a Bottleneck ResNet computed with PyTorch by '
