@@ -15,26 +15,10 @@ import { type FamilyArch, familyBlocks, familyStateDict, familyTapShapes, FAMILY
 import { familyForward, familyInputGradient } from './reference/family-forward';
 import { generateWeights, hashTensor, hashUniform } from './reference/family-weights';
 import { type RefGroupedConvShape, groupedConv2d, groupedConv2dBackwardData, groupedConv2dBackwardDataGather } from './reference/grouped-conv';
+import { freshSeed, relativeError } from './helpers/gpu';
 
 const EXACT = 1e-12;
 const FD_TOLERANCE = 1e-6;
-
-function freshSeed(): number {
-  return process.env.TEST_SEED ? Number(process.env.TEST_SEED) : Math.floor(Math.random() * 2 ** 31);
-}
-
-/** max |a - b| / max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    const d = Math.abs(a[i] - b[i]);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return worst / Math.max(scale, 1e-300);
-}
 
 /** Uniform values in [-1, 1) drawn from the hash under `seed` (a label per array keeps them independent). */
 function random(seed: number, label: string, count: number): Float64Array {
