@@ -1,4 +1,5 @@
-// conv2d-winograd-gemm-plain.wgsl: the 16 products of the Winograd F(2x2, 3x3) convolution,
+// conv2d-winograd-gemm-plain.wgsl: the products of the Winograd convolutions, 16 for F(2x2, 3x3)
+// and 36 for F(4x4, 3x3),
 //
 //   M[xi][k][t] = sum_c U[xi][k][c] * V[xi][c][t],
 //
@@ -13,16 +14,17 @@
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
-//   1 u      : storage read,  array<vec4<f32>>  [16, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
-//   2 v      : storage read,  array<f32>        [16, Cin, T]
-//   3 m      : storage write, array<f32>        [16, Cout, T]
-// Override constants: WG (threads per workgroup).
-// Dispatch: grid1d(16 * P * B, WG) with P = ceil(G4/2) pairs of channel groups, B = ceil(T/8) tile
+//   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
+//   2 v      : storage read,  array<f32>        [X, Cin, T]
+//   3 m      : storage write, array<f32>        [X, Cout, T]
+// Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36).
+// Dispatch: grid1d(X * P * B, WG) with P = ceil(G4/2) pairs of channel groups, B = ceil(T/8) tile
 // blocks; thread flat = (xi*P + p)*B + b owns groups 2p, 2p+1 and tiles b, b+B, ..., b+7B
 // (consecutive threads read consecutive elements of V).
 // Invariants: every element of m is written by exactly one thread; tiles past T are not read or written.
 
 override WG: u32 = 64u;
+override PRODUCTS: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
@@ -38,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let vec4Groups = (cout + 3u) / 4u;
   let pairs = (vec4Groups + 1u) / 2u;
   let blocks = (T + 7u) / 8u;
-  if (flat >= 16u * pairs * blocks) { return; }
+  if (flat >= PRODUCTS * pairs * blocks) { return; }
   let b = flat % blocks;
   let row = flat / blocks;          // xi*pairs + pair
   let xi = row / pairs;

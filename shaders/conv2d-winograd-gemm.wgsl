@@ -1,26 +1,27 @@
-// conv2d-winograd-gemm.wgsl: the 16 independent products of the Winograd F(2x2, 3x3) convolution
-// (src/kernels/conv2d-winograd.ts), one per element xi of the 4x4 transformed tile:
+// conv2d-winograd-gemm.wgsl: the X independent products of the Winograd convolutions
+// (src/kernels/conv2d-winograd.ts), one per element xi of the transformed tile: X = 16 (4x4) for
+// F(2x2, 3x3), 36 (6x6) for F(4x4, 3x3):
 //
 //   M[xi][k][t] = sum_c U[xi][k][c] * V[xi][c][t]
 //
-// with U the transformed filters (conv2d-winograd-filter.wgsl), V the transformed input tiles
-// (conv2d-winograd-input.wgsl). Each is a matrix product [Cout x Cin] x [Cin x T], tiled as
+// with U the transformed filters (conv2d-winograd{,4}-filter.wgsl), V the transformed input tiles
+// (conv2d-winograd{,4}-input.wgsl). Each is a matrix product [Cout x Cin] x [Cin x T], tiled as
 // conv2d-gemm.wgsl tiles its implicit GEMM (the input channels play the taps, the tiles the pixels).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
-//   1 u      : storage read,  array<vec4<f32>>  [16, ceil(Cout/4), Cin] vec4 over 4 output channels:
+//   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] vec4 over 4 output channels:
 //              element (xi*G4 + g)*Cin + c holds U[xi][4g .. 4g+3][c] (channels past Cout are 0)
-//   2 v      : storage read,  array<f32>        [16, Cin, T]
-//   3 m      : storage write, array<f32>        [16, Cout, T]
+//   2 v      : storage read,  array<f32>        [X, Cin, T]
+//   3 m      : storage write, array<f32>        [X, Cout, T]
 //
 // Tiling: a workgroup of 256 threads (tx, ty) = (i % 16, i / 16) owns 64 output channels x 64 tiles
 // of one xi (workgroup_id.z). Per step of 16 input channels it stages U's 16 x 64 slice (256 vec4)
 // and V's 16 x 64 slice (1024 floats) in workgroup memory; each thread accumulates 4 channels x 4
 // tiles (columns tx, tx+16, tx+32, tx+48) in 4 vec4 registers.
 //
-// Dispatch grid: (ceil(T/64), ceil(Cout/64), 16) workgroups.
+// Dispatch grid: (ceil(T/64), ceil(Cout/64), X) workgroups.
 //
 // Invariants:
 //   - the loop's bounds depend only on params, so every thread of a workgroup reaches every barrier;

@@ -35,7 +35,7 @@ describe('kernel choice by measurement', () => {
       rounds: 3, repeat: 2, onProgress: (_d, _t, key) => progress.push(key),
     });
     expect(progress).toEqual(shapes.map(convShapeKey)); // the repeated shape once
-    expect(candidatesFor(shapes[0])).toEqual(['direct', 'rows', 'gemm', 'winograd']);
+    expect(candidatesFor(shapes[0])).toEqual(['direct', 'rows', 'gemm', 'winograd', 'winograd4']);
     expect(candidatesFor(shapes[1])).toEqual(['direct', 'gemm']);
     for (const g of shapes) {
       const m = table.shapes[convShapeKey(g)];

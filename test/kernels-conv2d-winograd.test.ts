@@ -1,13 +1,14 @@
-// The Winograd F(2x2, 3x3) convolution (src/kernels/conv2d-winograd.ts: filter, input, both product
-// and output kernels) against the float64 reference, on fresh random data of awkward shapes: batch 2,
-// odd output sizes (partial 2x2 tiles), a 1x1 image, channel counts that are not multiples of 4 or
-// of the 16-channel step, several tiles of the product both ways, and layer4's 512-channel sums.
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (src/kernels/conv2d-winograd.ts: filter,
+// input, both product and output kernels) against the float64 reference, on fresh random data of
+// awkward shapes: batch 2, output sizes that are not multiples of the tile (partial tiles), a 1x1
+// image, channel counts that are not multiples of 4 or of the 16-channel step, several tiles of the
+// product both ways, and layer4's 512-channel sums.
 
 import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
-  type WinogradProductKernel, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
+  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
@@ -19,7 +20,13 @@ import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, tes
 // inputs and weights uniform in [-1, 1)): 8.9e-7 at worst on the layer4-like case (Cin 512),
 // where conv2d.wgsl errs by 3.2e-6; 3.9e-7 (direct 9.4e-7) on the layer1-like one. 1e-5 leaves a
 // 10x margin; an indexing error (O(1)) fails it.
-const TOLERANCE = 1e-5;
+//
+// F(4x4, 3x3): its transforms have larger coefficients (B^T up to 5, A^T up to 8, G down to 1/24),
+// so each output gathers 36 products with weights up to ~100 and their rounding grows with them.
+// Measured against float64 (same cases, 5 runs of fresh seeds): 9.9e-6 at worst (the Cin-64 and
+// Cin-512 cases), about 10x F(2x2)'s and 3x the direct kernel's. Bound 5e-5: a 5x margin, still
+// 20x below the network's 1e-4 and far below an indexing error (O(1)).
+const TOLERANCE: Record<WinogradTile, number> = { 2: 1e-5, 4: 5e-5 };
 
 const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number): Conv2dShape =>
   ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride: 1, padding: 1 });
@@ -37,10 +44,11 @@ const cases: Case[] = [
 ];
 
 describe('conv2d-winograd kernels', () => {
-  let worst = 0;
+  const worst: Record<WinogradTile, number> = { 2: 0, 4: 0 };
   const products: WinogradProductKernel[] = ['tiled', 'plain'];
-  for (const [product, c] of products.flatMap((p) => cases.map((c) => [p, c] as const))) {
-    it(`matches the float64 reference (${product} products): ${c.name}`, async () => {
+  const tiles: WinogradTile[] = [2, 4];
+  for (const [tile, product, c] of tiles.flatMap((t) => products.flatMap((p) => cases.map((c) => [t, p, c] as const)))) {
+    it(`F(${tile}x${tile}, 3x3) matches the float64 reference (${product} products): ${c.name}`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
       const rng = makeRng(seed);
@@ -53,41 +61,44 @@ describe('conv2d-winograd kernels', () => {
         : biasAsScaleShift(s.outChannels, randomArray(s.outChannels, rng, -0.5, 0.5));
       const count = s.batch * s.outChannels * oh * ow;
       const out = poisoned(ctx, count, 'conv2d-winograd test output');
-      const bytes = winogradScratchBytes(s);
+      const bytes = winogradScratchBytes(s, tile);
       const dispatches = conv2dWinogradDispatches(ctx, s, {
         input: upload(ctx, x, 'conv2d-winograd test input'),
-        weights: upload(ctx, winogradFilter(w, s), 'conv2d-winograd test filter'),
+        weights: upload(ctx, winogradFilter(w, s, tile), 'conv2d-winograd test filter'),
         scale: upload(ctx, scale, 'conv2d-winograd test scale'),
         shift: upload(ctx, shift, 'conv2d-winograd test shift'),
         output: out,
         scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd test input scratch'),
         products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
-      }, { relu: c.relu, product });
+      }, { relu: c.relu, product, tile });
       expect(dispatches).toHaveLength(3);
+      expect(dispatches[0].pipeline.label).toMatch(tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
       expect(dispatches[1].pipeline.label).toMatch(product === 'plain' ? /^conv2d-winograd-gemm-plain / : /^conv2d-winograd-gemm /);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
       const e = relativeError(y, expected);
-      worst = Math.max(worst, e);
-      console.log(`winograd (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst.toExponential(2)}`);
-      expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      worst[tile] = Math.max(worst[tile], e);
+      console.log(`winograd F(${tile}x${tile}) (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst[tile].toExponential(2)}`);
+      expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE[tile]);
     });
   }
 
-  it('makes the same U on the GPU from the packed filter as winogradFilter on the CPU', async () => {
-    const ctx = await testContext();
-    const seed = freshSeed();
-    const s = shape(1, 7, 1, 1, 10);
-    const w = randomArray(s.outChannels * s.inChannels * 9, makeRng(seed));
-    const length = winogradFilterLength(s);
-    expect(length).toBe(16 * 12 * 7);
-    const out = poisoned(ctx, length, 'conv2d-winograd filter test output');
-    ctx.run([winogradFilterDispatch(ctx, s, { weights: upload(ctx, packConv2dWeights(w, s), 'conv2d-winograd filter test packed'), output: out })]);
-    const got = await download(ctx, out, length);
-    // Padded channels (10, 11) are 0 on both; the rest differ by float32 rounding of a few additions.
-    expect(relativeError(got, winogradFilter(w, s)), `seed ${seed}`).toBeLessThanOrEqual(1e-6);
-  });
+  for (const tile of tiles) {
+    it(`makes the same F(${tile}x${tile}, 3x3) U on the GPU from the packed filter as winogradFilter on the CPU`, async () => {
+      const ctx = await testContext();
+      const seed = freshSeed();
+      const s = shape(1, 7, 1, 1, 10);
+      const w = randomArray(s.outChannels * s.inChannels * 9, makeRng(seed));
+      const length = winogradFilterLength(s, tile);
+      expect(length).toBe((tile + 2) ** 2 * 12 * 7);
+      const out = poisoned(ctx, length, 'conv2d-winograd filter test output');
+      ctx.run([winogradFilterDispatch(ctx, s, { weights: upload(ctx, packConv2dWeights(w, s), 'conv2d-winograd filter test packed'), output: out }, tile)]);
+      const got = await download(ctx, out, length);
+      // Padded channels (10, 11) are 0 on both; the rest differ by float32 rounding of a few additions.
+      expect(relativeError(got, winogradFilter(w, s, tile)), `seed ${seed}`).toBeLessThanOrEqual(1e-6);
+    });
+  }
 
   it('runs 3x3 stride-1 padding-1 convolutions only, and refuses others in one line', async () => {
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd');
@@ -96,6 +107,9 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 0 })).toBe('direct');
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 }, 'f16')).toBe('direct');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd4');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
     const ctx = await testContext();
     const buf = (n: number) => upload(ctx, new Float32Array(n), 'conv2d-winograd refusal buffer');
     const s = { ...shape(1, 4, 4, 4, 4), stride: 2 };
@@ -104,5 +118,10 @@ describe('conv2d-winograd kernels', () => {
     expect(() => conv2dWinogradDispatches(ctx, shape(1, 4, 4, 4, 4), {
       input: buf(64), weights: buf(256), scale: buf(4), shift: buf(4), output: buf(64), scratch: buf(4), products: buf(256),
     }, { relu: false })).toThrow(/transformed input needs a scratch buffer of 1024 bytes$/);
+    expect(() => conv2dWinogradDispatches(ctx, s, { input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(16) }, { relu: false, tile: 4 }))
+      .toThrow(/Winograd F\(4x4, 3x3\) needs kernel 3, stride 1, padding 1, got k3 s2 p1$/);
+    expect(() => conv2dWinogradDispatches(ctx, shape(1, 4, 4, 4, 4), {
+      input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(64), scratch: buf(4), products: buf(576),
+    }, { relu: false, tile: 4 })).toThrow(/transformed input needs a scratch buffer of 576 bytes$/);
   });
 });

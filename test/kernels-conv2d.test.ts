@@ -3,7 +3,7 @@ import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
   conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
-import { SINGLE_DISPATCH_VARIANTS } from '../src/kernels/conv2d-variants';
+import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES } from '../src/kernels/conv2d-variants';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
 
@@ -108,7 +108,14 @@ describe('conv2d kernel', () => {
     const ctx = await testContext();
     const desc = (name: string) => ({ ...ctx.adapter, name });
     expect(conv2dVariantFor(desc('swiftshader'))).toBe('rows');
-    expect(conv2dVariantFor(desc('lavapipe'))).toBe('rows');
+    // lavapipe: F(4x4, 3x3) within the Winograd filter budget (U is 4x the filter), F(2x2, 3x3)
+    // (16/9) beyond it, 'rows' beyond both. ResNet18's 3x3 stride-1 filters: 9.4 M weights.
+    expect(conv2dVariantFor(desc('lavapipe'))).toBe('winograd4');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd4');
+    const weightsFor = (bytes: number, products: number) => (bytes * 9) / (4 * products);
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 36) })).toBe('winograd4');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 36) + 1 })).toBe('winograd');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 16) + 1 })).toBe('rows');
     const compat = { ...ctx.adapter, name: 'compatibility-mode adapter (no adapter info)', featureLevel: 'compatibility' as const, vendor: '', description: '', isFallbackAdapter: false };
     expect(conv2dVariantFor(compat)).toBe('direct');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).

@@ -1,11 +1,12 @@
-// The whole network with the Winograd F(2x2, 3x3) convolution forced (`convVariant: 'winograd'`),
-// against the float64 CPU reference on every tap: the 13 3x3 stride-1 convolutions of ResNet18 run
+// The whole network with a Winograd convolution forced (`convVariant: 'winograd'`, F(2x2, 3x3), and
+// 'winograd4', F(4x4, 3x3)), against the float64 CPU reference on every tap: the 13 3x3 stride-1 convolutions of ResNet18 run
 // the Winograd kernels (filters made on the GPU on first use by NetworkWeights.winograd), the other
 // 7 (the stem, the stride-2 3x3s and the 1x1 downsamples) fall back to 'direct'. An odd input size
-// makes odd feature maps, so the last 2x2 tiles of several layers are partial.
+// makes odd feature maps, so the last tiles of several layers are partial.
 // (network-conv-variants.test.ts runs 'winograd' too, at batch 2 on 45x38.)
 
 import { describe, expect, it } from 'vitest';
+import type { WinogradVariant } from '../src/kernels/conv2d-variants';
 import { winogradProductKernel } from '../src/kernels/conv2d-winograd';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
@@ -15,30 +16,34 @@ import { referenceForward } from './reference/resnet';
 
 // As test/network-conv-gemm.test.ts: float32 through 20 layers of up to 4608-term sums is ~1e-5
 // of each tap's scale at worst; 1e-4 leaves a 10x margin and still catches indexing errors (O(1)).
-// Winograd's own error is no larger than a direct sum's (kernels-conv2d-winograd.test.ts).
+// F(2x2)'s own error is no larger than a direct sum's, F(4x4)'s about 3x larger
+// (kernels-conv2d-winograd.test.ts), both far below this bound.
 const F32_TOLERANCE = 1e-4;
 
-describe('ResNet18 forward with the winograd convolution forced', () => {
+const variants: WinogradVariant[] = ['winograd', 'winograd4'];
+
+describe.each(variants)('ResNet18 forward with the %s convolution forced', (variant) => {
   it('matches every tap of the float64 reference, batch 1, 53x37 input', async () => {
     const seed = freshSeed();
     const weights = randomWeights(seed);
     const input = { shape: [1, 3, 53, 37], data: randomArray(3 * 53 * 37, makeRng(seed), -2, 2) };
     const ctx = await testContext();
-    const engine = await ResNetEngine.create({ context: ctx, convVariant: 'winograd' });
+    const engine = await ResNetEngine.create({ context: ctx, convVariant: variant });
     try {
-      expect(engine.kernels.conv2d).toBe('winograd');
+      expect(engine.kernels.conv2d).toBe(variant);
       engine.loadWeights(weights);
       const plan = engine.plan(1, 53, 37, allTapNames());
       const labels = plan.dispatches.map((d) => d.pipeline.label);
       const count = (prefix: string) => labels.filter((l) => l.startsWith(`${prefix} pipeline`)).length;
       // Each 3x3 stride-1 convolution: input transform, products (in registers on a CPU adapter), output transform.
       const products = winogradProductKernel(ctx.adapter) === 'plain' ? 'conv2d-winograd-gemm-plain' : 'conv2d-winograd-gemm';
-      for (const kernel of ['conv2d-winograd-input', products, 'conv2d-winograd-output']) expect(count(kernel), kernel).toBe(13);
+      const transforms = variant === 'winograd4' ? 'conv2d-winograd4' : 'conv2d-winograd';
+      for (const kernel of [`${transforms}-input`, products, `${transforms}-output`]) expect(count(kernel), kernel).toBe(13);
       expect(count('conv2d')).toBe(7);
       expect(count('conv2d-rows') + count('conv2d-gemm')).toBe(0);
-      expect(count('conv2d-winograd-filter')).toBe(0); // made once by NetworkWeights, not in the plan
+      expect(count(`${transforms}-filter`)).toBe(0); // made once by NetworkWeights, not in the plan
       const { errors, worst } = tapErrors(await engine.forward(input, { taps: allTapNames() }), referenceForward(weights, input), allTapNames());
-      console.log(`winograd on ${ctx.adapter.name} (seed ${seed}): worst tap ${worst[0]} ${worst[1].toExponential(2)}`);
+      console.log(`${variant} on ${ctx.adapter.name} (seed ${seed}): worst tap ${worst[0]} ${worst[1].toExponential(2)}`);
       for (const [tap, e] of Object.entries(errors)) expect(e, `${tap} (seed ${seed})`).toBeLessThanOrEqual(F32_TOLERANCE);
     } finally {
       engine.dispose();

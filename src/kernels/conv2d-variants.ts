@@ -11,15 +11,17 @@ import type { AdapterDescription } from '../gpu/context';
  * or two dispatches and a scratch tensor: conv2dGemmDispatches), results equal to float32 rounding.
  * 'winograd': Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions (src/kernels/conv2d-winograd.ts,
  * three dispatches and two scratch tensors; other shapes run 'direct'), results equal to float32
- * rounding (transforms and another summation order).
+ * rounding (transforms and another summation order). 'winograd4': Winograd F(4x4, 3x3), the same
+ * kernels' larger tile: 36 products per 16 outputs where F(2x2, 3x3) needs 16 per 4, a larger
+ * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
  */
-export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd';
+export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4';
 /**
  * What runs a convolution: a variant, or 'grouped' (src/kernels/conv2d-grouped.ts), which every
  * grouped convolution takes whatever the choice.
  */
 export type Conv2dRun = Conv2dVariant | 'grouped';
-export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm', 'winograd'];
+export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm', 'winograd', 'winograd4'];
 /** The variants conv2dDispatch makes in one dispatch. */
 export const SINGLE_DISPATCH_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
 
@@ -44,26 +46,44 @@ export function convShapeKey(g: ConvGeometry): string {
 export type Conv2dPrecision = 'f32' | 'f16';
 
 /**
- * The kernel measured fastest on this adapter class: 'rows' on SwiftShader (its 3x3 stride-1
- * layers take 0.54-0.73x the CPU time, the forward 0.64x) and on lavapipe (those layers 0.71-0.96x,
- * the forward 0.83-0.90x; bench/results/2026-11-29-conv-variants.md); 'gemm' on a real GPU (an
+ * The most bytes of Winograd filters (U: 4x a 3x3 filter for F(4x4, 3x3), 16/9 for F(2x2, 3x3)) the
+ * per-adapter default may add to a network's weights. F(4x4, 3x3) adds 144 MiB to resnet18 and 125
+ * to resnet50; resnet34, resnet101, resnet152 and wide_resnet50_2 would add 278-502 MiB and take
+ * F(2x2, 3x3) (133-223 MiB); wide_resnet101_2 (1,114 or 495 MiB) keeps 'rows'.
+ */
+export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
+ * The kernel measured fastest on this adapter class: 'winograd4' on lavapipe (F(4x4, 3x3): the 3x3
+ * stride-1 layers take 0.30-0.79x the CPU time of 'rows', the forward 0.67x;
+ * bench/results/2026-12-04-conv-variants-winograd4.md), within WINOGRAD_FILTER_BUDGET_BYTES for
+ * `network` (its 3x3 stride-1 filters' weights, winogradWeights; omitted: ResNet18's size), else
+ * 'winograd', else 'rows'; 'rows' on SwiftShader (its 3x3 stride-1 layers take 0.54-0.73x the CPU
+ * time of 'direct', the forward 0.64x; neither Winograd variant is faster there: bench/results/
+ * 2026-11-29-conv-variants.md, 2026-12-04-conv-variants-winograd4.md); 'gemm' on a real GPU (an
  * NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with 'direct', its convolutions
  * 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md). Compatibility
  * mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on lavapipe there),
  * as does any other fallback adapter.
  */
-export function conv2dVariantFor(adapter: AdapterDescription): Conv2dVariant {
+export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
-  if (adapter.name === 'swiftshader' || adapter.name === 'lavapipe') return 'rows';
+  if (adapter.name === 'lavapipe') {
+    const bytes = (tile: WinogradTile) => ((network?.winogradWeights ?? 0) * 4 * winogradProducts(tile)) / 9;
+    if (bytes(4) <= WINOGRAD_FILTER_BUDGET_BYTES) return 'winograd4';
+    return bytes(2) <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
+  }
+  if (adapter.name === 'swiftshader') return 'rows';
   if (adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description) return 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
 }
 
 /** A caller's choice ('auto' = conv2dVariantFor), checked: an unknown name throws. */
-export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2dVariant | 'auto'): Conv2dVariant {
-  if (choice === 'auto') return conv2dVariantFor(adapter);
+export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2dVariant | 'auto',
+  network?: { winogradWeights: number }): Conv2dVariant {
+  if (choice === 'auto') return conv2dVariantFor(adapter, network);
   if (!CONV2D_VARIANTS.includes(choice)) {
     throw new Error(`conv2d: unknown variant '${String(choice)}' (expected ${CONV2D_VARIANTS.join(', ')} or auto)`);
   }
@@ -72,7 +92,7 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
 
 /**
  * The variant that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
- * stride 1 only, 'winograd' 3x3 stride 1 padding 1 only, 'gemm' every shape, the f16 path exists
+ * stride 1 only, 'winograd' and 'winograd4' 3x3 stride 1 padding 1 only, 'gemm' every shape, the f16 path exists
  * for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
  */
 export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number; padding: number; groups?: number },
@@ -81,7 +101,7 @@ export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number
   if (precision === 'f16') return 'direct';
   if (variant === 'gemm') return 'gemm';
   const threeByThree = shape.kernel === 3 && shape.stride === 1;
-  if (variant === 'winograd') return threeByThree && shape.padding === 1 ? 'winograd' : 'direct';
+  if (isWinogradVariant(variant)) return threeByThree && shape.padding === 1 ? variant : 'direct';
   return variant === 'rows' && threeByThree ? 'rows' : 'direct';
 }
 
@@ -124,20 +144,39 @@ export function gemmScratchBytes(s: GemmShape): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 'winograd': its tiles and scratch (src/kernels/conv2d-winograd.ts), from shapes alone
+// 'winograd' and 'winograd4': their tiles and scratch (src/kernels/conv2d-winograd.ts), from shapes alone
 
-/** The 2x2 output tiles of a 3x3 stride-1 padding-1 convolution (outputs = inputs): per image and in all. */
-export function winogradTiles(s: ConvGeometry): { tilesH: number; tilesW: number; tiles: number } {
-  const tilesH = Math.ceil(s.inHeight / 2);
-  const tilesW = Math.ceil(s.inWidth / 2);
+/** The output tile's side: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3). */
+export type WinogradTile = 2 | 4;
+export type WinogradVariant = 'winograd' | 'winograd4';
+
+export function isWinogradVariant(v: Conv2dVariant | Conv2dRun): v is WinogradVariant {
+  return v === 'winograd' || v === 'winograd4';
+}
+
+export function winogradTileOf(v: WinogradVariant): WinogradTile {
+  return v === 'winograd4' ? 4 : 2;
+}
+
+/** Products per tile, (tile + 2)^2: 16 for F(2x2, 3x3), 36 for F(4x4, 3x3). */
+export function winogradProducts(tile: WinogradTile): number {
+  return (tile + 2) * (tile + 2);
+}
+
+/** The tile x tile output tiles of a 3x3 stride-1 padding-1 convolution (outputs = inputs): per image and in all. */
+export function winogradTiles(s: ConvGeometry, tile: WinogradTile = 2): { tilesH: number; tilesW: number; tiles: number } {
+  const tilesH = Math.ceil(s.inHeight / tile);
+  const tilesW = Math.ceil(s.inWidth / tile);
   return { tilesH, tilesW, tiles: s.batch * tilesH * tilesW };
 }
 
 /**
- * Bytes of the two scratch tensors of a 'winograd' convolution: the transformed input V (16 x Cin
- * x tiles floats) and the products M (16 x Cout x tiles), each about 4x the tensor it stands for.
+ * Bytes of the two scratch tensors of a Winograd convolution: the transformed input V (X x Cin x
+ * tiles floats, X = winogradProducts) and the products M (X x Cout x tiles), about 4x (F(2x2)) or
+ * 2.25x (F(4x4)) the tensor each stands for, more where the last tiles are partial.
  */
-export function winogradScratchBytes(s: ConvGeometry): { input: number; products: number } {
-  const { tiles } = winogradTiles(s);
-  return { input: 16 * s.inChannels * tiles * 4, products: 16 * s.outChannels * tiles * 4 };
+export function winogradScratchBytes(s: ConvGeometry, tile: WinogradTile = 2): { input: number; products: number } {
+  const { tiles } = winogradTiles(s, tile);
+  const x = winogradProducts(tile);
+  return { input: x * s.inChannels * tiles * 4, products: x * s.outChannels * tiles * 4 };
 }

@@ -1,44 +1,61 @@
-// The Winograd F(2x2, 3x3) convolution (Lavin & Gray, 2015) for 3x3 stride-1 padding-1
-// convolutions: each 2x2 block of outputs is computed from a 4x4 input patch with 16 multiplies per
-// (input, output channel) pair instead of 36. Four kernels:
+// The Winograd convolutions (Lavin & Gray, 2015) for 3x3 stride-1 padding-1 convolutions, in two
+// tile sizes: F(2x2, 3x3) computes each 2x2 block of outputs from a 4x4 input patch with 16
+// multiplies per (input, output channel) pair instead of 36; F(4x4, 3x3) each 4x4 block from a 6x6
+// patch with 36 instead of 144, at the price of larger transforms and a larger rounding error. Four
+// kernels, the transforms one file per tile size ('winograd' / 'winograd4' below):
 //
-//   filter  U = G g G^T    once per convolution (shaders/conv2d-winograd-filter.wgsl; NetworkWeights
-//                          keeps it, winogradFilter is the same on the CPU);
-//   input   V = B^T d B    per input channel and tile (shaders/conv2d-winograd-input.wgsl);
-//   gemm    M = U V        16 independent products over the input channels: tiled in workgroup
-//                          memory (conv2d-winograd-gemm.wgsl) on a GPU, in registers only
-//                          (conv2d-winograd-gemm-plain.wgsl) on a CPU adapter (winogradProductKernel);
-//   output  Y = A^T M A    per output channel and tile, with the epilogue (conv2d-winograd-output.wgsl).
+//   filter  U = G g G^T    once per convolution (shaders/conv2d-winograd{,4}-filter.wgsl;
+//                          NetworkWeights keeps it, winogradFilter is the same on the CPU);
+//   input   V = B^T d B    per input channel and tile (shaders/conv2d-winograd{,4}-input.wgsl);
+//   gemm    M = U V        16 or 36 independent products over the input channels, shared by both
+//                          sizes: tiled in workgroup memory (conv2d-winograd-gemm.wgsl) on a GPU, in
+//                          registers only (conv2d-winograd-gemm-plain.wgsl) on a CPU adapter
+//                          (winogradProductKernel);
+//   output  Y = A^T M A    per output channel and tile, with the epilogue (conv2d-winograd{,4}-output.wgsl).
 //
 // V and M live in two scratch buffers (winogradScratchBytes): the product reads one and writes the
 // other, and WebGPU does not let one buffer be read and written by the same dispatch. Same epilogue
 // as the other variants. The transforms add rounding of their own, but each product sums Cin terms
-// where a direct convolution sums 9 Cin: its float32 error measured below the direct kernel's
-// (test/kernels-conv2d-winograd.test.ts).
+// where a direct convolution sums 9 Cin: F(2x2)'s float32 error measured below the direct kernel's,
+// F(4x4)'s above it, its transform coefficients being larger (test/kernels-conv2d-winograd.test.ts).
 
 import filterSource from '../../shaders/conv2d-winograd-filter.wgsl';
 import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
 import gemmSource from '../../shaders/conv2d-winograd-gemm.wgsl';
 import inputSource from '../../shaders/conv2d-winograd-input.wgsl';
 import outputSource from '../../shaders/conv2d-winograd-output.wgsl';
+import filter4Source from '../../shaders/conv2d-winograd4-filter.wgsl';
+import input4Source from '../../shaders/conv2d-winograd4-input.wgsl';
+import output4Source from '../../shaders/conv2d-winograd4-output.wgsl';
 import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize } from './conv2d';
-import { winogradScratchBytes, winogradTiles } from './conv2d-variants';
+import { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
 
-export { winogradScratchBytes, winogradTiles };
+export { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles };
 
 const TILING = { tilesH: 'u32', tilesW: 'u32', tiles: 'u32' } as const;
-const FILTER = kernel('conv2d-winograd-filter', uniforms('Params', { inChannels: 'u32', outChannels: 'u32' }), filterSource);
-const INPUT = kernel('conv2d-winograd-input', uniforms('Params', { inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', ...TILING }), inputSource);
+const FILTER_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32' });
+const INPUT_PARAMS = uniforms('Params', { inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', ...TILING });
+const OUTPUT_PARAMS = uniforms('Params', { outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', ...TILING, relu: 'u32' });
+/** The transforms of each tile size; the products are shared. */
+const TRANSFORMS = {
+  2: {
+    filter: kernel('conv2d-winograd-filter', FILTER_PARAMS, filterSource),
+    input: kernel('conv2d-winograd-input', INPUT_PARAMS, inputSource),
+    output: kernel('conv2d-winograd-output', OUTPUT_PARAMS, outputSource),
+  },
+  4: {
+    filter: kernel('conv2d-winograd4-filter', FILTER_PARAMS, filter4Source),
+    input: kernel('conv2d-winograd4-input', INPUT_PARAMS, input4Source),
+    output: kernel('conv2d-winograd4-output', OUTPUT_PARAMS, output4Source),
+  },
+} as const;
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
 const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
 const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource);
-const OUTPUT = kernel('conv2d-winograd-output', uniforms('Params', {
-  outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', ...TILING, relu: 'u32',
-}), outputSource);
 
 const WG = 64;
 /** Output channels x tiles of one gemm workgroup (the shader's TILE). */
@@ -60,34 +77,43 @@ export function isWinogradShape(s: Pick<Conv2dShape, 'kernel' | 'stride' | 'padd
   return s.kernel === 3 && s.stride === 1 && s.padding === 1;
 }
 
-function checkWinograd(s: Conv2dShape, label: string): void {
-  if (!isWinogradShape(s)) throw new Error(`${label}: Winograd F(2x2, 3x3) needs kernel 3, stride 1, padding 1, got k${s.kernel} s${s.stride} p${s.padding}`);
+const fName = (tile: WinogradTile) => `F(${tile}x${tile}, 3x3)`;
+
+function checkWinograd(s: Conv2dShape, tile: WinogradTile, label: string): void {
+  if (!isWinogradShape(s)) throw new Error(`${label}: Winograd ${fName(tile)} needs kernel 3, stride 1, padding 1, got k${s.kernel} s${s.stride} p${s.padding}`);
 }
 
-/** Float32 elements of U: 16 x ceil(Cout/4)*4 x Cin (16/9 of the packed filter). */
-export function winogradFilterLength(s: Pick<Conv2dShape, 'inChannels' | 'outChannels'>): number {
-  return 16 * Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * s.inChannels;
+/** Float32 elements of U: X x ceil(Cout/4)*4 x Cin (X = 16 or 36: 16/9 or 4x the packed filter). */
+export function winogradFilterLength(s: Pick<Conv2dShape, 'inChannels' | 'outChannels'>, tile: WinogradTile = 2): number {
+  return winogradProducts(tile) * Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * s.inChannels;
 }
+
+/** Lavin & Gray's G for each tile size (the filter transform's matrix). */
+const FILTER_MATRIX: Record<WinogradTile, number[][]> = {
+  2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+};
 
 /**
  * U = G g G^T on the CPU (in float64, rounded once) from torchvision's OIHW filter, in the layout
  * the gemm reads: vec4 (xi*G4 + g)*Cin + c holds U[xi] of output channels 4g .. 4g+3, input c.
  */
-export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape): Float32Array {
-  checkWinograd(s, 'winogradFilter');
+export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape, tile: WinogradTile = 2): Float32Array {
+  checkWinograd(s, tile, 'winogradFilter');
   const { inChannels: cin, outChannels: cout } = s;
   if (weightOIHW.length !== cout * cin * 9) throw new Error(`winogradFilter: weight has ${weightOIHW.length} elements, expected ${cout}x${cin}x3x3`);
   const groups = Math.ceil(cout / CONV2D_CHANNEL_BLOCK);
-  const u = new Float32Array(winogradFilterLength(s));
-  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const u = new Float32Array(winogradFilterLength(s, tile));
+  const G = FILTER_MATRIX[tile];
+  const side = tile + 2;
   for (let o = 0; o < cout; o++) {
     for (let c = 0; c < cin; c++) {
       const g = weightOIHW.subarray((o * cin + c) * 9, (o * cin + c) * 9 + 9);
-      for (let i = 0; i < 4; i++) {
-        for (let j = 0; j < 4; j++) {
+      for (let i = 0; i < side; i++) {
+        for (let j = 0; j < side; j++) {
           let sum = 0;
           for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) sum += G[i][a] * g[a * 3 + b] * G[j][b];
-          const xi = 4 * i + j;
+          const xi = side * i + j;
           u[(((xi * groups + Math.floor(o / 4)) * cin + c) * 4) + (o % 4)] = sum;
         }
       }
@@ -98,8 +124,8 @@ export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape): Float3
 
 /** U made on the GPU from the packed filter (packConv2dWeights) into `output` (winogradFilterLength floats). */
 export function winogradFilterDispatch(ctx: GpuContext, s: Pick<Conv2dShape, 'inChannels' | 'outChannels'>,
-  b: { weights: GPUBuffer; output: GPUBuffer }, label = 'conv2d-winograd filter transform'): Dispatch {
-  return ctx.dispatch(label, FILTER, {
+  b: { weights: GPUBuffer; output: GPUBuffer }, tile: WinogradTile = 2, label = `conv2d-winograd ${fName(tile)} filter transform`): Dispatch {
+  return ctx.dispatch(label, TRANSFORMS[tile].filter, {
     constants: { WG },
     params: { inChannels: s.inChannels, outChannels: s.outChannels },
     buffers: [b.weights, b.output],
@@ -108,7 +134,7 @@ export function winogradFilterDispatch(ctx: GpuContext, s: Pick<Conv2dShape, 'in
 }
 
 /**
- * The three dispatches of one convolution: input transform into `scratch` (V), the 16 products into
+ * The three dispatches of one convolution: input transform into `scratch` (V), the 16 or 36 products into
  * `products` (M), output transform with the epilogue into `output`. `weights` holds U (winogradFilter
  * or winogradFilterDispatch); the scratch buffers hold winogradScratchBytes(s) bytes (they may be
  * shared by convolutions that do not run at the same time).
@@ -117,33 +143,35 @@ export function conv2dWinogradDispatches(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
-  opts: { relu: boolean; product?: WinogradProductKernel },
-  label = `conv2d-winograd 3x3${opts.relu ? ' relu' : ''}`,
+  opts: { relu: boolean; product?: WinogradProductKernel; tile?: WinogradTile },
+  label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
-  checkWinograd(s, label);
+  const tile = opts.tile ?? 2;
+  checkWinograd(s, tile, label);
   const [oh, ow] = conv2dOutputSize(s);
-  const { tilesH, tilesW, tiles } = winogradTiles(s);
-  const need = winogradScratchBytes(s);
+  const { tilesH, tilesW, tiles } = winogradTiles(s, tile);
+  const need = winogradScratchBytes(s, tile);
+  const products = winogradProducts(tile);
   if (!b.scratch || b.scratch.size < need.input) throw new Error(`${label}: the transformed input needs a scratch buffer of ${need.input} bytes`);
   if (!b.products || b.products.size < need.products) throw new Error(`${label}: the products need a scratch buffer of ${need.products} bytes`);
   const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const gemmGrid: [number, number, number] = plain
-    ? grid1d(16 * Math.ceil(vec4Groups / 2) * Math.ceil(tiles / 8), WG)
-    : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), 16];
+    ? grid1d(products * Math.ceil(vec4Groups / 2) * Math.ceil(tiles / 8), WG)
+    : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   return [
-    ctx.dispatch(`${label} input transform`, INPUT, {
+    ctx.dispatch(`${label} input transform`, TRANSFORMS[tile].input, {
       constants: { WG },
       params: { inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, tilesH, tilesW, tiles },
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
     ctx.dispatch(`${label} products`, plain ? GEMM_PLAIN : GEMM, {
-      constants: { WG: plain ? WG : 256 },
+      constants: plain ? { WG, PRODUCTS: products } : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),
-    ctx.dispatch(`${label} output transform`, OUTPUT, {
+    ctx.dispatch(`${label} output transform`, TRANSFORMS[tile].output, {
       constants: { WG },
       params: { outChannels: s.outChannels, outHeight: oh, outWidth: ow, tilesH, tilesW, tiles, relu: opts.relu ? 1 : 0 },
       buffers: [b.products, b.scale, b.shift, b.output], workgroups: grid1d(s.outChannels * tiles, WG),

@@ -4,9 +4,9 @@
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
-import { type Conv2dPrecision, type Conv2dVariant, resolveConv2dVariant } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
 import type { HostTensor, TensorMap } from '../util/tensor';
-import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors } from './architecture';
+import { type Architecture, RESNET18, type TapName, allConvs, allTapNames, expectedTensors } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
@@ -90,8 +90,8 @@ export class ResNetEngine {
   private readonly ownsContext: boolean;
   /** The weights' precision for every forward ('f16': the f16 filters). */
   readonly precision: Conv2dPrecision;
-  /** The kernel of every layer, given to the planner with each request. */
-  readonly kernels: KernelChoices;
+  /** The kernel of every layer, given to the planner with each request (per adapter, and per network when 'auto'). */
+  private kernelChoices: KernelChoices;
   /** Serialises GPU submissions of concurrent forward() calls that share a plan. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Rejects if the last weights upload ran out of memory (WebGPU reports that asynchronously). */
@@ -101,12 +101,15 @@ export class ResNetEngine {
   /** Measured kernel choices by convolution shape (null: none; the per-adapter choice everywhere). */
   private table: KernelTable | null;
   private readonly measure: boolean;
+  /** `convVariant` was 'auto': the kernel follows the adapter and the loaded network. */
+  private readonly autoVariant: boolean;
   private readonly onKernelTable?: (table: KernelTable) => void;
 
   private constructor(readonly ctx: GpuContext, options: EngineOptions, kernels: KernelChoices) {
     this.maxCachedPlans = options.maxCachedPlans ?? 4;
     this.precision = options.precision ?? 'f32';
-    this.kernels = kernels;
+    this.kernelChoices = kernels;
+    this.autoVariant = (options.convVariant ?? 'auto') === 'auto';
     this.ownsContext = !options.context || options.ownContext === true;
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     this.measure = options.measureKernels ?? false;
@@ -122,7 +125,7 @@ export class ResNetEngine {
       if (options.precision === 'f16' && !supportsF16(ctx)) {
         throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
       }
-      const kernels = { conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto') };
+      const kernels = { conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto', { winogradWeights: winogradWeights(RESNET18) }) };
       return new ResNetEngine(ctx, options, kernels);
     } catch (e) {
       if (!options.context || options.ownContext) ctx.destroy();
@@ -132,6 +135,11 @@ export class ResNetEngine {
 
   get adapter() {
     return this.ctx.adapter;
+  }
+
+  /** The kernel of every layer that this engine's plans use. */
+  get kernels(): KernelChoices {
+    return this.kernelChoices;
   }
 
   /** Upload a state dict (torchvision names). Missing tensors are allowed; see computability(). */
@@ -159,6 +167,8 @@ export class ResNetEngine {
     const upload = captureGpuErrors(this.ctx.device, 'uploading the weights', () => new NetworkWeights(this.ctx, tensors, { precision: this.precision, architecture }));
     this.weights = upload.value;
     this.weightsUploaded = upload.errors;
+    // The per-adapter kernel may depend on the network's size (conv2dVariantFor's Winograd budget).
+    if (this.autoVariant) this.kernelChoices = { ...this.kernelChoices, conv2d: conv2dVariantFor(this.ctx.adapter, { winogradWeights: winogradWeights(architecture) }) };
   }
 
   /** Throw if this engine was disposed or its device lost. */
@@ -446,4 +456,10 @@ export class ResNetEngine {
 /** The plan cache's key: everything that makes two requests of one engine differ. */
 function planKey(batch: number, height: number, width: number, taps: TapName[], ablations: Ablation[] | undefined): string {
   return JSON.stringify([batch, height, width, taps, ablations ?? []]);
+}
+
+/** Weights of the convolutions a Winograd kernel can run (3x3, stride 1, padding 1, not grouped). */
+function winogradWeights(arch: Architecture): number {
+  return allConvs(arch).filter((c) => c.kernel === 3 && c.stride === 1 && c.padding === 1 && (c.groups ?? 1) === 1)
+    .reduce((sum, c) => sum + c.inChannels * c.outChannels * 9, 0);
 }

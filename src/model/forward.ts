@@ -8,7 +8,7 @@ import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
 import { type Conv2dShape, conv2dDispatch } from '../kernels/conv2d';
-import type { Conv2dPrecision, Conv2dRun } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dRun, isWinogradVariant, winogradTileOf } from '../kernels/conv2d-variants';
 import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
 import { conv2dWinogradDispatches } from '../kernels/conv2d-winograd';
 import { groupedConv2dDispatch } from '../kernels/conv2d-grouped';
@@ -42,8 +42,10 @@ export function convStepDispatches(
   const { groups, ...dense } = shape;
   if (step.variant === 'grouped') return groupedConv2dDispatch(ctx, shape, buffers, { relu: step.relu }, label);
   if (step.variant === 'gemm') return conv2dGemmDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (gemm)`);
-  // 'winograd' reads U (NetworkWeights.winograd) where the others read the packed filter.
-  if (step.variant === 'winograd') return conv2dWinogradDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (winograd)`);
+  // 'winograd' and 'winograd4' read U (NetworkWeights.winograd) where the others read the packed filter.
+  if (isWinogradVariant(step.variant)) {
+    return conv2dWinogradDispatches(ctx, dense, buffers, { relu: step.relu, tile: winogradTileOf(step.variant) }, `${label} (${step.variant})`);
+  }
   return conv2dDispatch(ctx, dense, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, label);
 }
 
@@ -92,7 +94,7 @@ export class ForwardPlan {
           batch, inChannels: spec.inChannels, inHeight, inWidth,
           outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
         };
-        const filter = step.variant === 'winograd' ? weights.winograd(spec) : weights.filter(spec, step.precision);
+        const filter = isWinogradVariant(step.variant) ? weights.winograd(spec, winogradTileOf(step.variant)) : weights.filter(spec, step.precision);
         const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
         const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
         const products = step.products === undefined ? undefined : bufferOf(step.products);

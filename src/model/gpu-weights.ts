@@ -10,7 +10,7 @@ import { CONV2D_CHANNEL_BLOCK, biasAsScaleShift, packConv2dWeights, packConv2dWe
 import { GpuLimitError, mib, storageBufferLimit } from '../gpu/errors';
 import type { Conv2dPrecision } from '../kernels/conv2d-variants';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../kernels/conv2d-weights-transpose';
-import { isWinogradShape, winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
+import { type WinogradTile, isWinogradShape, winogradFilterDispatch, winogradFilterLength } from '../kernels/conv2d-winograd';
 import type { TensorMap } from '../util/tensor';
 import { type Architecture, BN_EPS, type ConvSpec, HEAD_TENSORS, RESNET18, allConvs, convTensorNames, expectedTensors } from './architecture';
 
@@ -219,20 +219,21 @@ export class NetworkWeights {
   }
 
   /**
-   * The Winograd F(2x2, 3x3) filters U = G g G^T of a 3x3 stride-1 convolution (conv2d-winograd.ts),
-   * 16 x ceil(Cout/4)*4 x Cin floats: 16/9 of the packed filter; for all 13 of ResNet18's 3x3
-   * stride-1 convolutions 64 MiB more (their packed filters: 36 MiB). Made on the GPU from the packed filter on first use and
+   * The Winograd filters U = G g G^T of a 3x3 stride-1 convolution (conv2d-winograd.ts): for
+   * F(2x2, 3x3) 16 x ceil(Cout/4)*4 x Cin floats, 16/9 of the packed filter (for all 13 of
+   * ResNet18's 3x3 stride-1 convolutions 64 MiB more; their packed filters: 36 MiB); for F(4x4, 3x3)
+   * 36 x ..., 4x the packed filter (144 MiB more). Made on the GPU from the packed filter on first use and
    * kept until destroy(), as transposed() is: only the plans that run 'winograd' pay for them, and
    * the state-dict filter need not be kept on the CPU in case a plan does later.
    */
-  winograd(spec: ConvSpec): GPUBuffer {
-    const key = `${spec.conv} (Winograd)`;
+  winograd(spec: ConvSpec, tile: WinogradTile = 2): GPUBuffer {
+    const key = `${spec.conv} (Winograd F(${tile}x${tile}))`;
     let buffer = this.derived.get(key);
     if (!buffer) {
       if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
       const w = this.conv(spec);
-      buffer = this.ctx.device.createBuffer({ label: `${spec.conv} Winograd filter`, size: winogradFilterLength(spec) * 4, usage: GPUBufferUsage.STORAGE });
-      this.ctx.run([winogradFilterDispatch(this.ctx, spec, { weights: w.weights, output: buffer }, `${spec.conv} Winograd filter transform`)]);
+      buffer = this.ctx.device.createBuffer({ label: `${spec.conv} Winograd F(${tile}x${tile}) filter`, size: winogradFilterLength(spec, tile) * 4, usage: GPUBufferUsage.STORAGE });
+      this.ctx.run([winogradFilterDispatch(this.ctx, spec, { weights: w.weights, output: buffer }, tile, `${spec.conv} Winograd F(${tile}x${tile}) filter transform`)]);
       this.derived.set(key, buffer);
     }
     return buffer;

@@ -21,7 +21,7 @@ import {
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
 import {
-  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, winogradScratchBytes,
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
@@ -248,7 +248,7 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
     const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
     const variant = conv2dVariantRun(chosen, spec, precision);
-    const winograd = variant === 'winograd' ? winogradScratchBytes(geometry) : null;
+    const winograd = isWinogradVariant(variant) ? winogradScratchBytes(geometry, winogradTileOf(variant)) : null;
     const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : winograd?.input ?? 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
     const scratch = scratchBytes ? tensor(`${label} ${winograd ? 'Winograd input' : 'split-K'} scratch`, [scratchBytes / 4]) : undefined;

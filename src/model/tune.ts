@@ -11,7 +11,8 @@
 import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
 import { packConv2dWeights } from '../kernels/conv2d';
 import {
-  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, conv2dVariantRun, convShapeKey, gemmScratchBytes, winogradScratchBytes,
+  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, type WinogradVariant, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant,
+  winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { winogradFilter } from '../kernels/conv2d-winograd';
 import { mulberry32 } from '../util/random';
@@ -20,7 +21,7 @@ import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
 /** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 2;
+export const KERNEL_TABLE_VERSION = 3;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */
@@ -74,7 +75,7 @@ export function scheduleConvs(schedule: ForwardSchedule): { spec: ConvSpec; geom
   return out;
 }
 
-/** The candidates that really run a shape (conv2dVariantRun: 'rows' and 'winograd' are 3x3 stride 1 only). */
+/** The candidates that really run a shape (conv2dVariantRun: 'rows' and the Winograd variants are 3x3 stride 1 only). */
 export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dVariant[] {
   return candidates.filter((v) => conv2dVariantRun(v, g) === v);
 }
@@ -128,14 +129,19 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
     const output = buffer('output', new Float32Array(g.batch * g.outChannels * oh * ow));
     const scratchBytes = gemmScratchBytes(g);
     const gemmScratch = candidates.includes('gemm') && scratchBytes ? buffer('split-K scratch', new Float32Array(scratchBytes / 4)) : undefined;
-    // 'winograd' reads U, made here from the same random filter as NetworkWeights.winograd makes it.
-    const winograd = candidates.includes('winograd') ? {
-      weights: buffer('Winograd filter', winogradFilter(filter, g)),
-      scratch: buffer('Winograd input scratch', new Float32Array(winogradScratchBytes(g).input / 4)),
-      products: buffer('Winograd products', new Float32Array(winogradScratchBytes(g).products / 4)),
-    } : undefined;
+    // The Winograd variants read U, made here from the same random filter as NetworkWeights.winograd makes it.
+    const winogradBuffers = (v: WinogradVariant) => {
+      const tile = winogradTileOf(v);
+      const bytes = winogradScratchBytes(g, tile);
+      return {
+        weights: buffer(`Winograd F(${tile}x${tile}) filter`, winogradFilter(filter, g, tile)),
+        scratch: buffer(`Winograd F(${tile}x${tile}) input scratch`, new Float32Array(bytes.input / 4)),
+        products: buffer(`Winograd F(${tile}x${tile}) products`, new Float32Array(bytes.products / 4)),
+      };
+    };
+    const winograd = new Map(candidates.filter(isWinogradVariant).map((v) => [v, winogradBuffers(v)]));
     try {
-      const buffersFor = (v: Conv2dVariant) => ({ input, weights, scale, shift, output, scratch: gemmScratch, ...(v === 'winograd' ? winograd : {}) });
+      const buffersFor = (v: Conv2dVariant) => ({ input, weights, scale, shift, output, scratch: gemmScratch, ...(isWinogradVariant(v) ? winograd.get(v) : {}) });
       const dispatches = new Map<Conv2dVariant, Dispatch[]>(candidates.map((v) => [v, [convStepDispatches(ctx, { ...g, groups: 1 },
         buffersFor(v), { variant: v, relu: true, precision: 'f32' }, `${label} (${v})`)].flat()]));
       // Warm-up (pipelines compiled), and the repeat count from the slowest candidate's first time.

@@ -1,0 +1,76 @@
+// conv2d-winograd4-output.wgsl: the output transform and epilogue of the Winograd F(4x4, 3x3)
+// convolution (src/kernels/conv2d-winograd.ts). Tile t of output channel k gathers its 36 products
+// M[xi][k][t] (conv2d-winograd-gemm*.wgsl) as a 6x6 matrix m and makes the 4x4 outputs
+//
+//   Y = A^T m A,   A^T = [[1, 1,  1, 1,  1, 0],
+//                         [0, 1, -1, 2, -2, 0],
+//                         [0, 1,  1, 4,  4, 0],
+//                         [0, 1, -1, 8, -8, 1]]
+//
+// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu.
+// Outputs past the last row or column (sizes not a multiple of 4: the last tiles are partial) are
+// not written.
+//
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Bindings (group 0):
+//   0 params : uniform Params
+//   1 m      : storage read,  array<f32>  [36, Cout, T] (element (xi*Cout + k)*T + t)
+//   2 scale  : storage read,  array<f32>  [Cout]
+//   3 shift  : storage read,  array<f32>  [Cout]
+//   4 y      : storage write, array<f32>  NCHW [N, Cout, OH, OW]
+// Override constants: WG (threads per workgroup).
+// Dispatch: grid1d(Cout * T, WG); thread flat = k*T + t (consecutive threads read consecutive m).
+// Invariants: each output pixel lies in exactly one tile, so it has exactly one writer.
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> m: array<f32>;
+@group(0) @binding(2) var<storage, read> scale: array<f32>;
+@group(0) @binding(3) var<storage, read> shift: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+/** A^T applied to a column of six. */
+fn at(c: array<f32, 6>) -> vec4<f32> {
+  let sum12 = c[1] + c[2];
+  let diff12 = c[1] - c[2];
+  let sum34 = c[3] + c[4];
+  let diff34 = c[3] - c[4];
+  return vec4<f32>(c[0] + sum12 + sum34, diff12 + 2.0 * diff34, sum12 + 4.0 * sum34, diff12 + 8.0 * diff34 + c[5]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let flat = gid.x + gid.y * groups.x * WG;
+  let T = params.tiles;
+  let cout = params.outChannels;
+  if (flat >= cout * T) { return; }
+  let k = flat / T;
+  let t = flat % T;
+  let plane36 = cout * T;
+  // P = A^T m, a column of m at a time (4 x 6); then row a of Y = P A is A^T over row a of P.
+  var p: array<vec4<f32>, 6>;
+  for (var j = 0u; j < 6u; j++) {
+    var col: array<f32, 6>;
+    for (var i = 0u; i < 6u; i++) { col[i] = m[(6u * i + j) * plane36 + flat]; }
+    p[j] = at(col);
+  }
+  let perImage = params.tilesH * params.tilesW;
+  let n = t / perImage;
+  let oy = 4u * ((t % perImage) / params.tilesW);
+  let ox = 4u * (t % params.tilesW);
+  let base = (n * cout + k) * params.outHeight * params.outWidth;
+  let sc = scale[k];
+  let sh = shift[k];
+  for (var a = 0u; a < 4u; a++) {
+    if (oy + a >= params.outHeight) { break; }
+    let row = at(array<f32, 6>(p[0][a], p[1][a], p[2][a], p[3][a], p[4][a], p[5][a]));
+    for (var j = 0u; j < 4u; j++) {
+      if (ox + j < params.outWidth) {
+        var out = row[j] * sc + sh;
+        if (params.relu != 0u) { out = max(out, 0.0); }
+        y[base + (oy + a) * params.outWidth + ox + j] = out;
+      }
+    }
+  }
+}
