@@ -87,6 +87,8 @@ export async function buildDeviceBundles() {
   await esbuild.build({ ...common, entryPoints: [join(benchDir, 'fv-node.ts')], outfile: join(dir, 'fv-bench.mjs') });
   // The ResNet family's batch-1 latency (bench/family-node.ts).
   await esbuild.build({ ...common, entryPoints: [join(benchDir, 'family-node.ts')], outfile: join(dir, 'family-bench.mjs') });
+  // Where a batch-1 forward's wall-clock time goes (bench/node/overhead.ts).
+  await esbuild.build({ ...common, entryPoints: [join(benchDir, 'node', 'overhead.ts')], outfile: join(dir, 'overhead.mjs') });
   writeFileSync(join(dir, 'engine-status.json'), JSON.stringify(status, null, 2));
   return { status, dir };
 }

@@ -97,10 +97,18 @@ run() {
     runner --arch resnet50 --batches none --only node-default --node-bench "$DEV/node-bench.mjs" --out "$out" \
       --timeout-minutes "${BENCH_MINUTES:-5}" "$@" 2>&1 | tee -a "$out/device.log"
   fi
-  # The feature-visualisation step rate: a 64-channel batch at 224, per tap (bench/fv-node.ts).
-  [ -n "${SKIP_FV:-}" ] && return 0
   local day
   day=$(date -u +%F)
+  # Where ResNet18's batch-1 forward time goes: upload, encode, submit, GPU, map, copy
+  # (bench/node/overhead.ts; every sample in the JSON, the summary in the log).
+  if [ -z "${SKIP_OVERHEAD:-}" ]; then
+    timeout "${OVERHEAD_SECONDS:-90}" "$DEV/bin/node" "$DEV/overhead.mjs" --adapter default --size 224 --rounds 20 --warmups 3 \
+      --modes api,api-map,split,profile > "$out/$day-overhead-node-nvidia.json" 2> >(tee -a "$out/device.log" >&2) || true
+    timeout "${OVERHEAD_SECONDS:-90}" "$DEV/bin/node" "$DEV/overhead.mjs" --adapter default --size 224 --rounds 20 --warmups 3 \
+      --taps all --modes api,split,profile > "$out/$day-overhead-node-nvidia-all-taps.json" 2> >(tee -a "$out/device.log" >&2) || true
+  fi
+  # The feature-visualisation step rate: a 64-channel batch at 224, per tap (bench/fv-node.ts).
+  [ -n "${SKIP_FV:-}" ] && return 0
   timeout "${FV_SECONDS:-150}" "$DEV/bin/node" "$DEV/fv-bench.mjs" --adapter gpu --taps layer1.1.bn2,layer4.1 --batch 64 --size 224 \
     --warmup 2 --timed 10 --budget 40 --dataset-batch 8 --dataset-runs 5 --out "$out/$day-fv-node-nvidia.json" 2>&1 | tee -a "$out/device.log" || true
 }

@@ -1,7 +1,7 @@
 // Launcher for bench/node/overhead.ts (issue #6: where a batch-1 forward's time goes on Node + Dawn).
 // Bundles it into bench/.build/overhead.mjs with esbuild, then runs it with the same arguments:
 //   node bench/node/overhead.mjs [--adapter lavapipe|swiftshader|default] [--size 224] [--rounds 10]
-//        [--warmups 2] [--taps fc] [--modes api,old,split,profile] > out.json
+//        [--warmups 2] [--taps fc|all|a,b] [--modes api,old,split,profile] > out.json
 // Progress and the summary (medians per step, ratios to the pre-#6 path, load average) go to
 // stderr; every sample as JSON to stdout.
 import * as esbuild from 'esbuild';

@@ -27,7 +27,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { ReadbackSlot } from '../../src/gpu/context';
 import { createNodeContext, type AdapterChoice } from '../../src/gpu/node';
 import { ResNetEngine } from '../../src/model/engine';
-import type { TapName } from '../../src/model/architecture';
+import { type TapName, allTapNames } from '../../src/model/architecture';
 import { randomWeights } from '../../src/weights/random';
 import { mulberry32, normalSource } from '../../src/util/random';
 import type { HostTensor } from '../../src/weights/safetensors';
@@ -41,7 +41,8 @@ const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
 const size = Number(arg('size', '224'));
 const rounds = Number(arg('rounds', '10'));
 const warmups = Number(arg('warmups', '2'));
-const taps = arg('taps', 'fc').split(',') as TapName[];
+// 'all': every tap of the network (the all-taps readback).
+const taps = (arg('taps', 'fc') === 'all' ? allTapNames() : arg('taps', 'fc').split(',')) as TapName[];
 const modes = arg('modes', 'api,old,split,profile').split(',');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 

@@ -5,7 +5,7 @@ import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/cont
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
-import type { HostTensor, TensorMap } from '../util/tensor';
+import { type HostTensor, type TensorMap, firstNonFinite } from '../util/tensor';
 import { type Architecture, RESNET18, type TapName, allConvs, allTapNames, expectedTensors } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
@@ -364,7 +364,7 @@ export class ResNetEngine {
       this.checkedSchedule(batch, height, width, taps, options.ablations ?? []);
     }
     // NaN or infinity would flow through every layer and come back as plausible-looking NaN taps.
-    const bad = input.data.findIndex((v) => !Number.isFinite(v));
+    const bad = firstNonFinite(input.data);
     if (bad >= 0) {
       const plane = height * width;
       throw new Error(`input value ${input.data[bad]} at [${Math.floor(bad / (3 * plane))}, ${Math.floor(bad / plane) % 3}, ` +
