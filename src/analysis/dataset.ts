@@ -445,16 +445,19 @@ export interface DatasetShardInput {
 
 export interface MergeDatasetOptions {
   shards: readonly DatasetShardInput[];
-  /** Per block (short name), the parameters for |gamma| and mean |W| against M, as the unsharded run had them. */
-  params?: Record<string, BlockParams>;
-  /** Checked before anything is read further: e.g. the weights the params came from against the shards' meta. */
-  check?: (header: JournalHeader) => void;
+  /**
+   * Per block (short name), the parameters for |gamma| and mean |W| against M, as the unsharded run had
+   * them (from the weights the header's meta names); asked once the shards are known to be one run.
+   */
+  params?: (header: JournalHeader) => Record<string, BlockParams> | undefined | Promise<Record<string, BlockParams> | undefined>;
 }
 
 export interface MergedDataset {
   analysis: AnalysisJson;
   /** The first shard header (the run's configuration, images and start), for run.json. */
   header: JournalHeader;
+  /** The run's images, in order. */
+  images: ImageRef[];
   /** Hash of every image's SHA-256 in order, as an unsharded run's journal identity holds it (null without contents). */
   contentHash: string | null;
   shards: { name: string; shard: ShardSpec; startedAt: string; batches: number }[];
@@ -505,7 +508,6 @@ export async function mergeDatasetShards(options: MergeDatasetOptions): Promise<
       ...repeated.map((k) => `shard ${k}/${count} given more than once (${given(k)})`),
     ].filter(Boolean).join('; '));
   }
-  options.check?.(headers[0]);
   const order = headers.map((h, j) => j).sort((a, b) => (headers[a].config.shard as ShardSpec).index - (headers[b].config.shard as ShardSpec).index);
 
   // The image list, from the shares in K order: its names must hash to the run's.
@@ -547,6 +549,7 @@ export async function mergeDatasetShards(options: MergeDatasetOptions): Promise<
     }
   }
   if (incomplete.length) throw new ShardSetError(`${incomplete.join('; ')}; run those shards' commands again to finish them`);
+  const params = await options.params?.(headers[0]);
 
   // The whole set's top-k, from every image's values (the ranking is a total order: the result is the unsharded run's).
   const all = imageList.map((i) => i.index);
@@ -568,6 +571,6 @@ export async function mergeDatasetShards(options: MergeDatasetOptions): Promise<
     zoomOut: (tap, image, channel) => shardOf(image).zoomOut.get(tap, image, channel),
     sweeps: plan.zoomFactors.map((factor, f) => ({ factor, get: (tap: string, image: number, channel: number) => shardOf(image).sweeps[f].store.get(tap, image, channel) })),
     tuning: (tap) => stream.rows(tap),
-  }, { meta: config.meta, params: options.params, skipped: headers[0].skipped });
-  return { analysis, header: headers[0], contentHash: contentHashOf(imageList), shards: info };
+  }, { meta: config.meta, params, skipped: headers[0].skipped });
+  return { analysis, header: headers[0], images: imageList, contentHash: contentHashOf(imageList), shards: info };
 }
