@@ -21,7 +21,7 @@ import { TopK } from './probes';
 import { type BlockReadouts, type Variant, readoutsFor, tapsNeeded } from './readouts';
 import { JournalledBatches, configDifferences } from './replay';
 import type { AnalysisJson, BlockParams, ChannelResponses, ForwardCentres, ImageRef, SkippedBlock } from './schema';
-import { type ShardSpec, ShardSetError, checkShard, shardCoverage, shardLabel, shardRange } from './shard';
+import { type ShardSpec, ShardSetError, checkCoverage, checkShard, shardLabel, shardRange } from './shard';
 import { tuningCorrelations } from './stats';
 
 export { JournalMismatchError } from './replay';
@@ -500,14 +500,8 @@ export async function mergeDatasetShards(options: MergeDatasetOptions): Promise<
     return d.length ? [`${shards[j].name} differs from ${shards[0].name} (${d.join('; ')})`] : [];
   });
   if (differing.length) throw new ShardSetError(`the shards are not of one run: ${differing.join('; ')}`);
-  const { missing, repeated } = shardCoverage(headers.map((h) => (h.config.shard as ShardSpec).index), count);
-  if (missing.length || repeated.length) {
-    const given = (k: number) => shards.filter((_s, j) => headers[j].config.shard?.index === k).map((s) => s.name).join(', ');
-    throw new ShardSetError([
-      missing.length ? `shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')} missing` : '',
-      ...repeated.map((k) => `shard ${k}/${count} given more than once (${given(k)})`),
-    ].filter(Boolean).join('; '));
-  }
+  checkCoverage(headers.map((h) => (h.config.shard as ShardSpec).index), count,
+    (k) => shards.filter((_s, j) => headers[j].config.shard?.index === k).map((s) => s.name).join(', '));
   const order = headers.map((h, j) => j).sort((a, b) => (headers[a].config.shard as ShardSpec).index - (headers[b].config.shard as ShardSpec).index);
 
   // The image list, from the shares in K order: its names must hash to the run's.

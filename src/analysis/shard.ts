@@ -43,6 +43,19 @@ export function shardCoverage(indices: readonly number[], count: number): { miss
   return { missing, repeated };
 }
 
+/**
+ * Throws ShardSetError unless `indices` are 0..count-1 exactly once: 'shards 1/3, 2/3 missing; shard 0/3
+ * given more than once (a, b)', `givenBy(k)` naming where shard k was given.
+ */
+export function checkCoverage(indices: readonly number[], count: number, givenBy: (k: number) => string): void {
+  const { missing, repeated } = shardCoverage(indices, count);
+  if (!missing.length && !repeated.length) return;
+  throw new ShardSetError([
+    missing.length ? `shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')} missing` : '',
+    ...repeated.map((k) => `shard ${k}/${count} given more than once (${givenBy(k)})`),
+  ].filter(Boolean).join('; '));
+}
+
 /** The mismatch or gap that makes a set of shards unmergeable (nothing is written). */
 export class ShardSetError extends Error {
   constructor(message: string) {

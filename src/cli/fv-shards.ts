@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type AnalysisJson, type BlockParams } from '../analysis/analyze';
 import { type Variant, readoutsFor } from '../analysis/readouts';
-import { type ShardSpec, ShardSetError, shardCoverage, shardLabel } from '../analysis/shard';
+import { type ShardSpec, ShardSetError, checkCoverage, shardLabel } from '../analysis/shard';
 import { architectureOf } from '../model/family';
 import { decodeImageFile } from '../image/decode-node';
 import { thumbnailDataUri } from '../report/report-node';
@@ -102,14 +102,7 @@ export async function mergeFvShardDirs(dirs: string[], out: string, params: (wei
   });
   if (differing.length) throw new ShardSetError(`the shards are not of one run: ${differing.join('; ')}`);
   const count = files[0].shard.count;
-  const { missing, repeated } = shardCoverage(files.map((f) => f.shard.index), count);
-  if (missing.length || repeated.length) {
-    throw new ShardSetError([
-      missing.length ? `shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')} missing` : '',
-      ...repeated.map((k) => `shard ${k}/${count} given more than once (${dirs.filter((_d, j) => files[j].shard.index === k).join(', ')})`),
-    ].filter(Boolean).join('; '));
-  }
-
+  checkCoverage(files.map((f) => f.shard.index), count, (k) => dirs.filter((_d, j) => files[j].shard.index === k).join(', '));
   const arch = architectureOf(first.architecture);
   const blocks = first.blocks.map((b) => {
     const r = readoutsFor(b, first.variant, arch);
