@@ -4,4 +4,4 @@
 export * from './schema';
 export { analyzeBlock, blockParamsFrom, sortBlocks } from './block';
 export * from './dataset';
-export type { Transform } from './journal';
+export type { JournalHeader, Transform } from './journal';

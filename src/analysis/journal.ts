@@ -43,6 +43,19 @@ export interface RunConfig {
    * another adapter would mix two runs' numbers, so it is refused like any other difference.
    */
   meta: Record<string, string | number | boolean | null>;
+  /**
+   * Hash of the SHA-256 of every image this run streams, in order (present when the caller gives the
+   * images' `sha256`): the same names with other contents are another run.
+   */
+  contentHash?: string;
+  /** Present in a shard's journal: which share of the images it streams (shard.ts). */
+  shard?: { index: number; count: number };
+}
+
+/** One image as a journal header lists it: its name and, when known, the SHA-256 of its contents. */
+export interface JournalImage {
+  name: string;
+  sha256?: string;
 }
 
 export interface JournalHeader {
@@ -52,6 +65,13 @@ export interface JournalHeader {
   config: RunConfig;
   /** When the run first started (ISO 8601); a resume keeps it. Reported in run.json, not analysis.json. */
   createdAt: string;
+  /**
+   * What a merge needs beside the batches (written by runs since sharding; absent before): the images
+   * this run streams (a shard: its share), the network and the blocks left out.
+   */
+  images?: JournalImage[];
+  architecture?: string;
+  skipped?: { block: string; reason: string }[];
 }
 
 export interface JournalBatch {

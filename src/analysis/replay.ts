@@ -5,7 +5,8 @@
 // journal is an interface; the file one is src/cli/journal-node.ts).
 
 import {
-  type Journal, type JournalBatch, type JournalEntry, type RunConfig, type Transform, configHash, decodeFloat32, encodeFloat32,
+  type Journal, type JournalBatch, type JournalEntry, type JournalHeader, type JournalImage, type RunConfig, type Transform, configHash,
+  decodeFloat32, encodeFloat32,
 } from './journal';
 
 export const START_AFRESH = 'to start afresh, delete the journal (resnet-stream analyze --restart) or write to another directory';
@@ -29,22 +30,38 @@ function toIterator(entries: AsyncIterable<JournalEntry> | Iterable<JournalEntry
 }
 
 /** 'topK: journal 4, now 5; meta.weights: journal "a.pth", now "b.pth"' (`b` is the journal's). */
-function describeConfigDifference(a: RunConfig, b: RunConfig): string {
+export function describeConfigDifference(a: RunConfig, b: RunConfig): string {
+  const found = configDifferences(a, b);
+  return found.length ? found.join('; ') : 'a different configuration hash';
+}
+
+/**
+ * The fields in which two configurations differ, one phrase each, `b`'s value named `then` and `a`'s
+ * `now` (see describeConfigDifference); fields in `ignore` ('shard.index') are left out.
+ */
+export function configDifferences(a: RunConfig, b: RunConfig, then = 'journal', now = 'now', ignore: readonly string[] = []): string[] {
   const differences = (x: Record<string, unknown>, y: Record<string, unknown>, prefix: string): string[] => {
-    const keys = [...new Set([...Object.keys(x), ...Object.keys(y ?? {})])];
+    const keys = [...new Set([...Object.keys(x), ...Object.keys(y ?? {})])].filter((k) => !ignore.includes(`${prefix}${k}`));
     return keys.flatMap((k) => {
-      const now = x[k];
-      const then = y?.[k];
-      if (JSON.stringify(now) === JSON.stringify(then)) return [];
-      // Descend into the metadata, so the message names the field (weightsSha256), not the whole object.
-      if (k === 'meta' && !prefix && now && typeof now === 'object' && then && typeof then === 'object') {
-        return differences(now as Record<string, unknown>, then as Record<string, unknown>, 'meta.');
+      const ours = x[k];
+      const theirs = y?.[k];
+      if (JSON.stringify(ours) === JSON.stringify(theirs)) return [];
+      // Descend into the metadata and the shard, so the message names the field (weightsSha256), not the whole object.
+      if ((k === 'meta' || k === 'shard') && !prefix && ours && typeof ours === 'object' && theirs && typeof theirs === 'object') {
+        return differences(ours as Record<string, unknown>, theirs as Record<string, unknown>, `${k}.`);
       }
-      return [`${prefix}${k}: journal ${JSON.stringify(then) ?? 'absent'}, now ${JSON.stringify(now) ?? 'absent'}`];
+      return [`${prefix}${k}: ${then} ${JSON.stringify(theirs) ?? 'absent'}, ${now} ${JSON.stringify(ours) ?? 'absent'}`];
     });
   };
-  const found = differences(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>, '');
-  return found.length ? found.join('; ') : 'a different configuration hash';
+  return differences(a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>, '');
+}
+
+/** '; contents changed: a.jpg, b.jpg' when the same names now hold other bytes ('' otherwise). */
+function changedImages(then: readonly JournalImage[] | undefined, now: readonly JournalImage[] | undefined): string {
+  if (!then || !now || then.length !== now.length) return '';
+  const changed = now.filter((img, i) => img.name === then[i].name && img.sha256 !== then[i].sha256).map((img) => img.name);
+  if (!changed.length) return '';
+  return `; contents changed: ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ` and ${changed.length - 5} more` : ''}`;
 }
 
 /** The batches of one run: replayed from its journal while it lasts, then computed and recorded. */
@@ -60,20 +77,25 @@ export class JournalledBatches {
     /** Whether the journal held entries of this run. */
     readonly resumed: boolean) {}
 
-  /** Check the journal's header against `config`, or write one (a fresh run). */
-  static async open(journal: Journal | undefined, config: RunConfig, now: () => Date): Promise<JournalledBatches> {
+  /**
+   * Check the journal's header against `config`, or write one (a fresh run) with `extra` (the images,
+   * network and skipped blocks a merge reads).
+   */
+  static async open(journal: Journal | undefined, config: RunConfig, now: () => Date,
+    extra: Pick<JournalHeader, 'images' | 'architecture' | 'skipped'> = {}): Promise<JournalledBatches> {
     const hash = configHash(config);
     const reader = journal ? toIterator(journal.entries()) : null;
     const first = reader ? await reader.next() : { done: true as const, value: undefined };
     if (first.done) {
       const createdAt = now().toISOString();
-      await journal?.append({ type: 'header', version: 1, configHash: hash, config, createdAt });
+      await journal?.append({ type: 'header', version: 1, configHash: hash, config, createdAt, ...extra });
       return new JournalledBatches(journal, null, createdAt, false);
     }
     const header = first.value;
     if (header.type !== 'header') throw new JournalMismatchError(`journal does not start with a header entry; ${START_AFRESH}`);
     if (header.configHash !== hash) {
-      throw new JournalMismatchError(`journal belongs to a different run (${describeConfigDifference(config, header.config)}); ${START_AFRESH}`);
+      const changed = changedImages(header.images, extra.images);
+      throw new JournalMismatchError(`journal belongs to a different run (${describeConfigDifference(config, header.config)}${changed}); ${START_AFRESH}`);
     }
     return new JournalledBatches(journal, reader, header.createdAt, true);
   }

@@ -18,6 +18,11 @@ import type { SpearmanResult, SplitAnovaResult } from './stats';
 export interface ImageRef {
   index: number;
   name: string;
+  /**
+   * SHA-256 of the image's contents (hex), when the caller knows it: part of the run's identity, so a
+   * resume or a merge over the same names with other contents is refused.
+   */
+  sha256?: string;
 }
 
 /**

@@ -8,6 +8,11 @@ import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { blockParamsFrom } from '../analysis/analyze';
 import { runFvProbeAnalysis } from './fv-probes';
+import { runFvShard } from './fv-shards';
+import { lockOutput } from './lock-node';
+import type { ShardSpec } from '../analysis/shard';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { SWEEP_FACTORS } from '../analysis/metrics';
 import type { Variant } from '../analysis/readouts';
 import { decodeImageFile } from '../image/decode-node';
@@ -28,7 +33,17 @@ function positiveInt(args: ParsedArgs, name: string, fallback: number, min = 1):
   return n;
 }
 
-export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<void> {
+export async function analyzeFvCommand(args: ParsedArgs, out: string, shard?: ShardSpec): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  const release = lockOutput(out, `analyze --probes fv${shard ? ` --shard ${shard.index}/${shard.count}` : ''}`, (line) => process.stderr.write(`${line}\n`));
+  try {
+    await analyzeFv(args, out, shard ? { index: shard.index, count: shard.count } : undefined);
+  } finally {
+    release();
+  }
+}
+
+async function analyzeFv(args: ParsedArgs, out: string, shard: ShardSpec | undefined): Promise<void> {
   for (const name of ['images', 'limit', 'top-k']) {
     if (args.values.has(name)) throw new UsageError(`--${name} applies to dataset probes; --probes fv renders its own probes`);
   }
@@ -64,7 +79,7 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
     }, cliProgress.Presets.shades_classic);
     let current = '';
     let probeCounts = { rendered: 0, reused: 0 };
-    const analysis = await runFvProbeAnalysis({
+    const fvOptions = {
       onProbeCounts: (c) => { probeCounts = c; },
       ctx: context,
       weights: checkpoint.tensors,
@@ -92,11 +107,20 @@ export async function analyzeFvCommand(args: ParsedArgs, out: string): Promise<v
         }
         bar.update(p.step, { ...fields, rate: (p.step / (p.elapsedMs / 1000)).toFixed(3) });
       },
-    }).finally(() => {
+    } satisfies Parameters<typeof runFvProbeAnalysis>[0];
+    const stop = () => {
       bar.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-    });
+    };
+    if (shard) {
+      const done = await runFvShard({ ...fvOptions, shard, weightsPath: resolve(weightsPath) }).finally(stop);
+      process.stderr.write(`fv probes: ${probeCounts.rendered} rendered, ${probeCounts.reused} reused\n`);
+      process.stderr.write(`shard ${shard.index}/${shard.count} done: ${done.probes} probes measured, in ${done.file}; ` +
+        `merge the ${shard.count} shards with resnet-stream merge --out DIR SHARD_DIR...\n`);
+      return;
+    }
+    const analysis = await runFvProbeAnalysis(fvOptions).finally(stop);
     const written = await writeAnalysisOutputs(out, analysis, {
       imageSrc: (name: string) => {
         try {

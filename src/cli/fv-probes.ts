@@ -30,7 +30,9 @@ import type { HostTensor, TensorMap } from '../weights/safetensors';
 import {
   type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock, sortBlocks,
 } from '../analysis/analyze';
-import { type BlockReadouts, type Variant, centreValues, readoutsFor } from '../analysis/readouts';
+import { type BlockReadouts, type Variant, readoutsFor } from '../analysis/readouts';
+import { type ShardSpec, shardRange } from '../analysis/shard';
+import { forwardPadded } from './run-analysis';
 
 export type Readout = 'I' | 'B' | 'O';
 export const READOUTS: readonly Readout[] = ['I', 'B', 'O'];
@@ -90,6 +92,47 @@ export interface FvProbeOptions {
   now?: () => Date;
   onProgress?: (p: FvProbeProgress) => void;
   signal?: AbortSignal;
+  /** Shard K of N: render only its share of the render units (renderUnits) and measure the probes they make. */
+  shard?: ShardSpec;
+}
+
+/**
+ * A unit of fv work: up to `batch` (--fv-batch) channels of one tap, rendered together (in equal
+ * sub-batches where the adapter's storage-binding limit needs it) and saved under every (block,
+ * readout) the tap serves. A run's units, in order: the taps in forward order of first use, each
+ * tap's channels in runs of `batch`; shard K of N takes a contiguous share of them (shard.ts).
+ */
+export interface RenderUnit {
+  tap: string;
+  channels: number[];
+  users: { block: string; readout: Readout }[];
+}
+
+/** The render units of these blocks (sorted, as analysed) at render batch `batch`. */
+export function renderUnits(blocks: readonly string[], variant: Variant, arch: Architecture, batch: number): RenderUnit[] {
+  // tap -> the (block, readout) pairs it serves
+  const byTap = new Map<string, { block: string; readout: Readout }[]>();
+  for (const b of blocks) {
+    const r = readoutsFor(b, variant, arch);
+    for (const x of READOUTS) {
+      const list = byTap.get(tapOf(r, x)) ?? [];
+      list.push({ block: r.block, readout: x });
+      byTap.set(tapOf(r, x), list);
+    }
+  }
+  return [...byTap].flatMap(([tap, users]) => {
+    const C = tapShape(tap, 1, 224, 224, arch)[1];
+    return Array.from({ length: Math.ceil(C / batch) }, (_, u) => ({
+      tap, users, channels: Array.from({ length: Math.min(batch, C - u * batch) }, (_, i) => u * batch + i),
+    }));
+  });
+}
+
+/** The units a shard renders (all without one). */
+export function unitsOf(units: RenderUnit[], shard?: ShardSpec): RenderUnit[] {
+  if (!shard) return units;
+  const { start, end } = shardRange(units.length, shard);
+  return units.slice(start, end);
 }
 
 /** The probe's file, relative to the analysis directory (what analysis.json names). */
@@ -137,53 +180,41 @@ async function runRecord(outDir: string, settings: Omit<FvProbeSettings, 'batch'
 }
 
 /**
- * Renders the fv probes the blocks need (those not on disk yet) and returns how many were rendered
- * and reused. Each unique (tap, channel) is optimised once and saved under every (block, readout) it serves.
+ * Renders the fv probes the blocks need (those not on disk yet; a shard: of its units) and returns how
+ * many were rendered and reused. Each unique (tap, channel) is optimised once and saved under every
+ * (block, readout) it serves.
  */
 export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: number; reused: number }> {
   const { steps, size, batch, seed } = o.settings;
   const arch = weightsArchitecture(o.weights, o.architecture);
-  const blocks = sortBlocks(o.blocks, arch);
-  // tap -> the (block, readout) pairs it serves
-  const byTap = new Map<string, { block: string; readout: Readout }[]>();
-  for (const b of blocks) {
-    const r = readoutsFor(b, o.variant ?? 'post-relu', arch);
-    for (const x of READOUTS) {
-      const list = byTap.get(tapOf(r, x)) ?? [];
-      list.push({ block: r.block, readout: x });
-      byTap.set(tapOf(r, x), list);
-    }
-  }
+  const units = unitsOf(renderUnits(sortBlocks(o.blocks, arch), o.variant ?? 'post-relu', arch, batch), o.shard);
   const abs = (block: string, x: Readout, c: number) => join(o.outDir, probePath(block, x, c));
-  let total = 0;
-  for (const [tap, users] of byTap) total += users.length * tapShape(tap, 1, 224, 224, arch)[1];
+  const total = units.reduce((a, u) => a + u.users.length * u.channels.length, 0);
   let done = 0;
   let rendered = 0;
   let reused = 0;
-  const todo = new Map<string, number[]>();
-  for (const [tap, users] of byTap) {
-    const C = tapShape(tap, 1, 224, 224, arch)[1];
+  const todo: RenderUnit[] = [];
+  for (const unit of units) {
     const missing: number[] = [];
-    for (let c = 0; c < C; c++) {
-      const have = users.find((u) => existsSync(abs(u.block, u.readout, c)));
+    for (const c of unit.channels) {
+      const have = unit.users.find((u) => existsSync(abs(u.block, u.readout, c)));
       if (!have) {
         missing.push(c);
         continue;
       }
       // Present under one (block, readout): copy it to the others that share the tap.
       const bytes = readFileSync(abs(have.block, have.readout, c));
-      for (const u of users) if (!existsSync(abs(u.block, u.readout, c))) await writeAtomic(abs(u.block, u.readout, c), bytes);
-      done += users.length;
-      reused += users.length;
+      for (const u of unit.users) if (!existsSync(abs(u.block, u.readout, c))) await writeAtomic(abs(u.block, u.readout, c), bytes);
+      done += unit.users.length;
+      reused += unit.users.length;
     }
-    if (missing.length) todo.set(tap, missing);
+    if (missing.length) todo.push({ ...unit, channels: missing });
   }
-  if (!todo.size) return { rendered, reused };
+  if (!todo.length) return { rendered, reused };
 
   const weights = uploadNetworkWeights(o.ctx, o.weights, arch);
   try {
-    for (const [tap, missing] of todo) {
-      const users = byTap.get(tap) as { block: string; readout: Readout }[];
+    for (const { tap, channels: missing, users } of todo) {
       const { subBatch: tapBatch } = splitRenderBatch(batch, maxRenderBatch(o.ctx.device.limits.maxStorageBufferBindingSize, tap, size, arch));
       const batches = Math.ceil(missing.length / tapBatch);
       for (let bi = 0; bi < batches; bi++) {
@@ -211,60 +242,100 @@ export async function renderFvProbes(o: FvProbeOptions): Promise<{ rendered: num
 }
 
 /**
- * The centre value of channel n of `tap` for image n of `images` (image n is channel n's probe), for
- * every tap asked, with `transform` applied to the normalised tensor first.
+ * For each probe (image n is channel channels[n]'s), the centre value of its own channel of every tap
+ * asked, with `transform` applied to the normalised tensor first. Every forward runs `batch` images
+ * (forwardPadded), so a probe's values do not depend on which others share its batch.
  */
-async function measureOwnChannel(forward: ForwardTaps, images: HostTensor[], taps: string[], batch: number,
+async function measureOwnChannel(forward: ForwardTaps, images: HostTensor[], channels: readonly number[], taps: string[], batch: number,
   transform: (x: HostTensor) => HostTensor = (x) => x): Promise<Map<string, number[]>> {
   const out = new Map(taps.map((t) => [t, [] as number[]]));
   for (let s = 0; s < images.length; s += batch) {
     const chunk = images.slice(s, s + batch).map(transform);
-    const result = await forward(stackBatch(chunk), taps);
+    const centres = await forwardPadded((x) => forward(x, taps), chunk, batch, taps);
     for (const tap of taps) {
-      const t = result.get(tap);
-      if (!t) throw new Error(`the forward returned no values for tap ${tap}`);
-      const centres = centreValues(t.data, t.shape);
-      const C = t.shape[1];
-      chunk.forEach((_, j) => (out.get(tap) as number[]).push(centres[j * C + s + j]));
+      const values = centres.get(tap) as Float32Array;
+      const C = values.length / chunk.length;
+      chunk.forEach((_, j) => (out.get(tap) as number[]).push(values[j * C + channels[s + j]]));
     }
   }
   return out;
 }
 
-/** Re-measures one block's readouts on its saved probes: the responses analyzeBlock takes (one image per set). */
-export async function measureBlockOnProbes(forward: ForwardTaps, outDir: string, r: BlockReadouts, measureBatch = 8,
-  zoomFactors: readonly number[] = []): Promise<ChannelResponses[]> {
-  const load = (x: Readout) => Array.from({ length: r.channels }, (_, c) => probeTensor(decodeImageFile(join(outDir, probePath(r.block, x, c)))));
-  const iStar = load('I');
-  const bStar = load('B');
-  const onI = await measureOwnChannel(forward, iStar, [r.input, r.branch, r.output], measureBatch);
-  const onB = await measureOwnChannel(forward, bStar, [r.input, r.branch, r.output], measureBatch);
-  const zIn = await measureOwnChannel(forward, iStar, [r.branch], measureBatch, zoomIn);
-  const zOut = await measureOwnChannel(forward, bStar, [r.input], measureBatch, zoomOut);
-  const sweep: { factor: number; values: number[] }[] = [];
-  for (const f of zoomFactors) {
-    sweep.push({ factor: f, values: (await measureOwnChannel(forward, iStar, [r.branch], measureBatch, (x) => zoom(x, f))).get(r.branch) as number[] });
+/**
+ * One saved probe measured: I, B and O (its block's readouts) on it, and the zoomed readout the
+ * metrics need: B on S(I*) for an I probe (and B on S_f(I*) per sweep factor), I on S^-1(B*) for a B probe.
+ */
+export interface ProbeMeasurement {
+  channel: number;
+  input: number;
+  branch: number;
+  output: number;
+  zoomed: number;
+  sweep?: number[];
+}
+
+/** Measures the saved I or B probes of `channels` of one block. */
+export async function measureProbes(forward: ForwardTaps, outDir: string, r: BlockReadouts, readout: 'I' | 'B', channels: readonly number[],
+  measureBatch = 8, zoomFactors: readonly number[] = []): Promise<ProbeMeasurement[]> {
+  const images = channels.map((c) => probeTensor(decodeImageFile(join(outDir, probePath(r.block, readout, c)))));
+  const plain = await measureOwnChannel(forward, images, channels, [r.input, r.branch, r.output], measureBatch);
+  const zoomedTap = readout === 'I' ? r.branch : r.input;
+  const zoomed = (await measureOwnChannel(forward, images, channels, [zoomedTap], measureBatch, readout === 'I' ? zoomIn : zoomOut)).get(zoomedTap) as number[];
+  const sweep: number[][] = [];
+  if (readout === 'I') {
+    for (const f of zoomFactors) sweep.push((await measureOwnChannel(forward, images, channels, [r.branch], measureBatch, (x) => zoom(x, f))).get(r.branch) as number[]);
   }
-  const v = (m: Map<string, number[]>, tap: string, c: number) => [(m.get(tap) as number[])[c]];
-  return Array.from({ length: r.channels }, (_, c) => {
+  const v = (tap: string, i: number) => (plain.get(tap) as number[])[i];
+  return channels.map((channel, i) => ({
+    channel, input: v(r.input, i), branch: v(r.branch, i), output: v(r.output, i), zoomed: zoomed[i],
+    ...(sweep.length ? { sweep: sweep.map((s) => s[i]) } : {}),
+  }));
+}
+
+/** A block's channel responses (one image per probe set) from its I and B probes' measurements, by channel. */
+export function fvResponses(channels: number, onI: ReadonlyMap<number, ProbeMeasurement>, onB: ReadonlyMap<number, ProbeMeasurement>,
+  zoomFactors: readonly number[]): ChannelResponses[] {
+  return Array.from({ length: channels }, (_, c) => {
+    const i = onI.get(c) as ProbeMeasurement;
+    const b = onB.get(c) as ProbeMeasurement;
     const resp: ChannelResponses = {
-      inputOnInput: v(onI, r.input, c),
-      inputOnBranch: v(onB, r.input, c),
-      inputOnZoomedOutBranch: v(zOut, r.input, c),
-      branchOnInput: v(onI, r.branch, c),
-      branchOnBranch: v(onB, r.branch, c),
-      branchOnZoomedInput: v(zIn, r.branch, c),
-      outputOnInput: v(onI, r.output, c),
-      outputOnBranch: v(onB, r.output, c),
+      inputOnInput: [i.input], inputOnBranch: [b.input], inputOnZoomedOutBranch: [b.zoomed],
+      branchOnInput: [i.branch], branchOnBranch: [b.branch], branchOnZoomedInput: [i.zoomed],
+      outputOnInput: [i.output], outputOnBranch: [b.output],
     };
-    if (sweep.length) resp.sweep = sweep.map((s) => ({ factor: s.factor, branchOnZoomedInput: [s.values[c]] }));
+    if (zoomFactors.length) resp.sweep = zoomFactors.map((factor, f) => ({ factor, branchOnZoomedInput: [(i.sweep as number[])[f]] }));
     return resp;
   });
 }
 
-/** The fv-probe analysis end to end: render what is missing, re-measure the PNGs, analyse. analysis.json's content. */
-export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJson> {
-  const variant = o.variant ?? 'post-relu';
+/** What an fv analysis is, whole or merged from shards: analysis.json's content from each block's responses. */
+export function assembleFv(o: {
+  blocks: readonly { readouts: BlockReadouts; responses: ChannelResponses[] }[];
+  settings: FvProbeSettings; variant: Variant; zoomFactors: readonly number[];
+  params?: Record<string, BlockParams>; skipped?: readonly SkippedBlock[]; meta?: FvProbeOptions['meta'];
+}): AnalysisJson {
+  const { steps, size, batch, seed } = o.settings;
+  let imageCount = 0;
+  const results: BlockResult[] = o.blocks.map(({ readouts: r, responses }) => {
+    const names = (x: Readout) => Array.from({ length: r.channels }, (_, c) => [probePath(r.block, x, c)]);
+    imageCount += 3 * r.channels;
+    return analyzeBlock({ readouts: r, probes: { input: names('I'), branch: names('B'), output: names('O') }, responses, params: o.params?.[r.block] });
+  });
+  for (const res of results) res.summary.notes.push(`fv probes: one ${size} x ${size} feature visualisation per readout and channel, ${steps} steps, re-measured from its 8-bit PNG`);
+  return {
+    version: 1,
+    meta: {
+      ...(o.meta ?? {}),
+      probes: 'fv', variant: o.variant, topK: 1, images: imageCount, zoomFactors: [...o.zoomFactors], tuningCurves: false,
+      fvSteps: steps, fvSize: size, fvBatch: batch, fvSeed: seed,
+    },
+    skipped: [...(o.skipped ?? [])],
+    blocks: results,
+  };
+}
+
+/** Checks the settings and DIR/probes/fv-run.json, then renders what is missing (a shard: of its units). */
+export async function prepareFvProbes(o: FvProbeOptions): Promise<{ arch: Architecture; blocks: string[]; counts: { rendered: number; reused: number } }> {
   const arch = weightsArchitecture(o.weights, o.architecture);
   const skippedBlocks = new Set((o.skipped ?? []).map((s) => blockByName(s.block, arch).short));
   const blocks = sortBlocks(o.blocks, arch).filter((b) => !skippedBlocks.has(b));
@@ -279,32 +350,25 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
   // How many probes this invocation rendered vs reused varies with interruptions, so it is reported
   // to the caller and kept out of analysis.json (which must be identical for a resumed run).
   o.onProbeCounts?.(counts);
+  return { arch, blocks, counts };
+}
 
-  const results: BlockResult[] = [];
-  let imageCount = 0;
+/** The fv-probe analysis end to end: render what is missing, re-measure the PNGs, analyse. analysis.json's content. */
+export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJson> {
+  if (o.shard) throw new Error('runFvProbeAnalysis: a shard has no analysis of its own (runFvShard)');
+  const variant = o.variant ?? 'post-relu';
+  const zoomFactors = o.zoomFactors ?? [];
+  const { arch, blocks } = await prepareFvProbes(o);
+  const measured = [];
   for (const b of blocks) {
     o.signal?.throwIfAborted();
     const r = readoutsFor(b, variant, arch);
     o.onProgress?.({ phase: 'measure', what: r.block, batch: 0, batches: 0, step: 0, steps: 0, elapsedMs: 0, probesDone: 0, probesTotal: 0 });
-    const responses = await measureBlockOnProbes(o.forward, o.outDir, r, o.measureBatch ?? 8, o.zoomFactors ?? []);
-    const names = (x: Readout) => Array.from({ length: r.channels }, (_, c) => [probePath(r.block, x, c)]);
-    imageCount += 3 * r.channels;
-    results.push(analyzeBlock({
-      readouts: r,
-      probes: { input: names('I'), branch: names('B'), output: names('O') },
-      responses,
-      params: o.params?.[r.block],
-    }));
+    const all = Array.from({ length: r.channels }, (_, c) => c);
+    const byChannel = (list: ProbeMeasurement[]) => new Map(list.map((m) => [m.channel, m]));
+    const onI = byChannel(await measureProbes(o.forward, o.outDir, r, 'I', all, o.measureBatch ?? 8, zoomFactors));
+    const onB = byChannel(await measureProbes(o.forward, o.outDir, r, 'B', all, o.measureBatch ?? 8));
+    measured.push({ readouts: r, responses: fvResponses(r.channels, onI, onB, zoomFactors) });
   }
-  for (const res of results) res.summary.notes.push(`fv probes: one ${size} x ${size} feature visualisation per readout and channel, ${steps} steps, re-measured from its 8-bit PNG`);
-  return {
-    version: 1,
-    meta: {
-      ...(o.meta ?? {}),
-      probes: 'fv', variant, topK: 1, images: imageCount, zoomFactors: [...(o.zoomFactors ?? [])], tuningCurves: false,
-      fvSteps: steps, fvSize: size, fvBatch: batch, fvSeed: seed,
-    },
-    skipped: [...(o.skipped ?? [])],
-    blocks: results,
-  };
+  return assembleFv({ blocks: measured, settings: o.settings, variant, zoomFactors, params: o.params, skipped: o.skipped, meta: o.meta });
 }

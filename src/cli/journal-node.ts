@@ -27,9 +27,14 @@ export class FileJournal implements Journal {
   private repaired = false;
   /** Bytes dropped from a torn tail when the journal was opened (0: none). */
   droppedBytes = 0;
+  /** Read only (a merge reading a shard's journal): a torn tail is skipped, never truncated, and append throws. */
+  readonly readOnly: boolean;
+  /** Bytes up to the last newline (what is read). */
+  private complete = Infinity;
 
-  constructor(path: string) {
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
+    this.readOnly = options.readOnly ?? false;
   }
 
   /** Truncate to the last newline: drops the tail of an append interrupted by a kill (see the rule above). */
@@ -42,6 +47,7 @@ export class FileJournal implements Journal {
     } catch {
       return; // no journal yet
     }
+    this.complete = size;
     if (size === 0) return;
     let keep = 0;
     const fh = await open(this.path, 'r');
@@ -63,9 +69,10 @@ export class FileJournal implements Journal {
     } finally {
       await fh.close();
     }
+    this.complete = keep;
     if (keep < size) {
       this.droppedBytes = size - keep;
-      await truncate(this.path, keep);
+      if (!this.readOnly) await truncate(this.path, keep);
     }
   }
 
@@ -76,7 +83,9 @@ export class FileJournal implements Journal {
     } catch {
       return;
     }
-    const lines = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    if (this.complete === 0) return;
+    const input = createReadStream(this.path, { encoding: 'utf8', ...(Number.isFinite(this.complete) ? { end: this.complete - 1 } : {}) });
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let lineNumber = 0;
     for await (const line of lines) {
       lineNumber++;
@@ -92,6 +101,7 @@ export class FileJournal implements Journal {
   }
 
   async append(entry: JournalEntry): Promise<void> {
+    if (this.readOnly) throw new Error(`${this.path}: opened read only`);
     await this.repair();
     await mkdir(dirname(this.path), { recursive: true });
     const line = `${JSON.stringify(entry)}\n`;

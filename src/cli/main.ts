@@ -22,6 +22,8 @@ usage:
   resnet-stream inspect [--weights FILE] [--tensors] [--json]   (load and validate a checkpoint; no GPU)
   resnet-stream fv --weights FILE --tap NAME --channels 0-63 [--steps 2560] [--seed N] [--out DIR]
   resnet-stream analyze --out DIR [--weights FILE] [--images DIR|LIST] ...   (analyze --help)
+  resnet-stream analyze ... --shard K/N   (one of N shards; analyze --plan prints the work and its projected time)
+  resnet-stream merge --out DIR SHARD_DIR...   (the N shards into the unsharded run's outputs; merge --help)
   resnet-stream robustness --weights FILE --analysis FILE --images DIR|LIST --block 3.1 --out FILE.json ...   (robustness --help)
 
 common options:
@@ -179,6 +181,7 @@ const commands: Record<string, Command> = {
   preprocess,
   inspect: async (argv) => (await import('./inspect')).inspectCommand(argv),
   analyze: async (argv) => (await import('./analyze')).analyzeCommand(argv),
+  merge: async (argv) => (await import('./merge')).mergeCommand(argv),
   fv: async (argv) => (await import('./fv')).fvCommand(argv),
   robustness: async (argv) => (await import('./robustness')).robustnessCommand(argv),
 };

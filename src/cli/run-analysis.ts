@@ -4,11 +4,16 @@
 // writes analysis.json, a CSV per block and a self-contained index.html into `out`. Every batch is
 // journalled as it is computed; running again with the same options resumes. Node only.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
-  type AnalysisJson, type AnalysisProgress, type AnalysisRunInfo, type ImageRef, type Transform, blockParamsFrom, runDatasetAnalysis,
+  type AnalysisJson, type AnalysisProgress, type AnalysisRunInfo, type DatasetShardResult, type ImageRef, type Transform, blockParamsFrom,
+  runDatasetAnalysis, runDatasetShard, shareOf,
 } from '../analysis/analyze';
+import { type ShardSpec, shardLabel } from '../analysis/shard';
+import { writeFileAtomic } from '../util/files-node';
+import { lockOutput } from './lock-node';
 import { FileJournal } from './journal-node';
 import { sweepFactor } from '../analysis/journal';
 import { type Variant, blockNames, centreValues, defaultBlocks } from '../analysis/readouts';
@@ -23,7 +28,7 @@ import { decodeImageFile } from '../image/decode-node';
 import { normalize, stackBatch, toTensor, torchvisionEvalImage } from '../image/transforms';
 import { zoom, zoomIn, zoomOut } from '../image/zoom';
 import type { HostTensor } from '../weights/safetensors';
-import { thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
+import { RUN_INFO_FILE, thumbnailDataUri, writeAnalysisOutputs } from '../report/report-node';
 import { UsageError } from './args';
 import { listImages } from './images-node';
 import { computableBlocks } from './blocks';
@@ -74,9 +79,51 @@ export interface RunAnalysisResult {
   files: { analysisJson: string; csv: string[]; report: string };
 }
 
+/** What a shard of a dataset run (`analyze --shard K/N`) ends with: its journal, and run.json saying so. */
+export interface ShardRunResult {
+  shard: DatasetShardResult;
+  files: { journal: string; runInfo: string };
+}
+
 interface ImageItem extends ImageRef {
   /** A file path, or null for a generated stimulus (rendered from its name). */
   path: string | null;
+}
+
+/** The image set of --images (a folder, a list, paths) and --limit, or the generated stimuli. */
+export function imageItems(imagesArg: string | string[] | undefined, limit: number | undefined): { items: ImageItem[]; stimuli: Map<string, RgbImage> } {
+  const stimuli = new Map<string, RgbImage>();
+  let items: ImageItem[];
+  if (imagesArg !== undefined) {
+    const paths = Array.isArray(imagesArg) ? imagesArg.map((p) => resolve(p)) : listImages(imagesArg);
+    items = paths.map((path, index) => ({ index, name: basename(path), path }));
+  } else {
+    for (const s of generateStimuli()) stimuli.set(s.name, s);
+    items = [...stimuli.keys()].map((name, index) => ({ index, name, path: null }));
+  }
+  if (limit !== undefined) {
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+    items = items.slice(0, limit);
+  }
+  return { items, stimuli };
+}
+
+/** The report's thumbnail of a probe image, by name (undefined for a name not in the set). */
+export function thumbnailSource(items: readonly ImageItem[], stimuli: Map<string, RgbImage>, decoded = new Map<number, RgbImage>()): (name: string) => string | undefined {
+  return (name) => {
+    const item = items.find((i) => i.name === name);
+    if (!item) return undefined;
+    const rgb = item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
+    return rgb ? thumbnailDataUri(rgb) : undefined;
+  };
+}
+
+/** SHA-256 of each image's contents (a file's bytes; a generated stimulus's pixels): part of the run's identity. */
+function withContentHashes(items: readonly ImageItem[], stimuli: Map<string, RgbImage>): ImageItem[] {
+  return items.map((item) => ({
+    ...item,
+    sha256: createHash('sha256').update(item.path === null ? (stimuli.get(item.name) as RgbImage).data : readFileSync(item.path)).digest('hex'),
+  }));
 }
 
 /** The network's view of one image: torchvision's eval transform for photos; stimuli are made at 224. */
@@ -111,8 +158,46 @@ export function requestedBlocksOf(blocks: readonly string[] | undefined, arch: A
   return requested;
 }
 
+/**
+ * A forward of `tensors` at exactly `batch` images (the last copied to fill a short batch), the
+ * centre values of the real ones returned. Every forward of a run then has one shape, so an image's
+ * values do not depend on how many others share its batch (on a GPU a convolution's split of its
+ * sum follows the batch: sharded and unsharded runs batch the zoom passes differently).
+ */
+export async function forwardPadded(forward: (x: HostTensor) => Promise<Map<string, HostTensor>>, tensors: HostTensor[], batch: number,
+  taps: string[]): Promise<Map<string, Float32Array>> {
+  const n = tensors.length;
+  const padded = n < batch ? [...tensors, ...Array.from({ length: batch - n }, () => tensors[n - 1])] : tensors;
+  const result = await forward(stackBatch(padded));
+  return new Map(taps.map((t) => {
+    const tap = result.get(t);
+    if (!tap) throw new Error(`the forward returned no values for tap ${t}`);
+    const centres = centreValues(tap.data, tap.shape);
+    return [t, centres.subarray(0, n * tap.shape[1])];
+  }));
+}
+
 /** The residual-stream analysis (dataset probes) of an image folder, written to `out` and returned. */
 export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnalysisResult> {
+  return runDatasetJob({ ...options, shard: undefined }) as Promise<RunAnalysisResult>;
+}
+
+/**
+ * runAnalysis, or with `shard` one shard of it (`analyze --shard K/N`): its share of the images,
+ * journalled in `out` for `resnet-stream merge`. `out` is locked while it runs (lock-node.ts).
+ */
+export async function runDatasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): Promise<RunAnalysisResult | ShardRunResult> {
+  const out = resolve(options.out);
+  mkdirSync(out, { recursive: true });
+  const release = lockOutput(out, `analyze${options.shard ? ` --shard ${shardLabel(options.shard)}` : ''}`, options.onNotice);
+  try {
+    return await datasetJob(options);
+  } finally {
+    release();
+  }
+}
+
+async function datasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): Promise<RunAnalysisResult | ShardRunResult> {
   const out = resolve(options.out);
   const notice = options.onNotice ?? (() => {});
   const variant = options.variant ?? 'post-relu';
@@ -124,20 +209,14 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
 
   // Images: a folder or list, else the generated stimuli.
   const imagesArg = options.images;
-  const stimuli = new Map<string, RgbImage>();
-  let items: ImageItem[];
-  if (imagesArg !== undefined) {
-    const paths = Array.isArray(imagesArg) ? imagesArg.map((p) => resolve(p)) : listImages(imagesArg);
-    items = paths.map((path, index) => ({ index, name: basename(path), path }));
-  } else {
-    for (const s of generateStimuli()) stimuli.set(s.name, s);
-    items = [...stimuli.keys()].map((name, index) => ({ index, name, path: null }));
-  }
-  if (options.limit !== undefined) {
-    if (!Number.isInteger(options.limit) || options.limit < 1) throw new UsageError('--limit must be a positive integer');
-    items = items.slice(0, options.limit);
-  }
-  if (items.length < topK) throw new UsageError(`${items.length} images are fewer than --top-k ${topK}`);
+  const { items: listed, stimuli } = imageItems(imagesArg, options.limit);
+  if (listed.length < topK) throw new UsageError(`${listed.length} images are fewer than --top-k ${topK}`);
+  const shard = options.shard;
+  if (shard && listed.length < shard.count) throw new UsageError(`${listed.length} images are fewer than the ${shard.count} shards`);
+  // The contents of the images this process streams (a shard: its share) are part of the run's identity.
+  const own = new Set(shareOf(listed, shard).map((i) => i.index));
+  const hashed = withContentHashes(listed.filter((i) => own.has(i.index)), stimuli);
+  const items = listed.map((i) => (own.has(i.index) ? hashed.shift() as ImageItem : i));
 
   // Weights (their architecture decides the blocks), then the engine.
   const { path: weightsPath, checkpoint } = await readWeights({
@@ -162,22 +241,16 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
         if (item.path !== null && decoded.size < 4096) decoded.set(item.index, rgb);
         return applyTransform(tensor, transform);
       });
-      const batch = stackBatch(tensors);
-      const result = await engine.forward(batch, { taps });
-      return new Map(taps.map((t) => {
-        const tap = result.get(t)!;
-        return [t, centreValues(tap.data, tap.shape)];
-      }));
+      return forwardPadded((x) => engine.forward(x, { taps }), tensors, batchSize, taps);
     };
 
     if (options.restart) rmSync(join(out, 'journal.jsonl'), { force: true });
-    mkdirSync(out, { recursive: true });
     const journal = new FileJournal(join(out, 'journal.jsonl'));
     const invokedAt = new Date();
     let runInfo: AnalysisRunInfo | null = null;
     const imageSource = imagesArg === undefined ? 'generated stimuli'
       : Array.isArray(imagesArg) ? `${imagesArg.length} listed images` : basename(resolve(imagesArg)); // not 'images': that is the count
-    const analysis = await runDatasetAnalysis({
+    const runOptions = {
       images: items,
       blocks,
       architecture: arch,
@@ -199,32 +272,33 @@ export async function runAnalysis(options: RunAnalysisOptions): Promise<RunAnaly
         probes: 'dataset',
       },
       onProgress: options.onProgress,
-      onRunInfo: (info) => { runInfo = info; },
+      onRunInfo: (info: AnalysisRunInfo) => { runInfo = info; },
+    };
+    const runInfoOf = () => ({
+      ...(runInfo as AnalysisRunInfo | null), // startedAt (first start), resumed, replayedBatches, computedBatches
+      invokedAt: invokedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - invokedAt.getTime()) / 1000,
+      adapter: `${context.adapter.name} (${context.adapter.description || context.adapter.vendor})`,
+      weightsPath: resolve(weightsPath),
+      imagesPath: typeof imagesArg === 'string' ? resolve(imagesArg) : null,
+      images: Array.isArray(imagesArg) ? imagesArg.map((p) => resolve(p)) : undefined,
+      limit: options.limit ?? null,
+      out,
+      argv: options.argv ?? [],
+      node: process.version,
     });
 
-    // Thumbnails of every probe image the report shows.
-    const imageSrc = (name: string): string | undefined => {
-      const item = items.find((i) => i.name === name);
-      if (!item) return undefined;
-      const rgb = item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
-      return rgb ? thumbnailDataUri(rgb) : undefined;
-    };
+    if (shard) {
+      // A shard's result is its journal; run.json says it finished (and where its images are, for the merge's report).
+      const result = await runDatasetShard({ ...runOptions, shard });
+      const runJson = join(out, RUN_INFO_FILE);
+      await writeFileAtomic(runJson, `${JSON.stringify({ ...runInfoOf(), shard: result }, null, 2)}\n`);
+      return { shard: result, files: { journal: journal.path, runInfo: runJson } };
+    }
+    const analysis = await runDatasetAnalysis(runOptions);
     // What varies between runs goes to run.json, so analysis.json, the CSVs and index.html do not.
-    const files = await writeAnalysisOutputs(out, analysis, {
-      imageSrc,
-      runInfo: {
-        ...(runInfo as AnalysisRunInfo | null), // startedAt (first start), resumed, replayedBatches, computedBatches
-        invokedAt: invokedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        seconds: (Date.now() - invokedAt.getTime()) / 1000,
-        adapter: `${context.adapter.name} (${context.adapter.description || context.adapter.vendor})`,
-        weightsPath: resolve(weightsPath),
-        imagesPath: typeof imagesArg === 'string' ? resolve(imagesArg) : null,
-        out,
-        argv: options.argv ?? [],
-        node: process.version,
-      },
-    });
+    const files = await writeAnalysisOutputs(out, analysis, { imageSrc: thumbnailSource(items, stimuli, decoded), runInfo: runInfoOf() });
     return { analysis, files: { analysisJson: files.analysisJson, csv: files.csv, report: files.report } };
   } finally {
     engine.dispose();
