@@ -108,14 +108,13 @@ describe('conv2d kernel', () => {
     const ctx = await testContext();
     const desc = (name: string) => ({ ...ctx.adapter, name });
     expect(conv2dVariantFor(desc('swiftshader'))).toBe('rows');
-    // lavapipe: F(4x4, 3x3) within the Winograd filter budget (U is 4x the filter), F(2x2, 3x3)
-    // (16/9) beyond it, 'rows' beyond both. ResNet18's 3x3 stride-1 filters: 9.4 M weights.
-    expect(conv2dVariantFor(desc('lavapipe'))).toBe('winograd4');
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd4');
-    const weightsFor = (bytes: number, products: number) => (bytes * 9) / (4 * products);
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 36) })).toBe('winograd4');
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 36) + 1 })).toBe('winograd');
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: weightsFor(WINOGRAD_FILTER_BUDGET_BYTES, 16) + 1 })).toBe('rows');
+    // lavapipe: F(2x2, 3x3) within the Winograd filter budget (U is 16/9 of the filter), 'rows'
+    // beyond it. ResNet18's 3x3 stride-1 filters: 9.4 M weights.
+    expect(conv2dVariantFor(desc('lavapipe'))).toBe('winograd');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd');
+    const budgetWeights = (WINOGRAD_FILTER_BUDGET_BYTES * 9) / (4 * 16);
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights })).toBe('winograd');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
     const compat = { ...ctx.adapter, name: 'compatibility-mode adapter (no adapter info)', featureLevel: 'compatibility' as const, vendor: '', description: '', isFallbackAdapter: false };
     expect(conv2dVariantFor(compat)).toBe('direct');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).

@@ -52,23 +52,22 @@ describe('the ResNet family on the engine vs PyTorch goldens', () => {
 });
 
 describe('the per-adapter kernel follows the loaded network', () => {
-  // conv2dVariantFor's Winograd filter budget (256 MiB of U): F(4x4, 3x3) for resnet18 and resnet50
-  // (144 and 125 MiB of U), F(2x2, 3x3) for resnet101 (278 MiB with F(4x4, 3x3), 124 with F(2x2)),
-  // 'rows' for wide_resnet101_2 (1,114 or 495 MiB). Only
+  // conv2dVariantFor's Winograd filter budget (256 MiB of U): F(2x2, 3x3) for resnet18, resnet50 and
+  // wide_resnet50_2 (64, 56 and 223 MiB of U), 'rows' for wide_resnet101_2 (495 MiB). Only
   // lavapipe takes a Winograd kernel by default; elsewhere the choice does not depend on the network.
   // A stem-only partial checkpoint (the architecture insisted on) is enough: the choice reads the
   // architecture, not the tensors.
-  it('on lavapipe: winograd4, then winograd, then rows as the network grows; forcing a variant keeps it', async () => {
+  it('on lavapipe: winograd, then rows as the network grows; forcing a variant keeps it', async () => {
     const ctx = await testContext();
     const stem = new Map([['conv1.weight', { shape: [64, 3, 7, 7], data: new Float32Array(64 * 3 * 49) }]]);
     const expected = ctx.adapter.name === 'lavapipe'
-      ? { resnet18: 'winograd4', resnet50: 'winograd4', resnet101: 'winograd', wide_resnet101_2: 'rows' }
+      ? { resnet18: 'winograd', resnet50: 'winograd', wide_resnet50_2: 'winograd', wide_resnet101_2: 'rows' }
       : null;
     const engine = await ResNetEngine.create({ context: ctx });
     const forced = await ResNetEngine.create({ context: ctx, convVariant: 'direct' });
     try {
       const initial = engine.kernels.conv2d;
-      for (const arch of ['resnet18', 'resnet50', 'resnet101', 'wide_resnet101_2'] as const) {
+      for (const arch of ['resnet18', 'resnet50', 'wide_resnet50_2', 'wide_resnet101_2'] as const) {
         engine.loadWeights(stem, { architecture: arch });
         forced.loadWeights(stem, { architecture: arch });
         expect(engine.kernels.conv2d, arch).toBe(expected ? expected[arch] : initial);

@@ -46,33 +46,36 @@ export function convShapeKey(g: ConvGeometry): string {
 export type Conv2dPrecision = 'f32' | 'f16';
 
 /**
- * The most bytes of Winograd filters (U: 4x a 3x3 filter for F(4x4, 3x3), 16/9 for F(2x2, 3x3)) the
- * per-adapter default may add to a network's weights. F(4x4, 3x3) adds 144 MiB to resnet18 and 125
- * to resnet50; resnet34, resnet101, resnet152 and wide_resnet50_2 would add 278-502 MiB and take
- * F(2x2, 3x3) (133-223 MiB); wide_resnet101_2 (1,114 or 495 MiB) keeps 'rows'.
+ * The most bytes of Winograd filters (U: 16/9 of a 3x3 filter for F(2x2, 3x3)) the per-adapter
+ * default may add to a network's weights: 64 MiB for resnet18, 56 for resnet50, 180 for resnet152,
+ * 223 for wide_resnet50_2; wide_resnet101_2 (495 MiB) keeps 'rows'.
  */
 export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
- * The kernel measured fastest on this adapter class: 'winograd4' on lavapipe (F(4x4, 3x3): the 3x3
- * stride-1 layers take 0.30-0.79x the CPU time of 'rows', the forward 0.67x;
- * bench/results/2026-12-04-conv-variants-winograd4.md), within WINOGRAD_FILTER_BUDGET_BYTES for
- * `network` (its 3x3 stride-1 filters' weights, winogradWeights; omitted: ResNet18's size), else
- * 'winograd', else 'rows'; 'rows' on SwiftShader (its 3x3 stride-1 layers take 0.54-0.73x the CPU
- * time of 'direct', the forward 0.64x; neither Winograd variant is faster there: bench/results/
- * 2026-11-29-conv-variants.md, 2026-12-04-conv-variants-winograd4.md); 'gemm' on a real GPU (an
- * NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with 'direct', its convolutions
- * 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md). Compatibility
- * mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on lavapipe there),
- * as does any other fallback adapter.
+ * The default kernel of each adapter class, from measurements:
+ * - lavapipe: 'winograd', F(2x2, 3x3) (the forward 0.73-0.78x of 'rows' in wall-clock time;
+ *   bench/results/2026-12-04-conv-variants-lavapipe-quiet.md, 2026-12-04-conv-variants-winograd4.md),
+ *   within WINOGRAD_FILTER_BUDGET_BYTES for `network` (its 3x3 stride-1 filters' weights; omitted:
+ *   ResNet18's), else 'rows'. Not 'winograd4', though faster still (0.67x of 'rows' in CPU time): its
+ *   larger rounding error (taps ~3e-6 of their scale from float64, against ~1e-6) moved SM values
+ *   whose numerators nearly cancel by up to 4e-3 relative, past the 1e-3 at which the analysis is
+ *   checked against PyTorch's (test/golden-analysis.test.ts). F(2x2, 3x3) errs less than 'direct'.
+ *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
+ * - SwiftShader: 'rows' (its 3x3 stride-1 layers take 0.54-0.73x the CPU time of 'direct', the
+ *   forward 0.64x; neither Winograd variant is faster there: bench/results/2026-11-29-conv-variants.md,
+ *   2026-12-04-conv-variants-winograd4.md).
+ * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
+ *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
+ * - Compatibility mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on
+ *   lavapipe there), as does any other fallback adapter.
  */
 export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
   if (adapter.name === 'lavapipe') {
-    const bytes = (tile: WinogradTile) => ((network?.winogradWeights ?? 0) * 4 * winogradProducts(tile)) / 9;
-    if (bytes(4) <= WINOGRAD_FILTER_BUDGET_BYTES) return 'winograd4';
-    return bytes(2) <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
+    const filterBytes = ((network?.winogradWeights ?? 0) * 4 * winogradProducts(2)) / 9;
+    return filterBytes <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
   }
   if (adapter.name === 'swiftshader') return 'rows';
   if (adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description) return 'direct';
