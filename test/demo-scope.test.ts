@@ -5,10 +5,12 @@
 // units and top-5 the Node engine's direct call gives, the hash round-tripping through a reload, and
 // the link from the view to the channel's page in the analysis' site. Plus the hash's parse/format.
 
+import { resolveObjectURL } from 'node:buffer';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ViewState, DEFAULT_VIEW, formatHash, parseHash } from '../demo/hash';
+import { folderFiles, resolvePath, rewritePage } from '../demo/folder';
 import { channelMean } from '../demo/heatmap';
 import { type AnalysisJson, type ImageRef, runDatasetAnalysis } from '../src/analysis/analyze';
 import type { BlockDetails } from '../src/analysis/details';
@@ -40,6 +42,26 @@ describe('the demo view in the hash', () => {
     expect(formatHash(views[1])).toBe('#weights=random:42&image=rings_r08.png&block=3.1&channel=7&readout=branch&variant=pre-relu&zoom=1.25&ablate=1,7,9&mode=mean&analysis=/analysis/');
     expect(parseHash('#zoom=1.26&channel=-1&readout=x&ablate=3,a,3,1&mode=half')).toEqual({ ...DEFAULT_VIEW, zoom: 1.25, ablate: [1, 3] });
     expect(parseHash('#zoom=2').zoom).toBe(1);
+  });
+});
+
+describe('an analysis folder chosen from disk', () => {
+  const file = (path: string, text: string): File => Object.defineProperty(new File([text], path.split('/').pop()!), 'webkitRelativePath', { value: path });
+
+  it('finds the folder holding analysis.json and opens a channel page with its stylesheet and images as blob: URLs', async () => {
+    const files = folderFiles([
+      file('runs/out/analysis.json', '{}'), file('runs/out/site/site.css', 'body{}'), file('runs/out/site/img/a.png', 'png'),
+      file('runs/out/site/block-1.1/channel-3.html', '<link rel="stylesheet" href="../site.css"><img src="../img/a.png"><a href="channel-4.html">4</a><a href="../../index.html">r</a>'),
+      file('runs/other.txt', 'x'),
+    ]);
+    expect([...files.keys()].sort()).toEqual(['analysis.json', 'site/block-1.1/channel-3.html', 'site/img/a.png', 'site/site.css']);
+    expect(resolvePath('site/block-1.1/', '../img/a%20b.png')).toBe('site/img/a b.png');
+    expect(resolvePath('site/', '../../x')).toBeNull();
+    const url = await rewritePage(files, 'site/block-1.1/channel-3.html');
+    const html = await resolveObjectURL(url!)!.text();
+    expect(html).toMatch(/href="blob:[^"]+"><img src="blob:[^"]+">/);
+    expect(html).toContain('href="channel-4.html"');
+    expect(await rewritePage(files, 'site/block-1.1/channel-9.html')).toBeNull();
   });
 });
 
