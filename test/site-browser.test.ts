@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnalysisJson, type ImageRef, runDatasetAnalysis } from '../src/analysis/analyze';
 import type { BlockDetails } from '../src/analysis/details';
@@ -15,7 +15,7 @@ import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
 import { thumbnailDataUri } from '../src/report/thumbnails';
 import { writeAnalysisOutputs } from '../src/report/report-node';
 import { channelPagePath, nearestInM } from '../src/report/site';
-import { noChromiumReason, resolveChromium } from './helpers/browser';
+import { launchStaticBrowser, noChromiumReason } from './helpers/browser';
 import { SCREENSHOTS, checkScreenshot } from './helpers/demo';
 import { syntheticEngine } from './helpers/synthetic';
 
@@ -120,13 +120,7 @@ describe('the channel site (DIR/site)', () => {
     beforeAll(async () => {
       profile = await mkdtemp(join(tmpdir(), 'resnet-stream-chromium-'));
       mkdirSync(SCREENSHOTS, { recursive: true });
-      const chromium = await resolveChromium();
-      browser = await puppeteer.launch({
-        executablePath: chromium.executable,
-        env: { ...process.env, ...chromium.env },
-        headless: true,
-        args: ['--no-sandbox', `--user-data-dir=${profile}`, '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-gpu'],
-      });
+      browser = await launchStaticBrowser(profile);
     });
 
     afterAll(async () => {

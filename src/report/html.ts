@@ -43,6 +43,16 @@ export function escapeHtml(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
+/** An HTML document's start, up to and including its <title> (the report's and the site's pages). */
+export function documentHead(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>`;
+}
+
 /** JSON safe inside a <script> element (no '</script', no '<!--'). */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -391,12 +401,7 @@ export function renderReport(analysis: AnalysisJson, options: ReportOptions = {}
   const exemplarsHtml = exemplarSection(a, thumbs, options.exemplarChannels);
   const thumbStyle = thumbs.css();
 
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+  return `${documentHead(title)}
 <style>${STYLE}</style>
 <style>${thumbStyle}</style>
 </head>

@@ -10,7 +10,7 @@ import type { AnalysisJson, BlockResult, ChannelResult } from '../analysis/analy
 import type { BlockDetails, ChannelDetail, TuningCurve } from '../analysis/details';
 import { displayName } from '../model/family';
 import { SORTABLE_JS } from './client';
-import { COLOURS, analysedArchitecture, escapeHtml, fmt, fmtP } from './html';
+import { COLOURS, analysedArchitecture, documentHead, escapeHtml, fmt, fmtP } from './html';
 import { blockPagePath, channelPagePath } from './site-paths';
 
 export { SITE_DIR, blockPagePath, channelPagePath } from './site-paths';
@@ -40,12 +40,7 @@ function categoryBadge(c: ChannelResult): string {
 
 function page(title: string, depth: number, body: string, script = false): string {
   const up = '../'.repeat(depth);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+  return `${documentHead(title)}
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${up}site.css">
 </head>
