@@ -51,13 +51,13 @@ ${script ? `<script src="${up}site.js"></script>\n` : ''}</body>
 `;
 }
 
-function thumb(name: string, imagePath: SiteOptions['imagePath'], up: string, value?: number | null): string {
+/** A probe's thumbnail (its name on hover), with its readout value under it where given. */
+function thumb(name: string, imagePath: SiteOptions['imagePath'], up: string, value?: number | null, lazy = false): string {
   const src = imagePath?.(name);
   const img = src === undefined
     ? `<span class="missing">${escapeHtml(name)}</span>`
-    : `<img src="${escapeHtml(up + src)}" alt="${escapeHtml(name)}" loading="lazy" width="64" height="64">`;
-  const caption = value === undefined ? '' : `<br>${fmt(value)}`;
-  return `<figure class="probe" title="${escapeHtml(name)}">${img}<figcaption>${escapeHtml(name)}${caption}</figcaption></figure>`;
+    : `<img src="${escapeHtml(up + src)}" alt=""${lazy ? ' loading="lazy"' : ''}>`;
+  return `<figure title="${escapeHtml(name)}">${img}${value === undefined ? '' : `<figcaption>${fmt(value)}</figcaption>`}</figure>`;
 }
 
 function probeRow(label: string, what: string, names: string[], values: number[] | undefined, imagePath: SiteOptions['imagePath']): string {
@@ -81,13 +81,12 @@ export function tuningSvg(t: TuningCurve): string {
   const x = (i: number) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
   const y = (v: number) => T + ((hi - v) * (H - T - B)) / span;
   const line = (vs: number[]) => vs.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-  const dots = (vs: number[], colour: string) => vs.map((v, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${colour}"/>`).join('');
   const ticks = [lo, 0, hi].filter((v, i, a) => a.indexOf(v) === i)
     .map((v) => `<text x="${L - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${fmt(v, 2)}</text>`).join('');
   return `<svg class="tuning" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Tuning curve: mean I and B per bin of images ranked by I">
 <line x1="${L}" x2="${W - R}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" class="zero"/>${ticks}
-<polyline points="${line(t.input)}" fill="none" stroke="${COLOURS.skip}" stroke-width="2"/>${dots(t.input, COLOURS.skip)}
-<polyline points="${line(t.branch)}" fill="none" stroke="${COLOURS.overwrite}" stroke-width="2"/>${dots(t.branch, COLOURS.overwrite)}
+<polyline points="${line(t.input)}" class="i"/>
+<polyline points="${line(t.branch)}" class="b"/>
 <text x="${L}" y="${H - 8}">highest I</text><text x="${W - R}" y="${H - 8}" text-anchor="end">lowest I &gt; 0 (${t.images} images, ${n} bins)</text>
 </svg>`;
 }
@@ -106,10 +105,11 @@ const MIX_CASE_TEXT: Record<string, string> = {
   ratio: 'O(I*) / O(B*)', 'pure-skip': 'O(B*) ≤ 0: pure skip', 'pure-overwrite': 'O(I*) ≤ 0: pure overwrite', undefined: 'O(I*) ≤ 0 and O(B*) ≤ 0',
 };
 
-function zoomTable(rows: { name: string; plain: number | null; zoomed: number | null }[], imagePath: SiteOptions['imagePath'], plain: string, zoomed: string): string {
+/** Per probe (by rank, as shown above; its name on hover): a readout on it and on its zoomed version. */
+function zoomTable(rows: { name: string; plain: number | null; zoomed: number | null }[], set: string, plain: string, zoomed: string): string {
   if (!rows.length) return '<p class="hint">Not measured.</p>';
-  const body = rows.map((r) => `<tr><td>${thumb(r.name, imagePath, '../')}</td><td>${fmt(r.plain)}</td><td>${fmt(r.zoomed)}</td><td>${fmt(r.plain === null || r.zoomed === null ? null : Math.max(0, r.zoomed) - Math.max(0, r.plain))}</td></tr>`).join('\n');
-  return `<table class="zoom"><thead><tr><th>probe</th><th>${plain}</th><th>${zoomed}</th><th>relu difference</th></tr></thead><tbody>\n${body}\n</tbody></table>`;
+  const body = rows.map((r, i) => `<tr><td title="${escapeHtml(r.name)}">${i + 1}</td><td>${fmt(r.plain)}</td><td>${fmt(r.zoomed)}</td><td>${fmt(r.plain === null || r.zoomed === null ? null : Math.max(0, r.zoomed) - Math.max(0, r.plain))}</td></tr>`).join('\n');
+  return `<table class="zoom"><thead><tr><th>${set}</th><th>${plain}</th><th>${zoomed}</th><th>relu difference</th></tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 function channelPage(a: AnalysisJson, b: BlockResult, c: ChannelResult, d: ChannelDetail | undefined, options: SiteOptions, networkName: string): string {
@@ -139,7 +139,7 @@ function channelPage(a: AnalysisJson, b: BlockResult, c: ChannelResult, d: Chann
     : '';
   const tuning = d?.tuningCurve
     ? `${tuningSvg(d.tuningCurve)}<p class="hint"><span class="key i"></span>mean I and <span class="key b"></span>mean B per bin of images ranked by I (images with I &gt; 0).</p>`
-    : '<p class="hint">No tuning curve: this run kept none (feature-visualisation probes, or tuning curves not kept).</p>';
+    : `<p class="hint">No tuning curve: ${a.meta.tuningCurves ? 'no image of the set has I &gt; 0 for this channel' : 'this run kept none (feature-visualisation probes, or tuning curves not kept)'}.</p>`;
   const body = `<header>
 <nav class="crumbs"><a href="../../index.html">Report</a> › <a href="../index.html">All blocks</a> › <a href="index.html">Block ${escapeHtml(b.block)}</a> › channel ${c.channel}<span class="pager">${prev} ${next}</span></nav>
 <h1>Block ${escapeHtml(b.block)} · channel ${c.channel} ${categoryBadge(c)}${c.scaleInvariant ? ' <span class="badge">scale invariant</span>' : ''}</h1>
@@ -156,9 +156,9 @@ ${probeRow('B*', 'drives the branch B (value: B on it)', c.probes.branch, resp?.
 ${probeRow('O*', 'drives the output O', c.probes.output, undefined, options.imagePath)}
 </section>
 <section id="zoom"><h2>Under zoom</h2>
-<div class="zooms"><div><h3>B on I* and on S(I*) <span class="hint">(zoom in 2x)</span></h3>${zoomTable(pair(c.probes.input, resp?.branchOnInput, resp?.branchOnZoomedInput), options.imagePath, 'B(I*)', 'B(S(I*))')}
+<div class="zooms"><div><h3>B on I* and on S(I*) <span class="hint">(zoom in 2x)</span></h3>${zoomTable(pair(c.probes.input, resp?.branchOnInput, resp?.branchOnZoomedInput), 'I* rank', 'B(I*)', 'B(S(I*))')}
 <p>relu means: ${fmt(r.reluBranchOnInput)} → ${fmt(r.reluBranchOnZoomedInput)}</p></div>
-<div><h3>I on B* and on S⁻¹(B*) <span class="hint">(zoom out 2x)</span></h3>${zoomTable(pair(c.probes.branch, resp?.inputOnBranch, resp?.inputOnZoomedOutBranch), options.imagePath, 'I(B*)', 'I(S⁻¹(B*))')}
+<div><h3>I on B* and on S⁻¹(B*) <span class="hint">(zoom out 2x)</span></h3>${zoomTable(pair(c.probes.branch, resp?.inputOnBranch, resp?.inputOnZoomedOutBranch), 'B* rank', 'I(B*)', 'I(S⁻¹(B*))')}
 <p>relu means: ${fmt(r.reluInputOnBranch)} → ${fmt(r.reluInputOnZoomedOutBranch)}</p></div></div>
 </section>
 ${sweep}
@@ -200,7 +200,7 @@ function blockPage(a: AnalysisJson, b: BlockResult, options: SiteOptions, networ
       const s = v === null ? '' : String(v);
       return `<td data-v="${escapeHtml(s)}"${s === 'yes' ? ' class="yes"' : ''}>${s === '' ? '—' : escapeHtml(s)}</td>`;
     });
-    const probes = [c.probes.input[0], c.probes.branch[0]].map((n) => `<td class="img">${n === undefined ? '' : thumb(n, options.imagePath, '../')}</td>`);
+    const probes = [c.probes.input[0], c.probes.branch[0]].map((n) => `<td class="img">${n === undefined ? '' : thumb(n, options.imagePath, '../', undefined, true)}</td>`);
     return `<tr data-category="${escapeHtml(c.category ?? 'undefined')}" data-si="${c.scaleInvariant ? 'yes' : 'no'}">${cells.join('')}${probes.join('')}</tr>`;
   });
   const f = b.summary.fractions;
@@ -282,17 +282,16 @@ table.sortable thead th { cursor: pointer; user-select: none; }
 table.sortable thead th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
 table.sortable thead th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }
 .table-wrap { overflow-x: auto; }
-td.img figure.probe { margin: 0; width: 44px; } td.img figure.probe img { width: 40px; height: 40px; } td.img figcaption { display: none; }
+figure { margin: 0; font-size: 11px; color: var(--muted); text-align: center; }
+figure img { width: 64px; height: 64px; object-fit: cover; border-radius: 3px; background: #ddd; display: block; }
+td.img figure img { width: 40px; height: 40px; }
 .row { display: flex; flex-wrap: wrap; gap: 6px; }
-figure.probe { margin: 0; width: 76px; font-size: 10px; color: var(--muted); text-align: center; overflow: hidden; }
-figure.probe img { width: 64px; height: 64px; object-fit: cover; border-radius: 3px; background: #ddd; display: block; margin: 0 auto; }
-figure.probe figcaption { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.missing { display: block; width: 64px; height: 64px; margin: 0 auto; background: #eee; font-size: 8px; word-break: break-all; overflow: hidden; }
+.missing { display: block; width: 64px; height: 64px; background: #eee; font-size: 8px; word-break: break-all; overflow: hidden; }
 .zooms { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
-table.zoom figure.probe { width: 120px; text-align: left; display: flex; gap: 6px; align-items: center; }
-table.zoom figure.probe img { width: 32px; height: 32px; margin: 0; }
+table.zoom td:first-child { cursor: help; }
 svg.tuning { max-width: 100%; height: auto; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; font-size: 11px; fill: var(--muted); }
 svg.tuning .zero { stroke: #999; stroke-dasharray: 3 3; }
+svg.tuning polyline { fill: none; stroke-width: 2; } svg.tuning .i { stroke: ${COLOURS.skip}; } svg.tuning .b { stroke: ${COLOURS.overwrite}; }
 .map { display: flex; flex-wrap: wrap; gap: 2px; max-width: 100%; }
 .map .cell { display: block; width: 14px; height: 14px; border-radius: 2px; }
 .map .cell.si { outline: 2px solid #111; outline-offset: -2px; }
