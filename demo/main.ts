@@ -5,7 +5,10 @@
 // the centre unit outlined; with an analysis.json loaded, the channel's M and category and the
 // block's histogram of M (Chart.js, as in the report); clicking a map (or the feature-visualisation
 // panel's tap and channel) optimises an image for that channel live (visualiseChannels, the library's
-// FV API). State for tests is mirrored on <body data-*>.
+// FV API). A zoom slider (the analysis' S_s and S^-1) re-runs the forward; channels of a readout can be
+// ablated (zero or mean; the top-5 is then the ablated forward's); an analysis folder loaded by URL or
+// from disk links each channel to its page in the site `analyze` writes. The whole view lives in the
+// URL's hash (demo/hash.ts), so it can be linked and restored. State for tests is mirrored on <body data-*>.
 
 import {
   type AnalysisJson, type Architecture, type BlockReadouts, type Checkpoint, type HostTensor, type ResNetEngine,
@@ -616,7 +619,8 @@ el.channel.addEventListener('input', () => setChannel(el.channel.valueAsNumber))
 el.channelRange.addEventListener('input', () => setChannel(el.channelRange.valueAsNumber));
 el.variant.addEventListener('change', () => {
   state.variant = el.variant.value as Variant;
-  renderStream();
+  if (state.ablate.size) void run(); // the ablated readouts are the variant's taps
+  else renderStream();
 });
 for (const k of ['input', 'branch', 'output'] as const) {
   el.maps[k].title = 'click: visualise this channel of this tap';
