@@ -236,7 +236,7 @@ function rootPage(a: AnalysisJson, networkName: string): string {
 <p class="lede">A page per block and channel: its category, M, SM<sub>B</sub>, SM<sub>I</sub>, probes, readouts under zoom, tuning curve and the channels nearest in M. ${escapeHtml(a.meta.probes)} probes, k = ${escapeHtml(a.meta.topK)}, ${escapeHtml(a.meta.images)} images, ${escapeHtml(a.meta.variant)} readouts.</p>
 </header>
 <main>
-<section><h2>Blocks</h2><div class="table-wrap"><table><thead><tr><th>block</th><th>I</th><th>B</th><th>O</th><th>channels</th><th>skip</th><th>mixture</th><th>overwrite</th><th>M undefined</th><th>scale invariant</th></tr></thead><tbody>
+<section><h2>Blocks</h2><div class="table-wrap"><table class="blocks"><thead><tr><th>block</th><th>I</th><th>B</th><th>O</th><th>channels</th><th>skip</th><th>mixture</th><th>overwrite</th><th>M undefined</th><th>scale invariant</th></tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table></div>${skipped}</section>
 <section><h2>Channels by category</h2>
@@ -273,6 +273,7 @@ a:hover { text-decoration: underline; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
+table.blocks td:nth-child(-n+4), table.blocks th:nth-child(-n+4) { text-align: left; }
 table.kv th { text-align: left; color: var(--muted); font-weight: normal; }
 table.kv td { text-align: left; white-space: normal; }
 table.readouts { margin-top: 10px; } table.readouts th, table.readouts td { text-align: right; }
