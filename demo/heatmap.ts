@@ -95,3 +95,11 @@ export function drawRgb(canvas: HTMLCanvasElement, rgb: { width: number; height:
   for (let i = 0; i < rgb.width * rgb.height; i++) img.data.set([rgb.data[i * 3], rgb.data[i * 3 + 1], rgb.data[i * 3 + 2], 255], i * 4);
   ctx.putImageData(img, 0, 0);
 }
+
+/** The mean of channel c of the first image of an NCHW tensor over all its positions (float32), the demo's mean-ablation value. */
+export function channelMean(t: { data: Float32Array; shape: readonly number[] }, channel: number): number {
+  const plane = channelPlane(t.data, t.shape, channel);
+  let s = 0;
+  for (let i = 0; i < plane.length; i++) s += plane[i];
+  return Math.fround(s / plane.length);
+}

@@ -5,7 +5,10 @@
 // the centre unit outlined; with an analysis.json loaded, the channel's M and category and the
 // block's histogram of M (Chart.js, as in the report); clicking a map (or the feature-visualisation
 // panel's tap and channel) optimises an image for that channel live (visualiseChannels, the library's
-// FV API). State for tests is mirrored on <body data-*>.
+// FV API). A zoom slider (the analysis' S_s and S^-1) re-runs the forward; channels of a readout can be
+// ablated (zero or mean; the top-5 is then the ablated forward's); an analysis folder loaded by URL or
+// from disk links each channel to its page in the site `analyze` writes. The whole view lives in the
+// URL's hash (demo/hash.ts), so it can be linked and restored. State for tests is mirrored on <body data-*>.
 
 import {
   type AnalysisJson, type Architecture, type BlockReadouts, type Checkpoint, type HostTensor, type ResNetEngine,
@@ -15,12 +18,17 @@ import {
 } from '../src/index';
 import { renderStimulus, stimulusSpecs, type StimulusFamily } from '../src/analysis/stimuli';
 import { normalize, toTensor, torchvisionEvalImage } from '../src/image/transforms';
+import { zoom, zoomOut } from '../src/image/zoom';
+import type { Ablation } from '../src/model/planner';
+import { SITE_DIR, channelPagePath } from '../src/report/site-paths';
 import { checkpointFromTensors } from '../src/weights/load';
 import { displayName } from '../src/model/family';
 import { randomWeights } from '../src/weights/random';
 import { COLOURS, clearHistogram, drawFractions, drawHistogram } from './charts';
 import { drawFvImage, drawObjective } from './fv-draw';
-import { channelPlane, diverging, drawColourBar, drawMap, drawRgb, sharedScale } from './heatmap';
+import { type AblationMode, type Readout, type ViewState, type Zoom, formatHash, parseHash, zoomFactor } from './hash';
+import { channelMean, channelPlane, diverging, drawColourBar, drawMap, drawRgb, sharedScale } from './heatmap';
+import { folderFiles, rewritePage } from './folder';
 
 // ---------------------------------------------------------------------------------------------
 // Elements
@@ -62,6 +70,22 @@ const el = {
   centreValues: $('centre-values'),
   channelStrip: $<HTMLCanvasElement>('channel-strip'),
   analysisFile: $<HTMLInputElement>('analysis-file'),
+  analysisFolder: $<HTMLInputElement>('analysis-folder'),
+  analysisForm: $<HTMLFormElement>('analysis-url-form'),
+  analysisUrl: $<HTMLInputElement>('analysis-url'),
+  zoom: $<HTMLInputElement>('zoom'),
+  zoomValue: $('zoom-value'),
+  zoomOut: $<HTMLInputElement>('zoom-out'),
+  zoomTrace: $<HTMLTableElement>('zoom-trace'),
+  ablateReadout: $<HTMLSelectElement>('ablate-readout'),
+  ablateMode: $<HTMLSelectElement>('ablate-mode'),
+  ablateToggle: $<HTMLButtonElement>('ablate-toggle'),
+  ablateSi: $<HTMLButtonElement>('ablate-si'),
+  ablateClear: $<HTMLButtonElement>('ablate-clear'),
+  ablationStatus: $('ablation-status'),
+  top5Clean: $('top5-clean'),
+  channelPageLine: $('channel-page-line'),
+  channelPage: $<HTMLAnchorElement>('channel-page'),
   analysisStatus: $('analysis-status'),
   channelAnalysis: $('channel-analysis'),
   analysisCharts: $('analysis-charts'),
@@ -95,6 +119,19 @@ const state = {
   channel: 0,
   variant: 'post-relu' as Variant,
   analysis: null as AnalysisJson | null,
+  /** Where the analysis came from: a served folder's URL (ending in '/'), or a folder's files by relative path. */
+  analysisUrl: null as string | null,
+  analysisFiles: null as Map<string, File> | null,
+  /** How the weights and the image can be named in a link (null: a file of the user's, not linkable). */
+  weightsRef: null as string | null,
+  imageRef: null as string | null,
+  readout: 'output' as Readout,
+  zoom: 1 as Zoom,
+  ablate: new Set<number>(),
+  ablateMode: 'zero' as AblationMode,
+  /** The centre unit of the shown channel per zoom visited: 'out' or the factor's text -> [I, B, O]. */
+  trace: new Map<string, [number, number, number]>(),
+  traceKey: '',
   runs: 0,
   /** The running feature visualisation: its stop switch and its end (settled either way). */
   fv: null as { controller: AbortController; done: Promise<void> } | null,
@@ -170,7 +207,8 @@ async function startEngine(): Promise<void> {
 
 let loadingWeights = false;
 
-async function loadWeights(what: string, get: (onProgress: (loaded: number, total: number | undefined) => void) => Promise<Checkpoint>): Promise<void> {
+async function loadWeights(what: string, get: (onProgress: (loaded: number, total: number | undefined) => void) => Promise<Checkpoint>,
+  ref: string | null = null): Promise<void> {
   const engine = state.engine;
   if (!engine || loadingWeights) return;
   loadingWeights = true;
@@ -186,6 +224,7 @@ async function loadWeights(what: string, get: (onProgress: (loaded: number, tota
     await stopVisualisation(); // it runs on the weights about to be replaced
     engine.loadWeights(checkpoint.tensors, { architecture: checkpoint.architecture });
     state.checkpoint = { source: checkpoint.source, missing: checkpoint.missing, sha256: checkpoint.sha256 };
+    state.weightsRef = ref;
     state.taps = null;
     showArchitecture();
     const known = describeCheckpoint(checkpoint);
@@ -215,13 +254,20 @@ el.weightsFile.addEventListener('change', () => {
 el.weightsForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const url = el.weightsUrl.value.trim();
-  if (url) void loadWeights(url, (onProgress) => loadCheckpointFrom(url, { onProgress }));
+  if (url) void loadWeightsRef(url);
 });
 
-el.weightsRandom.addEventListener('click', () => {
-  const seed = 1 + Math.floor(Math.random() * 1e6);
-  void loadWeights(`random weights (seed ${seed})`, async () => checkpointFromTensors(randomWeights(seed), `random weights (seed ${seed})`));
-});
+el.weightsRandom.addEventListener('click', () => void loadWeightsRef(`random:${1 + Math.floor(Math.random() * 1e6)}`));
+
+/** Weights named as a link names them: a URL, or 'random:SEED' (the page's seeded random ResNet18). */
+function loadWeightsRef(ref: string): Promise<void> {
+  const seed = /^random:(\d+)$/.exec(ref);
+  if (seed) {
+    const what = `random weights (seed ${seed[1]})`;
+    return loadWeights(what, async () => checkpointFromTensors(randomWeights(Number(seed[1])), what), ref);
+  }
+  return loadWeights(ref, (onProgress) => loadCheckpointFrom(ref, { onProgress }), ref);
+}
 
 /** The weights URLs the server offers (meta tag, filled by demo/serve.mjs) and ?weights=URL. */
 function offeredWeights(): string[] {
@@ -245,7 +291,8 @@ function stimulusChoices(): ReturnType<typeof stimulusSpecs> {
 
 const STIMULI = stimulusChoices();
 
-function setImage(rgb: RgbImage, label: string): void {
+function setImage(rgb: RgbImage, label: string, ref: string | null = null): void {
+  state.imageRef = ref;
   const crop = torchvisionEvalImage(rgb);
   drawRgb(el.imagePreview, crop);
   state.input = normalize(toTensor(crop));
@@ -253,6 +300,24 @@ function setImage(rgb: RgbImage, label: string): void {
   setStatus(el.imageStatus, `${label}: ${rgb.width}×${rgb.height}, seen as the central 224×224 after Resize(256).`);
   document.body.dataset.image = label;
   void run();
+}
+
+/** An image named as a link names it: a generated stimulus's name, or a URL. */
+async function setImageRef(ref: string): Promise<void> {
+  const spec = STIMULI.find((s) => s.name === ref) ?? stimulusSpecs().find((s) => s.name === ref);
+  if (spec) {
+    el.stimulus.value = spec.name;
+    setImage(renderStimulus(spec), spec.name, spec.name);
+    return;
+  }
+  try {
+    const response = await fetch(ref);
+    if (!response.ok) throw new Error(`${ref}: HTTP ${response.status}`);
+    setImage(await imageToRgb(await response.blob()), ref.split('/').pop() || ref, ref);
+  } catch (e) {
+    console.warn(e);
+    setStatus(el.imageStatus, message(e), true);
+  }
 }
 
 async function setImageFile(file: File): Promise<void> {
@@ -267,7 +332,7 @@ async function setImageFile(file: File): Promise<void> {
 for (const s of STIMULI) el.stimulus.add(new Option(s.name.replace(/\.png$/, ''), s.name));
 el.stimulus.addEventListener('change', () => {
   const spec = STIMULI.find((s) => s.name === el.stimulus.value);
-  if (spec) setImage(renderStimulus(spec), spec.name);
+  if (spec) setImage(renderStimulus(spec), spec.name, spec.name);
 });
 el.imageFile.addEventListener('change', () => {
   const file = el.imageFile.files?.[0];
@@ -302,18 +367,27 @@ async function run(): Promise<void> {
     const classify = computable.has('fc');
     if (classify) wanted.add('fc');
     const taps = allTapNames(arch()).filter((t) => wanted.has(t));
+    const input = zoomed(state.input, state.zoom);
     const t0 = performance.now();
-    const out = await engine.forward(state.input, { taps });
+    const clean = await engine.forward(input, { taps });
+    // The ablated forward: the chosen channels of the readout replaced (zero, or their mean on this image).
+    const ablation = ablationOf(clean);
+    const out = ablation
+      ? new Map([...clean, ...await engine.forward(input, { taps: [...(classify ? ['fc'] : []), ...blockTaps(state.block)], ablations: [ablation] })])
+      : clean;
     const ms = performance.now() - t0;
     if (id !== state.runs) return; // a newer run replaces this one
     state.taps = out;
-    setStatus(el.runStatus, `${state.imageLabel}: forward and ${taps.length} taps read back in ${ms.toFixed(0)} ms.`);
+    setStatus(el.runStatus, `${state.imageLabel}${zoomText(state.zoom, true)}: ${ablation ? 'two forwards (clean and ablated)' : 'forward'} and ${taps.length} taps read back in ${ms.toFixed(0)} ms.`);
     el.timing.textContent = `last forward: ${ms.toFixed(0)} ms on ${engine.adapter.name}`;
     showClasses(classify ? out.get('fc')! : null, reach.lastComputable, reach.missingTensors);
+    showCleanClasses(ablation && classify ? clean.get('fc')! : null, classify ? out.get('fc')! : null);
+    showAblation(ablation);
     updateBlockOptions();
     renderStream();
     document.body.dataset.run = 'done';
     document.body.dataset.runs = String(id);
+    document.body.dataset.shown = formatHash(currentView());
   } catch (e) {
     if (id !== state.runs) return;
     console.error(e);
@@ -350,6 +424,164 @@ function showClasses(fc: HostTensor | null, lastComputable: string, missing: str
   }
 }
 
+/** Without ablation: the clean forward's top-5, beside the ablated one's. */
+function showCleanClasses(clean: HostTensor | null, ablated: HostTensor | null): void {
+  el.top5Clean.hidden = clean === null;
+  if (!clean || !ablated) return;
+  const before = topK(clean.data, 5);
+  const after = new Set(topK(ablated.data, 5).map((c) => c.index));
+  el.top5Clean.textContent = `Without the ablation: ${before.map((c) => `${c.name} ${(100 * c.probability).toFixed(1)} %`).join(', ')}.`;
+  el.top5Clean.dataset.top = before.map((c) => c.index).join(',');
+  for (const li of Array.from(el.top5.children) as HTMLElement[]) li.classList.toggle('changed', !before.some((c) => String(c.index) === li.dataset.index));
+  el.top5.dataset.dropped = before.filter((c) => !after.has(c.index)).map((c) => c.index).join(',');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zoom and ablation
+
+/** The normalised image under the zoom: S_s (s in 1.0 .. 1.5; 1 is the image itself) or S^-1. */
+function zoomed(x: HostTensor, z: Zoom): HostTensor {
+  if (z === 'out') return zoomOut(x);
+  return z === 1 ? x : zoom(x, z);
+}
+
+function zoomText(z: Zoom, lead = false): string {
+  if (z === 'out') return `${lead ? ', ' : ''}S⁻¹ (zoomed out 2×)`;
+  if (z === 1) return lead ? '' : 's = 1.00 (none)';
+  return `${lead ? ', ' : ''}s = ${z.toFixed(2)}${z === 1.5 ? ' (S)' : ''}`;
+}
+
+/** The ablation the view asks for, given the clean forward's taps (for the means), or null. */
+function ablationOf(clean: Map<TapName, HostTensor>): Ablation | null {
+  if (!state.ablate.size || !state.computableBlocks.includes(state.block)) return null;
+  const tap = readouts(state.block, state.variant)[state.readout];
+  const t = clean.get(tap);
+  if (!t) return null;
+  const channels = [...state.ablate].filter((c) => c < t.shape[1]).sort((a, b) => a - b);
+  if (!channels.length) return null;
+  return state.ablateMode === 'mean' ? { tap, channels, values: channels.map((c) => channelMean(t, c)) } : { tap, channels };
+}
+
+function showAblation(a: Ablation | null): void {
+  el.ablateClear.disabled = state.ablate.size === 0;
+  el.ablateToggle.textContent = `${state.ablate.has(state.channel) ? 'Restore' : 'Ablate'} channel ${state.channel}`;
+  if (!a) {
+    setStatus(el.ablationStatus, state.ablate.size ? 'The ablation waits for a forward of this block.' : 'No channel ablated.');
+    for (const k of ['tap', 'channels', 'values']) delete el.ablationStatus.dataset[k];
+    return;
+  }
+  setStatus(el.ablationStatus, `Ablated in ${a.tap}: channel${a.channels.length > 1 ? 's' : ''} ${a.channels.join(', ')} set to ` +
+    `${a.values ? `their means on this image (${a.values.map((v) => v.toPrecision(3)).join(', ')})` : 'zero'}; the top-5 and the maps are of the ablated forward.`);
+  Object.assign(el.ablationStatus.dataset, { tap: a.tap, channels: a.channels.join(','), values: (a.values ?? []).join(',') });
+}
+
+function setZoom(z: Zoom): void {
+  state.zoom = z;
+  el.zoomOut.checked = z === 'out';
+  el.zoom.disabled = z === 'out';
+  if (z !== 'out') el.zoom.value = String(z);
+  el.zoomValue.textContent = zoomText(z);
+  void run();
+}
+
+el.zoom.addEventListener('input', () => setZoom(zoomFactor(el.zoom.value) ?? 1));
+el.zoomOut.addEventListener('change', () => setZoom(el.zoomOut.checked ? 'out' : zoomFactor(el.zoom.value) ?? 1));
+
+function setAblation(channels: Iterable<number>): void {
+  state.ablate = new Set(channels);
+  void run();
+}
+
+el.ablateToggle.addEventListener('click', () => {
+  const next = new Set(state.ablate);
+  if (next.has(state.channel)) next.delete(state.channel);
+  else next.add(state.channel);
+  setAblation(next);
+});
+el.ablateClear.addEventListener('click', () => setAblation([]));
+el.ablateSi.addEventListener('click', () => {
+  const block = state.analysis?.blocks.find((b) => b.block === state.block);
+  if (!block) return;
+  el.ablateReadout.value = state.readout = 'output'; // the follow-up ablates the scale-invariant channels in O
+  setAblation(block.channels.filter((c) => c.scaleInvariant).map((c) => c.channel));
+});
+el.ablateReadout.addEventListener('change', () => {
+  state.readout = el.ablateReadout.value as Readout;
+  void run();
+});
+el.ablateMode.addEventListener('change', () => {
+  state.ablateMode = el.ablateMode.value as AblationMode;
+  void run();
+});
+
+/** The centre unit at each zoom visited, for the shown image, block, channel and ablation. */
+function traceZoom(i: number, b: number, o: number): void {
+  const key = [state.imageLabel, state.block, state.channel, state.variant, state.readout, [...state.ablate].join(','), state.ablateMode, state.checkpoint?.source].join('|');
+  if (key !== state.traceKey) {
+    state.trace.clear();
+    state.traceKey = key;
+  }
+  const here = state.zoom === 'out' ? 'out' : state.zoom.toFixed(2);
+  state.trace.set(here, [i, b, o]);
+  const rows = [...state.trace].sort(([a], [b2]) => (a === 'out' ? -1 : b2 === 'out' ? 1 : Number(a) - Number(b2)));
+  const body = el.zoomTrace.tBodies[0];
+  body.replaceChildren(...rows.map(([z, v]) => {
+    const tr = document.createElement('tr');
+    tr.className = z === here ? 'current' : '';
+    tr.dataset.zoom = z;
+    for (const text of [z === 'out' ? 'S⁻¹' : `s = ${z}`, ...v.map((x) => fmt(x))]) tr.insertCell().textContent = text;
+    return tr;
+  }));
+  el.zoomTrace.hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The view in the URL's hash
+
+function currentView(): ViewState {
+  return {
+    weights: state.weightsRef ?? undefined,
+    image: state.imageRef ?? undefined,
+    block: state.block,
+    channel: state.channel,
+    readout: state.readout,
+    variant: state.variant,
+    zoom: state.zoom,
+    ablate: [...state.ablate].sort((a, b) => a - b),
+    mode: state.ablateMode,
+    analysis: state.analysisUrl ?? undefined,
+  };
+}
+
+function writeHash(): void {
+  const hash = formatHash(currentView());
+  if (hash !== location.hash && !(hash === '' && location.hash === '')) history.replaceState(null, '', hash || location.pathname + location.search);
+}
+
+/** Restore a view: the controls first, then the analysis, the image and the weights (each only if it changed), then one forward. */
+async function applyView(v: ViewState): Promise<void> {
+  state.variant = v.variant;
+  el.variant.value = v.variant;
+  if (v.block) state.block = v.block;
+  if (v.channel !== undefined) state.channel = v.channel;
+  state.readout = v.readout;
+  el.ablateReadout.value = v.readout;
+  state.ablateMode = v.mode;
+  el.ablateMode.value = v.mode;
+  state.ablate = new Set(v.ablate);
+  state.zoom = v.zoom;
+  el.zoomOut.checked = v.zoom === 'out';
+  el.zoom.disabled = v.zoom === 'out';
+  if (v.zoom !== 'out') el.zoom.value = String(v.zoom);
+  el.zoomValue.textContent = zoomText(v.zoom);
+  if (v.analysis && v.analysis !== state.analysisUrl) await loadAnalysisUrl(v.analysis);
+  if (v.image && v.image !== state.imageRef) await setImageRef(v.image);
+  if (v.weights && v.weights !== state.weightsRef) await loadWeightsRef(v.weights);
+  else await run();
+}
+
+window.addEventListener('hashchange', () => void applyView(parseHash(location.hash)));
+
 // ---------------------------------------------------------------------------------------------
 // The stream view
 
@@ -377,14 +609,18 @@ function setChannel(c: number): void {
 
 el.block.addEventListener('change', () => {
   state.block = el.block.value;
+  const ablated = state.ablate.size > 0;
+  state.ablate = new Set(); // the channels were the other block's
   setChannel(state.channel);
   renderAnalysis(true);
+  if (ablated) void run();
 });
 el.channel.addEventListener('input', () => setChannel(el.channel.valueAsNumber));
 el.channelRange.addEventListener('input', () => setChannel(el.channelRange.valueAsNumber));
 el.variant.addEventListener('change', () => {
   state.variant = el.variant.value as Variant;
-  renderStream();
+  if (state.ablate.size) void run(); // the ablated readouts are the variant's taps
+  else renderStream();
 });
 for (const k of ['input', 'branch', 'output'] as const) {
   el.maps[k].title = 'click: visualise this channel of this tap';
@@ -393,12 +629,24 @@ for (const k of ['input', 'branch', 'output'] as const) {
     void startVisualisation(readouts(state.block, state.variant)[k], state.channel);
   });
 }
-el.channelStrip.addEventListener('click', (e) => {
+function stripChannel(e: MouseEvent): number {
   const rect = el.channelStrip.getBoundingClientRect();
   const { cols, rows } = stripLayout(readouts(state.block).channels);
   const col = Math.floor(((e.clientX - rect.left) / rect.width) * cols);
   const row = Math.floor(((e.clientY - rect.top) / rect.height) * rows);
-  setChannel(row * cols + col);
+  return row * cols + col;
+}
+el.channelStrip.addEventListener('click', (e) => {
+  const c = stripChannel(e);
+  if (!e.shiftKey) return setChannel(c);
+  const next = new Set(state.ablate);
+  if (next.has(c)) next.delete(c);
+  else next.add(c);
+  setAblation(next);
+});
+el.channelStrip.addEventListener('dblclick', (e) => {
+  setChannel(stripChannel(e));
+  if (!el.channelPageLine.hidden) el.channelPage.click();
 });
 
 function stripLayout(channels: number): { cols: number; rows: number } {
@@ -441,9 +689,12 @@ function renderStream(): void {
     `centre unit (row ${cy}, column ${cx}): I = ${fmt(planes.input[at])}, B = ${fmt(planes.branch[at])}, ` +
     `O = ${fmt(planes.output[at])}; here ${relation(r)}.`;
   Object.assign(el.centreValues.dataset, { i: String(planes.input[at]), b: String(planes.branch[at]), o: String(planes.output[at]) });
+  traceZoom(planes.input[at], planes.branch[at], planes.output[at]);
   drawStrip(tensors.output);
+  el.ablateToggle.textContent = `${state.ablate.has(state.channel) ? 'Restore' : 'Ablate'} channel ${state.channel}`;
   document.body.dataset.view = `${state.block}:${state.channel}:${state.variant}`;
   renderAnalysis(false);
+  writeHash();
 }
 
 function drawStrip(output: HostTensor): void {
@@ -471,6 +722,10 @@ function drawStrip(output: HostTensor): void {
       ctx.fillStyle = COLOURS[category];
       ctx.fillRect(x, y + ch * 0.75, cw, ch * 0.25);
     }
+    if (state.ablate.has(c)) {
+      ctx.fillStyle = '#111';
+      ctx.fillRect(x + cw * 0.25, y + ch * 0.3, cw * 0.5, ch * 0.2);
+    }
   });
   const sx = (state.channel % cols) * cw;
   const sy = Math.floor(state.channel / cols) * ch;
@@ -488,30 +743,90 @@ function isAnalysis(x: unknown): x is AnalysisJson {
     a.blocks.every((b) => typeof b.block === 'string' && Array.isArray(b.channels) && typeof b.summary === 'object');
 }
 
-el.analysisFile.addEventListener('change', async () => {
-  const file = el.analysisFile.files?.[0];
-  if (!file) return;
+/** Show an analysis.json's text (named `label`), from a file, a folder or a URL; throws if it is not one. */
+function setAnalysis(text: string, label: string): void {
+  const parsed: unknown = JSON.parse(text);
+  if (!isAnalysis(parsed)) throw new Error(`${label} is not an analysis.json of resnet-stream (version 1, blocks with channels)`);
+  state.analysis = parsed;
+  const meta = parsed.meta;
+  const skipped = parsed.skipped?.length ? `; skipped: ${parsed.skipped.map((s) => `${s.block} (${s.reason})`).join(', ')}` : '';
+  setStatus(el.analysisStatus, `${label}: blocks ${parsed.blocks.map((b) => b.block).join(', ')}; ${meta.probes} probes, ` +
+    `${meta.variant} readouts, ${meta.images} images${meta.weights ? `, weights ${String(meta.weights)}` : ''}${skipped}.`);
+  if (meta.variant && meta.variant !== state.variant) {
+    state.variant = meta.variant;
+    el.variant.value = meta.variant;
+  }
+  drawFractions(el.fractions, parsed);
+  document.body.dataset.analysis = 'loaded';
+  renderStream();
+  renderAnalysis(true);
+}
+
+async function loadAnalysis(what: () => Promise<void>): Promise<void> {
   try {
-    const parsed: unknown = JSON.parse(await file.text());
-    if (!isAnalysis(parsed)) throw new Error(`${file.name} is not an analysis.json of resnet-stream (version 1, blocks with channels)`);
-    state.analysis = parsed;
-    const meta = parsed.meta;
-    const skipped = parsed.skipped?.length ? `; skipped: ${parsed.skipped.map((s) => `${s.block} (${s.reason})`).join(', ')}` : '';
-    setStatus(el.analysisStatus, `${file.name}: blocks ${parsed.blocks.map((b) => b.block).join(', ')}; ${meta.probes} probes, ` +
-      `${meta.variant} readouts, ${meta.images} images${meta.weights ? `, weights ${String(meta.weights)}` : ''}${skipped}.`);
-    if (meta.variant && meta.variant !== state.variant) {
-      state.variant = meta.variant;
-      el.variant.value = meta.variant;
-    }
-    drawFractions(el.fractions, parsed);
-    document.body.dataset.analysis = 'loaded';
-    renderStream();
-    renderAnalysis(true);
+    await what();
   } catch (e) {
     console.warn(e);
     setStatus(el.analysisStatus, message(e), true);
     document.body.dataset.analysis = 'error';
   }
+}
+
+el.analysisFile.addEventListener('change', () => void loadAnalysis(async () => {
+  const file = el.analysisFile.files?.[0];
+  if (!file) return;
+  state.analysisUrl = null;
+  state.analysisFiles = null;
+  setAnalysis(await file.text(), file.name);
+}));
+
+el.analysisFolder.addEventListener('change', () => void loadAnalysis(async () => {
+  const files = folderFiles(Array.from(el.analysisFolder.files ?? []));
+  const json = files.get('analysis.json');
+  if (!json) throw new Error('the folder has no analysis.json (choose the folder `resnet-stream analyze --out` wrote)');
+  state.analysisUrl = null;
+  state.analysisFiles = files;
+  setAnalysis(await json.text(), `${json.webkitRelativePath || json.name}${files.has(`${SITE_DIR}/index.html`) ? ' (with its site)' : ' (no site/ in it)'}`);
+}));
+
+/** An analysis folder served over HTTP: its analysis.json, and links into its site/. */
+async function loadAnalysisUrl(url: string): Promise<void> {
+  await loadAnalysis(async () => {
+    const base = url.endsWith('/') ? url : `${url}/`;
+    const response = await fetch(new URL('analysis.json', new URL(base, location.href)));
+    if (!response.ok) throw new Error(`${base}analysis.json: HTTP ${response.status}`);
+    state.analysisUrl = base;
+    state.analysisFiles = null;
+    el.analysisUrl.value = base;
+    setAnalysis(await response.text(), `${base}analysis.json`);
+  });
+}
+
+el.analysisForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const url = el.analysisUrl.value.trim();
+  if (url) void loadAnalysisUrl(url);
+});
+
+/** The shown channel's page in the loaded analysis' site (a link into a served folder, or the page made from a chosen folder's files). */
+function updateChannelPage(inAnalysis: boolean): void {
+  const path = `${SITE_DIR}/${channelPagePath(state.block, state.channel)}`;
+  const available = inAnalysis && (state.analysisUrl !== null || !!state.analysisFiles?.has(path));
+  el.channelPageLine.hidden = !available;
+  if (!available) return;
+  el.channelPage.textContent = `Block ${state.block}, channel ${state.channel}: its page`;
+  el.channelPage.href = state.analysisUrl !== null ? `${state.analysisUrl}${path}` : '#';
+  el.channelPage.dataset.path = path;
+}
+
+el.channelPage.addEventListener('click', (e) => {
+  const files = state.analysisFiles;
+  if (state.analysisUrl !== null || !files) return; // a plain link
+  e.preventDefault();
+  void (async () => {
+    const page = await rewritePage(files, el.channelPage.dataset.path ?? '');
+    if (page) window.open(page, '_blank', 'noopener');
+  })();
 });
 
 function renderAnalysis(blockChanged: boolean): void {
@@ -519,6 +834,8 @@ function renderAnalysis(blockChanged: boolean): void {
   if (!analysis) return;
   el.analysisCharts.hidden = false;
   const result = analysis.blocks.find((b) => b.block === state.block);
+  updateChannelPage(!!result?.channels.some((c) => c.channel === state.channel));
+  el.ablateSi.disabled = !result?.channels.some((c) => c.scaleInvariant);
   if (!result) {
     el.channelAnalysis.textContent = `Block ${state.block} is not in this analysis` +
       `${analysis.skipped?.find((s) => s.block === state.block) ? ` (skipped: ${analysis.skipped.find((s) => s.block === state.block)!.reason})` : ''}.`;
@@ -703,6 +1020,11 @@ drawObjective(el.fvObjective, [], 0, 1);
 const offered = offeredWeights();
 for (const url of offered) el.weightsList.append(new Option(url, url));
 if (offered.length) el.weightsUrl.value = offered[0];
+const offeredAnalysis = document.querySelector<HTMLMetaElement>('meta[name="resnet-stream:analysis"]')?.content ?? '';
+if (offeredAnalysis) el.analysisUrl.value = offeredAnalysis;
 await startEngine();
-// A generated image from the start, so the page runs with nothing but weights.
-setImage(renderStimulus(STIMULI[0]), STIMULI[0].name);
+// The view in the link, if any; else a generated image from the start, so the page runs with nothing but weights.
+const linked = parseHash(location.hash);
+if (!linked.image) setImage(renderStimulus(STIMULI[0]), STIMULI[0].name, STIMULI[0].name);
+await applyView(linked);
+document.body.dataset.restored = 'yes';

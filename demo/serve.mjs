@@ -4,7 +4,9 @@
 //   --weights FILE (repeatable), RESNET_STREAM_WEIGHTS, the download cache ($RESNET_STREAM_CACHE or
 //   ~/.cache/resnet-stream/resnet18-f37072fd.pth, what `node weights/download.mjs` writes), and the
 //   project's shared partial checkpoint (../shared/data/weights/) where it exists.
-// Options: --port N (default 8417; 0 = any free port), --root DIR (default dist/demo), --no-build.
+// Options: --port N (default 8417; 0 = any free port), --root DIR (default dist/demo), --no-build,
+// --analysis DIR (an analysis folder of `resnet-stream analyze`, served under /analysis/ and offered to
+// the page: its analysis.json, and its site/ that the page links a channel's page into).
 // Prints the page's URL. GET and HEAD only, no directory listings, nothing outside the root.
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
@@ -16,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
 
 function parseArgs(argv) {
-  const o = { port: Number(process.env.PORT ?? 8417), root: join(repo, 'dist', 'demo'), weights: [], build: true };
+  const o = { port: Number(process.env.PORT ?? 8417), root: join(repo, 'dist', 'demo'), weights: [], build: true, analysis: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -27,8 +29,9 @@ function parseArgs(argv) {
     else if (a === '--root') o.root = resolve(value());
     else if (a === '--weights') o.weights.push(resolve(value()));
     else if (a === '--no-build') o.build = false;
+    else if (a === '--analysis') o.analysis = resolve(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node demo/serve.mjs [--port N] [--root DIR] [--weights FILE]... [--no-build]');
+      console.log('usage: node demo/serve.mjs [--port N] [--root DIR] [--weights FILE]... [--analysis DIR] [--no-build]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -73,6 +76,8 @@ export async function serveDemo(options) {
   const weights = findWeights(o.weights);
   const weightUrls = [...weights.keys()].map((n) => `/weights/${encodeURIComponent(n)}`);
   const root = resolve(o.root);
+  const analysisRoot = o.analysis ? resolve(o.analysis) : null;
+  if (analysisRoot && !existsSync(join(analysisRoot, 'analysis.json'))) throw new Error(`--analysis ${analysisRoot}: no analysis.json there`);
   const server = createServer((req, res) => {
     const fail = (status, text) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
@@ -90,8 +95,9 @@ export async function serveDemo(options) {
       file = weights.get(pathname.slice('/weights/'.length));
       if (!file) return fail(404, `no weights named ${pathname.slice(9)}`);
     } else {
-      file = normalize(join(root, pathname));
-      if (file !== root && !file.startsWith(root + sep)) return fail(403, 'forbidden');
+      const [base, rest] = analysisRoot && pathname.startsWith('/analysis/') ? [analysisRoot, pathname.slice('/analysis'.length)] : [root, pathname];
+      file = normalize(join(base, rest));
+      if (file !== base && !file.startsWith(base + sep)) return fail(403, 'forbidden');
       if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
       if (!existsSync(file) || !statSync(file).isFile()) return fail(404, `not found: ${pathname}`);
     }
@@ -99,7 +105,8 @@ export async function serveDemo(options) {
     if (file === join(root, 'index.html')) {
       // Offer the weights this server has: the page's URL field defaults to the first.
       const html = readFileSync(file, 'utf8').replace('<meta name="resnet-stream:weights" content="">',
-        `<meta name="resnet-stream:weights" content="${weightUrls.join(' ')}">`);
+        `<meta name="resnet-stream:weights" content="${weightUrls.join(' ')}">`)
+        .replace('<meta name="resnet-stream:analysis" content="">', `<meta name="resnet-stream:analysis" content="${analysisRoot ? '/analysis/' : ''}">`);
       const body = Buffer.from(html);
       res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store' });
       return res.end(req.method === 'HEAD' ? undefined : body);
@@ -113,13 +120,14 @@ export async function serveDemo(options) {
     server.listen(o.port, '127.0.0.1', ok);
   });
   const url = `http://127.0.0.1:${server.address().port}/`;
-  return { url, server, weights };
+  return { url, server, weights, analysis: analysisRoot };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    const { url, weights } = await serveDemo(parseArgs(process.argv.slice(2)));
+    const { url, weights, analysis } = await serveDemo(parseArgs(process.argv.slice(2)));
     for (const [name, path] of weights) console.log(`weights: /weights/${name} -> ${path}`);
+    if (analysis) console.log(`analysis: /analysis/ -> ${analysis}`);
     if (!weights.size) console.log('weights: none found here (node weights/download.mjs fetches them); the page takes a file or a URL');
     console.log(`resnet-stream demo: ${url}`);
     console.log('(WebGPU needs a browser that has it: Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu)');

@@ -79,6 +79,10 @@ describe('analyze --probes fv', () => {
     expect(fractions.categories).toEqual({ skip: count('skip'), mixture: count('mixture'), overwrite: count('overwrite'), undefined: count(null) });
     expect(fractions.scaleInvariant).toBe(a.blocks[0].channels.filter((ch) => ch.scaleInvariant).length);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/Probes: fv/);
+    // The channel site shows the PNGs themselves, referenced from the pages (not copied).
+    const page = readFileSync(join(out, 'site', 'block-1.1', 'channel-5.html'), 'utf8');
+    for (const x of ['I', 'B', 'O']) expect(page).toContain(`src="../../probes/1.1/${x}/5.png"`);
+    expect(existsSync(join(out, 'site', 'img'))).toBe(false);
   });
 
   it('a re-run reuses every PNG and gives the same analysis', async () => {

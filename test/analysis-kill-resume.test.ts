@@ -1,7 +1,7 @@
 // Long-run safety (issue 8): `resnet-stream analyze` killed with SIGKILL five times at seeded points
 // (during start-up, right as a journal line lands, twice inside a batch, after the last batch) and a
 // sixth as analysis.json lands (when that window is hit), resumes each time with the same command, and
-// ends with an analysis.json, CSV and index.html byte-identical to an uninterrupted run's. The real CLI (dist/cli.js) in child
+// ends with an analysis.json, CSV, index.html and channel site byte-identical to an uninterrupted run's. The real CLI (dist/cli.js) in child
 // processes, on the CPU adapter, with a full synthetic checkpoint (so it runs without ../shared) and,
 // when present, the shared partial ImageNet checkpoint on shared ImageNet samples.
 //
@@ -32,7 +32,7 @@ import { PARTIAL_WEIGHTS, SAMPLES, sharedMissing } from './helpers/shared';
 const CLI = resolve(__dirname, '../dist/cli.js');
 const SEED = Number(process.env.KILL_RESUME_SEED ?? 8);
 const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-kill-'));
-const OUTPUTS = ['analysis.json', 'block-1.1.csv', 'index.html'];
+const OUTPUTS = ['analysis.json', 'block-1.1.csv', 'index.html', 'site/index.html', 'site/block-1.1/index.html', 'site/block-1.1/channel-0.html', 'site/block-1.1/channel-63.html'];
 
 interface Exit {
   code: number | null;

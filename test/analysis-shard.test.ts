@@ -1,5 +1,5 @@
 // Sharded dataset runs (issue 16): `analyze --shard K/N` x 3 side by side and `merge` give analysis.json,
-// the CSV and index.html byte-identical to the unsharded run's, on 12 shared ImageNet samples (partial
+// the CSV, index.html and the channel site byte-identical to the unsharded run's, on 12 shared ImageNet samples (partial
 // real weights, block 1.1, k 2, batch 4: 4 CLI processes at once on the CPU adapter, about a minute on 2
 // cores). Merges of incomplete or mixed sets name what is wrong and write nothing; a shard killed part
 // way resumes; the output lock; --shard auto/N; --plan. And, without a GPU, the core's merge against the
@@ -22,7 +22,7 @@ import { PARTIAL_WEIGHTS, SAMPLES, sharedMissing } from './helpers/shared';
 
 const dir = mkdtempSync(join(tmpdir(), 'resnet-stream-shard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const OUTPUTS = ['analysis.json', 'block-1.1.csv', 'index.html'];
+const OUTPUTS = ['analysis.json', 'block-1.1.csv', 'index.html', 'site/index.html', 'site/block-1.1/index.html', 'site/block-1.1/channel-0.html', 'site/block-1.1/channel-63.html'];
 
 function launch(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

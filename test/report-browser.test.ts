@@ -4,14 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ImageRef, runDatasetAnalysis } from '../src/analysis/analyze';
 import { renderStimulus, stimulusSpecs } from '../src/analysis/stimuli';
 import { syntheticEngine } from './helpers/synthetic';
 import { thumbnailDataUri } from '../src/report/thumbnails';
 import { writeAnalysisOutputs } from '../src/report/report-node';
-import { noChromiumReason, resolveChromium } from './helpers/browser';
+import { launchStaticBrowser, noChromiumReason } from './helpers/browser';
 
 const noChromium = noChromiumReason();
 
@@ -41,13 +41,7 @@ describe.skipIf(noChromium)('report in headless Chromium', () => {
       },
     });
     url = pathToFileURL(out.report).href;
-    const chromium = await resolveChromium();
-    browser = await puppeteer.launch({
-      executablePath: chromium.executable,
-      env: { ...process.env, ...chromium.env },
-      headless: true,
-      args: ['--no-sandbox', `--user-data-dir=${profile}`, '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-gpu'],
-    });
+    browser = await launchStaticBrowser(profile);
   });
 
   afterAll(async () => {

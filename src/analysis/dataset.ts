@@ -14,6 +14,7 @@
 import { type Architecture, RESNET18, tapShape } from '../model/architecture';
 import { architectureOf } from '../model/family';
 import { analyzeBlock, sortBlocks } from './block';
+import { type BlockDetails, blockDetails } from './details';
 import {
   type Journal, type JournalEntry, type JournalHeader, type JournalImage, type RunConfig, type Transform, hashString, sweepTransform,
 } from './journal';
@@ -93,6 +94,8 @@ export interface DatasetAnalysisOptions<R extends ImageRef = ImageRef> {
   onProgress?: (progress: AnalysisProgress) => void;
   /** Called once the run's result is complete, with what belongs in run.json rather than analysis.json. */
   onRunInfo?: (info: AnalysisRunInfo) => void;
+  /** Per block, what its channel pages show beyond analysis.json (per-probe readouts, tuning curves). */
+  onBlockDetails?: (details: BlockDetails) => void;
   signal?: AbortSignal;
   /** Shard K of N (runDatasetShard): stream only its share of the images (shard.ts). */
   shard?: ShardSpec;
@@ -317,7 +320,7 @@ interface Measured {
 }
 
 /** Each block's measurements, analysed; analysis.json's content. */
-function assemble(plan: DatasetPlan, m: Measured, options: Pick<DatasetAnalysisOptions, 'meta' | 'params' | 'skipped'>): AnalysisJson {
+function assemble(plan: DatasetPlan, m: Measured, options: Pick<DatasetAnalysisOptions, 'meta' | 'params' | 'skipped' | 'onBlockDetails'>): AnalysisJson {
   const { images, readouts, variant, k } = plan;
   const N = images.length;
   const names = (lists: number[][]): string[][] => lists.map((l) => l.map((i) => images[i].name));
@@ -341,14 +344,17 @@ function assemble(plan: DatasetPlan, m: Measured, options: Pick<DatasetAnalysisO
       if (m.sweeps.length) r.sweep = m.sweeps.map((s) => ({ factor: s.factor, branchOnZoomedInput: iStar[c].map((img) => s.get(ro.branch, img, c)) }));
       responses.push(r);
     }
-    const tuningRho = m.tuning ? tuningCorrelations(m.tuning(ro.input), m.tuning(ro.branch), N, ro.channels) : undefined;
-    return analyzeBlock({
+    const matrices = m.tuning ? { input: m.tuning(ro.input), branch: m.tuning(ro.branch), images: N } : undefined;
+    const tuningRho = matrices ? tuningCorrelations(matrices.input, matrices.branch, N, ro.channels) : undefined;
+    const measurements = {
       readouts: ro,
       probes: { input: names(iStar), branch: names(bStar), output: names((m.topk.get(ro.output) as TopK).allImages()) },
       responses,
       tuning: tuningRho,
       params: options.params?.[ro.block],
-    });
+    };
+    options.onBlockDetails?.(blockDetails(measurements, matrices));
+    return analyzeBlock(measurements);
   });
   return {
     version: 1,
@@ -450,6 +456,8 @@ export interface MergeDatasetOptions {
    * them (from the weights the header's meta names); asked once the shards are known to be one run.
    */
   params?: (header: JournalHeader) => Record<string, BlockParams> | undefined | Promise<Record<string, BlockParams> | undefined>;
+  /** Per block, what its channel pages show beyond analysis.json (as runDatasetAnalysis's). */
+  onBlockDetails?: (details: BlockDetails) => void;
 }
 
 export interface MergedDataset {
@@ -565,6 +573,6 @@ export async function mergeDatasetShards(options: MergeDatasetOptions): Promise<
     zoomOut: (tap, image, channel) => shardOf(image).zoomOut.get(tap, image, channel),
     sweeps: plan.zoomFactors.map((factor, f) => ({ factor, get: (tap: string, image: number, channel: number) => shardOf(image).sweeps[f].store.get(tap, image, channel) })),
     tuning: (tap) => stream.rows(tap),
-  }, { meta: config.meta, params, skipped: headers[0].skipped });
+  }, { meta: config.meta, params, skipped: headers[0].skipped, onBlockDetails: options.onBlockDetails });
   return { analysis, header: headers[0], images: imageList, contentHash: contentHashOf(imageList), shards: info };
 }

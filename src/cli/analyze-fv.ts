@@ -7,6 +7,7 @@
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { blockParamsFrom } from '../analysis/analyze';
+import type { BlockDetails } from '../analysis/details';
 import { runFvProbeAnalysis } from './fv-probes';
 import { runFvShard } from './fv-shards';
 import { lockOutput } from './lock-node';
@@ -79,6 +80,7 @@ async function analyzeFv(args: ParsedArgs, out: string, shard: ShardSpec | undef
     }, cliProgress.Presets.shades_classic);
     let current = '';
     let probeCounts = { rendered: 0, reused: 0 };
+    const details: BlockDetails[] = [];
     const fvOptions = {
       onProbeCounts: (c) => { probeCounts = c; },
       ctx: context,
@@ -91,6 +93,7 @@ async function analyzeFv(args: ParsedArgs, out: string, shard: ShardSpec | undef
       params: Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b, arch)])),
       meta: { architecture: arch.name, weights: basename(weightsPath), weightsSha256: checkpoint.sha256 ?? null, adapter: context.adapter.name, imageSource: 'feature visualisations' },
       signal: abort.signal,
+      onBlockDetails: (d: BlockDetails) => details.push(d),
       onProgress: (p) => {
         if (p.phase === 'measure') {
           if (current) bar.stop();
@@ -129,6 +132,7 @@ async function analyzeFv(args: ParsedArgs, out: string, shard: ShardSpec | undef
           return undefined;
         }
       },
+      site: { details, probeFiles: true },
     });
     process.stderr.write(`fv probes: ${probeCounts.rendered} rendered, ${probeCounts.reused} reused\n`);
     for (const b of analysis.blocks) process.stderr.write(`block ${b.block}: ${JSON.stringify(b.summary.fractions)}\n`);

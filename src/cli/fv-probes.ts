@@ -31,6 +31,7 @@ import {
   type AnalysisJson, type BlockParams, type BlockResult, type ChannelResponses, type SkippedBlock, analyzeBlock, sortBlocks,
 } from '../analysis/analyze';
 import { type BlockReadouts, type Variant, readoutsFor } from '../analysis/readouts';
+import { type BlockDetails, blockDetails } from '../analysis/details';
 import { type ShardSpec, shardRange } from '../analysis/shard';
 import { forwardPadded } from './run-analysis';
 
@@ -91,6 +92,8 @@ export interface FvProbeOptions {
   meta?: Record<string, string | number | boolean | null>;
   now?: () => Date;
   onProgress?: (p: FvProbeProgress) => void;
+  /** Per block, what its channel pages show beyond analysis.json (the readouts on each probe). */
+  onBlockDetails?: (details: BlockDetails) => void;
   signal?: AbortSignal;
   /** Shard K of N: render only its share of the render units (renderUnits) and measure the probes they make. */
   shard?: ShardSpec;
@@ -313,13 +316,16 @@ export function assembleFv(o: {
   blocks: readonly { readouts: BlockReadouts; responses: ChannelResponses[] }[];
   settings: FvProbeSettings; variant: Variant; zoomFactors: readonly number[];
   params?: Record<string, BlockParams>; skipped?: readonly SkippedBlock[]; meta?: FvProbeOptions['meta'];
+  onBlockDetails?: FvProbeOptions['onBlockDetails'];
 }): AnalysisJson {
   const { steps, size, batch, seed } = o.settings;
   let imageCount = 0;
   const results: BlockResult[] = o.blocks.map(({ readouts: r, responses }) => {
     const names = (x: Readout) => Array.from({ length: r.channels }, (_, c) => [probePath(r.block, x, c)]);
     imageCount += 3 * r.channels;
-    return analyzeBlock({ readouts: r, probes: { input: names('I'), branch: names('B'), output: names('O') }, responses, params: o.params?.[r.block] });
+    const measurements = { readouts: r, probes: { input: names('I'), branch: names('B'), output: names('O') }, responses, params: o.params?.[r.block] };
+    o.onBlockDetails?.(blockDetails(measurements));
+    return analyzeBlock(measurements);
   });
   for (const res of results) res.summary.notes.push(`fv probes: one ${size} x ${size} feature visualisation per readout and channel, ${steps} steps, re-measured from its 8-bit PNG`);
   return {
@@ -370,5 +376,5 @@ export async function runFvProbeAnalysis(o: FvProbeOptions): Promise<AnalysisJso
     const onB = byChannel(await measureProbes(o.forward, o.outDir, r, 'B', all, o.measureBatch ?? 8));
     measured.push({ readouts: r, responses: fvResponses(r.channels, onI, onB, zoomFactors) });
   }
-  return assembleFv({ blocks: measured, settings: o.settings, variant, zoomFactors, params: o.params, skipped: o.skipped, meta: o.meta });
+  return assembleFv({ blocks: measured, settings: o.settings, variant, zoomFactors, params: o.params, skipped: o.skipped, meta: o.meta, onBlockDetails: o.onBlockDetails });
 }

@@ -8,13 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type AnalysisJson, type BlockParams, type JournalHeader, ShardSetError, blockParamsFrom, mergeDatasetShards } from '../analysis/analyze';
 import { architectureOf } from '../model/family';
-import { RUN_INFO_FILE, writeAnalysisOutputs } from '../report/report-node';
+import { RUN_INFO_FILE, type SiteInput, writeAnalysisOutputs } from '../report/report-node';
+import type { BlockDetails } from '../analysis/details';
 import { UsageError, parseArgs, required } from './args';
 import { readWeights } from './checkpoint';
 import { FV_SHARD_FILE, mergeFvShardDirs } from './fv-shards';
 import { FileJournal } from './journal-node';
 import { lockHolder, withOutputLock } from './lock-node';
-import { imageItems, thumbnailSource } from './run-analysis';
+import { imageItems, probeImage, thumbnailSource } from './run-analysis';
 
 const HELP = `resnet-stream merge: the shards of one sharded analysis, merged into the unsharded run's outputs
 
@@ -56,7 +57,9 @@ function paramsLoader(weightsFlag: string | undefined) {
 async function mergeDataset(dirs: string[], weightsFlag: string | undefined, notice: (line: string) => void) {
   const runInfos = dirs.map((d) => readJson(join(d, RUN_INFO_FILE)));
   const recorded = runInfos.find((r) => typeof r?.weightsPath === 'string')?.weightsPath as string | undefined;
+  const details: BlockDetails[] = [];
   const merged = await mergeDatasetShards({
+    onBlockDetails: (d) => details.push(d),
     shards: dirs.map((d) => ({ name: d, journal: new FileJournal(join(d, 'journal.jsonl'), { readOnly: true }) })),
     params: (header: JournalHeader) => paramsLoader(weightsFlag)(recorded, header.config.meta, header.config.blocks, header.architecture as string),
   });
@@ -64,15 +67,19 @@ async function mergeDataset(dirs: string[], weightsFlag: string | undefined, not
   const info = runInfos.find((r) => r && ('imagesPath' in r));
   const spec = (info?.images as string[] | undefined) ?? (info?.imagesPath as string | null | undefined) ?? undefined;
   let imageSrc: ((name: string) => string | undefined) | undefined;
+  let image: SiteInput['image'];
   try {
     const { items, stimuli } = imageItems(spec ?? undefined, (info?.limit as number | null | undefined) ?? undefined);
-    if (items.length === merged.images.length && items.every((it, i) => it.name === merged.images[i].name)) imageSrc = thumbnailSource(items, stimuli);
+    if (items.length === merged.images.length && items.every((it, i) => it.name === merged.images[i].name)) {
+      imageSrc = thumbnailSource(items, stimuli);
+      image = probeImage(items, stimuli);
+    }
     else notice('the report has no thumbnails: the shards\' image set has changed since they ran');
   } catch (e) {
     notice(`the report has no thumbnails: the shards' images are not readable here (${(e as Error).message})`);
   }
   return {
-    analysis: merged.analysis, imageSrc,
+    analysis: merged.analysis, imageSrc, site: { details, image } as SiteInput,
     runInfo: { contentHash: merged.contentHash, shards: merged.shards },
   };
 }
@@ -96,12 +103,13 @@ export async function mergeCommand(argv: string[]): Promise<void> {
   const fv = dirs.filter((d) => existsSync(join(d, FV_SHARD_FILE)) || existsSync(join(d, 'probes')));
   if (fv.length && fv.length !== dirs.length) throw new ShardSetError(`${fv.map((d) => basename(d)).join(', ')} hold fv probes, the others dataset journals: not one run`);
   const started = new Date();
-  const result: { analysis: AnalysisJson; imageSrc?: (name: string) => string | undefined; runInfo: Record<string, unknown>; write?: () => Promise<void> } =
+  const result: { analysis: AnalysisJson; imageSrc?: (name: string) => string | undefined; runInfo: Record<string, unknown>; write?: () => Promise<void>; site?: SiteInput } =
     fv.length ? await mergeFvShardDirs(dirs, out, paramsLoader(args.values.get('weights'))) : await mergeDataset(dirs, args.values.get('weights'), notice);
   await withOutputLock(out, 'merge', notice, async () => {
     await result.write?.();
     const files = await writeAnalysisOutputs(out, result.analysis, {
       imageSrc: result.imageSrc,
+      site: result.site ?? { probeFiles: true }, // fv: the pages show the probe PNGs in place
       runInfo: {
         merged: true, invokedAt: started.toISOString(), finishedAt: new Date().toISOString(), out, argv, node: process.version, ...result.runInfo,
       },

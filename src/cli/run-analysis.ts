@@ -14,6 +14,7 @@ import {
 import { type ShardSpec, shardLabel } from '../analysis/shard';
 import { writeFileAtomic } from '../util/files-node';
 import { lockOutput } from './lock-node';
+import type { BlockDetails } from '../analysis/details';
 import { FileJournal } from './journal-node';
 import { sweepFactor } from '../analysis/journal';
 import { type Variant, blockNames, centreValues, defaultBlocks } from '../analysis/readouts';
@@ -108,12 +109,21 @@ export function imageItems(imagesArg: string | string[] | undefined, limit: numb
   return { items, stimuli };
 }
 
+/** A probe image as the network saw it, by name (undefined for a name not in the set): the site's thumbnails. */
+export function probeImage(items: readonly ImageItem[], stimuli: Map<string, RgbImage>, decoded = new Map<number, RgbImage>()): (name: string) => RgbImage | undefined {
+  const byName = new Map(items.map((i) => [i.name, i]));
+  return (name) => {
+    const item = byName.get(name);
+    if (!item) return undefined;
+    return item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
+  };
+}
+
 /** The report's thumbnail of a probe image, by name (undefined for a name not in the set). */
 export function thumbnailSource(items: readonly ImageItem[], stimuli: Map<string, RgbImage>, decoded = new Map<number, RgbImage>()): (name: string) => string | undefined {
+  const image = probeImage(items, stimuli, decoded);
   return (name) => {
-    const item = items.find((i) => i.name === name);
-    if (!item) return undefined;
-    const rgb = item.path === null ? stimuli.get(name) : decoded.get(item.index) ?? torchvisionEvalImage(decodeImageFile(item.path));
+    const rgb = image(name);
     return rgb ? thumbnailDataUri(rgb) : undefined;
   };
 }
@@ -250,6 +260,7 @@ async function datasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): 
     let runInfo: AnalysisRunInfo | null = null;
     const imageSource = imagesArg === undefined ? 'generated stimuli'
       : Array.isArray(imagesArg) ? `${imagesArg.length} listed images` : basename(resolve(imagesArg)); // not 'images': that is the count
+    const details: BlockDetails[] = [];
     const runOptions = {
       images: items,
       blocks,
@@ -273,6 +284,7 @@ async function datasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): 
       },
       onProgress: options.onProgress,
       onRunInfo: (info: AnalysisRunInfo) => { runInfo = info; },
+      onBlockDetails: (d: BlockDetails) => details.push(d),
     };
     const runInfoOf = () => ({
       ...(runInfo as AnalysisRunInfo | null), // startedAt (first start), resumed, replayedBatches, computedBatches
@@ -298,7 +310,9 @@ async function datasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): 
     }
     const analysis = await runDatasetAnalysis(runOptions);
     // What varies between runs goes to run.json, so analysis.json, the CSVs and index.html do not.
-    const files = await writeAnalysisOutputs(out, analysis, { imageSrc: thumbnailSource(items, stimuli, decoded), runInfo: runInfoOf() });
+    const files = await writeAnalysisOutputs(out, analysis, {
+      imageSrc: thumbnailSource(items, stimuli, decoded), runInfo: runInfoOf(), site: { details, image: probeImage(items, stimuli, decoded) },
+    });
     return { analysis, files: { analysisJson: files.analysisJson, csv: files.csv, report: files.report } };
   } finally {
     engine.dispose();

@@ -3,12 +3,8 @@
 // charts, and makes tables with class "sortable" sortable by clicking their headers.
 // Written as plain string text (no template literals inside) so no bundler rewrites it.
 
-export const CLIENT_JS = String.raw`
-(function () {
-  'use strict';
-  var data = JSON.parse(document.getElementById('report-data').textContent);
-
-  // ---- sortable tables: click a header to sort, again to reverse; empty cells always last
+/** setupSorting(table): click a header of a table to sort its body by that column (data-v values; data-type="number"). */
+export const SORTABLE_JS = String.raw`  // ---- sortable tables: click a header to sort, again to reverse; empty cells always last
   function setupSorting(table) {
     var headers = Array.prototype.slice.call(table.querySelectorAll('thead th'));
     headers.forEach(function (th, col) {
@@ -37,7 +33,14 @@ export const CLIENT_JS = String.raw`
       th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
     });
   }
-  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), setupSorting);
+`;
+
+export const CLIENT_JS = String.raw`
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+
+${SORTABLE_JS}  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), setupSorting);
 
   var filter = document.getElementById('block-filter');
   if (filter) {

@@ -12,6 +12,7 @@ import { FAMILY_NAMES, architectureOf, displayName } from '../model/family';
 import type { AnovaResult, SpearmanResult } from '../analysis/stats';
 import { CLIENT_JS } from './client';
 import { blockCsvName } from './csv';
+import { SITE_DIR, channelPagePath } from './site-paths';
 
 export interface ReportOptions {
   /** Chart.js's UMD build as text (chart.js/dist/chart.umd.js); without it the page has tables but no plots. */
@@ -23,9 +24,11 @@ export interface ReportOptions {
   exemplarChannels?: Record<string, number[]>;
   /** Link the per-block CSV files written next to index.html (default true). */
   csvLinks?: boolean;
+  /** Link the channel site written next to index.html (site/, a page per block and channel; default false). */
+  siteLinks?: boolean;
 }
 
-const COLOURS = {
+export const COLOURS = {
   overwrite: '#d9822b',
   mixture: '#3f9b5b',
   skip: '#3b73b9',
@@ -40,6 +43,16 @@ export function escapeHtml(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
+/** An HTML document's start, up to and including its <title> (the report's and the site's pages). */
+export function documentHead(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>`;
+}
+
 /** JSON safe inside a <script> element (no '</script', no '<!--'). */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -50,13 +63,13 @@ function scriptText(text: string): string {
   return text.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
-function fmt(v: number | null | undefined, digits = 3): string {
+export function fmt(v: number | null | undefined, digits = 3): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   if (v !== 0 && Math.abs(v) < 10 ** -digits) return v.toExponential(1);
   return v.toFixed(digits);
 }
 
-function fmtP(p: number | null | undefined): string {
+export function fmtP(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return '—';
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
@@ -167,7 +180,7 @@ const TABLE_COLUMNS: { head: string; title: string; type: 'number' | 'text'; get
   { head: 'mean |W|', title: 'mean |W| of conv2 filter', type: 'number', get: (_b, c) => c.conv2MeanAbsWeight },
 ];
 
-function channelTable(a: AnalysisJson): string {
+function channelTable(a: AnalysisJson, siteLinks: boolean): string {
   const head = TABLE_COLUMNS.map((col) => `<th scope="col" data-type="${col.type}" title="${escapeHtml(col.title)}">${escapeHtml(col.head)}</th>`).join('');
   const rows: string[] = [];
   for (const b of a.blocks) {
@@ -176,7 +189,9 @@ function channelTable(a: AnalysisJson): string {
         const v = col.get(b, c);
         if (col.type === 'number') {
           const n = v as number | null;
-          return `<td data-v="${n === null ? '' : n}">${col.digits === 0 ? String(n) : fmt(n)}</td>`;
+          const text = col.digits === 0 ? String(n) : fmt(n);
+          const linked = siteLinks && col.head === 'ch' ? `<a href="${escapeHtml(`${SITE_DIR}/${channelPagePath(b.block, c.channel)}`)}">${text}</a>` : text;
+          return `<td data-v="${n === null ? '' : n}">${linked}</td>`;
         }
         const s = v === null ? '' : String(v);
         return `<td data-v="${escapeHtml(s)}"${s === 'yes' ? ' class="yes"' : ''}>${s === '' ? '—' : escapeHtml(s)}</td>`;
@@ -205,7 +220,7 @@ ${csvLinks ? `<td><a href="${escapeHtml(blockCsvName(b.block))}">CSV</a></td>` :
 }
 
 /** The network an analysis was run on (files from before the family: ResNet18). */
-function analysedArchitecture(a: AnalysisJson): Architecture {
+export function analysedArchitecture(a: AnalysisJson): Architecture {
   const name = a.meta.architecture;
   return architectureOf(typeof name === 'string' && FAMILY_NAMES.includes(name) ? name : 'resnet18');
 }
@@ -386,12 +401,7 @@ export function renderReport(analysis: AnalysisJson, options: ReportOptions = {}
   const exemplarsHtml = exemplarSection(a, thumbs, options.exemplarChannels);
   const thumbStyle = thumbs.css();
 
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
+  return `${documentHead(title)}
 <style>${STYLE}</style>
 <style>${thumbStyle}</style>
 </head>
@@ -399,7 +409,7 @@ export function renderReport(analysis: AnalysisJson, options: ReportOptions = {}
 <header>
 <h1>${escapeHtml(title)}</h1>
 <p class="lede">Skip, overwrite and mixture channels and scale invariance in the residual stream, after Longon (2024), “Interpreting the Residual Stream of ResNet18”. Probes: ${escapeHtml(a.meta.probes)}, k = ${escapeHtml(a.meta.topK)}; readouts: ${escapeHtml(a.meta.variant)}.</p>
-<nav><a href="#notices">Notices</a><a href="#summary">Summary</a><a href="#histograms">Mix ratio</a><a href="#fractions">Scale invariance</a>${data.sweep ? '<a href="#sweep">Zoom sweep</a>' : ''}<a href="#secondary">Secondary analyses</a><a href="#exemplars">Exemplars</a><a href="#channels">Channels</a></nav>
+<nav><a href="#notices">Notices</a><a href="#summary">Summary</a><a href="#histograms">Mix ratio</a><a href="#fractions">Scale invariance</a>${data.sweep ? '<a href="#sweep">Zoom sweep</a>' : ''}<a href="#secondary">Secondary analyses</a><a href="#exemplars">Exemplars</a><a href="#channels">Channels</a>${options.siteLinks ? `<a href="${SITE_DIR}/index.html">Channel pages</a>` : ''}</nav>
 <dl class="meta">
 ${metaRows}
 </dl>
@@ -434,7 +444,7 @@ ${secondaryTable(a)}
 ${exemplarsHtml}
 </section>
 <section id="channels"><h2>Channels</h2>
-${channelTable(a).replace('<div class="table-wrap">', '<div class="table-wrap channels">')}
+${channelTable(a, options.siteLinks ?? false).replace('<div class="table-wrap">', '<div class="table-wrap channels">')}
 </section>
 </main>
 <footer>Generated by resnet-stream${a.meta.date ? ` · run started ${escapeHtml(a.meta.date)}` : ''}.</footer>

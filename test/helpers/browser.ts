@@ -247,6 +247,21 @@ export interface LaunchedBrowser {
   close(): Promise<void>;
 }
 
+/**
+ * Headless Chromium without WebGPU, for static pages opened from disk (the report, the channel site),
+ * with its profile in `userDataDir`.
+ */
+export async function launchStaticBrowser(userDataDir: string): Promise<Browser> {
+  const chromium = await resolveChromium();
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({
+    executablePath: chromium.executable,
+    env: { ...process.env, ...chromium.env },
+    headless: true,
+    args: ['--no-sandbox', `--user-data-dir=${userDataDir}`, '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-gpu'],
+  });
+}
+
 /** The flags and environment for an adapter; throws when the adapter is not installed. */
 export function chromiumConfig(adapter: BrowserAdapter): { args: string[]; env: Record<string, string | undefined> } {
   if (adapter === 'swiftshader') {
