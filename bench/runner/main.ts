@@ -85,7 +85,7 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --only a,b          configurations: ${CONFIGS.map((c) => c.id).join(', ')}
                       (default: the first four that are installed; node-default is opt-in: a real GPU)
   --engines a,b       ${ALL_ENGINES.join(', ')} (default: all)
-  --conv-variant V    our engine's convolution kernel: direct, rows or gemm (default: its choice per
+  --conv-variant V    our engine's convolution kernel: direct, rows, gemm, winograd or winograd4 (default: its choice per
                       adapter), or measured (each layer's kernel timed on the adapter, the fastest
                       kept); the results' configuration id gets '-V' appended
   --runs N            timed runs per batch-1 measure (default 20), after --warmups N (default 3)

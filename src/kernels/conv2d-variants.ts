@@ -54,7 +54,7 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
  * The default kernel of each adapter class, from measurements:
- * - lavapipe: 'winograd', F(2x2, 3x3) (the forward 0.73-0.78x of 'rows' in wall-clock time;
+ * - lavapipe: 'winograd', F(2x2, 3x3) (the forward 0.73-0.81x of 'rows' in wall-clock time;
  *   bench/results/2026-12-04-conv-variants-lavapipe-quiet.md, 2026-12-04-conv-variants-winograd4.md),
  *   within WINOGRAD_FILTER_BUDGET_BYTES for `network` (its 3x3 stride-1 filters' weights; omitted:
  *   ResNet18's), else 'rows'. Not 'winograd4', though faster still (0.67x of 'rows' in CPU time): its
@@ -64,7 +64,7 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
  * - SwiftShader: 'rows' (its 3x3 stride-1 layers take 0.54-0.73x the CPU time of 'direct', the
  *   forward 0.64x; neither Winograd variant is faster there: bench/results/2026-11-29-conv-variants.md,
- *   2026-12-04-conv-variants-winograd4.md).
+ *   2026-12-04-conv-variants-winograd4-swiftshader.md).
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
  * - Compatibility mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on
