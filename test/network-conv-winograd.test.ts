@@ -50,3 +50,25 @@ describe.each(variants)('ResNet18 forward with the %s convolution forced', (vari
     }
   });
 });
+
+describe('the backward pass of an engine whose forward runs Winograd', () => {
+  it("runs its stride-1 gradients as single 'rows' convolutions (bit-identical to 'direct'), and the forward part as Winograd", async () => {
+    const ctx = await testContext();
+    const engine = await ResNetEngine.create({ context: ctx, convVariant: 'winograd' });
+    try {
+      engine.loadWeights(randomWeights(freshSeed()));
+      const plan = engine.backwardPlan(1, 40, 40, 'layer2.1');
+      try {
+        const gradients = plan.backward.filter((d) => d.label.endsWith('backward (as a convolution)'));
+        // layer2.1's two 3x3s, layer2.0.conv2, layer1's four 3x3s (stride 1); the stem and stride-2 ones gather.
+        expect(gradients.length).toBe(7);
+        for (const d of gradients) expect(d.pipeline.label, d.label).toMatch(/^conv2d-rows /);
+        expect(plan.forward.some((d) => d.pipeline.label.startsWith('conv2d-winograd-input '))).toBe(true);
+      } finally {
+        plan.dispose();
+      }
+    } finally {
+      engine.dispose();
+    }
+  });
+});

@@ -32,7 +32,7 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
-import { type Conv2dPrecision, conv2dVariantFor } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, conv2dVariantFor, isWinogradVariant } from '../kernels/conv2d-variants';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
@@ -150,6 +150,10 @@ export class BackwardPlan implements DifferentiableNetwork {
      * conv2d kernel, then add-backward applies the addend and mask in place. Stride 2:
      * conv2d-backward's gather, with both fused.
      */
+    // The stride-1 gradients run as one conv2dDispatch each: the Winograd variants (three dispatches
+    // and scratch tensors) are not wired in here, so where the forward runs Winograd (lavapipe's
+    // default) they take 'rows', the forward's default there before, bit-identical to 'direct'.
+    const gradientVariant = isWinogradVariant(kernels.conv2d) ? 'rows' : kernels.conv2d;
     const convBackward = (spec: ConvSpec, inSize: [number, number], gradOutput: GPUBuffer, gradInput: GPUBuffer,
       extra: { addend?: GPUBuffer; mask?: GPUBuffer; unitScale?: boolean } = {}) => {
       const shape = convShape(spec, inSize[0], inSize[1]);
@@ -169,7 +173,7 @@ export class BackwardPlan implements DifferentiableNetwork {
         }, {
           input: gradOutput, weights: weights.transposed(spec, { unitScale: extra.unitScale, flip: true }),
           scale: unit, shift: zero, output: gradInput,
-        }, { relu: false, variant: kernels.conv2d }, `${spec.conv} backward (as a convolution)`));
+        }, { relu: false, variant: gradientVariant }, `${spec.conv} backward (as a convolution)`));
         if (extra.addend || extra.mask) {
           push(addBackwardDispatch(ctx, count([batch, spec.inChannels, ...inSize]),
             { gradient: extra.addend, mask: extra.mask, accumulator: gradInput }, `${spec.conv} backward epilogue`));
