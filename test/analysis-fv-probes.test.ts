@@ -15,10 +15,13 @@ import { probePath, probeTensor } from '../src/cli/fv-probes';
 import { mixRatio } from '../src/analysis/metrics';
 import { centreValues, readoutsFor } from '../src/analysis/readouts';
 import { maxRenderBatch, splitRenderBatch } from '../src/featureviz/render';
+import { jitterForTap, lucentTransformConfig, possibleInputSizes } from '../src/featureviz/transforms';
 import { decodeImageFile } from '../src/image/decode-node';
 import { stackBatch } from '../src/image/transforms';
+import { savedTaps } from '../src/model/backward';
 import { ResNetEngine } from '../src/model/engine';
 import { architectureOf } from '../src/model/family';
+import { planForward, scheduleMemory } from '../src/model/planner';
 import { writePth } from '../src/weights/pth-writer';
 import { randomWeights } from '../src/weights/random';
 import { testContext } from './helpers/gpu';
@@ -154,20 +157,39 @@ describe('analyze --probes fv', () => {
 });
 
 describe('fv batch limits', () => {
+  it('the batch maxRenderBatch allows fits every planned buffer of the forward, Winograd scratch included; one more does not', () => {
+    // The forward part of the backward plan at the largest input the transforms produce, with the
+    // kernels whose scratch is largest (F(2x2, 3x3): 4x a 3x3 layer's map, lavapipe's default).
+    const limit = 128 * 2 ** 20;
+    for (const [tap, size] of [['layer1.1.bn2', 224], ['layer4.1', 224], ['layer2.1', 97]] as const) {
+      const input = Math.max(...possibleInputSizes(lucentTransformConfig(jitterForTap(tap), size)));
+      const largest = (batch: number) => scheduleMemory(planForward({
+        batch, height: input, width: input, taps: savedTaps(tap), kernels: { conv2d: 'winograd' },
+      })).largest.bytes;
+      const batch = maxRenderBatch(limit, tap, size);
+      expect(largest(batch), `${tap} at ${size}: batch ${batch}`).toBeLessThanOrEqual(limit);
+      expect(largest(batch + 1), `${tap} at ${size}: batch ${batch + 1}`).toBeGreaterThan(limit);
+    }
+  });
+
   it("splits a 64-channel batch to fit lavapipe's 128 MiB storage bindings", () => {
-    // 224 with j = 0: the largest network input is 1.05 x 224 = 235 (rounded), stem 118 x 118 x 64 floats.
-    const perImage = 64 * 118 * 118 * 4;
+    // 224 with j = 0: the largest network input is 1.05 x 224 = 235 (rounded): stem 118 x 118 x 64
+    // floats, layer1 at 59 x 59, whose Winograd F(2x2, 3x3) scratch (30 x 30 tiles x 16 x 64 floats)
+    // is larger still.
+    const perImage = 16 * 64 * 30 * 30 * 4;
+    expect(perImage).toBeGreaterThan(64 * 118 * 118 * 4);
     expect(maxRenderBatch(128 * 2 ** 20, 'layer1.1.bn2', 224)).toBe(Math.floor(128 * 2 ** 20 / perImage));
-    expect(maxRenderBatch(128 * 2 ** 20, 'layer1.1.bn2', 224)).toBe(37);
-    // j = 16: the network always sees 224, stem 112 x 112.
+    expect(maxRenderBatch(128 * 2 ** 20, 'layer1.1.bn2', 224)).toBe(36);
+    // j = 16: the network always sees 224: stem 112 x 112, and layer1's scratch (28 x 28 tiles) as large.
     expect(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224)).toBe(Math.floor(128 * 2 ** 20 / (64 * 112 * 112 * 4)));
     // A Bottleneck network: layer1's 256-channel maps at a quarter of the input are as large as the
-    // stem's at a half (224), and larger when the stem's size is odd (33: 256 x 9 x 9 > 64 x 17 x 17).
+    // stem's at a half (224). At 33 (stem 17 x 17, layer1 at 9 x 9) the Winograd scratch of layer1's
+    // 64-channel 3x3s (5 x 5 tiles) is the largest in both: 16 x 64 x 25 > 256 x 9 x 9 > 64 x 17 x 17.
     const r50 = architectureOf('resnet50');
     expect(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224, r50)).toBe(maxRenderBatch(128 * 2 ** 20, 'layer4.1', 224));
-    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33)).toBe(Math.floor(2 ** 20 / (64 * 17 * 17 * 4)));
-    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33, r50)).toBe(Math.floor(2 ** 20 / (256 * 9 * 9 * 4)));
-    expect(splitRenderBatch(64, 37)).toEqual({ subBatch: 32, runs: 2 });
+    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33)).toBe(Math.floor(2 ** 20 / (16 * 64 * 25 * 4)));
+    expect(maxRenderBatch(2 ** 20, 'layer4.0', 33, r50)).toBe(Math.floor(2 ** 20 / (16 * 64 * 25 * 4)));
+    expect(splitRenderBatch(64, 36)).toEqual({ subBatch: 32, runs: 2 });
     expect(splitRenderBatch(64, 64)).toEqual({ subBatch: 64, runs: 1 });
     expect(splitRenderBatch(64, 1000)).toEqual({ subBatch: 64, runs: 1 });
   });
