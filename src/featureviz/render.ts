@@ -15,10 +15,10 @@
 import { type GpuContext, ReadbackSlot } from '../gpu/context';
 import { type AdamSettings, AdamOptimizer, LUCENT_ADAM } from '../kernels/adam';
 import { unitGatherDispatch } from '../kernels/unit-gather';
-import { type Architecture, RESNET18, allTapNames, outputSize2d, spatialPlan, tapShape } from '../model/architecture';
-import { isWinogradShape, winogradScratchBytes } from '../kernels/conv2d-winograd';
+import { type Architecture, RESNET18, allTapNames } from '../model/architecture';
 import { type BackwardOptions, BackwardPlan, type DifferentiableNetwork } from '../model/backward';
 import type { NetworkWeights } from '../model/gpu-weights';
+import { planForward, scheduleMemory } from '../model/planner';
 import { FourierImage, initialSpectra } from './param';
 import { Rng, mixSeed } from '../util/random';
 import {
@@ -201,36 +201,21 @@ export function resnetFactory(ctx: GpuContext, weights: NetworkWeights, tap: str
 
 /**
  * The largest batch renderVis can run for `tap` at `size` when one storage binding may hold
- * `maxBinding` bytes: the largest buffer is the network's largest map (its activations and their
- * gradients) or a Winograd F(2x2, 3x3) scratch tensor (lavapipe's default kernel: 4x a 3x3 layer's
- * map, rounded up to whole 2x2 tiles), at the largest network input the transforms produce (1.05 x
- * size for j < 4). In ResNet18 at 224 that is layer1's scratch (16 x 64 x 30 x 30 floats at an input
- * of 235, a little more than the stem's 64-channel map at half the input); in a Bottleneck network
- * layer1's 256-channel maps are as large as the stem's.
- * lavapipe's 128 MiB allows 36 images of ResNet18 at 224, so a 64-channel batch runs there as two of 32.
+ * `maxBinding` bytes: the largest buffer the forward planner makes for one image at the largest
+ * network input the transforms produce (1.05 x size for j < 4), every map kept (activations and
+ * their gradients are the same sizes) and the kernels whose scratch is largest, Winograd F(2x2, 3x3)
+ * (lavapipe's default: 4x a 3x3 layer's map, rounded up to whole 2x2 tiles). In ResNet18 at 224 that
+ * is layer1's scratch (16 x 64 x 30 x 30 floats at an input of 235, a little more than the stem's
+ * 64-channel map at half the input); in a Bottleneck network layer1's 256-channel maps are as large
+ * as the stem's. lavapipe's 128 MiB allows 36 images of ResNet18 at 224, so a 64-channel batch runs
+ * there as two of 32.
  */
 export function maxRenderBatch(maxBinding: number, tap: string, size: number, arch: Architecture = RESNET18): number {
   const input = Math.max(...possibleInputSizes(lucentTransformConfig(jitterForTap(tap), size)));
-  const largestMap = Math.max(...allTapNames(arch).map((t) => tapShape(t, 1, input, input, arch).reduce((a, b) => a * b, 1)));
-  const largest = Math.max(largestMap, winogradScratchFloats(arch, input));
-  return Math.max(1, Math.floor(maxBinding / (largest * 4)));
-}
-
-/** Floats of the largest Winograd F(2x2, 3x3) scratch tensor (V or M) of one image at `input` x `input`. */
-function winogradScratchFloats(arch: Architecture, input: number): number {
-  const plan = spatialPlan(input, input, arch);
-  let most = 0;
-  arch.blocks.forEach((b, i) => {
-    let [h, w] = i === 0 ? plan.pooled : plan.blocks[i - 1];
-    for (const c of b.branch) {
-      if (isWinogradShape(c) && (c.groups ?? 1) === 1) {
-        const bytes = winogradScratchBytes({ ...c, batch: 1, inHeight: h, inWidth: w }, 2);
-        most = Math.max(most, bytes.input / 4, bytes.products / 4);
-      }
-      [h, w] = outputSize2d([h, w], c);
-    }
-  });
-  return most;
+  const perImage = scheduleMemory(planForward({
+    architecture: arch, batch: 1, height: input, width: input, taps: allTapNames(arch), kernels: { conv2d: 'winograd' },
+  })).largest.bytes;
+  return Math.max(1, Math.floor(maxBinding / perImage));
 }
 
 /** Splits `batch` channels into equal-as-possible runs that fit: [sub-batch size, number of runs]. */
