@@ -1,0 +1,82 @@
+// Per-dispatch GPU time of one feature-visualisation step (image, transforms, forward to the tap,
+// backward to the input, transforms' and image's backward, Adam), from timestamp queries, each
+// dispatch in its own compute pass (bench/fv-profile.mjs bundles and runs this):
+//   node bench/fv-profile.mjs --adapter lavapipe --tap layer4.1 --batch 4 --size 224 [--variant winograd]
+// Prints the time per part and per kernel, and the slowest dispatches (second of two runs).
+import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
+import { BackwardPlan } from '../src/model/backward';
+import { NetworkWeights } from '../src/model/gpu-weights';
+import { randomWeights } from '../src/weights/random';
+import type { Conv2dVariant } from '../src/kernels/conv2d-variants';
+import type { Dispatch } from '../src/gpu/context';
+import { AdamOptimizer, LUCENT_ADAM } from '../src/kernels/adam';
+import { FourierImage, initialSpectra } from '../src/featureviz/param';
+import { TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig } from '../src/featureviz/transforms';
+import { Rng, mixSeed } from '../src/util/random';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
+const tap = arg('tap', 'layer4.1');
+const batch = Number(arg('batch', '4'));
+const size = Number(arg('size', '224'));
+const variant = arg('variant', '');
+
+const ctx = await createNodeContext(adapter);
+const weights = new NetworkWeights(ctx, randomWeights(0));
+const plan = new BackwardPlan(ctx, weights, batch, size, size, tap, variant ? { kernels: { conv2d: variant as Conv2dVariant } } : {});
+const device = ctx.device;
+// The rest of a step around the network, as src/featureviz/render.ts builds it (one input size:
+// the network's, the transforms drawn once).
+const channels = Array.from({ length: batch }, (_, i) => i);
+const rngs = channels.map((c) => new Rng(mixSeed(0, c, 1)));
+const image = new FourierImage(ctx, batch, size, size, initialSpectra(rngs, size, size));
+const adam = new AdamOptimizer(ctx, image.spectrumCount, image.spectrum, image.spectrumGrad, LUCENT_ADAM, 'fv adam');
+const config = lucentTransformConfig(jitterForTap(tap), size);
+const pipeline = new TransformPipeline(ctx, config, batch, size, {
+  image: image.image, networkInput: plan.input, networkInputGrad: plan.inputGrad, imageGrad: image.imageGrad,
+});
+pipeline.setDraws(drawTransformsPerImage(config, channels.map((c) => new Rng(mixSeed(0, c, 2))), new Rng(3)));
+adam.setStep(1);
+const tag = (part: string, ds: Dispatch[]) => ds.map((d) => ({ part, d }));
+const all: { part: string; d: Dispatch }[] = [
+  ...tag('image', image.forward), ...tag('transforms', pipeline.forward),
+  ...tag('forward', plan.forward), ...tag('backward', plan.backward),
+  ...tag('transforms', pipeline.backward), ...tag('image', image.backward), ...tag('adam', [adam.dispatch]),
+];
+const n = all.length;
+const querySet = device.createQuerySet({ label: 'fv profile', type: 'timestamp', count: 2 * n });
+const resolve = device.createBuffer({ label: 'fv profile resolve', size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+const staging = device.createBuffer({ label: 'fv profile staging', size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+async function once(): Promise<number[]> {
+  const encoder = device.createCommandEncoder({ label: 'fv profile encoder' });
+  all.forEach(({ d }, i) => {
+    const pass = encoder.beginComputePass({ label: `profile ${d.label}`, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
+    pass.end();
+  });
+  encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+  encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
+  staging.unmap();
+  return all.map((_, i) => Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6);
+}
+await once();
+const ms = await once();
+const byKernel = new Map<string, number>();
+const byPart = new Map<string, number>();
+all.forEach(({ part, d }, i) => {
+  const shader = `${part} ${(d.pipeline.label || d.label).replace(/ pipeline.*$/, '')}`;
+  byKernel.set(shader, (byKernel.get(shader) ?? 0) + ms[i]);
+  byPart.set(part, (byPart.get(part) ?? 0) + ms[i]);
+});
+console.log(`adapter ${adapter} tap ${tap} batch ${batch} size ${size} variant ${variant || 'default'}: ${[...byPart].map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(', ')}`);
+for (const [k, v] of [...byKernel].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(50)} ${v.toFixed(1)}`);
+console.log('slowest dispatches:');
+for (const i of ms.map((_, i) => i).sort((a, b) => ms[b] - ms[a]).slice(0, 25)) console.log(`  ${all[i].part} ${all[i].d.label.padEnd(70)} ${ms[i].toFixed(1)}`);
