@@ -11,7 +11,7 @@ import type { Conv2dVariant } from '../src/kernels/conv2d-variants';
 import type { Dispatch } from '../src/gpu/context';
 import { AdamOptimizer, LUCENT_ADAM } from '../src/kernels/adam';
 import { FourierImage, initialSpectra } from '../src/featureviz/param';
-import { TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig } from '../src/featureviz/transforms';
+import { TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig, networkInputSize } from '../src/featureviz/transforms';
 import { Rng, mixSeed } from '../src/util/random';
 
 function arg(name: string, fallback: string): string {
@@ -26,7 +26,6 @@ const variant = arg('variant', '');
 
 const ctx = await createNodeContext(adapter);
 const weights = new NetworkWeights(ctx, randomWeights(0));
-const plan = new BackwardPlan(ctx, weights, batch, size, size, tap, variant ? { kernels: { conv2d: variant as Conv2dVariant } } : {});
 const device = ctx.device;
 // The rest of a step around the network, as src/featureviz/render.ts builds it (one input size:
 // the network's, the transforms drawn once).
@@ -35,10 +34,13 @@ const rngs = channels.map((c) => new Rng(mixSeed(0, c, 1)));
 const image = new FourierImage(ctx, batch, size, size, initialSpectra(rngs, size, size));
 const adam = new AdamOptimizer(ctx, image.spectrumCount, image.spectrum, image.spectrumGrad, LUCENT_ADAM, 'fv adam');
 const config = lucentTransformConfig(jitterForTap(tap), size);
-const pipeline = new TransformPipeline(ctx, config, batch, size, {
+const draws = drawTransformsPerImage(config, channels.map((c) => new Rng(mixSeed(0, c, 2))), new Rng(3));
+const inputSize = networkInputSize(config, draws[0]);
+const plan = new BackwardPlan(ctx, weights, batch, inputSize, inputSize, tap, variant ? { kernels: { conv2d: variant as Conv2dVariant } } : {});
+const pipeline = new TransformPipeline(ctx, config, batch, inputSize, {
   image: image.image, networkInput: plan.input, networkInputGrad: plan.inputGrad, imageGrad: image.imageGrad,
 });
-pipeline.setDraws(drawTransformsPerImage(config, channels.map((c) => new Rng(mixSeed(0, c, 2))), new Rng(3)));
+pipeline.setDraws(draws);
 adam.setStep(1);
 const tag = (part: string, ds: Dispatch[]) => ds.map((d) => ({ part, d }));
 const all: { part: string; d: Dispatch }[] = [
@@ -76,7 +78,7 @@ all.forEach(({ part, d }, i) => {
   byKernel.set(shader, (byKernel.get(shader) ?? 0) + ms[i]);
   byPart.set(part, (byPart.get(part) ?? 0) + ms[i]);
 });
-console.log(`adapter ${adapter} tap ${tap} batch ${batch} size ${size} variant ${variant || 'default'}: ${[...byPart].map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(', ')}`);
+console.log(`adapter ${adapter} tap ${tap} batch ${batch} size ${size} (network input ${inputSize}) variant ${variant || 'default'}: ${[...byPart].map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(', ')}`);
 for (const [k, v] of [...byKernel].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(50)} ${v.toFixed(1)}`);
 console.log('slowest dispatches:');
 for (const i of ms.map((_, i) => i).sort((a, b) => ms[b] - ms[a]).slice(0, 25)) console.log(`  ${all[i].part} ${all[i].d.label.padEnd(70)} ${ms[i].toFixed(1)}`);
