@@ -4,6 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeBuffer } from '../src/gpu/context';
+import type { Conv2dVariant } from '../src/kernels/conv2d-variants';
 import { BLOCKS, STEM, expectedTensors, tapShape } from '../src/model/architecture';
 import { BackwardPlan, savedTaps } from '../src/model/backward';
 import { NetworkWeights } from '../src/model/gpu-weights';
@@ -85,12 +86,12 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
     weights?.destroy();
   });
 
-  for (const target of targets) {
-    it(`matches the float64 reference from '${target}' (batch 2, 3x40x40, masks from the GPU forward)`, async () => {
+  /** The GPU input gradient from `target` against the float64 one; returns the plan's dispatch labels. */
+  async function checkTarget(target: string, kernels?: { conv2d: Conv2dVariant }): Promise<string[]> {
       const ctx = await testContext();
       weights ??= new NetworkWeights(ctx, tensors);
       reference ??= referenceForward(tensors, { shape: [batch, 3, h, w], data: input }, 'avgpool');
-      const plan = new BackwardPlan(ctx, weights, batch, h, w, target);
+      const plan = new BackwardPlan(ctx, weights, batch, h, w, target, kernels ? { kernels } : {});
       writeBuffer(ctx.device, plan.input, input);
       const shape = plan.targetShape;
       // The fv objective's seed (-1 at each image's centre unit of its channel) for a pre-ReLU
@@ -113,7 +114,26 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
       expect(relativeError(data[0], expected), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
       // The seed reaches the input (the gradient is not trivially zero).
       expect(expected.some((v) => v !== 0)).toBe(true);
+      const labels = plan.backward.map((d) => d.label);
       plan.dispose();
+      return labels;
+  }
+
+  for (const target of targets) {
+    it(`matches the float64 reference from '${target}' (batch 2, 3x40x40, masks from the GPU forward)`, async () => {
+      await checkTarget(target);
+    });
+  }
+
+  // The 3x3 stride-1 gradients run on the forward's kernel: Winograd (both tiles, with U of the
+  // flipped, transposed filter) where the forward runs Winograd, else one conv2d dispatch each.
+  for (const conv2d of ['direct', 'rows', 'winograd', 'winograd4'] as const) {
+    it(`matches the float64 reference from 'layer4.1' with the forward's '${conv2d}' kernels`, async () => {
+      const labels = await checkTarget('layer4.1', { conv2d });
+      const winograd = labels.filter((l) => / backward \(as a convolution\) \(winograd4?\) products$/.test(l));
+      // layer4.1 .. layer1.0: all 13 of ResNet18's 3x3 stride-1 convolutions have a gradient here.
+      expect(winograd.length).toBe(conv2d.startsWith('winograd') ? 13 : 0);
+      if (conv2d === 'winograd4') expect(winograd.every((l) => l.includes('(winograd4)'))).toBe(true);
     });
   }
 

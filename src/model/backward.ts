@@ -32,7 +32,8 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
-import { type Conv2dPrecision, conv2dVariantFor, isWinogradVariant } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, conv2dVariantFor, isWinogradVariant, winogradScratchBytes, winogradTileOf } from '../kernels/conv2d-variants';
+import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
@@ -132,7 +133,12 @@ export class BackwardPlan implements DifferentiableNetwork {
     this.targetGrad = this.alloc(`backward seed d/d(${target})`, this.targetShape);
     this.inputGrad = this.alloc('d/d(input)', [batch, arch.stem.inChannels, height, width]);
     const plan = spatialPlan(height, width, arch);
-    const push = (d: Dispatch) => this.backward.push(d);
+    // Dispatches are made in order as thunks: a Winograd gradient's needs the scratch buffers,
+    // sized for the largest such gradient, which exist only once every step is known.
+    const steps: (() => Dispatch | Dispatch[])[] = [];
+    const push = (d: Dispatch) => steps.push(() => d);
+    let winogradScratch: { input: GPUBuffer; products: GPUBuffer } | null = null;
+    const winogradNeed = { input: 0, products: 0 };
     const convShape = (spec: ConvSpec, inH: number, inW: number) => ({
       batch, inChannels: spec.inChannels, inHeight: inH, inWidth: inW,
       outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
@@ -150,10 +156,12 @@ export class BackwardPlan implements DifferentiableNetwork {
      * conv2d kernel, then add-backward applies the addend and mask in place. Stride 2:
      * conv2d-backward's gather, with both fused.
      */
-    // The stride-1 gradients run as one conv2dDispatch each: the Winograd variants (three dispatches
-    // and scratch tensors) are not wired in here, so where the forward runs Winograd (lavapipe's
-    // default) they take 'rows', the forward's default there before, bit-identical to 'direct'.
-    const gradientVariant = isWinogradVariant(kernels.conv2d) ? 'rows' : kernels.conv2d;
+    // The stride-1 gradients of 3x3 convolutions run on the forward's Winograd kernels where the
+    // forward does (lavapipe's default), with U made from the flipped, transposed filter
+    // (NetworkWeights.gradientWinograd); the others, as one conv2dDispatch each, take 'rows' there
+    // ('rows' is 3x3-only and falls back to 'direct' for 1x1), and the forward's variant elsewhere.
+    const winogradTile = isWinogradVariant(kernels.conv2d) ? winogradTileOf(kernels.conv2d) : null;
+    const gradientVariant = winogradTile ? 'rows' : kernels.conv2d;
     const convBackward = (spec: ConvSpec, inSize: [number, number], gradOutput: GPUBuffer, gradInput: GPUBuffer,
       extra: { addend?: GPUBuffer; mask?: GPUBuffer; unitScale?: boolean } = {}) => {
       const shape = convShape(spec, inSize[0], inSize[1]);
@@ -167,13 +175,26 @@ export class BackwardPlan implements DifferentiableNetwork {
       }
       if (spec.stride === 1) {
         const [oh, ow] = [inSize[0] + 2 * spec.padding - spec.kernel + 1, inSize[1] + 2 * spec.padding - spec.kernel + 1];
-        push(conv2dDispatch(ctx, {
+        const gradientShape = {
           batch, inChannels: spec.outChannels, inHeight: oh, inWidth: ow, outChannels: spec.inChannels,
           kernel: spec.kernel, stride: 1, padding: spec.kernel - 1 - spec.padding,
-        }, {
-          input: gradOutput, weights: weights.transposed(spec, { unitScale: extra.unitScale, flip: true }),
-          scale: unit, shift: zero, output: gradInput,
-        }, { relu: false, variant: gradientVariant }, `${spec.conv} backward (as a convolution)`));
+        };
+        const label = `${spec.conv} backward (as a convolution)`;
+        if (winogradTile && isWinogradShape(gradientShape)) {
+          const need = winogradScratchBytes(gradientShape, winogradTile);
+          winogradNeed.input = Math.max(winogradNeed.input, need.input);
+          winogradNeed.products = Math.max(winogradNeed.products, need.products);
+          const filter = weights.gradientWinograd(spec, winogradTile, { unitScale: extra.unitScale });
+          steps.push(() => conv2dWinogradDispatches(ctx, gradientShape, {
+            input: gradOutput, weights: filter, scale: unit, shift: zero, output: gradInput,
+            scratch: winogradScratch!.input, products: winogradScratch!.products,
+          }, { relu: false, tile: winogradTile }, `${label} (${kernels.conv2d})`));
+        } else {
+          push(conv2dDispatch(ctx, gradientShape, {
+            input: gradOutput, weights: weights.transposed(spec, { unitScale: extra.unitScale, flip: true }),
+            scale: unit, shift: zero, output: gradInput,
+          }, { relu: false, variant: gradientVariant }, label));
+        }
         if (extra.addend || extra.mask) {
           push(addBackwardDispatch(ctx, count([batch, spec.inChannels, ...inSize]),
             { gradient: extra.addend, mask: extra.mask, accumulator: gradInput }, `${spec.conv} backward epilogue`));
@@ -296,6 +317,14 @@ export class BackwardPlan implements DifferentiableNetwork {
       throw new Error(`internal: unhandled target '${target}'`);
     }
     convBackward(arch.stem, [height, width], gradBn1, this.inputGrad, { unitScale });
+
+    if (winogradNeed.input) {
+      winogradScratch = {
+        input: this.alloc('backward Winograd input scratch', [winogradNeed.input / 4]),
+        products: this.alloc('backward Winograd products scratch', [winogradNeed.products / 4]),
+      };
+    }
+    for (const step of steps) this.backward.push(...[step()].flat());
   }
 
   get input(): GPUBuffer {

@@ -239,6 +239,27 @@ export class NetworkWeights {
     return buffer;
   }
 
+  /**
+   * The Winograd filters of a 3x3 stride-1 convolution's data gradient, run as a convolution of
+   * the output gradient with the flipped, transposed filter (transposed(spec, { flip: true }),
+   * which is laid out as a forward filter of Cout inputs and Cin outputs): U of that filter, made
+   * on the GPU on first use and kept until destroy().
+   */
+  gradientWinograd(spec: ConvSpec, tile: WinogradTile = 2, options: { unitScale?: boolean } = {}): GPUBuffer {
+    const unitScale = options.unitScale ?? false;
+    const key = `${spec.conv}${unitScale ? ' (unit scale)' : ''} gradient (Winograd F(${tile}x${tile}))`;
+    let buffer = this.derived.get(key);
+    if (!buffer) {
+      if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
+      const flipped = this.transposed(spec, { unitScale, flip: true });
+      const gradientShape = { inChannels: spec.outChannels, outChannels: spec.inChannels };
+      buffer = this.ctx.device.createBuffer({ label: `${key} filter`, size: winogradFilterLength(gradientShape, tile) * 4, usage: GPUBufferUsage.STORAGE });
+      this.ctx.run([winogradFilterDispatch(this.ctx, gradientShape, { weights: flipped, output: buffer }, tile, `${key} filter transform`)]);
+      this.derived.set(key, buffer);
+    }
+    return buffer;
+  }
+
   /** Bytes of the uploaded weights (the derived forms are made on demand). */
   get byteLength(): number {
     return this.buffers.reduce((sum, b) => sum + b.size, 0);
