@@ -15,6 +15,7 @@
 //   workgroups}], plan.input (GPUBuffer), engine.ctx.device, device.features 'timestamp-query'
 
 import * as engineModule from '../src/index';
+import { profileDispatches } from './core/profile';
 import type { HostTensor, TensorMap } from './core/weights';
 import type { LayerKernel } from '../src/model/tune';
 
@@ -119,39 +120,8 @@ async function profileKernels(e: Any, input: HostTensor, taps: string[]): Promis
   const plan = e.plan(batch, height, width, taps);
   const dispatches = plan?.dispatches as { label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }[] | undefined;
   if (!Array.isArray(dispatches) || !plan.input) return { unavailable: 'plan.dispatches / plan.input not found' };
-  const n = dispatches.length;
-  const querySet = device.createQuerySet({ label: 'bench kernel profile', type: 'timestamp', count: 2 * n });
-  const resolve = device.createBuffer({ label: 'bench profile resolve', size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const staging = device.createBuffer({ label: 'bench profile staging', size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  try {
-    device.queue.writeBuffer(plan.input, 0, input.data.buffer, input.data.byteOffset, input.data.byteLength);
-    const encoder = device.createCommandEncoder({ label: 'bench profile encoder' });
-    dispatches.forEach((d, i) => {
-      const pass = encoder.beginComputePass({
-        label: `profile ${d.label}`,
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(...d.workgroups);
-      pass.end();
-    });
-    encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    const kernels = dispatches.map((d, i) => {
-      const begin = stamps[2 * i];
-      const end = stamps[2 * i + 1];
-      const shader = (d.pipeline.label || d.label).replace(/ pipeline.*$/, '');
-      return { label: d.label, shader, ms: end > begin ? Number(end - begin) / 1e6 : 0 };
-    });
-    return { kernels, totalMs: kernels.reduce((a, k) => a + k.ms, 0) };
-  } finally {
-    querySet.destroy();
-    resolve.destroy();
-    staging.destroy();
-  }
+  device.queue.writeBuffer(plan.input, 0, input.data.buffer, input.data.byteOffset, input.data.byteLength);
+  const ms = await profileDispatches(device, dispatches, 'bench kernel profile');
+  const kernels = dispatches.map((d, i) => ({ label: d.label, shader: (d.pipeline.label || d.label).replace(/ pipeline.*$/, ''), ms: ms[i] }));
+  return { kernels, totalMs: kernels.reduce((a, k) => a + k.ms, 0) };
 }

@@ -3,6 +3,7 @@
 // dispatch in its own compute pass (bench/fv-profile.mjs bundles and runs this):
 //   node bench/fv-profile.mjs --adapter lavapipe --tap layer4.1 --batch 4 --size 224 [--variant winograd]
 // Prints the time per part and per kernel, and the slowest dispatches (second of two runs).
+import { profileDispatches } from './core/profile';
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { BackwardPlan } from '../src/model/backward';
 import { NetworkWeights } from '../src/model/gpu-weights';
@@ -48,29 +49,9 @@ const all: { part: string; d: Dispatch }[] = [
   ...tag('forward', plan.forward), ...tag('backward', plan.backward),
   ...tag('transforms', pipeline.backward), ...tag('image', image.backward), ...tag('adam', [adam.dispatch]),
 ];
-const n = all.length;
-const querySet = device.createQuerySet({ label: 'fv profile', type: 'timestamp', count: 2 * n });
-const resolve = device.createBuffer({ label: 'fv profile resolve', size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-const staging = device.createBuffer({ label: 'fv profile staging', size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-async function once(): Promise<number[]> {
-  const encoder = device.createCommandEncoder({ label: 'fv profile encoder' });
-  all.forEach(({ d }, i) => {
-    const pass = encoder.beginComputePass({ label: `profile ${d.label}`, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(...d.workgroups);
-    pass.end();
-  });
-  encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-  encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const stamps = new BigUint64Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  return all.map((_, i) => Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6);
-}
-await once();
-const ms = await once();
+const dispatches = all.map(({ d }) => d);
+await profileDispatches(device, dispatches, 'fv profile');
+const ms = await profileDispatches(device, dispatches, 'fv profile');
 const byKernel = new Map<string, number>();
 const byPart = new Map<string, number>();
 all.forEach(({ part, d }, i) => {
