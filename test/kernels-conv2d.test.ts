@@ -3,7 +3,7 @@ import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
   conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
-import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES } from '../src/kernels/conv2d-variants';
+import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
 
@@ -115,6 +115,14 @@ describe('conv2d kernel', () => {
     const budgetWeights = (WINOGRAD_FILTER_BUDGET_BYTES * 9) / (4 * 16);
     expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights })).toBe('winograd');
     expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
+    // A differentiable plan (feature visualisation) takes F(4x4, 3x3) on lavapipe while its forward
+    // and gradient filters (4x the weights each) fit twice the budget; else the forward's choice.
+    const f4Weights = (2 * WINOGRAD_FILTER_BUDGET_BYTES * 9) / (2 * 4 * 36);
+    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd4');
+    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: f4Weights })).toBe('winograd4');
+    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: f4Weights + 1 })).toBe('winograd');
+    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
+    expect(backwardConv2dVariantFor(desc('swiftshader'))).toBe('rows');
     const compat = { ...ctx.adapter, name: 'compatibility-mode adapter (no adapter info)', featureLevel: 'compatibility' as const, vendor: '', description: '', isFallbackAdapter: false };
     expect(conv2dVariantFor(compat)).toBe('direct');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).

@@ -83,6 +83,22 @@ export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogr
   return 'gemm';
 }
 
+/**
+ * The default kernel of a differentiable plan (BackwardPlan: feature visualisation's forward to a
+ * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe)
+ * it takes 'winograd4' while the F(4x4, 3x3) filters of the forward and the gradient (4x the 3x3
+ * stride-1 weights each) fit twice WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50):
+ * its Winograd convolutions took 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at
+ * batch 8 (bench/fv-profile.ts), and an image, unlike the analysis's SM values, does not notice a
+ * rounding error of ~3e-6 of the taps' scale.
+ */
+export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
+  const forward = conv2dVariantFor(adapter, network);
+  if (forward !== 'winograd') return forward;
+  const filterBytes = (2 * (network?.winogradWeights ?? 0) * 4 * winogradProducts(4)) / 9;
+  return filterBytes <= 2 * WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd4' : 'winograd';
+}
+
 /** A caller's choice ('auto' = conv2dVariantFor), checked: an unknown name throws. */
 export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2dVariant | 'auto',
   network?: { winogradWeights: number }): Conv2dVariant {

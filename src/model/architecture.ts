@@ -262,3 +262,9 @@ export function stageTensors(stage: number, arch: Architecture = RESNET18): stri
   if (stage >= arch.blocks.length) return [...HEAD_TENSORS];
   return blockConvs(arch.blocks[stage]).flatMap(convTensorNames);
 }
+
+/** Weights of the convolutions a Winograd kernel can run (3x3, stride 1, padding 1, not grouped). */
+export function winogradWeights(arch: Architecture): number {
+  return allConvs(arch).filter((c) => c.kernel === 3 && c.stride === 1 && c.padding === 1 && (c.groups ?? 1) === 1)
+    .reduce((sum, c) => sum + c.inChannels * c.outChannels * 9, 0);
+}

@@ -32,14 +32,14 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
-import { type Conv2dPrecision, conv2dVariantFor, isWinogradVariant, winogradScratchBytes, winogradTileOf } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, backwardConv2dVariantFor, isWinogradVariant, winogradScratchBytes, winogradTileOf } from '../kernels/conv2d-variants';
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
 import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
 import {
-  type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex,
+  type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex, winogradWeights,
 } from './architecture';
 import { elementCount as count } from '../util/tensor';
 import { ForwardPlan } from './forward';
@@ -96,7 +96,7 @@ export function savedTaps(target: TapName, arch: Architecture = RESNET18): TapNa
 
 /** How a BackwardPlan runs: its kernels and the weights' precision for the forward part. */
 export interface BackwardOptions {
-  /** Default: conv2dVariantFor(adapter) for every convolution. */
+  /** Default: backwardConv2dVariantFor(adapter, this network) for every convolution. */
   kernels?: KernelChoices;
   /** The forward part's convolution weights (the gradient always reads the f32 filters). Default 'f32'. */
   precision?: Conv2dPrecision;
@@ -117,7 +117,7 @@ export class BackwardPlan implements DifferentiableNetwork {
     readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName, options: BackwardOptions = {}) {
     const arch = weights.architecture;
     const blocks = arch.blocks;
-    const kernels = options.kernels ?? { conv2d: conv2dVariantFor(ctx.adapter) };
+    const kernels = options.kernels ?? { conv2d: backwardConv2dVariantFor(ctx.adapter, { winogradWeights: winogradWeights(arch) }) };
     this.forwardPlan = new ForwardPlan(ctx, weights, planForward({
       architecture: arch, batch, height, width, taps: savedTaps(target, arch), missing: weights.missing, kernels, precision: options.precision,
     }));

@@ -4,9 +4,9 @@
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
-import { type Conv2dPrecision, type Conv2dVariant, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
 import { type HostTensor, type TensorMap, firstNonFinite } from '../util/tensor';
-import { type Architecture, RESNET18, type TapName, allConvs, allTapNames, expectedTensors } from './architecture';
+import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, winogradWeights } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
@@ -419,8 +419,12 @@ export class ResNetEngine {
    */
   backwardPlan(batch: number, height: number, width: number, target: TapName): BackwardPlan {
     this.checkUsable();
-    return new BackwardPlan(this.ctx, this.requireWeights(), batch, height, width, target,
-      { kernels: this.kernels, precision: this.precision });
+    const weights = this.requireWeights();
+    // An automatic choice takes the differentiable plan's own default (backwardConv2dVariantFor).
+    const kernels = this.autoVariant
+      ? { ...this.kernels, conv2d: backwardConv2dVariantFor(this.ctx.adapter, { winogradWeights: winogradWeights(weights.architecture) }) }
+      : this.kernels;
+    return new BackwardPlan(this.ctx, weights, batch, height, width, target, { kernels, precision: this.precision });
   }
 
   /** Every tap the loaded weights can compute, in forward order. */
@@ -458,8 +462,3 @@ function planKey(batch: number, height: number, width: number, taps: TapName[], 
   return JSON.stringify([batch, height, width, taps, ablations ?? []]);
 }
 
-/** Weights of the convolutions a Winograd kernel can run (3x3, stride 1, padding 1, not grouped). */
-function winogradWeights(arch: Architecture): number {
-  return allConvs(arch).filter((c) => c.kernel === 3 && c.stride === 1 && c.padding === 1 && (c.groups ?? 1) === 1)
-    .reduce((sum, c) => sum + c.inChannels * c.outChannels * 9, 0);
-}
