@@ -7,7 +7,8 @@
 //
 // (only additions, so V is exact up to one rounding per addition).
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 x      : storage read,  array<f32>  NCHW [N, Cin, H, W]
@@ -40,15 +41,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let flat = gid.x + gid.y * groups.x * WG;
   let T = params.tiles;
   if (flat >= params.inChannels * T) { return; }
-  let c = flat / T;
-  let t = flat % T;
-  let perImage = params.tilesH * params.tilesW;
-  let n = t / perImage;
-  let ty = (t % perImage) / params.tilesW;
-  let tx = t % params.tilesW;
-  let plane = (n * params.inChannels + c) * params.inHeight * params.inWidth;
-  let y0 = 2 * i32(ty) - 1;
-  let x0 = 2 * i32(tx) - 1;
+  let tile = tileAt(flat);
+  let plane = (tile.image * params.inChannels + tile.channel) * params.inHeight * params.inWidth;
+  let y0 = 2 * i32(tile.row) - 1;
+  let x0 = 2 * i32(tile.column) - 1;
   // Rows of d, then B^T over the rows (r), then over the columns (B on the right).
   var d: array<vec4<f32>, 4>;
   for (var i = 0; i < 4; i++) {

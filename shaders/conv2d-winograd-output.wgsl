@@ -7,7 +7,8 @@
 // then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu.
 // Outputs past the last row or column (odd output sizes: the last tiles are partial) are not written.
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [16, Cout, T] (element (xi*Cout + k)*T + t)
@@ -37,8 +38,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let T = params.tiles;
   let cout = params.outChannels;
   if (flat >= cout * T) { return; }
-  let k = flat / T;
-  let t = flat % T;
+  let tile = tileAt(flat);
+  let k = tile.channel;
   let plane16 = cout * T;
   var r: array<vec4<f32>, 4>;
   for (var i = 0u; i < 4u; i++) {
@@ -53,11 +54,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let p3 = at(vec4<f32>(r[0].w, r[1].w, r[2].w, r[3].w));
   let yTop = at(vec4<f32>(p0.x, p1.x, p2.x, p3.x));
   let yBottom = at(vec4<f32>(p0.y, p1.y, p2.y, p3.y));
-  let perImage = params.tilesH * params.tilesW;
-  let n = t / perImage;
-  let oy = 2u * ((t % perImage) / params.tilesW);
-  let ox = 2u * (t % params.tilesW);
-  let base = (n * cout + k) * params.outHeight * params.outWidth;
+  let oy = 2u * tile.row;
+  let ox = 2u * tile.column;
+  let base = (tile.image * cout + k) * params.outHeight * params.outWidth;
   let sc = scale[k];
   let sh = shift[k];
   let vals = array<vec2<f32>, 2>(yTop, yBottom);

@@ -13,7 +13,8 @@
 // (Lavin & Gray's interpolation points 0, +-1, +-2 and infinity; small integer coefficients, so V
 // is exact up to a few roundings per element).
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 x      : storage read,  array<f32>  NCHW [N, Cin, H, W]
@@ -53,15 +54,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let flat = gid.x + gid.y * groups.x * WG;
   let T = params.tiles;
   if (flat >= params.inChannels * T) { return; }
-  let c = flat / T;
-  let t = flat % T;
-  let perImage = params.tilesH * params.tilesW;
-  let n = t / perImage;
-  let ty = (t % perImage) / params.tilesW;
-  let tx = t % params.tilesW;
-  let plane = (n * params.inChannels + c) * params.inHeight * params.inWidth;
-  let y0 = 4 * i32(ty) - 1;
-  let x0 = 4 * i32(tx) - 1;
+  let tile = tileAt(flat);
+  let plane = (tile.image * params.inChannels + tile.channel) * params.inHeight * params.inWidth;
+  let y0 = 4 * i32(tile.row) - 1;
+  let x0 = 4 * i32(tile.column) - 1;
   // P = B^T d, a column of d at a time; then row i of V = P B is B^T over row i of P.
   var p: array<array<f32, 6>, 6>;
   for (var j = 0; j < 6; j++) {

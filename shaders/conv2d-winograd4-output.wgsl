@@ -11,7 +11,8 @@
 // Outputs past the last row or column (sizes not a multiple of 4: the last tiles are partial) are
 // not written.
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [36, Cout, T] (element (xi*Cout + k)*T + t)
@@ -45,8 +46,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let T = params.tiles;
   let cout = params.outChannels;
   if (flat >= cout * T) { return; }
-  let k = flat / T;
-  let t = flat % T;
+  let tile = tileAt(flat);
+  let k = tile.channel;
   let plane36 = cout * T;
   // P = A^T m, a column of m at a time (4 x 6); then row a of Y = P A is A^T over row a of P.
   var p: array<vec4<f32>, 6>;
@@ -55,11 +56,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     for (var i = 0u; i < 6u; i++) { col[i] = m[(6u * i + j) * plane36 + flat]; }
     p[j] = at(col);
   }
-  let perImage = params.tilesH * params.tilesW;
-  let n = t / perImage;
-  let oy = 4u * ((t % perImage) / params.tilesW);
-  let ox = 4u * (t % params.tilesW);
-  let base = (n * cout + k) * params.outHeight * params.outWidth;
+  let oy = 4u * tile.row;
+  let ox = 4u * tile.column;
+  let base = (tile.image * cout + k) * params.outHeight * params.outWidth;
   let sc = scale[k];
   let sh = shift[k];
   for (var a = 0u; a < 4u; a++) {

@@ -52,23 +52,27 @@ describe.each(variants)('ResNet18 forward with the %s convolution forced', (vari
 });
 
 describe('the backward pass of an engine whose forward runs Winograd', () => {
-  it("runs its stride-1 gradients as single 'rows' convolutions (bit-identical to 'direct'), and the forward part as Winograd", async () => {
-    const ctx = await testContext();
-    const engine = await ResNetEngine.create({ context: ctx, convVariant: 'winograd' });
-    try {
-      engine.loadWeights(randomWeights(freshSeed()));
-      const plan = engine.backwardPlan(1, 40, 40, 'layer2.1');
+  for (const variant of ['winograd', 'winograd4'] as const) {
+    it(`runs its stride-1 gradients on the forward's '${variant}' kernels too (U of the flipped, transposed filter), the forward part as Winograd`, async () => {
+      const ctx = await testContext();
+      const engine = await ResNetEngine.create({ context: ctx, convVariant: variant });
       try {
-        const gradients = plan.backward.filter((d) => d.label.endsWith('backward (as a convolution)'));
-        // layer2.1's two 3x3s, layer2.0.conv2, layer1's four 3x3s (stride 1); the stem and stride-2 ones gather.
-        expect(gradients.length).toBe(7);
-        for (const d of gradients) expect(d.pipeline.label, d.label).toMatch(/^conv2d-rows /);
-        expect(plan.forward.some((d) => d.pipeline.label.startsWith('conv2d-winograd-input '))).toBe(true);
+        engine.loadWeights(randomWeights(freshSeed()));
+        const plan = engine.backwardPlan(1, 40, 40, 'layer2.1');
+        try {
+          const input = variant === 'winograd' ? /^conv2d-winograd-input / : /^conv2d-winograd4-input /;
+          const gradients = plan.backward.filter((d) => / backward \(as a convolution\) \(winograd4?\) input transform$/.test(d.label));
+          // layer2.1's two 3x3s, layer2.0.conv2, layer1's four 3x3s (stride 1); the stem and stride-2 ones gather.
+          expect(gradients.length).toBe(7);
+          for (const d of gradients) expect(d.pipeline.label, d.label).toMatch(input);
+          expect(plan.backward.some((d) => d.pipeline.label.startsWith('conv2d-rows '))).toBe(false);
+          expect(plan.forward.some((d) => input.test(d.pipeline.label))).toBe(true);
+        } finally {
+          plan.dispose();
+        }
       } finally {
-        plan.dispose();
+        engine.dispose();
       }
-    } finally {
-      engine.dispose();
-    }
-  });
+    });
+  }
 });
