@@ -9,7 +9,7 @@ import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights }
 import { conv2dBackwardDispatch, packConv2dWeightsTransposed } from '../src/kernels/conv2d-backward';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../src/kernels/conv2d-weights-transpose';
 import { globalAvgPoolBackwardDispatch } from '../src/kernels/global-avgpool-backward';
-import { maxpool2dBackwardDispatch, maxpool2dOutputSize } from '../src/kernels/maxpool2d-backward';
+import { maxpool2dArgmaxLength, maxpool2dBackwardDispatches, maxpool2dOutputSize } from '../src/kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../src/kernels/relu-backward';
 import {
   batchnormBackward, conv2dBackwardData, finiteDifferenceError, globalAvgPoolBackward, maxpool2dArgmax,
@@ -150,6 +150,11 @@ describe('maxpool2d backward', () => {
     { name: '3x3 s2 p1, even 12x10, C 2', s: { batch: 1, channels: 2, inHeight: 12, inWidth: 10, kernel: 3, stride: 2, padding: 1 } },
     { name: '2x2 s2 p0, 7x9', s: { batch: 2, channels: 2, inHeight: 7, inWidth: 9, kernel: 2, stride: 2, padding: 0 } },
     { name: '3x3 s1 p1, 5x6', s: { batch: 1, channels: 3, inHeight: 5, inWidth: 6, kernel: 3, stride: 1, padding: 1 } },
+    // Strides above the gather's 2x2 block, and inputs smaller than one block or window.
+    { name: '5x5 s3 p2, 11x10', s: { batch: 1, channels: 2, inHeight: 11, inWidth: 10, kernel: 5, stride: 3, padding: 2 } },
+    { name: '3x3 s3 p0, 9x8', s: { batch: 2, channels: 2, inHeight: 9, inWidth: 8, kernel: 3, stride: 3, padding: 0 } },
+    { name: '3x3 s2 p1, 1x1', s: { batch: 1, channels: 2, inHeight: 1, inWidth: 1, kernel: 3, stride: 2, padding: 1 } },
+    { name: '3x3 s2 p1, 2x3', s: { batch: 1, channels: 2, inHeight: 2, inWidth: 3, kernel: 3, stride: 2, padding: 1 } },
   ];
   for (const c of poolCases) {
     for (const ties of [false, true]) {
@@ -164,7 +169,7 @@ describe('maxpool2d backward', () => {
         const dy = randomArray(s.batch * s.channels * oh * ow, rng);
         for (const reluMask of [false, true]) {
           const out = poisoned(ctx, inCount);
-          ctx.run([maxpool2dBackwardDispatch(ctx, s, { input: upload(ctx, x), gradOutput: upload(ctx, dy), gradInput: out }, { reluMask })]);
+          ctx.run(maxpool2dBackwardDispatches(ctx, s, { input: upload(ctx, x), gradOutput: upload(ctx, dy), gradInput: out, argmax: poisoned(ctx, maxpool2dArgmaxLength(s)) }, { reluMask }));
           const got = await download(ctx, out, inCount);
           let expected = maxpool2dBackward(x, dy, s);
           if (reluMask) expected = reluBackward(expected, x);
@@ -183,7 +188,7 @@ describe('maxpool2d backward', () => {
     const dy = Float32Array.from([1, 10, 100, 1000]);
     expect(Array.from(maxpool2dArgmax(x, s))).toEqual([0, 1, 4, 5]);
     const out = poisoned(ctx, 16);
-    ctx.run([maxpool2dBackwardDispatch(ctx, s, { input: upload(ctx, x), gradOutput: upload(ctx, dy), gradInput: out })]);
+    ctx.run(maxpool2dBackwardDispatches(ctx, s, { input: upload(ctx, x), gradOutput: upload(ctx, dy), gradInput: out, argmax: poisoned(ctx, maxpool2dArgmaxLength(s)) }));
     const got = await download(ctx, out, 16);
     const expected = new Float32Array(16);
     expected[0] = 1;
@@ -191,6 +196,40 @@ describe('maxpool2d backward', () => {
     expected[4] = 100;
     expected[5] = 1000;
     expect(Array.from(got)).toEqual(Array.from(expected));
+  });
+
+  it('sums each element\'s windows in scan order (oy, then ox ascending), bit for bit, the ReLU mask exact', async () => {
+    // Tie-heavy x sends up to 4 windows' dy to one element; dy spans magnitudes so that any other
+    // order of the float32 sum would round differently. Expected: that sum in float32, in order.
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    for (const s of [
+      { batch: 2, channels: 3, inHeight: 15, inWidth: 14, kernel: 3, stride: 2, padding: 1 },
+      { batch: 1, channels: 2, inHeight: 8, inWidth: 9, kernel: 3, stride: 1, padding: 1 },
+    ]) {
+      const [oh, ow] = maxpool2dOutputSize(s);
+      const plane = s.inHeight * s.inWidth;
+      const inCount = s.batch * s.channels * plane;
+      const x = randomArray(inCount, rng).map((v) => Math.floor((v + 1) * 1.5) - 1); // {-1, 0, 1, 2}
+      const dy = randomArray(s.batch * s.channels * oh * ow, rng).map((v) => v * 10 ** Math.floor(rng() * 8 - 4));
+      const arg = maxpool2dArgmax(x, s);
+      for (const reluMask of [false, true]) {
+        const expected = new Float32Array(inCount);
+        for (let j = 0; j < arg.length; j++) { // j ascending: oy, then ox ascending, within each plane
+          const at = Math.floor(j / (oh * ow)) * plane + arg[j];
+          expected[at] = Math.fround(expected[at] + dy[j]);
+        }
+        if (reluMask) for (let i = 0; i < inCount; i++) if (!(x[i] > 0)) expected[i] = 0;
+        const out = poisoned(ctx, inCount);
+        ctx.run(maxpool2dBackwardDispatches(ctx, s, {
+          input: upload(ctx, x), gradOutput: upload(ctx, dy), gradInput: out, argmax: poisoned(ctx, maxpool2dArgmaxLength(s)),
+        }, { reluMask }));
+        const got = await download(ctx, out, inCount);
+        expect(Array.from(new Uint32Array(got.buffer)), `seed ${seed}, ${s.kernel}/${s.stride}/${s.padding}, reluMask ${reluMask}`)
+          .toEqual(Array.from(new Uint32Array(expected.buffer)));
+      }
+    }
   });
 
   it('float64 reference agrees with finite differences of the forward', () => {

@@ -130,6 +130,42 @@ describe('affine resample and reflect pad kernels', () => {
     });
   }
 
+  it('resample adjoint matches the reference for steep maps (rotations to 60 degrees, scales 0.4 to 2.5, shear, windows)', async () => {
+    // The adjoint walks the bounding box of each source pixel's preimage, whose size follows the
+    // map: Lucent's near-identity maps give 2 or 3 candidates per axis, these up to 8.
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    const [srcMax, dstMax] = [17, 14];
+    const images: ResampleGeometry[] = Array.from({ length: 3 }, () => {
+      const src = srcMax - Math.floor(rng() * 3);
+      const dst = dstMax - Math.floor(rng() * 3);
+      const t = (-60 + 120 * rng()) * Math.PI / 180;
+      const [sx, sy, k] = [0.4 + 2.1 * rng(), 0.4 + 2.1 * rng(), -0.5 + rng()];
+      // M = R(t) [[sx, k], [0, sy]], centre of the destination onto the centre of the source.
+      const [a, b, c, d] = [Math.cos(t) * sx, Math.cos(t) * k - Math.sin(t) * sy, Math.sin(t) * sx, Math.sin(t) * k + Math.cos(t) * sy];
+      const [cx, cy] = [(dst - 1) / 2, (dst - 1) / 2];
+      const map = [a, b, (src - 1) / 2 - a * cx - b * cy, c, d, (src - 1) / 2 - c * cx - d * cy] as const;
+      return { srcHeight: src, srcWidth: src, dstHeight: dst, dstWidth: dst, window: { x0: 1, y0: 0, x1: dst, y1: dst - 1 }, map };
+    });
+    const l: ResampleLayout = { batch: 3, channels: 2, srcStrideH: srcMax, srcStrideW: srcMax, dstStrideH: dstMax, dstStrideW: dstMax };
+    const nSrc = 3 * 2 * srcMax * srcMax;
+    const nDst = 3 * 2 * dstMax * dstMax;
+    const x = randomArray(nSrc, rng);
+    const y = randomArray(nDst, rng);
+    const geometry = ctx.createStorageBuffer('geometry', new Float32Array(packResampleGeometry(images)));
+    const ax = poisoned(ctx, nDst);
+    const aty = poisoned(ctx, nSrc);
+    ctx.run([
+      affineResampleDispatch(ctx, l, { images: geometry, input: upload(ctx, x), output: ax }),
+      affineResampleBackwardDispatch(ctx, l, { images: geometry, gradOutput: upload(ctx, y), gradInput: aty }),
+    ]);
+    const [axv, atyv] = await ctx.readback([{ buffer: ax, byteLength: nDst * 4 }, { buffer: aty, byteLength: nSrc * 4 }]);
+    expect(relativeError(axv, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    expect(relativeError(atyv, resampleAdjointReference(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    expect(Math.abs(dot(axv, y) - dot(x, atyv)) / (norm(axv) * norm(y)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+  });
+
   for (const [h, w, p] of [[9, 11, 4], [6, 6, 5], [20, 17, 16]]) {
     it(`reflect pad ${p} on ${h}x${w}: forward, adjoint, adjoint identity`, async () => {
       const ctx = await testContext();

@@ -12,7 +12,8 @@
 //                                gradient (the fan-out of x) as addend, masked by x > 0 when x is
 //                                the previous block's output (its final ReLU)
 //   downsample.1(downsample.0(x)) -> the conv's data gradient with its folded scale (skip gradient)
-//   maxpool                   -> maxpool2d-backward (argmax with PyTorch's ties), masked by
+//   maxpool                   -> maxpool2d-argmax (each window's pick, PyTorch's ties) then
+//                                maxpool2d-backward (gathers dy through the picks), masked by
 //                                relu > 0 (the stem ReLU, fused)
 //   bn1(conv1(input))         -> the stem conv's data gradient with its folded scale
 //   avgpool (target)          -> global-avgpool-backward, then as from the last block's output
@@ -36,7 +37,7 @@ import { type Conv2dPrecision, backwardConv2dVariantFor, isWinogradVariant, wino
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
-import { maxpool2dBackwardDispatch } from '../kernels/maxpool2d-backward';
+import { maxpool2dArgmaxLength, maxpool2dBackwardDispatches } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
 import {
   type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex, winogradWeights,
@@ -303,8 +304,11 @@ export class BackwardPlan implements DifferentiableNetwork {
     if (stage >= 0 || target === 'maxpool') {
       const gPool = gradPool ?? this.targetGrad;
       gradBn1 = this.alloc('d/d(bn1)', stemShape);
-      push(maxpool2dBackwardDispatch(ctx, { batch, channels: arch.stem.outChannels, inHeight: plan.stem[0], inWidth: plan.stem[1], ...arch.pool },
-        { input: tap('relu'), gradOutput: gPool, gradInput: gradBn1 }, { reluMask: true }, 'maxpool backward (+ stem relu)'));
+      const pool = { batch, channels: arch.stem.outChannels, inHeight: plan.stem[0], inWidth: plan.stem[1], ...arch.pool };
+      // Scratch: each pooling window's pick (u32), written and read within the maxpool backward.
+      const argmax = this.alloc('maxpool argmax (scratch)', [maxpool2dArgmaxLength(pool)]);
+      this.backward.push(...maxpool2dBackwardDispatches(ctx, pool, { input: tap('relu'), gradOutput: gPool, gradInput: gradBn1, argmax },
+        { reluMask: true }, 'maxpool backward (+ stem relu)'));
     } else if (target === 'relu') {
       gradBn1 = this.alloc('d/d(bn1)', stemShape);
       push(reluBackwardDispatch(ctx, count(stemShape), { gradOutput: this.targetGrad, activation: tap('relu'), gradInput: gradBn1 }, 'stem relu backward'));
