@@ -102,7 +102,9 @@ describe('Lucent parameterisation: constants and references', () => {
 });
 
 describe('Lucent parameterisation on the GPU', () => {
-  for (const [batch, h, w] of [[2, 6, 8], [2, 5, 7], [1, 12, 10]]) {
+  // 1x13x17: odd H and W, an odd number of rows (39, the row kernels take rows in pairs) and
+  // partial blocks on every axis of the blocked kernels.
+  for (const [batch, h, w] of [[2, 6, 8], [2, 5, 7], [1, 12, 10], [1, 13, 17]]) {
     it(`forward image matches the float64 reference (batch ${batch}, ${h}x${w})`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();

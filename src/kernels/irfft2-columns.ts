@@ -7,6 +7,8 @@ import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 
 const WORKGROUP_SIZE = 64;
+/** Output rows y per thread, each with its mirror H - y (the shader's YB); one column per thread. */
+const ROWS_PER_THREAD = 4;
 /** The Params of irfft2-columns.wgsl and irfft2-columns-backward.wgsl. */
 export const IRFFT2_COLUMNS_PARAMS = uniforms('Params', { batchPlanes: 'u32', height: 'u32', freqWidth: 'u32', colNorm: 'f32' });
 const IRFFT2_COLUMNS = kernel('irfft2-columns', IRFFT2_COLUMNS_PARAMS, source);
@@ -37,9 +39,10 @@ export interface SpectrumTables {
 
 export function irfft2ColumnsDispatch(ctx: GpuContext, s: SpectrumShape, t: SpectrumTables,
   b: { spectrum: GPUBuffer; output: GPUBuffer }, label = 'irfft2 columns'): Dispatch {
-  const count = s.batch * 3 * s.height * s.freqWidth;
+  // x: blocks of the rows 0..H/2 (their mirrors come along); (y, z): the columns (plane, kx).
+  const [gy, gz] = grid1d(s.batch * 3 * s.freqWidth, WORKGROUP_SIZE);
   return ctx.dispatch(label, IRFFT2_COLUMNS, {
     constants: { WG: WORKGROUP_SIZE }, params: irfft2ColumnsParams(s),
-    buffers: [b.spectrum, t.scale, t.twiddleH, b.output], workgroups: grid1d(count, WORKGROUP_SIZE),
+    buffers: [b.spectrum, t.scale, t.twiddleH, b.output], workgroups: [Math.ceil((Math.floor(s.height / 2) + 1) / ROWS_PER_THREAD), gy, gz],
   });
 }

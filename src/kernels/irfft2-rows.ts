@@ -8,6 +8,9 @@ import { uniforms } from '../gpu/uniforms';
 import type { SpectrumShape, SpectrumTables } from './irfft2-columns';
 
 const WORKGROUP_SIZE = 64;
+/** Output columns x per thread, each with its mirror W - x (the shader's XB); two rows per thread. */
+const COLUMNS_PER_THREAD = 4;
+const ROWS_PER_THREAD = 2;
 /** The Params of irfft2-rows.wgsl and irfft2-rows-backward.wgsl. */
 export const IRFFT2_ROWS_PARAMS = uniforms('Params', { batchPlanes: 'u32', height: 'u32', width: 'u32', freqWidth: 'u32', rowNorm: 'f32' });
 const IRFFT2_ROWS = kernel('irfft2-rows', IRFFT2_ROWS_PARAMS, source);
@@ -22,9 +25,10 @@ export function irfft2RowsParams(s: SpectrumShape) {
 
 export function irfft2RowsDispatch(ctx: GpuContext, s: SpectrumShape, t: SpectrumTables,
   b: { input: GPUBuffer; image: GPUBuffer }, label = 'irfft2 rows'): Dispatch {
-  const count = s.batch * 3 * s.height * s.width;
+  // x: blocks of the columns 0..W/2 (their mirrors come along); (y, z): the row pairs.
+  const [gy, gz] = grid1d(Math.ceil(s.batch * 3 * s.height / ROWS_PER_THREAD), WORKGROUP_SIZE);
   return ctx.dispatch(label, IRFFT2_ROWS, {
     constants: { WG: WORKGROUP_SIZE }, params: irfft2RowsParams(s),
-    buffers: [b.input, t.twiddleW, b.image], workgroups: grid1d(count, WORKGROUP_SIZE),
+    buffers: [b.input, t.twiddleW, b.image], workgroups: [Math.ceil((Math.floor(s.width / 2) + 1) / COLUMNS_PER_THREAD), gy, gz],
   });
 }
