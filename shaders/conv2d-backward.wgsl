@@ -36,10 +36,22 @@
 //
 // Register blocking (the mirror of conv2d.wgsl): each thread owns 4 input channels (cg = wid.y,
 // ci = 4cg .. 4cg+3) x COLS (= 4) pixels of one class row, ix_j = rx + S (4m + j), whose output
-// columns ox_j = (rx + P - kx)/S + 4m + j are consecutive. Per output channel and tap it loads one
-// weight vec4 (the 4 input channels; uniform across the workgroup) and 4 output gradients of one
-// row, and does 16 multiply-adds, acc[j] += dy_j * wt.
+// columns ox_j = (rx + P - kx)/S + 4m + j are consecutive. The class's column taps kx = kx0 + S t
+// (t = 0 .. TAPS-1, TAPS = ceil(K/S), while kx < K) each shift those columns left by one, so per
+// output channel and kernel row the thread loads one row of COLS + TAPS - 1 output gradients into
+// registers (as conv2d-rows.wgsl does in the forward) and, per tap, one weight vec4 (the 4 input
+// channels; uniform across the workgroup) and does 16 multiply-adds, acc[j] += dy_j * wt. Each
+// output's sum runs over (o, ky, kx) ascending, as with a load per tap and column.
 //
+// Why the row: dy loads differ per lane (a loop over the SIMD lanes on lavapipe); the row cuts
+// them per (o, ky) from 4 TAPS to 3 + TAPS: 16 -> 7 for the 7x7 stem, 8 -> 5 for 3x3, none for
+// 1x1. Batch 8 on lavapipe, one dispatch, load 6 to 7 on 2 cores, interleaved medians, before ->
+// after: stem 7x7 s2 (Cin 3, Cout 64, 224x224) 990 -> 760 and 550 -> 420 ms; layer2.0.conv1 3x3
+// s2 400 -> 370 and 190 -> 155 ms; layer4.0.conv1 520 -> 430 and 175 -> 180 ms. Outputs
+// bit-identical to the per-tap loads at these shapes. In a whole step at layer4.1 (bench/fv-profile.mjs,
+// load ~2) all conv2d-backward dispatches: 915 / 849 -> 828 / 774 ms. The tap loop has a constant trip count and
+// no break, so it unrolls and the row's indices are constants (registers, not scratch).
+
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(Cin / 4), N * S * S) workgroups,
 //   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
 //   wid.z = n * S * S + ry * S + rx.
@@ -55,6 +67,10 @@ override STRIDE: u32 = 1u;
 override WG: u32 = 64u;
 
 const COLS: u32 = 4u;
+// Column taps per stride class, at most; the row buffer holds COLS + TAPS - 1 <= RMAX values
+// (conv2dBackwardDispatch rejects ceil(K / S) > RMAX - COLS + 1 = 9).
+override TAPS: u32 = (KSIZE + STRIDE - 1u) / STRIDE;
+const RMAX: u32 = 12u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -105,6 +121,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let outPlane = params.outHeight * params.outWidth;
   var dyPlane = n * cout * outPlane;       // offset of dy[n, o, 0, 0]
   var wTap = cg * cout * kk;               // offset of wt[cg, o, 0, 0]
+  // The class's column taps are kx = kx0 + S t, t = 0 .. TAPS-1 while kx < K; tap t reads output
+  // columns oxTop - t + j, so one row of R = COLS + TAPS - 1 values, from oxTop - (TAPS - 1),
+  // serves every tap and column (loaded once per (o, ky)).
+  let kx0 = u32(rx + p) % stride;
+  let oxLow = (rx + p - i32(kx0)) / s + i32(COLS) * m - i32(TAPS - 1u);
   for (var o = 0u; o < cout; o++) {
     for (var ky = 0u; ky < ksize; ky++) {
       let ty = ry + p - i32(ky);
@@ -112,21 +133,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let oy = ty / s + a;
       let rowOk = oy >= 0 && oy < oh;
       let row = dyPlane + u32(clamp(oy, 0, oh - 1)) * params.outWidth;
-      for (var kx = 0u; kx < ksize; kx++) {
-        let tx = rx + p - i32(kx);
-        if (tx % s != 0) { continue; }     // uniform
-        let ox = tx / s + i32(COLS) * m;   // ox_j = ox + j
-        // 4. The output gradients at the 4 columns (0 outside the output) times the tap's
-        //    weights for the 4 input channels.
-        let wv = wt[wTap + ky * ksize + kx];
-        let d0 = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
-        let d1 = select(0.0, dy[row + u32(clamp(ox + 1, 0, ow - 1))], rowOk && ox + 1 >= 0 && ox + 1 < ow);
-        let d2 = select(0.0, dy[row + u32(clamp(ox + 2, 0, ow - 1))], rowOk && ox + 2 >= 0 && ox + 2 < ow);
-        let d3 = select(0.0, dy[row + u32(clamp(ox + 3, 0, ow - 1))], rowOk && ox + 3 >= 0 && ox + 3 < ow);
-        acc0 += d0 * wv;
-        acc1 += d1 * wv;
-        acc2 += d2 * wv;
-        acc3 += d3 * wv;
+      // 4. The row of output gradients (0 outside the output), then per tap its weights for the
+      //    4 input channels times the 4 columns' gradients, taps in ascending kx as before.
+      var d: array<f32, RMAX>;
+      for (var r = 0u; r < COLS + TAPS - 1u; r++) {
+        let ox = oxLow + i32(r);
+        d[r] = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
+      }
+      for (var t = 0u; t < TAPS; t++) {
+        let kx = kx0 + stride * t;
+        if (kx < ksize) {                  // uniform; no break, so the loop unrolls
+          let wv = wt[wTap + ky * ksize + kx];
+          let e = TAPS - 1u - t;           // d[e + j] is column ox_j of this tap
+          acc0 += d[e] * wv;
+          acc1 += d[e + 1u] * wv;
+          acc2 += d[e + 2u] * wv;
+          acc3 += d[e + 3u] * wv;
+        }
       }
     }
     dyPlane += outPlane;

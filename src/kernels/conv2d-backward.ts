@@ -62,7 +62,7 @@ export interface Conv2dBackwardBuffers {
 
 /**
  * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 4 input
- * columns of one stride class (see the shader), workgroups split by image and class.
+ * columns of one stride class (see the shader), workgroups split by image and class. ceil(K / S) <= 9.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
   label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
@@ -73,6 +73,10 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
   ];
+  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX (12) values.
+  if (Math.ceil(s.kernel / s.stride) > 12 - COLUMN_BLOCK + 1) {
+    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than 9 column taps per stride class`);
+  }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((g) => g > limit)) {
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
