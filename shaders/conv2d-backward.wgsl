@@ -48,9 +48,10 @@
 // 1x1. Batch 8 on lavapipe, one dispatch, load 6 to 7 on 2 cores, interleaved medians, before ->
 // after: stem 7x7 s2 (Cin 3, Cout 64, 224x224) 990 -> 760 and 550 -> 420 ms; layer2.0.conv1 3x3
 // s2 400 -> 370 and 190 -> 155 ms; layer4.0.conv1 520 -> 430 and 175 -> 180 ms. Outputs
-// bit-identical to the per-tap loads at these shapes. In a whole step at layer4.1 (bench/fv-profile.mjs,
-// load ~2) all conv2d-backward dispatches: 915 / 849 -> 828 / 774 ms. The tap loop has a constant trip count and
-// no break, so it unrolls and the row's indices are constants (registers, not scratch).
+// bit-identical to the per-tap loads at these shapes. In a whole step at layer4.1
+// (bench/fv-profile.mjs, load ~2) all conv2d-backward dispatches: 915 / 849 -> 828 / 774 ms. The
+// tap loop has a constant trip count and no break, so it unrolls and the row's indices are
+// constants (registers, not scratch).
 
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(Cin / 4), N * S * S) workgroups,
 //   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
