@@ -35,23 +35,30 @@
 // the same taps (no divergent branches) and skip the (S^2 - 1)/S^2 of taps that cannot contribute.
 //
 // Register blocking (the mirror of conv2d.wgsl): each thread owns 4 input channels (cg = wid.y,
-// ci = 4cg .. 4cg+3) x COLS (= 4) pixels of one class row, ix_j = rx + S (4m + j), whose output
-// columns ox_j = (rx + P - kx)/S + 4m + j are consecutive. The class's column taps kx = kx0 + S t
-// (t = 0 .. TAPS-1, TAPS = ceil(K/S), while kx < K) each shift those columns left by one, so per
-// output channel and kernel row the thread loads one row of COLS + TAPS - 1 output gradients into
-// registers (as conv2d-rows.wgsl does in the forward) and, per tap, one weight vec4 (the 4 input
-// channels; uniform across the workgroup) and does 16 multiply-adds, acc[j] += dy_j * wt. Each
-// output's sum runs over (o, ky, kx) ascending, as with a load per tap and column.
+// ci = 4cg .. 4cg+3) x COLS (= 8) pixels of one class row, ix_j = rx + S (COLS m + j), whose
+// output columns ox_j = (rx + P - kx)/S + COLS m + j are consecutive. The class's column taps
+// kx = kx0 + S t (t = 0 .. TAPS-1, TAPS = ceil(K/S), while kx < K) each shift those columns left
+// by one, so per output channel and kernel row the thread loads one row of COLS + TAPS - 1 output
+// gradients into registers (as conv2d-rows.wgsl does in the forward) and, per tap, one weight
+// vec4 (the 4 input channels; uniform across the workgroup) and does 4 COLS multiply-adds,
+// acc[j] += dy_j * wt. Each output's sum runs over (o, ky, kx) ascending, as with a load per tap
+// and column, so the outputs do not depend on COLS or on the row.
 //
-// Why the row: dy loads differ per lane (a loop over the SIMD lanes on lavapipe); the row cuts
-// them per (o, ky) from 4 TAPS to 3 + TAPS: 16 -> 7 for the 7x7 stem, 8 -> 5 for 3x3, none for
-// 1x1. Batch 8 on lavapipe, one dispatch, load 6 to 7 on 2 cores, interleaved medians, before ->
-// after: stem 7x7 s2 (Cin 3, Cout 64, 224x224) 990 -> 760 and 550 -> 420 ms; layer2.0.conv1 3x3
-// s2 400 -> 370 and 190 -> 155 ms; layer4.0.conv1 520 -> 430 and 175 -> 180 ms. Outputs
-// bit-identical to the per-tap loads at these shapes. In a whole step at layer4.1
-// (bench/fv-profile.mjs, load ~2) all conv2d-backward dispatches: 915 / 849 -> 828 / 774 ms. The
-// tap loop has a constant trip count and no break, so it unrolls and the row's indices are
-// constants (registers, not scratch).
+// Why this shape: dy loads differ per lane (a loop over the SIMD lanes on lavapipe); the row cuts
+// them per (o, ky) and column from TAPS to (COLS + TAPS - 1) / COLS: for the 7x7 stem 4 -> 1.4,
+// for 3x3 2 -> 1.1. Batch 8 on lavapipe, one dispatch, interleaved medians, outputs bit-identical
+// to the earlier per-tap loads (4 columns) at every shape below:
+//   shape (Cin, Cout, input)               per-tap, 4 cols   row, 4 cols   row, 8 cols   row, 16
+//   stem 7x7 s2 (3, 64, 224x224)           550 (load 6)      420 / 295     210           170
+//   layer2.0.conv1 3x3 s2 (64, 128, 56)    190 (load 6)      155 / 143     121           102
+//   layer4.0.conv1 3x3 s2 (256, 512, 14)   175 (load 6)      180 / 150     107 to 119    198
+//   layer3.0.downsample 1x1 s2 (128, 28)                     37.5          34.6          33
+// (row-4 pairs: against per-tap at load 6, against row-8 at load 2.) 16 columns leave most of a
+// 7-column class row of layer4 idle; 8 is the best overall. A whole step at layer4.1
+// (bench/fv-profile.mjs, load ~2, back to back), all conv2d-backward dispatches: per-tap
+// 885 / 1150 -> row, 8 columns 666 / 689 ms; the stem alone 343 / 447 -> 194 / 212 ms. The loops over the row, the taps and
+// the columns have constant trip counts and no break, so they unroll and the row's and the
+// accumulators' indices are constants (registers, not scratch).
 
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(Cin / 4), N * S * S) workgroups,
 //   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
@@ -67,11 +74,11 @@ override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override WG: u32 = 64u;
 
-const COLS: u32 = 4u;
+const COLS: u32 = 8u;
 // Column taps per stride class, at most; the row buffer holds COLS + TAPS - 1 <= RMAX values
 // (conv2dBackwardDispatch rejects ceil(K / S) > RMAX - COLS + 1 = 9).
 override TAPS: u32 = (KSIZE + STRIDE - 1u) / STRIDE;
-const RMAX: u32 = 12u;
+const RMAX: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -114,10 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   // 3. Accumulate over output channels o and the taps of this class. Lane c of acc[j] is input
   //    channel 4cg + c at column ix_j.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc: array<vec4<f32>, COLS>;
   let kk = ksize * ksize;
   let outPlane = params.outHeight * params.outWidth;
   var dyPlane = n * cout * outPlane;       // offset of dy[n, o, 0, 0]
@@ -135,7 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let rowOk = oy >= 0 && oy < oh;
       let row = dyPlane + u32(clamp(oy, 0, oh - 1)) * params.outWidth;
       // 4. The row of output gradients (0 outside the output), then per tap its weights for the
-      //    4 input channels times the 4 columns' gradients, taps in ascending kx as before.
+      //    4 input channels times the COLS columns' gradients, taps in ascending kx.
       var d: array<f32, RMAX>;
       for (var r = 0u; r < COLS + TAPS - 1u; r++) {
         let ox = oxLow + i32(r);
@@ -146,10 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         if (kx < ksize) {                  // uniform; no break, so the loop unrolls
           let wv = wt[wTap + ky * ksize + kx];
           let e = TAPS - 1u - t;           // d[e + j] is column ox_j of this tap
-          acc0 += d[e] * wv;
-          acc1 += d[e + 1u] * wv;
-          acc2 += d[e + 2u] * wv;
-          acc3 += d[e + 3u] * wv;
+          for (var j = 0u; j < COLS; j++) { acc[j] += d[e + j] * wv; }
         }
       }
     }
@@ -164,12 +165,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let ci = 4u * cg + c;
     if (ci >= cin) { break; }
     let base = (n * cin + ci) * plane + rowBase;
-    let v = vec4<f32>(acc0[c], acc1[c], acc2[c], acc3[c]);
-    for (var j = 0; j < 4; j++) {
+    for (var j = 0; j < i32(COLS); j++) {
       let ix = ix0 + s * j;
       if (ix >= i32(wdt)) { break; }
       let i = base + u32(ix);
-      var r = v[j];
+      var r = acc[j][c];
       if (params.add != 0u) { r += addend[i]; }
       if (params.mask != 0u) { r = select(0.0, r, mask[i] > 0.0); }
       dx[i] = r;

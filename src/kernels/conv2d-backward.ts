@@ -11,7 +11,7 @@ import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './co
 
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
-const COLUMN_BLOCK = 4;
+const COLUMN_BLOCK = 8;
 
 const CONV2D_BACKWARD = kernel('conv2d-backward', uniforms('Params', {
   ...CONV2D_GEOMETRY_PARAMS,
@@ -61,20 +61,20 @@ export interface Conv2dBackwardBuffers {
 }
 
 /**
- * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 4 input
+ * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 8 input
  * columns of one stride class (see the shader), workgroups split by image and class. ceil(K / S) <= 9.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
   label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
   const [oh, ow] = conv2dOutputSize(s);
-  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 4) column blocks.
+  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
   const classRows = Math.ceil(s.inHeight / s.stride);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
   ];
-  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX (12) values.
-  if (Math.ceil(s.kernel / s.stride) > 12 - COLUMN_BLOCK + 1) {
+  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX (16) values.
+  if (Math.ceil(s.kernel / s.stride) > 16 - COLUMN_BLOCK + 1) {
     throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than 9 column taps per stride class`);
   }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
