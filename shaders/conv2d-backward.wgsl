@@ -56,10 +56,10 @@
 // (row-4 pairs: against per-tap at load 6, against row-8 at load 2.) 16 columns leave most of a
 // 7-column class row of layer4 idle; 8 is the best overall. A whole step at layer4.1
 // (bench/fv-profile.mjs, load ~2, back to back), all conv2d-backward dispatches: per-tap
-// 885 / 1150 -> row, 8 columns 666 / 689 ms; the stem alone 343 / 447 -> 194 / 212 ms. The loops over the row, the taps and
-// the columns have constant trip counts and no break, so they unroll and the row's and the
-// accumulators' indices are constants (registers, not scratch).
-
+// 885 / 1150 -> row, 8 columns 666 / 689 ms; the stem alone 343 / 447 -> 194 / 212 ms. The
+// loops over the row, the taps and the columns have constant trip counts and no break, so they
+// unroll and the row's and the accumulators' indices are constants (registers, not scratch).
+//
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(Cin / 4), N * S * S) workgroups,
 //   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
 //   wid.z = n * S * S + ry * S + rx.

@@ -13,13 +13,18 @@ const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
 const COLUMN_BLOCK = 8;
 
-const CONV2D_BACKWARD = kernel('conv2d-backward', uniforms('Params', {
-  ...CONV2D_GEOMETRY_PARAMS,
-  /** 1: add the addend */
-  add: 'u32',
-  /** 1: zero where mask <= 0 */
-  mask: 'u32',
-}), source);
+/** The kernel `label` of a conv2d-backward `source` with its Params (the tests' per-tap reference shares them). */
+export function conv2dBackwardKernel(label: string, wgsl: string) {
+  return kernel(label, uniforms('Params', {
+    ...CONV2D_GEOMETRY_PARAMS,
+    /** 1: add the addend */
+    add: 'u32',
+    /** 1: zero where mask <= 0 */
+    mask: 'u32',
+  }), wgsl);
+}
+
+const CONV2D_BACKWARD = conv2dBackwardKernel('conv2d-backward', source);
 
 /**
  * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
