@@ -35,10 +35,30 @@
 // the same taps (no divergent branches) and skip the (S^2 - 1)/S^2 of taps that cannot contribute.
 //
 // Register blocking (the mirror of conv2d.wgsl): each thread owns 4 input channels (cg = wid.y,
-// ci = 4cg .. 4cg+3) x COLS (= 4) pixels of one class row, ix_j = rx + S (4m + j), whose output
-// columns ox_j = (rx + P - kx)/S + 4m + j are consecutive. Per output channel and tap it loads one
-// weight vec4 (the 4 input channels; uniform across the workgroup) and 4 output gradients of one
-// row, and does 16 multiply-adds, acc[j] += dy_j * wt.
+// ci = 4cg .. 4cg+3) x COLS (= 8) pixels of one class row, ix_j = rx + S (COLS m + j), whose
+// output columns ox_j = (rx + P - kx)/S + COLS m + j are consecutive. The class's column taps
+// kx = kx0 + S t (t = 0 .. TAPS-1, TAPS = ceil(K/S), while kx < K) each shift those columns left
+// by one, so per output channel and kernel row the thread loads one row of COLS + TAPS - 1 output
+// gradients into registers (as conv2d-rows.wgsl does in the forward) and, per tap, one weight
+// vec4 (the 4 input channels; uniform across the workgroup) and does 4 COLS multiply-adds,
+// acc[j] += dy_j * wt. Each output's sum runs over (o, ky, kx) ascending, as with a load per tap
+// and column, so the outputs do not depend on COLS or on the row.
+//
+// Why this shape: dy loads differ per lane (a loop over the SIMD lanes on lavapipe); the row cuts
+// them per (o, ky) and column from TAPS to (COLS + TAPS - 1) / COLS: for the 7x7 stem 4 -> 1.4,
+// for 3x3 2 -> 1.1. Batch 8 on lavapipe, one dispatch, interleaved medians, outputs bit-identical
+// to the earlier per-tap loads (4 columns) at every shape below:
+//   shape (Cin, Cout, input)               per-tap, 4 cols   row, 4 cols   row, 8 cols   row, 16
+//   stem 7x7 s2 (3, 64, 224x224)           550 (load 6)      420 / 295     210           170
+//   layer2.0.conv1 3x3 s2 (64, 128, 56)    190 (load 6)      155 / 143     121           102
+//   layer4.0.conv1 3x3 s2 (256, 512, 14)   175 (load 6)      180 / 150     107 to 119    198
+//   layer3.0.downsample 1x1 s2 (128, 28)                     37.5          34.6          33
+// (row-4 pairs: against per-tap at load 6, against row-8 at load 2.) 16 columns leave most of a
+// 7-column class row of layer4 idle; 8 is the best overall. A whole step at layer4.1
+// (bench/fv-profile.mjs, load ~2, back to back), all conv2d-backward dispatches: per-tap
+// 885 / 1150 -> row, 8 columns 666 / 689 ms; the stem alone 343 / 447 -> 194 / 212 ms. The
+// loops over the row, the taps and the columns have constant trip counts and no break, so they
+// unroll and the row's and the accumulators' indices are constants (registers, not scratch).
 //
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(Cin / 4), N * S * S) workgroups,
 //   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
@@ -54,7 +74,11 @@ override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override WG: u32 = 64u;
 
-const COLS: u32 = 4u;
+const COLS: u32 = 8u;
+// Column taps per stride class, at most; the row buffer holds COLS + TAPS - 1 <= RMAX values
+// (conv2dBackwardDispatch rejects ceil(K / S) > RMAX - COLS + 1 = 9).
+override TAPS: u32 = (KSIZE + STRIDE - 1u) / STRIDE;
+const RMAX: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -97,14 +121,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   // 3. Accumulate over output channels o and the taps of this class. Lane c of acc[j] is input
   //    channel 4cg + c at column ix_j.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc: array<vec4<f32>, COLS>;
   let kk = ksize * ksize;
   let outPlane = params.outHeight * params.outWidth;
   var dyPlane = n * cout * outPlane;       // offset of dy[n, o, 0, 0]
   var wTap = cg * cout * kk;               // offset of wt[cg, o, 0, 0]
+  // The class's column taps are kx = kx0 + S t, t = 0 .. TAPS-1 while kx < K; tap t reads output
+  // columns oxTop - t + j, so one row of R = COLS + TAPS - 1 values, from oxTop - (TAPS - 1),
+  // serves every tap and column (loaded once per (o, ky)).
+  let kx0 = u32(rx + p) % stride;
+  let oxLow = (rx + p - i32(kx0)) / s + i32(COLS) * m - i32(TAPS - 1u);
   for (var o = 0u; o < cout; o++) {
     for (var ky = 0u; ky < ksize; ky++) {
       let ty = ry + p - i32(ky);
@@ -112,21 +138,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let oy = ty / s + a;
       let rowOk = oy >= 0 && oy < oh;
       let row = dyPlane + u32(clamp(oy, 0, oh - 1)) * params.outWidth;
-      for (var kx = 0u; kx < ksize; kx++) {
-        let tx = rx + p - i32(kx);
-        if (tx % s != 0) { continue; }     // uniform
-        let ox = tx / s + i32(COLS) * m;   // ox_j = ox + j
-        // 4. The output gradients at the 4 columns (0 outside the output) times the tap's
-        //    weights for the 4 input channels.
-        let wv = wt[wTap + ky * ksize + kx];
-        let d0 = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
-        let d1 = select(0.0, dy[row + u32(clamp(ox + 1, 0, ow - 1))], rowOk && ox + 1 >= 0 && ox + 1 < ow);
-        let d2 = select(0.0, dy[row + u32(clamp(ox + 2, 0, ow - 1))], rowOk && ox + 2 >= 0 && ox + 2 < ow);
-        let d3 = select(0.0, dy[row + u32(clamp(ox + 3, 0, ow - 1))], rowOk && ox + 3 >= 0 && ox + 3 < ow);
-        acc0 += d0 * wv;
-        acc1 += d1 * wv;
-        acc2 += d2 * wv;
-        acc3 += d3 * wv;
+      // 4. The row of output gradients (0 outside the output), then per tap its weights for the
+      //    4 input channels times the COLS columns' gradients, taps in ascending kx.
+      var d: array<f32, RMAX>;
+      for (var r = 0u; r < COLS + TAPS - 1u; r++) {
+        let ox = oxLow + i32(r);
+        d[r] = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
+      }
+      for (var t = 0u; t < TAPS; t++) {
+        let kx = kx0 + stride * t;
+        if (kx < ksize) {                  // uniform; no break, so the loop unrolls
+          let wv = wt[wTap + ky * ksize + kx];
+          let e = TAPS - 1u - t;           // d[e + j] is column ox_j of this tap
+          for (var j = 0u; j < COLS; j++) { acc[j] += d[e + j] * wv; }
+        }
       }
     }
     dyPlane += outPlane;
@@ -140,12 +165,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let ci = 4u * cg + c;
     if (ci >= cin) { break; }
     let base = (n * cin + ci) * plane + rowBase;
-    let v = vec4<f32>(acc0[c], acc1[c], acc2[c], acc3[c]);
-    for (var j = 0; j < 4; j++) {
+    for (var j = 0; j < i32(COLS); j++) {
       let ix = ix0 + s * j;
       if (ix >= i32(wdt)) { break; }
       let i = base + u32(ix);
-      var r = v[j];
+      var r = acc[j][c];
       if (params.add != 0u) { r += addend[i]; }
       if (params.mask != 0u) { r = select(0.0, r, mask[i] > 0.0); }
       dx[i] = r;

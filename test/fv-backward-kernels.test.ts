@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { addBackwardDispatch } from '../src/kernels/add-backward';
 import { batchnormBackwardDispatch } from '../src/kernels/batchnorm-backward';
 import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
-import { conv2dBackwardDispatch, packConv2dWeightsTransposed } from '../src/kernels/conv2d-backward';
+import { conv2dBackwardDispatch, conv2dBackwardKernel, packConv2dWeightsTransposed } from '../src/kernels/conv2d-backward';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../src/kernels/conv2d-weights-transpose';
 import { globalAvgPoolBackwardDispatch } from '../src/kernels/global-avgpool-backward';
 import { maxpool2dArgmaxLength, maxpool2dBackwardDispatches, maxpool2dOutputSize } from '../src/kernels/maxpool2d-backward';
@@ -18,6 +18,9 @@ import {
 import { batchnorm, conv2d, globalAvgPool, maxpool2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, upload } from './helpers/gpu';
 import { testContext } from './fv-context';
+import perTapBackward from './reference/conv2d-backward-per-tap.wgsl';
+
+const PER_TAP_BACKWARD = conv2dBackwardKernel('conv2d-backward-per-tap', perTapBackward);
 
 // Tolerance for the convolution gradient: 1e-5 of the reference's largest magnitude. Each dx
 // element is a float32 sum of n = Cout * (K/S)^2 products (at most 64 * 9 = 576 here) of values in
@@ -85,6 +88,49 @@ describe('conv2d backward (data gradient)', () => {
       if (c.addend) expected = expected.map((v, i) => v + addend[i]);
       if (c.mask) expected = reluBackward(expected, mask);
       expect(relativeError(got, expected), `seed ${seed}`).toBeLessThanOrEqual(CONV_TOLERANCE);
+    });
+  }
+
+  // The kernel's sums per output are pinned, not just their accuracy: bit for bit those of the
+  // per-tap form (test/reference/conv2d-backward-per-tap.wgsl), both compiled by the adapter
+  // under test, at every stride-2 case and at sizes with several column blocks and a remainder.
+  const bitCases: ConvCase[] = [
+    ...convCases.filter((c) => c.shape.stride === 2),
+    { name: 'stem 7x7 s2 p3, 40x37, Cin 3, Cout 6', shape: convShape(1, 3, 40, 37, 6, 7, 2, 3) },
+    { name: '3x3 s2 p1, 29x27, Cin 9, Cout 5, addend and mask', shape: convShape(2, 9, 29, 27, 5, 3, 2, 1), addend: true, mask: true },
+  ];
+  for (const c of bitCases) {
+    it(`is bit-identical to the per-tap form: ${c.name}`, async () => {
+      const ctx = await testContext();
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const s = c.shape;
+      const [oh, ow] = conv2dOutputSize(s);
+      const inCount = s.batch * s.inChannels * s.inHeight * s.inWidth;
+      const dy = upload(ctx, randomArray(s.batch * s.outChannels * oh * ow, rng));
+      const w = randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng);
+      const wt = upload(ctx, packConv2dWeightsTransposed(w, randomArray(s.outChannels, rng, 0.5, 1.5), s));
+      const addend = c.addend ? upload(ctx, randomArray(inCount, rng)) : undefined;
+      const mask = c.mask ? upload(ctx, randomArray(inCount, rng).map((v) => (Math.abs(v) < 0.1 ? 0 : v))) : undefined;
+      const got = poisoned(ctx, inCount);
+      const want = poisoned(ctx, inCount);
+      const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / 4);
+      ctx.run([
+        conv2dBackwardDispatch(ctx, s, { gradOutput: dy, weightsTransposed: wt, gradInput: got, addend, mask }),
+        ctx.dispatch('conv2d-backward per tap', PER_TAP_BACKWARD, {
+          constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: 64 },
+          params: {
+            inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
+            outHeight: oh, outWidth: ow, padding: s.padding, add: addend ? 1 : 0, mask: mask ? 1 : 0,
+          },
+          buffers: [dy, wt, addend ?? ctx.placeholder, mask ?? ctx.placeholder, want],
+          workgroups: [Math.ceil(Math.ceil(s.inHeight / s.stride) * colBlocks / 64), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride],
+        }),
+      ]);
+      const [a, b] = await ctx.readback([{ buffer: got, byteLength: inCount * 4 }, { buffer: want, byteLength: inCount * 4 }]);
+      let mismatches = 0;
+      for (let i = 0; i < inCount; i++) if (!Object.is(a[i], b[i])) mismatches++;
+      expect(mismatches, `seed ${seed}`).toBe(0);
     });
   }
 

@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { mat3d } from 'wgpu-matrix';
-import { writeBuffer } from '../src/gpu/context';
+import { grid1d, writeBuffer } from '../src/gpu/context';
 import {
-  type ResampleGeometry, type ResampleLayout, affineResampleDispatch, packResampleGeometry,
+  type ResampleGeometry, type ResampleLayout, affineResampleDispatch, packResampleGeometry, resampleKernel, resampleParams,
 } from '../src/kernels/affine-resample';
 import { affineResampleBackwardDispatch } from '../src/kernels/affine-resample-backward';
 import { reflectPadDispatch } from '../src/kernels/reflect-pad';
@@ -24,6 +24,9 @@ import {
 } from './reference/backward';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, upload } from './helpers/gpu';
 import { testContext } from './fv-context';
+import perPixelResample from './reference/affine-resample-per-pixel.wgsl';
+
+const PER_PIXEL_RESAMPLE = resampleKernel('affine-resample-per-pixel', perPixelResample);
 
 // Bilinear resampling sums 4 products with weights computed in float32 from a float32 sampling
 // map: the position is off by ~1e-7 * size pixels, so the values by ~1e-5 of the data's scale at
@@ -129,6 +132,44 @@ describe('affine resample and reflect pad kernels', () => {
       expect(Math.abs(dot(ax64, y) - dot(x, resampleAdjointReference(y, images, l))) / (norm(ax64) * norm(y))).toBeLessThan(1e-12);
     });
   }
+
+  it('resample forward is bit-identical to its per-pixel form (odd strides, steep maps, windows)', async () => {
+    // The kernel's arithmetic per output is pinned, not just its accuracy: it must equal the
+    // per-pixel form's outputs bit for bit (both compiled by the adapter under test).
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    const [srcMax, dstMax] = [37, 35];
+    const images: ResampleGeometry[] = [
+      ...randomGeometries(rng, 3, srcMax, dstMax),
+      ...Array.from({ length: 2 }, (_, k) => {
+        const t = (-40 + 80 * rng()) * Math.PI / 180;
+        const s = 0.5 + 1.5 * rng();
+        const [a, b, c, d] = [Math.cos(t) * s, -Math.sin(t) * s, Math.sin(t) * s, Math.cos(t) * s];
+        const map = [a, b, 3 * rng() - 1.5, c, d, 2 * rng() - 1] as const;
+        return { srcHeight: srcMax - k, srcWidth: srcMax - 2 * k, dstHeight: dstMax - 3 * k, dstWidth: dstMax - k,
+          window: { x0: 2 * k, y0: k, x1: dstMax - k, y1: dstMax - 1 }, map };
+      }),
+    ];
+    const l: ResampleLayout = { batch: images.length, channels: 3, srcStrideH: srcMax, srcStrideW: srcMax, dstStrideH: dstMax, dstStrideW: dstMax };
+    const x = randomArray(l.batch * l.channels * srcMax * srcMax, rng);
+    const geometry = ctx.createStorageBuffer('geometry', new Float32Array(packResampleGeometry(images)));
+    const nDst = l.batch * l.channels * dstMax * dstMax;
+    const ax = poisoned(ctx, nDst);
+    ctx.run([affineResampleDispatch(ctx, l, { images: geometry, input: upload(ctx, x), output: ax })]);
+    const got = await download(ctx, ax, nDst);
+    // The per-pixel form (test/reference/affine-resample-per-pixel.wgsl) on the same adapter.
+    const old = poisoned(ctx, nDst);
+    ctx.run([ctx.dispatch('affine resample per pixel', PER_PIXEL_RESAMPLE, {
+      constants: { WG: 64 }, params: resampleParams(l), buffers: [geometry, upload(ctx, x), old],
+      workgroups: grid1d(nDst, 64),
+    })]);
+    const want = await download(ctx, old, nDst);
+    expect(relativeError(got, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    let mismatches = 0;
+    for (let i = 0; i < nDst; i++) if (!Object.is(got[i], want[i])) mismatches++;
+    expect(mismatches, `seed ${seed}`).toBe(0);
+  });
 
   it('resample adjoint matches the reference for steep maps (rotations to 60 degrees, scales 0.4 to 2.5, shear, windows)', async () => {
     // The adjoint walks the bounding box of each source pixel's preimage, whose size follows the

@@ -29,6 +29,8 @@ export interface ResampleLayout {
 }
 
 const WORKGROUP_SIZE = 64;
+/** Destination pixels per thread of affine-resample.wgsl (its COLS). */
+const RESAMPLE_COLUMNS = 8;
 
 /** The Params of affine-resample.wgsl and affine-resample-backward.wgsl: the batch's tensor layout. */
 const RESAMPLE_PARAMS = uniforms('Params', {
@@ -95,8 +97,13 @@ export function resampleParams(l: ResampleLayout) {
 
 export function affineResampleDispatch(ctx: GpuContext, l: ResampleLayout,
   b: { images: GPUBuffer; input: GPUBuffer; output: GPUBuffer }, label = 'affine resample'): Dispatch {
+  // One layer of workgroups per plane (the shader takes the plane from workgroup_id.z, so the
+  // image's geometry is a uniform load); a thread per 8 destination pixels of a row.
+  const planes = l.batch * l.channels;
+  if (planes > 65535) throw new Error(`${label}: ${planes} planes exceed 65535 workgroups along z`);
+  const [gx, gy] = grid1d(l.dstStrideH * Math.ceil(l.dstStrideW / RESAMPLE_COLUMNS), WORKGROUP_SIZE);
   return ctx.dispatch(label, AFFINE_RESAMPLE, {
     constants: { WG: WORKGROUP_SIZE }, params: resampleParams(l),
-    buffers: [b.images, b.input, b.output], workgroups: grid1d(l.batch * l.channels * l.dstStrideH * l.dstStrideW, WORKGROUP_SIZE),
+    buffers: [b.images, b.input, b.output], workgroups: [gx, gy, planes],
   });
 }

@@ -11,15 +11,20 @@ import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './co
 
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
-const COLUMN_BLOCK = 4;
+const COLUMN_BLOCK = 8;
 
-const CONV2D_BACKWARD = kernel('conv2d-backward', uniforms('Params', {
-  ...CONV2D_GEOMETRY_PARAMS,
-  /** 1: add the addend */
-  add: 'u32',
-  /** 1: zero where mask <= 0 */
-  mask: 'u32',
-}), source);
+/** The kernel `label` of a conv2d-backward `source` with its Params (the tests' per-tap reference shares them). */
+export function conv2dBackwardKernel(label: string, wgsl: string) {
+  return kernel(label, uniforms('Params', {
+    ...CONV2D_GEOMETRY_PARAMS,
+    /** 1: add the addend */
+    add: 'u32',
+    /** 1: zero where mask <= 0 */
+    mask: 'u32',
+  }), wgsl);
+}
+
+const CONV2D_BACKWARD = conv2dBackwardKernel('conv2d-backward', source);
 
 /**
  * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
@@ -61,18 +66,22 @@ export interface Conv2dBackwardBuffers {
 }
 
 /**
- * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 4 input
- * columns of one stride class (see the shader), workgroups split by image and class.
+ * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 8 input
+ * columns of one stride class (see the shader), workgroups split by image and class. ceil(K / S) <= 9.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
   label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
   const [oh, ow] = conv2dOutputSize(s);
-  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 4) column blocks.
+  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
   const classRows = Math.ceil(s.inHeight / s.stride);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
   ];
+  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX (16) values.
+  if (Math.ceil(s.kernel / s.stride) > 16 - COLUMN_BLOCK + 1) {
+    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than 9 column taps per stride class`);
+  }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((g) => g > limit)) {
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);

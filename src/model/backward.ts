@@ -307,7 +307,8 @@ export class BackwardPlan implements DifferentiableNetwork {
       const pool = { batch, channels: arch.stem.outChannels, inHeight: plan.stem[0], inWidth: plan.stem[1], ...arch.pool };
       // Scratch: each pooling window's pick (u32), written and read within the maxpool backward.
       const argmax = this.alloc('maxpool argmax (scratch)', [maxpool2dArgmaxLength(pool)]);
-      this.backward.push(...maxpool2dBackwardDispatches(ctx, pool, { input: tap('relu'), gradOutput: gPool, gradInput: gradBn1, argmax },
+      // In order with the other steps (they are materialised after the Winograd scratch exists).
+      steps.push(() => maxpool2dBackwardDispatches(ctx, pool, { input: tap('relu'), gradOutput: gPool, gradInput: gradBn1, argmax },
         { reluMask: true }, 'maxpool backward (+ stem relu)'));
     } else if (target === 'relu') {
       gradBn1 = this.alloc('d/d(bn1)', stemShape);
