@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
-  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradScratchBytes,
+  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradProductKernel, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
@@ -121,6 +121,16 @@ describe('conv2d-winograd kernels', () => {
       expect(relativeError(got, winogradFilter(w, s, tile)), `seed ${seed}`).toBeLessThanOrEqual(1e-6);
     });
   }
+
+  it('runs its products in registers on CPU adapters and where compatibility mode hides the adapter, tiled on a GPU', async () => {
+    const ctx = await testContext();
+    const base = { ...ctx.adapter, isFallbackAdapter: false, featureLevel: 'core' as const };
+    expect(winogradProductKernel({ ...base, name: 'lavapipe' })).toBe('plain');
+    expect(winogradProductKernel({ ...base, name: 'swiftshader' })).toBe('plain');
+    expect(winogradProductKernel({ ...base, name: 'nvidia hopper', vendor: 'nvidia', description: 'NVIDIA H200' })).toBe('tiled');
+    expect(winogradProductKernel({ ...base, name: 'unknown', featureLevel: 'compatibility', vendor: '', description: '' })).toBe('plain');
+    expect(winogradProductKernel({ ...base, name: 'qualcomm', featureLevel: 'compatibility', vendor: 'qualcomm', description: 'Adreno' })).toBe('tiled');
+  });
 
   it('runs 3x3 stride-1 padding-1 convolutions only, and refuses others in one line', async () => {
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd');
