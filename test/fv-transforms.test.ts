@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { mat3d } from 'wgpu-matrix';
-import { grid1d, writeBuffer } from '../src/gpu/context';
+import { type GpuContext, grid1d, writeBuffer } from '../src/gpu/context';
 import {
   type ResampleGeometry, type ResampleLayout, affineResampleDispatch, packResampleGeometry, resampleKernel, resampleParams,
 } from '../src/kernels/affine-resample';
@@ -103,6 +103,29 @@ function randomGeometries(rng: () => number, batch: number, srcMax: number, dstM
   return images;
 }
 
+/**
+ * The resample and its adjoint on the GPU, on fresh random data for layout `l`, against the float64
+ * references, and each other's transposes (<A x, y> = <x, A^T y>). Returns the data used.
+ */
+async function checkResample(ctx: GpuContext, rng: () => number, images: Parameters<typeof packResampleGeometry>[0], l: ResampleLayout, seed: number) {
+  const nSrc = l.batch * l.channels * l.srcStrideH * l.srcStrideW;
+  const nDst = l.batch * l.channels * l.dstStrideH * l.dstStrideW;
+  const x = randomArray(nSrc, rng);
+  const y = randomArray(nDst, rng);
+  const geometry = ctx.createStorageBuffer('geometry', new Float32Array(packResampleGeometry(images)));
+  const ax = poisoned(ctx, nDst);
+  const aty = poisoned(ctx, nSrc);
+  ctx.run([
+    affineResampleDispatch(ctx, l, { images: geometry, input: upload(ctx, x), output: ax }),
+    affineResampleBackwardDispatch(ctx, l, { images: geometry, gradOutput: upload(ctx, y), gradInput: aty }),
+  ]);
+  const [axv, atyv] = await ctx.readback([{ buffer: ax, byteLength: nDst * 4 }, { buffer: aty, byteLength: nSrc * 4 }]);
+  expect(relativeError(axv, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+  expect(relativeError(atyv, resampleAdjointReference(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+  expect(Math.abs(dot(axv, y) - dot(x, atyv)) / (norm(axv) * norm(y)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+  return { x, y };
+}
+
 describe('affine resample and reflect pad kernels', () => {
   for (const [srcMax, dstMax] of [[13, 13], [11, 15], [16, 12]]) {
     it(`resample forward and adjoint match the references (batch 3, source ${srcMax}, destination ${dstMax})`, async () => {
@@ -111,22 +134,7 @@ describe('affine resample and reflect pad kernels', () => {
       const rng = makeRng(seed);
       const images = randomGeometries(rng, 3, srcMax, dstMax);
       const l: ResampleLayout = { batch: 3, channels: 3, srcStrideH: srcMax, srcStrideW: srcMax, dstStrideH: dstMax, dstStrideW: dstMax };
-      const nSrc = 3 * 3 * srcMax * srcMax;
-      const nDst = 3 * 3 * dstMax * dstMax;
-      const x = randomArray(nSrc, rng);
-      const y = randomArray(nDst, rng);
-      const geometry = ctx.createStorageBuffer('geometry', new Float32Array(packResampleGeometry(images)));
-      const ax = poisoned(ctx, nDst);
-      const aty = poisoned(ctx, nSrc);
-      ctx.run([
-        affineResampleDispatch(ctx, l, { images: geometry, input: upload(ctx, x), output: ax }),
-        affineResampleBackwardDispatch(ctx, l, { images: geometry, gradOutput: upload(ctx, y), gradInput: aty }),
-      ]);
-      const [axv, atyv] = await ctx.readback([{ buffer: ax, byteLength: nDst * 4 }, { buffer: aty, byteLength: nSrc * 4 }]);
-      expect(relativeError(axv, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
-      expect(relativeError(atyv, resampleAdjointReference(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
-      const gap = Math.abs(dot(axv, y) - dot(x, atyv)) / (norm(axv) * norm(y));
-      expect(gap, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      const { x, y } = await checkResample(ctx, rng, images, l, seed);
       // The float64 references are each other's transposes.
       const ax64 = resampleReference(x, images, l);
       expect(Math.abs(dot(ax64, y) - dot(x, resampleAdjointReference(y, images, l))) / (norm(ax64) * norm(y))).toBeLessThan(1e-12);
@@ -190,21 +198,7 @@ describe('affine resample and reflect pad kernels', () => {
       return { srcHeight: src, srcWidth: src, dstHeight: dst, dstWidth: dst, window: { x0: 1, y0: 0, x1: dst, y1: dst - 1 }, map };
     });
     const l: ResampleLayout = { batch: 3, channels: 2, srcStrideH: srcMax, srcStrideW: srcMax, dstStrideH: dstMax, dstStrideW: dstMax };
-    const nSrc = 3 * 2 * srcMax * srcMax;
-    const nDst = 3 * 2 * dstMax * dstMax;
-    const x = randomArray(nSrc, rng);
-    const y = randomArray(nDst, rng);
-    const geometry = ctx.createStorageBuffer('geometry', new Float32Array(packResampleGeometry(images)));
-    const ax = poisoned(ctx, nDst);
-    const aty = poisoned(ctx, nSrc);
-    ctx.run([
-      affineResampleDispatch(ctx, l, { images: geometry, input: upload(ctx, x), output: ax }),
-      affineResampleBackwardDispatch(ctx, l, { images: geometry, gradOutput: upload(ctx, y), gradInput: aty }),
-    ]);
-    const [axv, atyv] = await ctx.readback([{ buffer: ax, byteLength: nDst * 4 }, { buffer: aty, byteLength: nSrc * 4 }]);
-    expect(relativeError(axv, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
-    expect(relativeError(atyv, resampleAdjointReference(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
-    expect(Math.abs(dot(axv, y) - dot(x, atyv)) / (norm(axv) * norm(y)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    await checkResample(ctx, rng, images, l, seed);
   });
 
   for (const [h, w, p] of [[9, 11, 4], [6, 6, 5], [20, 17, 16]]) {
