@@ -180,8 +180,24 @@ const TABLE_COLUMNS: { head: string; title: string; type: 'number' | 'text'; get
   { head: 'mean |W|', title: 'mean |W| of conv2 filter', type: 'number', get: (_b, c) => c.conv2MeanAbsWeight },
 ];
 
+/** The header cells of a sortable table (SORTABLE_JS sorts a column by its data-type). */
+export function sortableHead(columns: readonly { head: string; title: string; type: string }[]): string {
+  return columns.map((col) => `<th scope="col" data-type="${col.type}" title="${escapeHtml(col.title)}">${escapeHtml(col.head)}</th>`).join('');
+}
+
+/** A text cell of a sortable table: the value in data-v (what sorting reads), 'yes' marked, empty as a dash. */
+export function textCell(v: unknown): string {
+  const s = v === null ? '' : String(v);
+  return `<td data-v="${escapeHtml(s)}"${s === 'yes' ? ' class="yes"' : ''}>${s === '' ? '—' : escapeHtml(s)}</td>`;
+}
+
+/** The sortable tables' header styles (the report's and the site's pages). */
+export const SORTABLE_CSS = `table.sortable thead th { cursor: pointer; user-select: none; }
+table.sortable thead th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
+table.sortable thead th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }`;
+
 function channelTable(a: AnalysisJson, siteLinks: boolean): string {
-  const head = TABLE_COLUMNS.map((col) => `<th scope="col" data-type="${col.type}" title="${escapeHtml(col.title)}">${escapeHtml(col.head)}</th>`).join('');
+  const head = sortableHead(TABLE_COLUMNS);
   const rows: string[] = [];
   for (const b of a.blocks) {
     for (const c of b.channels) {
@@ -193,8 +209,7 @@ function channelTable(a: AnalysisJson, siteLinks: boolean): string {
           const linked = siteLinks && col.head === 'ch' ? `<a href="${escapeHtml(`${SITE_DIR}/${channelPagePath(b.block, c.channel)}`)}">${text}</a>` : text;
           return `<td data-v="${n === null ? '' : n}">${linked}</td>`;
         }
-        const s = v === null ? '' : String(v);
-        return `<td data-v="${escapeHtml(s)}"${s === 'yes' ? ' class="yes"' : ''}>${s === '' ? '—' : escapeHtml(s)}</td>`;
+        return textCell(v);
       });
       rows.push(`<tr data-block="${escapeHtml(b.block)}">${cells.join('')}</tr>`);
     }
@@ -345,9 +360,7 @@ th:first-child, td:first-child { text-align: left; }
 table.summary td:nth-child(-n+4), table.summary th:nth-child(-n+4) { text-align: left; }
 table.stats td, table.stats th { white-space: normal; text-align: left; vertical-align: top; }
 thead th { position: sticky; top: 0; background: #eef2f8; }
-table.sortable thead th { cursor: pointer; user-select: none; }
-table.sortable thead th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
-table.sortable thead th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }
+${SORTABLE_CSS}
 #channel-table { min-width: 100%; }
 .table-wrap.channels { max-height: 640px; }
 td.yes { color: #2e7d4a; font-weight: 600; }

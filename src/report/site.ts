@@ -10,7 +10,7 @@ import type { AnalysisJson, BlockResult, ChannelResult } from '../analysis/analy
 import type { BlockDetails, ChannelDetail, TuningCurve } from '../analysis/details';
 import { displayName } from '../model/family';
 import { SORTABLE_JS } from './client';
-import { COLOURS, analysedArchitecture, documentHead, escapeHtml, fmt, fmtP } from './html';
+import { COLOURS, SORTABLE_CSS, analysedArchitecture, documentHead, escapeHtml, fmt, fmtP, sortableHead, textCell } from './html';
 import { blockPagePath, channelPagePath } from './site-paths';
 
 export { SITE_DIR, blockPagePath, channelPagePath } from './site-paths';
@@ -191,14 +191,13 @@ function channelMap(b: BlockResult, href: (c: number) => string): string {
 }
 
 function blockPage(a: AnalysisJson, b: BlockResult, options: SiteOptions, networkName: string): string {
-  const head = BLOCK_COLUMNS.map((col) => `<th scope="col" data-type="${col.type}" title="${escapeHtml(col.title)}">${escapeHtml(col.head)}</th>`).join('');
+  const head = sortableHead(BLOCK_COLUMNS);
   const rows = b.channels.map((c) => {
     const cells = BLOCK_COLUMNS.map((col, i) => {
       const v = col.get(c);
       if (i === 0) return `<td data-v="${c.channel}"><a href="channel-${c.channel}.html">${c.channel}</a></td>`;
       if (col.type === 'number') return `<td data-v="${v === null ? '' : v}">${fmt(v as number | null)}</td>`;
-      const s = v === null ? '' : String(v);
-      return `<td data-v="${escapeHtml(s)}"${s === 'yes' ? ' class="yes"' : ''}>${s === '' ? '—' : escapeHtml(s)}</td>`;
+      return textCell(v);
     });
     const probes = [c.probes.input[0], c.probes.branch[0]].map((n) => `<td class="img">${n === undefined ? '' : thumb(n, options.imagePath, '../', undefined, true)}</td>`);
     return `<tr data-category="${escapeHtml(c.category ?? 'undefined')}" data-si="${c.scaleInvariant ? 'yes' : 'no'}">${cells.join('')}${probes.join('')}</tr>`;
@@ -279,9 +278,7 @@ table.kv td { text-align: left; white-space: normal; }
 table.readouts { margin-top: 10px; } table.readouts th, table.readouts td { text-align: right; }
 caption { text-align: left; color: var(--muted); font-size: 13px; padding-bottom: 4px; }
 thead th { position: sticky; top: 0; background: #eef2f8; }
-table.sortable thead th { cursor: pointer; user-select: none; }
-table.sortable thead th[aria-sort="ascending"]::after { content: " ▲"; font-size: 10px; }
-table.sortable thead th[aria-sort="descending"]::after { content: " ▼"; font-size: 10px; }
+${SORTABLE_CSS}
 .table-wrap { overflow-x: auto; }
 figure { margin: 0; font-size: 11px; color: var(--muted); text-align: center; }
 figure img { width: 64px; height: 64px; object-fit: cover; border-radius: 3px; background: #ddd; display: block; }
