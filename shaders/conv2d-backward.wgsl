@@ -127,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var dyPlane = n * cout * outPlane;       // offset of dy[n, o, 0, 0]
   var wTap = cg * cout * kk;               // offset of wt[cg, o, 0, 0]
   // The class's column taps are kx = kx0 + S t, t = 0 .. TAPS-1 while kx < K; tap t reads output
-  // columns oxTop - t + j, so one row of R = COLS + TAPS - 1 values, from oxTop - (TAPS - 1),
+  // columns oxLow + (TAPS - 1 - t) + j, so one row of R = COLS + TAPS - 1 values, from oxLow,
   // serves every tap and column (loaded once per (o, ky)).
   let kx0 = u32(rx + p) % stride;
   let oxLow = (rx + p - i32(kx0)) / s + i32(COLS) * m - i32(TAPS - 1u);

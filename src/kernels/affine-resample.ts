@@ -28,7 +28,8 @@ export interface ResampleLayout {
   dstStrideW: number;
 }
 
-const WORKGROUP_SIZE = 64;
+/** Threads per workgroup of both passes (their WG). */
+export const WORKGROUP_SIZE = 64;
 /** Destination pixels per thread of affine-resample.wgsl (its COLS). */
 const RESAMPLE_COLUMNS = 8;
 
@@ -95,15 +96,22 @@ export function resampleParams(l: ResampleLayout) {
   return { batch: l.batch, channels: l.channels, srcStrideH: l.srcStrideH, srcStrideW: l.srcStrideW, dstStrideH: l.dstStrideH, dstStrideW: l.dstStrideW };
 }
 
-export function affineResampleDispatch(ctx: GpuContext, l: ResampleLayout,
-  b: { images: GPUBuffer; input: GPUBuffer; output: GPUBuffer }, label = 'affine resample'): Dispatch {
-  // One layer of workgroups per plane (the shader takes the plane from workgroup_id.z, so the
-  // image's geometry is a uniform load); a thread per 8 destination pixels of a row.
+/**
+ * The grid of both passes: one layer of workgroups per plane (the shaders take the plane from
+ * workgroup_id.z, so the image's geometry is a uniform load), `threadsPerPlane` threads in each.
+ */
+export function resamplePlaneGrid(l: ResampleLayout, threadsPerPlane: number, label: string): [number, number, number] {
   const planes = l.batch * l.channels;
   if (planes > 65535) throw new Error(`${label}: ${planes} planes exceed 65535 workgroups along z`);
-  const [gx, gy] = grid1d(l.dstStrideH * Math.ceil(l.dstStrideW / RESAMPLE_COLUMNS), WORKGROUP_SIZE);
+  const [gx, gy] = grid1d(threadsPerPlane, WORKGROUP_SIZE);
+  return [gx, gy, planes];
+}
+
+export function affineResampleDispatch(ctx: GpuContext, l: ResampleLayout,
+  b: { images: GPUBuffer; input: GPUBuffer; output: GPUBuffer }, label = 'affine resample'): Dispatch {
+  // A thread per 8 destination pixels of a row.
   return ctx.dispatch(label, AFFINE_RESAMPLE, {
     constants: { WG: WORKGROUP_SIZE }, params: resampleParams(l),
-    buffers: [b.images, b.input, b.output], workgroups: [gx, gy, planes],
+    buffers: [b.images, b.input, b.output], workgroups: resamplePlaneGrid(l, l.dstStrideH * Math.ceil(l.dstStrideW / RESAMPLE_COLUMNS), label),
   });
 }

@@ -12,6 +12,8 @@ import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './co
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
 const COLUMN_BLOCK = 8;
+/** Output gradients a thread's row holds (the shader's RMAX): COLS + column taps - 1 at most. */
+const ROW_MAX = 16;
 
 /** The kernel `label` of a conv2d-backward `source` with its Params (the tests' per-tap reference shares them). */
 export function conv2dBackwardKernel(label: string, wgsl: string) {
@@ -78,9 +80,9 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
   ];
-  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX (16) values.
-  if (Math.ceil(s.kernel / s.stride) > 16 - COLUMN_BLOCK + 1) {
-    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than 9 column taps per stride class`);
+  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX values.
+  if (Math.ceil(s.kernel / s.stride) > ROW_MAX - COLUMN_BLOCK + 1) {
+    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than ${ROW_MAX - COLUMN_BLOCK + 1} column taps per stride class`);
   }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((g) => g > limit)) {

@@ -78,7 +78,7 @@ export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogr
     return filterBytes <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
   }
   if (adapter.name === 'swiftshader') return 'rows';
-  if (adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description) return 'direct';
+  if (adapterHidden(adapter)) return 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
 }
@@ -97,6 +97,11 @@ export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: 
   if (forward !== 'winograd') return forward;
   const filterBytes = (2 * (network?.winogradWeights ?? 0) * 4 * winogradProducts(4)) / 9;
   return filterBytes <= 2 * WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd4' : 'winograd';
+}
+
+/** Compatibility mode over ANGLE (Chromium) reports no adapter at all: what runs below is unknown. */
+export function adapterHidden(adapter: AdapterDescription): boolean {
+  return adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description;
 }
 
 /** A caller's choice ('auto' = conv2dVariantFor), checked: an unknown name throws. */

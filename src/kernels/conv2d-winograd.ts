@@ -33,7 +33,7 @@ import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from 
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize } from './conv2d';
-import { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
+import { type WinogradTile, adapterHidden, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
 
 export { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles };
 
@@ -72,8 +72,7 @@ export type WinogradProductKernel = 'tiled' | 'plain';
  * 1,246 ms per ResNet18 forward with the tiled product, 6.8x 'direct'); 'tiled' on a GPU.
  */
 export function winogradProductKernel(adapter: AdapterDescription): WinogradProductKernel {
-  const hidden = adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description;
-  return adapter.name === 'swiftshader' || adapter.name === 'lavapipe' || adapter.isFallbackAdapter || hidden ? 'plain' : 'tiled';
+  return adapter.name === 'swiftshader' || adapter.name === 'lavapipe' || adapter.isFallbackAdapter || adapterHidden(adapter) ? 'plain' : 'tiled';
 }
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */

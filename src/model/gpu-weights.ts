@@ -227,16 +227,8 @@ export class NetworkWeights {
    * the state-dict filter need not be kept on the CPU in case a plan does later.
    */
   winograd(spec: ConvSpec, tile: WinogradTile = 2): GPUBuffer {
-    const key = `${spec.conv} (Winograd F(${tile}x${tile}))`;
-    let buffer = this.derived.get(key);
-    if (!buffer) {
-      if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
-      const w = this.conv(spec);
-      buffer = this.ctx.device.createBuffer({ label: `${spec.conv} Winograd F(${tile}x${tile}) filter`, size: winogradFilterLength(spec, tile) * 4, usage: GPUBufferUsage.STORAGE });
-      this.ctx.run([winogradFilterDispatch(this.ctx, spec, { weights: w.weights, output: buffer }, tile, `${spec.conv} Winograd F(${tile}x${tile}) filter transform`)]);
-      this.derived.set(key, buffer);
-    }
-    return buffer;
+    return this.winogradOf(`${spec.conv} (Winograd F(${tile}x${tile}))`, `${spec.conv} Winograd F(${tile}x${tile})`, spec, tile,
+      () => ({ weights: this.conv(spec).weights, shape: spec }));
   }
 
   /**
@@ -248,13 +240,23 @@ export class NetworkWeights {
   gradientWinograd(spec: ConvSpec, tile: WinogradTile = 2, options: { unitScale?: boolean } = {}): GPUBuffer {
     const unitScale = options.unitScale ?? false;
     const key = `${spec.conv}${unitScale ? ' (unit scale)' : ''} gradient (Winograd F(${tile}x${tile}))`;
+    return this.winogradOf(key, key, spec, tile, () => ({
+      weights: this.transposed(spec, { unitScale, flip: true }), shape: { inChannels: spec.outChannels, outChannels: spec.inChannels },
+    }));
+  }
+
+  /**
+   * U of a packed 3x3 filter (`source()`: the buffer and its channels), made on the GPU the first
+   * time `key` is asked for and kept in `derived`; `label` names the buffer and its dispatch.
+   */
+  private winogradOf(key: string, label: string, spec: ConvSpec, tile: WinogradTile,
+    source: () => { weights: GPUBuffer; shape: { inChannels: number; outChannels: number } }): GPUBuffer {
     let buffer = this.derived.get(key);
     if (!buffer) {
       if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
-      const flipped = this.transposed(spec, { unitScale, flip: true });
-      const gradientShape = { inChannels: spec.outChannels, outChannels: spec.inChannels };
-      buffer = this.ctx.device.createBuffer({ label: `${key} filter`, size: winogradFilterLength(gradientShape, tile) * 4, usage: GPUBufferUsage.STORAGE });
-      this.ctx.run([winogradFilterDispatch(this.ctx, gradientShape, { weights: flipped, output: buffer }, tile, `${key} filter transform`)]);
+      const { weights, shape } = source();
+      buffer = this.ctx.device.createBuffer({ label: `${label} filter`, size: winogradFilterLength(shape, tile) * 4, usage: GPUBufferUsage.STORAGE });
+      this.ctx.run([winogradFilterDispatch(this.ctx, shape, { weights, output: buffer }, tile, `${label} filter transform`)]);
       this.derived.set(key, buffer);
     }
     return buffer;
