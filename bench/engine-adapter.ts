@@ -7,7 +7,7 @@
 // API used (src/model/engine.ts):
 //   ResNetEngine.create({ gpu?, device?, featureLevel? })     -> engine
 //   engine.loadWeights(Map<name, {shape, data}>, { architecture? })  (a family member's name)
-//   engine.forward({shape: [N,3,H,W], data}, { taps })          -> Map<tap, {shape, data}>
+//   engine.forward({shape: [N,3,H,W], data}, { taps, into? })   -> Map<tap, {shape, data}>
 //   optional, used when present: engine.plan(N, H, W, taps)    (pipelines + buffers, timed apart)
 //   engine.ctx.pipelines.creationMs, engine.ctx.pool.peakBytesInUse, engine.weightBytes,
 //   engine.computableTaps() / ResNetEngine.allTaps(), engine.adapter, engine.dispose()
@@ -34,7 +34,8 @@ export interface OurEngine {
   allTaps(): string[];
   /** Build (and cache) the plan for a shape and tap set: pipelines, bind groups, buffers. */
   prepare(batch: number, height: number, width: number, taps: string[]): Promise<number | null>;
-  forward(input: HostTensor, taps: string[]): Promise<Map<string, HostTensor>>;
+  /** `into`: an earlier result whose arrays this one overwrites (the engine's `into` option). */
+  forward(input: HostTensor, taps: string[], into?: Map<string, HostTensor>): Promise<Map<string, HostTensor>>;
   /** JS-side ms spent in createComputePipeline so far (the engine's own counter), if it keeps one. */
   pipelineCreationMs(): number | null;
   memory(): EngineMemory;
@@ -94,7 +95,7 @@ export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core
       await e.ctx?.device?.queue?.onSubmittedWorkDone?.();
       return performance.now() - s;
     },
-    forward: (input, taps) => e.forward(input, { taps }),
+    forward: (input, taps, into) => e.forward(input, { taps, ...(into ? { into } : {}) }),
     pipelineCreationMs: () => (typeof e.ctx?.pipelines?.creationMs === 'number' ? e.ctx.pipelines.creationMs : null),
     memory: () => ({
       weightBytes: e.weightBytes,

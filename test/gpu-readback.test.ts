@@ -125,3 +125,65 @@ describe('repeated forwards of one plan', () => {
     }
   });
 });
+
+describe('forward into the arrays of an earlier result', () => {
+  it('overwrites them in place with the same values a fresh forward returns, and leaves taps it lacks to new arrays', async () => {
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    const weights = randomWeights(seed);
+    const engine = await ResNetEngine.create({ context: await testContext() });
+    try {
+      engine.loadWeights(weights);
+      const shape = [2, 3, 37, 35];
+      const inputs = [0, 1].map(() => ({ shape, data: randomArray(2 * 3 * 37 * 35, rng, -2, 2) }));
+      const taps = ['relu', 'layer1.0.bn1', 'layer1.0.skip', 'layer1.0.sum', 'layer1.0', 'layer2.0.downsample.1', 'fc'];
+      const fresh = await Promise.all(inputs.map((x) => engine.forward(x, { taps })));
+      // The first result, poisoned, is the target of the second input's forward (all but 'fc').
+      const first = await engine.forward(inputs[0], { taps });
+      for (const t of first.values()) t.data.fill(Number.NaN);
+      const into = new Map([...first].filter(([tap]) => tap !== 'fc'));
+      const second = await engine.forward(inputs[1], { taps, into });
+      for (const tap of taps) {
+        const got = second.get(tap)!;
+        expect(got.shape, tap).toEqual(fresh[1].get(tap)!.shape);
+        // Same plan, same kernels: bit for bit what a forward into new arrays returns.
+        expect(relativeError(got.data, fresh[1].get(tap)!.data), `${tap} (seed ${seed})`).toBe(0);
+        if (tap === 'fc') expect(got.data).not.toBe(first.get('fc')!.data);
+        else expect(got.data, tap).toBe(first.get(tap)!.data);
+      }
+      // And back again, each forward into the one before's arrays.
+      const third = await engine.forward(inputs[0], { taps, into: second });
+      for (const tap of taps) expect(relativeError(third.get(tap)!.data, fresh[0].get(tap)!.data), tap).toBe(0);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it('refuses a target of the wrong shape, size or type, or two that overlap, before any GPU work', async () => {
+    const engine = await ResNetEngine.create({ context: await testContext() });
+    try {
+      engine.loadWeights(randomWeights(3));
+      const x = { shape: [1, 3, 33, 33], data: new Float32Array(3 * 33 * 33) };
+      const taps = ['layer1.0', 'layer1.1'];
+      const plane = 64 * 9 * 9; // layer1 at 33 x 33: 17 after the stem conv, 9 after the max pool
+      const ok = () => ({ shape: [1, 64, 9, 9], data: new Float32Array(plane) });
+      await expect(engine.forward(x, { taps, into: new Map([['layer1.0', { shape: [1, 64, 9, 8], data: new Float32Array(plane) }]]) }))
+        .rejects.toThrow(/into: tap 'layer1.0' is \[1,64,9,9\]/);
+      await expect(engine.forward(x, { taps, into: new Map([['layer1.0', { shape: [1, 64, 9, 9], data: new Float32Array(plane + 1) }]]) }))
+        .rejects.toThrow(/into: tap 'layer1.0' is \[1,64,9,9\] \(5184 values\), the array given is \[1,64,9,9\] with 5185 values/);
+      await expect(engine.forward(x, { taps, into: new Map([['layer1.1', { shape: [1, 64, 9, 9], data: new Float64Array(plane) as unknown as Float32Array }]]) }))
+        .rejects.toThrow(/into: tap 'layer1.1' needs a Float32Array, got Float64Array/);
+      const shared = new Float32Array(plane + 10);
+      await expect(engine.forward(x, { taps, into: new Map([['layer1.0', { shape: [1, 64, 9, 9], data: shared.subarray(0, plane) }], ['layer1.1', { shape: [1, 64, 9, 9], data: shared.subarray(10) }]]) }))
+        .rejects.toThrow(/into: the arrays for taps 'layer1.0' and 'layer1.1' overlap/);
+      await expect(engine.forward(x, { taps, into: { 'layer1.0': ok() } as unknown as Map<string, never> }))
+        .rejects.toThrow(/into must be a Map/);
+      // Nothing was run or written: a valid request still works, into arrays placed side by side.
+      const side = new Float32Array(2 * plane);
+      const got = await engine.forward(x, { taps, into: new Map([['layer1.0', { shape: [1, 64, 9, 9], data: side.subarray(0, plane) }], ['layer1.1', ok()]]) });
+      expect(got.get('layer1.0')!.data.buffer).toBe(side.buffer);
+    } finally {
+      engine.dispose();
+    }
+  });
+});

@@ -45,10 +45,12 @@ export interface DataPaths {
 }
 
 export interface Variant {
-  /** 'b1' (batch 1, logits only), 'b1-all-taps', 'b8', 'b32' */
+  /** 'b1' (batch 1, logits only), 'b1-all-taps', 'b1-all-taps-reused', 'b8', 'b32' */
   id: string;
   batch: number;
   taps: 'fc' | 'all';
+  /** Each run writes the taps into the previous run's arrays (our `into` option; ours only). */
+  reuse?: boolean;
 }
 
 export type Step =
@@ -234,7 +236,7 @@ async function runMatmul(env: SuiteEnv, size: number, plan: TimingPlan): Promise
 interface Runner {
   /** Build the plan for a variant ahead of its first run (ours only); ms or null. */
   prepare?(batch: number, taps: string[]): Promise<number | null>;
-  run(input: HostTensor, taps: string[]): Promise<Float32Array>;
+  run(input: HostTensor, taps: string[], reuse?: boolean): Promise<Float32Array>;
   allTaps?(): string[];
   memory?(): EngineMemory;
   pipelineCreationMs?(): number | null;
@@ -260,10 +262,13 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
     }
     result.setupMs = createMs + loadMs;
     result.notes.push(`engine create ${createMs.toFixed(0)} ms + weight upload ${loadMs.toFixed(0)} ms`);
+    // The last result, whose arrays a reusing run writes into.
+    let last: Map<string, HostTensor> | undefined;
     return {
       prepare: (batch, taps) => e.prepare(batch, size, size, taps),
-      async run(input, taps) {
-        const out = await e.forward(input, taps);
+      async run(input, taps, reuse) {
+        const out = await e.forward(input, taps, reuse ? last : undefined);
+        last = reuse ? out : undefined;
         const fc = out.get('fc');
         if (!fc) throw new Error('engine returned no fc tap');
         return fc.data;
@@ -369,7 +374,7 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
           if (vr.pipelineMs != null) env.log(`${engine} ${v.id}: plan + pipelines ${vr.pipelineMs.toFixed(0)} ms`);
         }
         const t0 = now();
-        const logits = await runner.run(batchInput, taps);
+        const logits = await runner.run(batchInput, taps, v.reuse);
         vr.firstRunMs = now() - t0;
         env.log(`${engine} ${v.id}: first run ${vr.firstRunMs.toFixed(0)} ms`);
         if (!result.device && runner.device) {
@@ -397,7 +402,7 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
           vr.skipped = 'verification only (no timed runs)';
           continue;
         }
-        vr.timing = await timeRuns(() => runner!.run(batchInput, taps), plan, `${engine} ${v.id}`, env.log);
+        vr.timing = await timeRuns(() => runner!.run(batchInput, taps, v.reuse), plan, `${engine} ${v.id}`, env.log);
         vr.imagesPerSecond = (v.batch * 1000) / vr.timing.median;
         vr.effectiveGflops = (2 * macs * v.batch) / vr.timing.median / 1e6;
         vr.memory = runner.memory?.();

@@ -201,7 +201,7 @@ function buildSteps(opts: Options, data: ReturnType<typeof prepareData>): Step[]
   for (const engine of opts.engines) {
     const variants: Variant[] = [{ id: 'b1', batch: 1, taps: 'fc' }];
     if (engine === 'ours') {
-      variants.push({ id: 'b1-all-taps', batch: 1, taps: 'all' });
+      variants.push({ id: 'b1-all-taps', batch: 1, taps: 'all' }, { id: 'b1-all-taps-reused', batch: 1, taps: 'all', reuse: true });
       for (const b of opts.batches) variants.push({ id: `b${b}`, batch: b, taps: 'fc' });
     }
     steps.push({

@@ -245,13 +245,16 @@ async function datasetJob(options: RunAnalysisOptions & { shard?: ShardSpec }): 
     const params = Object.fromEntries(blocks.map((b) => [b, blockParamsFrom(checkpoint.tensors, b, arch)]));
 
     const decoded = new Map<number, RgbImage>();
+    // Each forward writes into the arrays of the one before (`into`): forwardPadded copies the
+    // centres out before the next forward starts, and new memory costs more than the copy.
+    let previous: Map<string, HostTensor> | undefined;
     const forwardCentres = async (images: ImageItem[], transform: Transform, taps: string[]) => {
       const tensors = images.map((item) => {
         const { tensor, rgb } = imageTensor(item, stimuli);
         if (item.path !== null && decoded.size < 4096) decoded.set(item.index, rgb);
         return applyTransform(tensor, transform);
       });
-      return forwardPadded((x) => engine.forward(x, { taps }), tensors, batchSize, taps);
+      return forwardPadded(async (x) => (previous = await engine.forward(x, { taps, into: previous })), tensors, batchSize, taps);
     };
 
     if (options.restart) rmSync(join(out, 'journal.jsonl'), { force: true });

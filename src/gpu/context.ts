@@ -295,10 +295,16 @@ export class GpuContext {
    * return a Float32Array per source. `encoder` lets the caller append the copies to its own work.
    * `slot` (one per repeated caller, e.g. a forward plan) keeps the staging buffer between calls
    * and learns how long the work takes, so that in Node the wait is mostly a timer (ReadbackSlot).
+   * `into[i]`, where given, receives source i's values in place of a new array (its length must match).
    */
   async readback(sources: { buffer: GPUBuffer; byteLength: number }[], encoder?: GPUCommandEncoder,
-    slot?: ReadbackSlot): Promise<Float32Array[]> {
+    slot?: ReadbackSlot, into?: readonly (Float32Array | undefined)[]): Promise<Float32Array[]> {
     this.checkAlive();
+    into?.forEach((target, i) => {
+      if (target && target.length * 4 !== sources[i].byteLength) {
+        throw new Error(`readback: target ${i} holds ${target.length} values, its source ${sources[i].byteLength / 4}`);
+      }
+    });
     const offsets: number[] = [];
     let total = 0;
     for (const s of sources) {
@@ -327,7 +333,15 @@ export class GpuContext {
       const done = performance.now();
       slot?.record(sleepMs, done - submitted, done - woke);
       const mapped = staging.getMappedRange();
-      const results = sources.map((s, i) => new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength)));
+      // A caller's array (`into`, same length) is overwritten; otherwise a new one. Writing into
+      // memory already in use skips the page faults of fresh memory, which cost more than the copy
+      // itself (26.8 MB of ResNet18 taps: 24 ms into new arrays, 1.3 ms into reused ones, 2 cores).
+      const results = sources.map((s, i) => {
+        const target = into?.[i];
+        if (!target) return new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength));
+        target.set(new Float32Array(mapped, offsets[i], s.byteLength / 4));
+        return target;
+      });
       staging.unmap();
       return results;
     } finally {

@@ -5,8 +5,8 @@ import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/cont
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import { type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
-import { type HostTensor, type TensorMap, firstNonFinite } from '../util/tensor';
-import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, winogradWeights } from './architecture';
+import { type HostTensor, type TensorMap, elementCount, firstNonFinite } from '../util/tensor';
+import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, tapShape, winogradWeights } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
@@ -22,6 +22,14 @@ export interface ForwardOptions {
   taps?: TapName[];
   /** Channels to replace during the forward (zero- or mean-ablation). */
   ablations?: Ablation[];
+  /**
+   * Arrays to write the taps into instead of new ones: typically the result of the previous
+   * forward, once the caller is done with it. Each entry must have the tap's shape and a
+   * Float32Array of exactly its size, and no two may overlap; a tap it lacks gets a new array.
+   * The returned map holds these same arrays. Reading every tap of ResNet18 back (26.8 MB) this
+   * way saves the page faults of fresh memory, about 20 ms a forward on a 2-core machine.
+   */
+  into?: ReadonlyMap<TapName, HostTensor>;
 }
 
 export interface EngineOptions extends GpuContextOptions {
@@ -363,6 +371,7 @@ export class ResNetEngine {
     if (!this.plans.has(planKey(batch, height, width, taps, options.ablations))) {
       this.checkedSchedule(batch, height, width, taps, options.ablations ?? []);
     }
+    const into = options.into ? intoArrays(options.into, taps, batch, height, width, this.architecture) : undefined;
     // NaN or infinity would flow through every layer and come back as plausible-looking NaN taps.
     const bad = firstNonFinite(input.data);
     if (bad >= 0) {
@@ -383,7 +392,7 @@ export class ResNetEngine {
         const encoder = this.ctx.device.createCommandEncoder({ label: 'forward encoder' });
         this.ctx.encode(encoder, plan.dispatches, 'forward pass');
         // The copies go into the same submission, so a later forward cannot overwrite a tap first.
-        const data = await this.ctx.readback(plan.outputs, encoder, plan.readbackSlot);
+        const data = await this.ctx.readback(plan.outputs, encoder, plan.readbackSlot, into);
         return new Map(plan.outputs.map((o, i) => [o.tap, { shape: o.shape, data: data[i] }]));
       } catch (e) {
         throw await this.explainFailure(e);
@@ -455,6 +464,32 @@ export class ResNetEngine {
     this.weights = null;
     if (this.ownsContext) this.ctx.destroy();
   }
+}
+
+/**
+ * The `into` array of each requested tap (undefined: a new one), checked before any GPU work: the
+ * tap's shape, a Float32Array of its size, no overlap with another target. (The input may be one:
+ * it is copied to the GPU before anything is read back.)
+ */
+function intoArrays(into: ReadonlyMap<TapName, HostTensor>, taps: TapName[], batch: number, height: number, width: number,
+  arch: Architecture): (Float32Array | undefined)[] {
+  if (!(into instanceof Map)) throw new Error('into must be a Map from tap names to tensors (a previous forward\'s result)');
+  const used: { tap: string; data: Float32Array }[] = [];
+  return taps.map((tap) => {
+    const target = into.get(tap);
+    if (target === undefined) return undefined;
+    const shape = tapShape(tap, batch, height, width, arch);
+    const data = target?.data;
+    if (!(data instanceof Float32Array)) throw new Error(`into: tap '${tap}' needs a Float32Array, got ${(data as object)?.constructor?.name ?? typeof data}`);
+    if (!Array.isArray(target.shape) || target.shape.join() !== shape.join() || data.length !== elementCount(shape)) {
+      throw new Error(`into: tap '${tap}' is [${shape}] (${elementCount(shape)} values), the array given is [${target.shape}] with ${data.length} values`);
+    }
+    const other = used.find((u) => u.data.buffer === data.buffer &&
+      u.data.byteOffset < data.byteOffset + data.byteLength && data.byteOffset < u.data.byteOffset + u.data.byteLength);
+    if (other) throw new Error(`into: the arrays for taps '${other.tap}' and '${tap}' overlap`);
+    used.push({ tap, data });
+    return data;
+  });
 }
 
 /** The plan cache's key: everything that makes two requests of one engine differ. */
