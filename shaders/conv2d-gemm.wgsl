@@ -22,6 +22,8 @@
 //   5 y       : storage write, array<f32>        NCHW [N, Cout, OH, OW]; written when splitK == 1
 //   6 partial : storage write, array<f32>        [splitK, Cout, Q] raw sums; written when splitK > 1,
 //               then summed with the epilogue by conv2d-splitk-reduce.wgsl
+//   7 yRelu   : storage write, array<f32>        max(y, 0), written when splitK == 1 and params.relu
+//               is 2 (both outputs: y stays before the ReLU); any small buffer otherwise
 //
 // Tiling: a workgroup of 256 threads (tx, ty) = (i % 16, i / 16) owns a tile of 64 output channels x 64 pixels, over taps
 // [z*chunk, min((z+1)*chunk, T)) where z = workgroup_id.z < splitK. Per step of 16 taps it stages
@@ -46,6 +48,7 @@
 @group(0) @binding(4) var<storage, read> shift: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(7) var<storage, read_write> yRelu: array<f32>;
 
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
@@ -131,10 +134,13 @@ fn store(acc: vec4<f32>, o0: u32, q: u32, split: u32, outPlane: u32) {
     if (o < params.outChannels) {
       if (params.splitK == 1u) {
         var v = acc[c] * scale[o] + shift[o];
-        if (params.relu != 0u) {
+        if (params.relu == 1u) {
           v = max(v, 0.0);
         }
         y[(n * params.outChannels + o) * outPlane + p] = v;
+        if (params.relu == 2u) {
+          yRelu[(n * params.outChannels + o) * outPlane + p] = max(v, 0.0);
+        }
       } else {
         partial[(split * params.outChannels + o) * params.pixels + q] = acc[c];
       }

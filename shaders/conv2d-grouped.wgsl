@@ -1,5 +1,6 @@
 // conv2d-grouped.wgsl: grouped 2D convolution (torch's Conv2d with `groups`, ResNeXt's 3x3) with a
-// per-output-channel affine epilogue and an optional ReLU:
+// per-output-channel affine epilogue and the ReLU mode (params.relu: 0 none, 1 ReLU, 2 both: y
+// gets act = identity and yRelu its ReLU):
 //
 //   y[n,o,oy,ox] = act( scale[o] * sum_{c < Cin/G, ky, kx} x[n, g*Cin/G + c, oy*S-P+ky, ox*S-P+kx] * W[o,c,ky,kx] + shift[o] )
 //
@@ -14,6 +15,7 @@
 //   3 scale  : storage read,  array<f32>  [Cout]
 //   4 shift  : storage read,  array<f32>  [Cout]
 //   5 y      : storage write, array<f32>  NCHW [N, Cout, OH, OW]; must not alias x
+//   6 yRelu  : storage write, array<f32>  max(y, 0) when params.relu is 2; any small buffer otherwise
 //
 // Blocking: a thread owns one output channel x COLS (= 4) neighbouring columns of one output row:
 // per tap it loads one weight (the same for the workgroup's threads of one channel) and up to 4
@@ -41,6 +43,7 @@ const COLS: u32 = 4u;
 @group(0) @binding(3) var<storage, read> scale: array<f32>;
 @group(0) @binding(4) var<storage, read> shift: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> yRelu: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -84,10 +87,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var j = 0u; j < COLS; j++) {
     if (ox0 + j < params.outWidth) {
       var v = acc[j] * scale[o] + shift[o];
-      if (params.relu != 0u) {
+      if (params.relu == 1u) {
         v = max(v, 0.0);
       }
       y[out + ox0 + j] = v;
+      if (params.relu == 2u) {
+        yRelu[out + ox0 + j] = max(v, 0.0);
+      }
     }
   }
 }

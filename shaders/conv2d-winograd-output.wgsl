@@ -4,7 +4,8 @@
 //
 //   Y = A^T m A,   A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
 //
-// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu.
+// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu
+// is 1; when it is 2 (both), y is stored as it is and yRelu gets max(y, 0).
 // Outputs past the last row or column (odd output sizes: the last tiles are partial) are not written.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
@@ -15,6 +16,8 @@
 //   2 scale  : storage read,  array<f32>  [Cout]
 //   3 shift  : storage read,  array<f32>  [Cout]
 //   4 y      : storage write, array<f32>  NCHW [N, Cout, OH, OW]
+//   5 yRelu  : storage write, array<f32>  max(y, 0), written only when params.relu is 2 (both
+//               outputs); any small buffer otherwise
 // Override constants: WG (threads per workgroup).
 // Dispatch: grid1d(Cout * T, WG); thread flat = k*T + t (consecutive threads read consecutive m).
 // Invariants: each output pixel lies in exactly one tile, so it has exactly one writer.
@@ -26,6 +29,7 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
 @group(0) @binding(3) var<storage, read> shift: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> yRelu: array<f32>;
 
 /** A^T applied to a column (m0, m1, m2, m3). */
 fn at(c: vec4<f32>) -> vec2<f32> {
@@ -64,8 +68,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     for (var j = 0u; j < 2u; j++) {
       if (oy + i < params.outHeight && ox + j < params.outWidth) {
         var out = vals[i][j] * sc + sh;
-        if (params.relu != 0u) { out = max(out, 0.0); }
+        if (params.relu == 1u) { out = max(out, 0.0); }
         y[base + (oy + i) * params.outWidth + ox + j] = out;
+        if (params.relu == 2u) { yRelu[base + (oy + i) * params.outWidth + ox + j] = max(out, 0.0); }
       }
     }
   }

@@ -7,7 +7,8 @@
 //                         [0, 1,  1, 4,  4, 0],
 //                         [0, 1, -1, 8, -8, 1]]
 //
-// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu.
+// then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu
+// is 1; when it is 2 (both), y is stored as it is and yRelu gets max(y, 0).
 // Outputs past the last row or column (sizes not a multiple of 4: the last tiles are partial) are
 // not written.
 //
@@ -19,6 +20,8 @@
 //   2 scale  : storage read,  array<f32>  [Cout]
 //   3 shift  : storage read,  array<f32>  [Cout]
 //   4 y      : storage write, array<f32>  NCHW [N, Cout, OH, OW]
+//   5 yRelu  : storage write, array<f32>  max(y, 0), written only when params.relu is 2 (both
+//               outputs); any small buffer otherwise
 // Override constants: WG (threads per workgroup).
 // Dispatch: grid1d(Cout * T, WG); thread flat = k*T + t (consecutive threads read consecutive m).
 // Invariants: each output pixel lies in exactly one tile, so it has exactly one writer.
@@ -30,6 +33,7 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
 @group(0) @binding(3) var<storage, read> shift: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> yRelu: array<f32>;
 
 /** A^T applied to a column of six. */
 fn at(c: array<f32, 6>) -> vec4<f32> {
@@ -67,8 +71,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     for (var j = 0u; j < 4u; j++) {
       if (ox + j < params.outWidth) {
         var out = row[j] * sc + sh;
-        if (params.relu != 0u) { out = max(out, 0.0); }
+        if (params.relu == 1u) { out = max(out, 0.0); }
         y[base + (oy + a) * params.outWidth + ox + j] = out;
+        if (params.relu == 2u) { yRelu[base + (oy + a) * params.outWidth + ox + j] = max(out, 0.0); }
       }
     }
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { batchnormDispatch, foldBatchnorm } from '../src/kernels/batchnorm';
 import { type Conv2dShape, biasAsScaleShift, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
 import { batchnorm, conv2d } from './reference/cpu';
-import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
 // Tolerance: 1e-5 of the output's largest magnitude. Stand-alone BatchNorm is about 6 float32
 // roundings per element (subtract, add eps, sqrt, divide, multiply, add), each at most 2^-24 of an
@@ -21,8 +21,8 @@ function randomBn(channels: number, rng: () => number) {
 }
 
 describe('batchnorm kernel', () => {
-  for (const relu of [false, true]) {
-    it(`matches PyTorch's inference formula in float64 (batch 2, 7 channels, 5x3${relu ? ', relu' : ''})`, async () => {
+  for (const mode of [false, true, 'both'] as const) {
+    it(`matches PyTorch's inference formula in float64 (batch 2, 7 channels, 5x3${mode === true ? ', relu' : mode ? ', and its ReLU as a second output' : ''})`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
       const rng = makeRng(seed);
@@ -31,12 +31,14 @@ describe('batchnorm kernel', () => {
       const x = randomArray(count, rng, -2, 2);
       const p = randomBn(s.channels, rng);
       const y = poisoned(ctx, count, 'batchnorm test output');
+      const relu = reluCase(ctx, mode, count, 'batchnorm test');
       ctx.run([batchnormDispatch(ctx, s, {
         x: upload(ctx, x), mean: upload(ctx, p.mean), variance: upload(ctx, p.variance),
         gamma: upload(ctx, p.gamma), beta: upload(ctx, p.beta), y,
-      }, { relu })]);
+      }, relu.opts)]);
       const got = await download(ctx, y, count);
-      expect(relativeError(got, batchnorm(x, p, s.batch, s.channels, s.spatial, relu)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      expect(relativeError(got, batchnorm(x, p, s.batch, s.channels, s.spatial, relu.referenceRelu)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      await relu.check(got);
     });
   }
 

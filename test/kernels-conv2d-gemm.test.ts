@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dGemmDispatches, gemmScratchBytes, gemmSplitK } from '../src/kernels/conv2d-gemm';
 import { channelAffine, conv2d } from './reference/cpu';
-import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
 // Tolerance: 1e-5 of the output's largest magnitude, as for conv2d.wgsl (kernels-conv2d.test.ts):
 // the error of a float32 sum of n products relative to its scale is about sqrt(n) * eps; the
@@ -19,7 +19,8 @@ const shape = (batch: number, inChannels: number, inHeight: number, inWidth: num
   kernel: number, stride: number, padding: number): Conv2dShape =>
   ({ batch, inChannels, inHeight, inWidth, outChannels, kernel, stride, padding });
 
-interface Case { name: string; shape: Conv2dShape; relu: boolean; affine: boolean; splitK?: number }
+/** relu 'both': y before the ReLU and a second output after it (ReluOptions.reluOutput). */
+interface Case { name: string; shape: Conv2dShape; relu: boolean | 'both'; affine: boolean; splitK?: number }
 
 const cases: Case[] = [
   { name: 'stem 7x7 s2 p3, batch 2, odd size, Cout 10 (147 taps)', shape: shape(2, 3, 23, 19, 10, 7, 2, 3), relu: true, affine: true },
@@ -34,6 +35,8 @@ const cases: Case[] = [
   { name: 'Cin 64 (576 taps), batch 3, Cout 20, split in 5 (short last chunk)', shape: shape(3, 64, 6, 7, 20, 3, 1, 1), relu: true, affine: true, splitK: 5 },
   { name: 'layer4-like: Cin 512 (4608 taps), 3x3 on 3x3, Cout 67, automatic split', shape: shape(1, 512, 3, 3, 67, 3, 1, 1), relu: false, affine: true },
   { name: 'split 2 with ReLU, 1x1 over 96 channels, batch 2', shape: shape(2, 96, 5, 6, 33, 1, 1, 0), relu: true, affine: false, splitK: 2 },
+  { name: 'both outputs, unsplit: Cout 70, 13x14', shape: shape(1, 9, 13, 14, 70, 3, 1, 1), relu: 'both', affine: true, splitK: 1 },
+  { name: 'both outputs, split in 3: Cin 64, batch 2, Cout 20', shape: shape(2, 64, 6, 7, 20, 3, 1, 1), relu: 'both', affine: true, splitK: 3 },
 ];
 
 describe('conv2d-gemm kernel', () => {
@@ -51,6 +54,7 @@ describe('conv2d-gemm kernel', () => {
         : biasAsScaleShift(s.outChannels, randomArray(s.outChannels, rng, -0.5, 0.5));
       const count = s.batch * s.outChannels * oh * ow;
       const out = poisoned(ctx, count, 'conv2d-gemm test output');
+      const relu = reluCase(ctx, c.relu, count, 'conv2d-gemm test');
       const splitK = c.splitK ?? gemmSplitK(s);
       const scratchBytes = c.splitK ? splitK * count * 4 : gemmScratchBytes(s);
       const dispatches = conv2dGemmDispatches(ctx, s, {
@@ -60,12 +64,13 @@ describe('conv2d-gemm kernel', () => {
         shift: upload(ctx, shift, 'conv2d-gemm test shift'),
         output: out,
         ...(scratchBytes ? { scratch: poisoned(ctx, scratchBytes / 4, 'conv2d-gemm test scratch') } : {}),
-      }, { relu: c.relu, splitK });
+      }, { ...relu.opts, splitK });
       expect(dispatches).toHaveLength(splitK > 1 ? 2 : 1);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
-      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
       expect(relativeError(y, expected), `seed ${seed}, split ${splitK}`).toBeLessThanOrEqual(TOLERANCE);
+      await relu.check(y);
     });
   }
 

@@ -8,7 +8,7 @@ import { biasAsScaleShift, conv2dOutputSize } from '../src/kernels/conv2d';
 import { type GroupedConv2dShape, groupedConv2dBackwardDispatch, groupedConv2dDispatch } from '../src/kernels/conv2d-grouped';
 import { channelAffine } from './reference/cpu';
 import { groupedConv2d, groupedConv2dBackwardData } from './reference/grouped-conv';
-import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
 // Tolerance: 1e-5 of the output's largest magnitude, as for conv2d (kernels-conv2d.test.ts): a
 // grouped output sums n = (Cin/G)*K*K <= 72 products here (the backward's dx sums (Cout/G)*K*K /
@@ -19,7 +19,8 @@ const shape = (batch: number, inChannels: number, inHeight: number, inWidth: num
   kernel: number, stride: number, padding: number, groups: number): GroupedConv2dShape =>
   ({ batch, inChannels, inHeight, inWidth, outChannels, kernel, stride, padding, groups });
 
-const cases: { name: string; shape: GroupedConv2dShape; relu: boolean }[] = [
+/** relu 'both': y before the ReLU and a second output after it (ReluOptions.reluOutput). */
+const cases: { name: string; shape: GroupedConv2dShape; relu: boolean | 'both' }[] = [
   { name: '32 groups of 4 channels (resnext50_32x4d layer1), 3x3 s1 p1, batch 2, 9x11', shape: shape(2, 128, 9, 11, 128, 3, 1, 1, 32), relu: true },
   { name: '32 groups of 8 (resnext101_32x8d layer1), 3x3 s2 p1, odd size 13x7', shape: shape(1, 256, 13, 7, 256, 3, 2, 1, 32), relu: false },
   { name: '64 groups of 4 (resnext101_64x4d layer1), 3x3 s2 p1, batch 3, 6x6', shape: shape(3, 256, 6, 6, 256, 3, 2, 1, 64), relu: true },
@@ -27,6 +28,7 @@ const cases: { name: string; shape: GroupedConv2dShape; relu: boolean }[] = [
   { name: 'groups = 1 (a plain 3x3 s2 p1), Cin 7, Cout 9', shape: shape(1, 7, 15, 11, 9, 3, 2, 1, 1), relu: true },
   { name: '1x1 s2 p0 in 4 groups, batch 2', shape: shape(2, 16, 9, 7, 12, 1, 2, 0, 4), relu: false },
   { name: '32 groups of 4 on a 2x2 map, 3x3 s2 p1 to 1x1', shape: shape(1, 128, 2, 2, 128, 3, 2, 1, 32), relu: true },
+  { name: 'both outputs: 32 groups of 4, 3x3 s1 p1, batch 2, 5x7', shape: shape(2, 128, 5, 7, 128, 3, 1, 1, 32), relu: 'both' },
 ];
 
 describe('grouped conv2d kernel', () => {
@@ -43,12 +45,14 @@ describe('grouped conv2d kernel', () => {
       const shift = randomArray(s.outChannels, rng, -0.5, 0.5);
       const count = s.batch * s.outChannels * oh * ow;
       const out = poisoned(ctx, count, 'grouped conv test output');
+      const relu = reluCase(ctx, c.relu, count, 'grouped conv test');
       ctx.run([groupedConv2dDispatch(ctx, s, {
         input: upload(ctx, x), weights: upload(ctx, w), scale: upload(ctx, scale), shift: upload(ctx, shift), output: out,
-      }, { relu: c.relu })]);
+      }, relu.opts)]);
       const y = await download(ctx, out, count);
-      const expected = channelAffine(groupedConv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const expected = channelAffine(groupedConv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
       expect(relativeError(y, expected), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      await relu.check(y);
     });
 
     it(`backward to the input matches the float64 reference, with addend and ReLU mask: ${c.name}`, async () => {

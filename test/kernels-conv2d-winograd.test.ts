@@ -11,7 +11,7 @@ import {
   type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradProductKernel, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import { channelAffine, conv2d } from './reference/cpu';
-import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
 // Error measure: max |y - float64| over the size of the terms the outputs are made from (the largest
 // |scale_k| * sum |x| |w| of an output; termRelativeError below). Winograd's transforms round in
@@ -34,7 +34,8 @@ const TOLERANCE: Record<WinogradTile, number> = { 2: 1e-6, 4: 1e-5 };
 const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number): Conv2dShape =>
   ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride: 1, padding: 1 });
 
-interface Case { name: string; shape: Conv2dShape; relu: boolean; affine: boolean }
+/** relu 'both': y before the ReLU and a second output after it (ReluOptions.reluOutput). */
+interface Case { name: string; shape: Conv2dShape; relu: boolean | 'both'; affine: boolean }
 
 /**
  * max |y - expected| over the largest |scale_k| * sum |x| |w| of an output: the size of the terms a
@@ -63,6 +64,7 @@ const cases: Case[] = [
   { name: 'batch 2, 17x19 (180 tiles: 3 product tiles), Cin 33, Cout 130 (3 channel tiles), relu', shape: shape(2, 33, 17, 19, 130), relu: true, affine: true },
   { name: 'layer4-like: Cin 512, 7x7, Cout 20', shape: shape(1, 512, 7, 7, 20), relu: false, affine: true },
   { name: 'layer1-like: Cin 64, 14x14, Cout 64, batch 2', shape: shape(2, 64, 14, 14, 64), relu: true, affine: true },
+  { name: 'both outputs: batch 2, 11x7, Cin 9, Cout 6', shape: shape(2, 9, 11, 7, 6), relu: 'both', affine: true },
 ];
 
 describe('conv2d-winograd kernels', () => {
@@ -83,6 +85,7 @@ describe('conv2d-winograd kernels', () => {
         : biasAsScaleShift(s.outChannels, randomArray(s.outChannels, rng, -0.5, 0.5));
       const count = s.batch * s.outChannels * oh * ow;
       const out = poisoned(ctx, count, 'conv2d-winograd test output');
+      const relu = reluCase(ctx, c.relu, count, 'conv2d-winograd test');
       const bytes = winogradScratchBytes(s, tile);
       const dispatches = conv2dWinogradDispatches(ctx, s, {
         input: upload(ctx, x, 'conv2d-winograd test input'),
@@ -92,13 +95,14 @@ describe('conv2d-winograd kernels', () => {
         output: out,
         scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd test input scratch'),
         products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
-      }, { relu: c.relu, product, tile });
+      }, { ...relu.opts, product, tile });
       expect(dispatches).toHaveLength(3);
       expect(dispatches[0].pipeline.label).toMatch(tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
       expect(dispatches[1].pipeline.label).toMatch(product === 'plain' ? /^conv2d-winograd-gemm-plain / : /^conv2d-winograd-gemm /);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
-      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
+      await relu.check(y);
       const e = termRelativeError(y, expected, x, w, scale, s);
       worst[tile] = Math.max(worst[tile], e);
       console.log(`winograd F(${tile}x${tile}) (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst[tile].toExponential(2)}`);

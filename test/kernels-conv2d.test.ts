@@ -5,7 +5,7 @@ import {
 } from '../src/kernels/conv2d';
 import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
 import { channelAffine, conv2d } from './reference/cpu';
-import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, testContext, upload } from './helpers/gpu';
+import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
 // Tolerance: 1e-5 of the output's largest magnitude. Each output is a float32 sum of n = Cin*K*K
 // products of values in [-1, 1] (plus a float32 scale/shift, 2 more roundings). The sum's scale
@@ -19,8 +19,9 @@ const TOLERANCE = 1e-5;
 interface Case {
   name: string;
   shape: Conv2dShape;
-  relu: boolean;
-  /** 'affine': random scale and shift (a folded BatchNorm); 'bias': scale 1, random shift; 'none': 1 and 0. */
+  /** 'both': y before the ReLU and a second output after it (ReluOptions.reluOutput). */
+  relu: boolean | 'both';
+  /** 'affine'': random scale and shift (a folded BatchNorm); 'bias': scale 1, random shift; 'none': 1 and 0. */
   epilogue: 'affine' | 'bias' | 'none';
   maxWorkgroupsPerDimension?: number;
 }
@@ -51,6 +52,9 @@ const cases: Case[] = [
   { name: 'stem 7x7 s2 p3 on 32x32 (16 wide output, 8 columns per thread)', shape: shape(1, 3, 32, 32, 8, 7, 2, 3), relu: true, epilogue: 'affine' },
   { name: '1x1 s2 p0 on 16x16 (8 wide output)', shape: shape(2, 8, 16, 16, 4, 1, 2, 0), relu: false, epilogue: 'affine' },
   { name: 'general kernel: 5x5 s3 p2', shape: shape(1, 3, 14, 13, 6, 5, 3, 2), relu: false, epilogue: 'affine' },
+  { name: 'both outputs: stem 7x7 s2 p3, batch 2, Cout 10', shape: shape(2, 3, 23, 19, 10, 7, 2, 3), relu: 'both', epilogue: 'affine' },
+  { name: 'both outputs: 3x3 s1 p1 on 14x14 (7 columns), Cout 13', shape: shape(1, 8, 14, 14, 13, 3, 1, 1), relu: 'both', epilogue: 'affine' },
+  { name: 'both outputs: 3x3 s2 p1, Cin 7, Cout 9', shape: shape(1, 7, 15, 11, 9, 3, 2, 1), relu: 'both', epilogue: 'bias' },
 ];
 
 // Every variant runs every case (the selection per adapter must never pick an untested kernel).
@@ -78,18 +82,20 @@ describe('conv2d kernel', () => {
         : biasAsScaleShift(s.outChannels, c.epilogue === 'bias' ? randomArray(s.outChannels, rng, -0.5, 0.5) : undefined);
       const count = s.batch * s.outChannels * oh * ow;
       const out = poisoned(ctx, count, 'conv2d test output');
+      const relu = reluCase(ctx, c.relu, count, 'conv2d test');
       const d = conv2dDispatch(ctx, s, {
         input: upload(ctx, x, 'conv2d test input'),
         weights: upload(ctx, packConv2dWeights(w, s), 'conv2d test weights'),
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant });
       if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
       ctx.run([d]);
       const y = await download(ctx, out, count);
-      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
       expect(relativeError(y, expected), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+      await relu.check(y);
     });
   }
 
@@ -146,7 +152,8 @@ describe('conv2d kernel', () => {
 // the float64 reference on |x| and |w|. This is a rigorous bound, not an estimate; the test also
 // checks the error exceeds the f32 tolerance (the f16 weights were really read).
 const U16 = 2 ** -11;
-const f16Cases = cases.filter((c) => !c.maxWorkgroupsPerDimension).filter((_, i) => i % 2 === 0)
+// (The 'both' cases, which test the second output of the f32 kernel's epilogue, are not repeated.)
+const f16Cases = cases.filter((c) => c.relu !== 'both').filter((c) => !c.maxWorkgroupsPerDimension).filter((_, i) => i % 2 === 0)
   .concat(cases.filter((c) => c.name.includes('n = 576') || c.maxWorkgroupsPerDimension));
 
 describe('conv2d kernel, f16 weights', () => {
@@ -177,9 +184,9 @@ describe('conv2d kernel, f16 weights', () => {
         scale: upload(ctx, scale, 'conv2d f16 test scale'),
         shift: upload(ctx, shift, 'conv2d f16 test shift'),
         output: out,
-      }, { relu: c.relu, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, precision: 'f16' })]);
+      }, { relu: c.relu === true, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, precision: 'f16' })]);
       const y = await download(ctx, out, count);
-      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu);
+      const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, c.relu === true);
       const abs = (a: Float32Array) => a.map(Math.abs);
       const sumXW = conv2d(abs(x), abs(w), null, s);
       const sumX = conv2d(abs(x), new Float32Array(w.length).fill(1), null, s);

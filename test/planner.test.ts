@@ -6,7 +6,7 @@ import {
   type Architecture, type BlockSpec, type ConvSpec, RESNET18, allTapNames, blockTapNames, expectedTensors, tapShape,
 } from '../src/model/architecture';
 import {
-  type ForwardRequest, type ForwardSchedule, MissingWeightsError, planForward, scheduleMemory, stepTensors, validateForwardRequest,
+  type ForwardRequest, type ForwardSchedule, type ForwardStep, MissingWeightsError, planForward, scheduleMemory, stepTensors, validateForwardRequest,
 } from '../src/model/planner';
 import { pooledBytes } from '../src/util/tensor';
 
@@ -19,6 +19,7 @@ function checkBuffers(s: ForwardSchedule): void {
   const owner = new Map<number, number>([[s.tensors[s.input].buffer, s.input]]); // buffer -> tensor whose value it holds now
   s.steps.forEach((step) => {
     const { reads, writes } = stepTensors(step);
+    expect(new Set(writes.map((t) => s.tensors[t].buffer)).size, `${step.label} writes two tensors to one buffer`).toBe(writes.length);
     for (const t of reads) expect(owner.get(s.tensors[t].buffer), `${step.label} reads ${s.tensors[t].name}`).toBe(t);
     for (const t of writes) {
       if (!reads.includes(t)) expect(reads.map((r) => s.tensors[r].buffer), `${step.label} writes a buffer it reads`).not.toContain(s.tensors[t].buffer);
@@ -47,10 +48,17 @@ describe('forward planner', () => {
     const s = planForward(request(['layer1.0.bn1', 'bn1']));
     expect(s.lastStage).toBe(0);
     expect(s.steps.map((st) => st.label).filter((l) => /layer[234]|avgpool|fc/.test(l))).toEqual([]);
-    expect(s.steps.map((st) => st.label)).toContain('layer1.0 relu(bn1)');
-    expect(s.steps.map((st) => st.label)).toContain('relu');
-    const ablated = planForward(request(['fc'], { ablations: [{ tap: 'layer2.1.sum', channels: [3] }] }));
-    expect(ablated.steps.map((st) => st.label)).toEqual(expect.arrayContaining(['layer2.1 add', 'ablate layer2.1.sum', 'layer2.1 relu']));
+    // The pre-ReLU tap and the ReLU after it come from one step, which writes both.
+    const both = (label: string) => s.steps.find((st) => st.label === label) as Extract<ForwardStep, { op: 'conv' }>;
+    expect(both('layer1.0.conv1+layer1.0.bn1 & layer1.0 relu(bn1)')).toMatchObject({ op: 'conv', relu: false });
+    expect(s.tensors[both('layer1.0.conv1+layer1.0.bn1 & layer1.0 relu(bn1)').reluOutput!].name).toBe('layer1.0 relu(bn1)');
+    expect(both('conv1+bn1 & relu')).toMatchObject({ op: 'conv', relu: false });
+    expect(s.steps.filter((st) => st.op === 'relu')).toEqual([]);
+    // An ablated pre-ReLU tap must change before the ReLU runs: then the ReLU is its own step.
+    const ablated = planForward(request(['fc'], { ablations: [{ tap: 'layer2.1.sum', channels: [3] }, { tap: 'layer1.0.bn1', channels: [1] }] }));
+    expect(ablated.steps.map((st) => st.label)).toEqual(expect.arrayContaining([
+      'layer2.1 add', 'ablate layer2.1.sum', 'layer2.1 relu', 'layer1.0.conv1+layer1.0.bn1', 'ablate layer1.0.bn1', 'layer1.0 relu(bn1)',
+    ]));
     checkBuffers(s);
     checkBuffers(ablated);
   });
@@ -73,6 +81,11 @@ describe('forward planner', () => {
     for (const tap of taps) expect(s.tensors[tensorOf(tap)].shape, tap).toEqual(tapShape(tap, 2, 45, 38));
     const retained = new Set(s.outputs.map((o) => s.tensors[o.tensor].buffer));
     expect(retained.size).toBe(new Set(s.outputs.map((o) => o.tensor)).size);
+    // Every ReLU is fused: the steps that keep a pre-ReLU tap write the tap after it too.
+    expect(s.steps.filter((st) => st.op === 'relu')).toEqual([]);
+    expect(s.steps.filter((st) => 'reluOutput' in st).map((st) => st.label)).toEqual([
+      'bn1 & relu', ...RESNET18.blocks.flatMap((b) => [`${b.name}.conv1+${b.name}.bn1 & ${b.name} relu(bn1)`, `${b.name} add & relu`]),
+    ]);
     checkBuffers(s);
   });
 
@@ -134,10 +147,10 @@ describe('forward planner', () => {
     expect(expectedTensors(arch).get('layer1.0.conv3.weight')).toEqual([64, 16, 1, 1]);
     const s = planForward({ ...request(allTapNames(arch)), architecture: arch });
     expect(s.steps.filter((st) => st.op === 'conv').map((st) => st.label)).toEqual([
-      'conv1 (raw)', 'layer1.0.conv1+layer1.0.bn1', 'layer1.0.conv2+layer1.0.bn2', 'layer1.0.conv3+layer1.0.bn3',
-      'layer1.0.downsample.0+layer1.0.downsample.1',
+      'conv1 (raw)', 'layer1.0.conv1+layer1.0.bn1 & layer1.0 relu(bn1)', 'layer1.0.conv2+layer1.0.bn2 & layer1.0 relu(bn2)',
+      'layer1.0.conv3+layer1.0.bn3', 'layer1.0.downsample.0+layer1.0.downsample.1',
     ]);
-    expect(s.steps.map((st) => st.label)).toEqual(expect.arrayContaining(['layer1.0 relu(bn1)', 'layer1.0 relu(bn2)']));
+    expect(s.steps.filter((st) => st.op === 'relu')).toEqual([]);
     for (const o of s.outputs) expect(s.tensors[o.tensor].shape, o.tap).toEqual(tapShape(o.tap, 2, 45, 38, arch));
     expect(tapShape('layer1.0', 2, 45, 38, arch)).toEqual([2, 64, 6, 5]);
     checkBuffers(s);

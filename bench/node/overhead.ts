@@ -5,6 +5,9 @@
 //   api      engine.forward(): the public path, whatever it does now (total; the plan's learned
 //            GPU time, which sets how long readback sleeps before mapping).
 //   api-map  the same with ctx.deferMaps = false: no sleep, mapAsync right after submit.
+//   api-into the same, writing into the previous round's arrays (`into`), as the analysis does.
+//   api-fc   engine.forward() of the logits alone: the plain forward the taps are compared with
+//            (each mode's median per-round ratio to it is printed when it runs).
 //   old      the path before issue #6, replicated here: writeBuffer, one pass, copies into a fresh
 //            staging buffer, one submit, mapAsync straight away, slice, destroy.
 //   split    the same work with a timing point between every step, a cached staging buffer, and
@@ -145,7 +148,18 @@ async function main(): Promise<void> {
     return encoder.finish();
   };
 
+  let previous: Map<TapName, HostTensor> | undefined;
   const runs: Record<string, () => Promise<Sample>> = {
+    'api-into': async () => {
+      const t0 = now();
+      previous = await engine.forward(input, { taps, into: previous });
+      return { total: now() - t0 };
+    },
+    'api-fc': async () => {
+      const t0 = now();
+      await engine.forward(input, { taps: ['fc'] });
+      return { total: now() - t0 };
+    },
     api: async () => {
       const c0 = process.cpuUsage();
       const t0 = now();
@@ -232,7 +246,7 @@ async function main(): Promise<void> {
   for (let r = -warmups; r < rounds; r++) {
     for (const m of modes) {
       const fn = runs[m];
-      if (!fn) throw new Error(`unknown mode '${m}' (api, api-map, old, split, profile, profile-sleep)`);
+      if (!fn) throw new Error(`unknown mode '${m}' (${Object.keys(runs).join(', ')})`);
       const c0 = threadCpu();
       const s = await fn();
       const c1 = threadCpu();
@@ -256,6 +270,13 @@ async function main(): Promise<void> {
   }
   const base = result.old?.total;
   if (base) for (const m of modes) if (m !== 'old') log(`${m} / old: ${(result[m].total / base).toFixed(3)}`);
+  if (samples['api-fc']) {
+    for (const m of modes) {
+      if (m === 'api-fc') continue;
+      const ratios = samples[m].map((s, r) => s.total / samples['api-fc'][r].total);
+      log(`${m} / api-fc: median of the per-round ratios ${median(ratios).toFixed(3)}, of the medians ${(result[m].total / result['api-fc'].total).toFixed(3)}`);
+    }
+  }
   const { loadavg } = await import('node:os');
   log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   process.stdout.write(`${JSON.stringify({ adapter: ctx.adapter, size, taps, rounds, roundTrips: Object.fromEntries(Object.entries(rt).map(([k, xs]) => [k, median(xs)])), medians: result, samples }, null, 1)}\n`);

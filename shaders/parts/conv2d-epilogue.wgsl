@@ -2,9 +2,10 @@
 // channels x COLS (override of the kernel, 7 or 8) neighbouring columns of one output row, as 16
 // vec4 accumulators: a0..a7 (channels 8g .. 8g+3, columns ox0 .. ox0+7) and b0..b7 (channels
 // 8g+4 .. 8g+7). Each gets the per-channel affine (folded BatchNorm, or scale 1 and the bias) and
-// the optional ReLU (params.relu), and the part that exists is stored: channel o of column ox0+j
-// goes to y[((n*Cout + o)*OH + oy)*OW + ox0+j]. Needs Params' outChannels, outHeight, outWidth and
-// relu, and the bindings of conv2d-io.wgsl.
+// the ReLU mode (params.relu: 0 none, 1 ReLU, 2 both: y gets the affine result and yRelu its ReLU,
+// when a tap before the ReLU is read back), and the part that exists is stored: channel o of column
+// ox0+j goes to y[((n*Cout + o)*OH + oy)*OW + ox0+j]. Needs Params' outChannels, outHeight, outWidth
+// and relu, and the bindings of conv2d-io.wgsl.
 
 /**
  * y = act(acc * scale + shift) of column ox0 + j for output channels o0 .. o0+3, stored at
@@ -14,10 +15,13 @@
 fn store(acc: vec4<f32>, sc: vec4<f32>, sh: vec4<f32>, o0: u32, rowBase: u32, ox0: u32, j: u32) {
   if (j >= COLS || ox0 + j >= params.outWidth) { return; }
   var r = acc * sc + sh;
-  if (params.relu != 0u) { r = max(r, vec4<f32>(0.0)); }
+  if (params.relu == 1u) { r = max(r, vec4<f32>(0.0)); }
   let outPlane = params.outHeight * params.outWidth;
   for (var c = 0u; c < 4u; c++) {
-    if (o0 + c < params.outChannels) { y[rowBase + c * outPlane + ox0 + j] = r[c]; }
+    if (o0 + c < params.outChannels) {
+      y[rowBase + c * outPlane + ox0 + j] = r[c];
+      if (params.relu == 2u) { yRelu[rowBase + c * outPlane + ox0 + j] = max(r[c], 0.0); }
+    }
   }
 }
 

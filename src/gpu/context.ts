@@ -79,6 +79,7 @@ export class GpuContext {
   private readonly lostWaiters = new Set<(e: DeviceLostError) => void>();
   private readonly ownsDevice: boolean;
   private placeholderBuffer: GPUBuffer | null = null;
+  private unusedReluOutputBuffer: GPUBuffer | null = null;
 
   /**
    * The GPU entry point the device came from. Held so that it lives as long as the context: Dawn's
@@ -238,6 +239,15 @@ export class GpuContext {
   }
 
   /**
+   * Another 16-byte storage buffer, for the second (post-ReLU) output of a kernel that writes only
+   * one: a buffer may fill only one writable binding of a dispatch, and `placeholder` may fill another.
+   */
+  get unusedReluOutput(): GPUBuffer {
+    this.unusedReluOutputBuffer ??= this.createStorageBuffer('unused ReLU output (placeholder)', new Float32Array(4));
+    return this.unusedReluOutputBuffer;
+  }
+
+  /**
    * One launch of `kernel`: its pipeline for these override constants, a uniform buffer of its
    * params (binding 0) and the storage buffers in binding order after it.
    */
@@ -365,6 +375,8 @@ export class GpuContext {
     this.pool.trim();
     this.placeholderBuffer?.destroy();
     this.placeholderBuffer = null;
+    this.unusedReluOutputBuffer?.destroy();
+    this.unusedReluOutputBuffer = null;
     if (this.ownsDevice) this.device.destroy();
     this.gpuEntry = null;
   }

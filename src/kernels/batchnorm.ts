@@ -5,6 +5,7 @@ import source from '../../shaders/batchnorm.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
+import { type ReluOptions, reluMode } from './relu';
 
 const WORKGROUP_SIZE = 256;
 const BATCHNORM = kernel('batchnorm', uniforms('Params', { count: 'u32', spatial: 'u32', channels: 'u32', eps: 'f32' }), source);
@@ -30,17 +31,18 @@ export function batchnormDispatch(
   ctx: GpuContext,
   s: BatchnormShape,
   b: { x: GPUBuffer; mean: GPUBuffer; variance: GPUBuffer; gamma: GPUBuffer; beta: GPUBuffer; y: GPUBuffer },
-  opts: { relu: boolean; eps?: number },
+  opts: ReluOptions & { eps?: number },
   label = `batchnorm${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
   for (const key of ['batch', 'channels', 'spatial'] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`${label}: ${key} must be a positive integer, got ${s[key]}`);
   }
   const count = s.batch * s.channels * s.spatial;
+  const { mode, yRelu } = reluMode(ctx, opts, label);
   return ctx.dispatch(label, BATCHNORM, {
-    constants: { RELU: opts.relu ? 1 : 0, WG: WORKGROUP_SIZE },
+    constants: { RELU: mode, WG: WORKGROUP_SIZE },
     params: { count, spatial: s.spatial, channels: s.channels, eps: opts.eps ?? BATCHNORM_EPS },
-    buffers: [b.x, b.mean, b.variance, b.gamma, b.beta, b.y], workgroups: grid1d(count, WORKGROUP_SIZE),
+    buffers: [b.x, b.mean, b.variance, b.gamma, b.beta, b.y, yRelu], workgroups: grid1d(count, WORKGROUP_SIZE),
   });
 }
 

@@ -14,6 +14,7 @@ import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
+import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dShape, conv2dOutputSize } from './conv2d';
 import { TILE as GEMM_TILE, gemmScratchBytes, gemmSplitK } from './conv2d-variants';
 
@@ -40,7 +41,7 @@ export function conv2dGemmDispatches(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer },
-  opts: { relu: boolean; splitK?: number },
+  opts: ReluOptions & { splitK?: number },
   label = `conv2d-gemm ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
   const [oh, ow] = conv2dOutputSize(s);
@@ -59,13 +60,15 @@ export function conv2dGemmDispatches(
   // Unsplit, the pass writes y and never touches `partial`, which gets the context's placeholder
   // (WebGPU does not let one buffer fill two writable bindings of a dispatch).
   const partial = splits > 1 ? b.scratch! : ctx.placeholder;
+  const { mode, yRelu } = reluMode(ctx, opts, label);
   const gemm = ctx.dispatch(label, GEMM, {
     constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: 256 },
     params: {
       inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels, outHeight: oh, outWidth: ow,
-      padding: s.padding, taps, pixels, chunk, splitK: splits, relu: opts.relu ? 1 : 0,
+      padding: s.padding, taps, pixels, chunk, splitK: splits, relu: mode,
     },
-    buffers: [b.input, b.weights, b.scale, b.shift, b.output, partial],
+    // Split, the pass writes neither y nor yRelu: the reduce does.
+    buffers: [b.input, b.weights, b.scale, b.shift, b.output, partial, splits > 1 ? ctx.unusedReluOutput : yRelu],
     workgroups,
   });
   if (splits === 1) return [gemm];
@@ -73,8 +76,8 @@ export function conv2dGemmDispatches(
   const reduceGrid = grid1d(s.outChannels * pixels, REDUCE_WG);
   return [gemm, ctx.dispatch(reduceLabel, REDUCE, {
     constants: { WG: REDUCE_WG },
-    params: { outChannels: s.outChannels, pixels, outPlane: oh * ow, splitK: splits, groupsX: reduceGrid[0], relu: opts.relu ? 1 : 0 },
-    buffers: [b.scratch!, b.scale, b.shift, b.output],
+    params: { outChannels: s.outChannels, pixels, outPlane: oh * ow, splitK: splits, groupsX: reduceGrid[0], relu: mode },
+    buffers: [b.scratch!, b.scale, b.shift, b.output, yRelu],
     workgroups: reduceGrid,
   })];
 }

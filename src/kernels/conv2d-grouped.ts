@@ -8,6 +8,7 @@ import backwardSource from '../../shaders/conv2d-grouped-backward.wgsl';
 import { type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
+import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dShape, conv2dOutputSize } from './conv2d';
 
 const GEOMETRY = {
@@ -46,18 +47,19 @@ export function groupedConv2dDispatch(
   ctx: GpuContext,
   s: GroupedConv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer },
-  opts: { relu: boolean },
+  opts: ReluOptions,
   label = `conv2d-grouped ${s.kernel}x${s.kernel} s${s.stride} g${s.groups}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
   checkGroups(s, label);
+  const { mode, yRelu } = reluMode(ctx, opts, label);
   const [oh, ow] = conv2dOutputSize(s);
   const colBlocks = Math.ceil(ow / COLS);
   const threads = s.batch * s.outChannels * oh * colBlocks;
   const workgroups = grid(threads, label);
   return ctx.dispatch(label, FORWARD, {
     constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE },
-    params: { ...geometry(s, oh, ow), colBlocks, threads, groupsX: workgroups[0], relu: opts.relu ? 1 : 0 },
-    buffers: [b.input, b.weights, b.scale, b.shift, b.output],
+    params: { ...geometry(s, oh, ow), colBlocks, threads, groupsX: workgroups[0], relu: mode },
+    buffers: [b.input, b.weights, b.scale, b.shift, b.output, yRelu],
     workgroups,
   });
 }

@@ -32,6 +32,7 @@ import tileAt from '../../shaders/parts/winograd-tile.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
+import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize } from './conv2d';
 import { type WinogradTile, adapterHidden, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
 
@@ -146,7 +147,7 @@ export function conv2dWinogradDispatches(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
-  opts: { relu: boolean; product?: WinogradProductKernel; tile?: WinogradTile },
+  opts: ReluOptions & { product?: WinogradProductKernel; tile?: WinogradTile },
   label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
   const tile = opts.tile ?? 2;
@@ -158,6 +159,7 @@ export function conv2dWinogradDispatches(
   if (!b.scratch || b.scratch.size < need.input) throw new Error(`${label}: the transformed input needs a scratch buffer of ${need.input} bytes`);
   if (!b.products || b.products.size < need.products) throw new Error(`${label}: the products need a scratch buffer of ${need.products} bytes`);
   const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
+  const { mode, yRelu } = reluMode(ctx, opts, label);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const gemmGrid: [number, number, number] = plain
     ? grid1d(products * Math.ceil(vec4Groups / 2) * Math.ceil(tiles / 8), WG)
@@ -176,8 +178,8 @@ export function conv2dWinogradDispatches(
     }),
     ctx.dispatch(`${label} output transform`, TRANSFORMS[tile].output, {
       constants: { WG },
-      params: { outChannels: s.outChannels, outHeight: oh, outWidth: ow, tilesH, tilesW, tiles, relu: opts.relu ? 1 : 0 },
-      buffers: [b.products, b.scale, b.shift, b.output], workgroups: grid1d(s.outChannels * tiles, WG),
+      params: { outChannels: s.outChannels, outHeight: oh, outWidth: ow, tilesH, tilesW, tiles, relu: mode },
+      buffers: [b.products, b.scale, b.shift, b.output, yRelu], workgroups: grid1d(s.outChannels * tiles, WG),
     }),
   ];
 }

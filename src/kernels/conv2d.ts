@@ -19,6 +19,7 @@ import weightsF32 from '../../shaders/parts/conv2d-weights-f32.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
+import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dPrecision, type Conv2dVariant, type ConvGeometry, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
 
 /** A convolution's geometry (conv2d-variants.ts ConvGeometry, which kernel tables are keyed by). */
@@ -215,8 +216,7 @@ export function conv2dDispatch(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer },
-  opts: {
-    relu: boolean;
+  opts: ReluOptions & {
     /** Cap on workgroups per grid dimension (tests pass a small one); default 65535. */
     maxWorkgroupsPerDimension?: number;
     /** Which kernel; default conv2dVariantFor(ctx.adapter). Ignored by the f16 path. */
@@ -236,8 +236,8 @@ export function conv2dDispatch(
     inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
     outHeight: oh, outWidth: ow, padding: s.padding, colBlocks, groups, vec4Groups,
   };
-  const relu = opts.relu ? 1 : 0;
-  const buffers = [b.input, b.weights, b.scale, b.shift, b.output];
+  const { mode: relu, yRelu } = reluMode(ctx, opts, label);
+  const buffers = [b.input, b.weights, b.scale, b.shift, b.output, yRelu];
   // 'gemm' convolutions are made by conv2dGemmDispatches (the forward plan does); a caller that
   // wants one dispatch (the backward pass) gets 'direct' for them.
   const variant = opts.variant ?? conv2dVariantFor(ctx.adapter);

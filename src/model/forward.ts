@@ -35,18 +35,21 @@ export interface TapBuffer {
 export function convStepDispatches(
   ctx: GpuContext,
   shape: Conv2dShape & { groups: number },
-  buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
+  buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer;
+    /** The step's post-ReLU output when it keeps both (ReluOptions.reluOutput). */
+    reluOutput?: GPUBuffer },
   step: { variant: Conv2dRun; relu: boolean; precision: Conv2dPrecision },
   label: string,
 ): Dispatch | Dispatch[] {
   const { groups, ...dense } = shape;
-  if (step.variant === 'grouped') return groupedConv2dDispatch(ctx, shape, buffers, { relu: step.relu }, label);
-  if (step.variant === 'gemm') return conv2dGemmDispatches(ctx, dense, buffers, { relu: step.relu }, `${label} (gemm)`);
+  const relu = { relu: step.relu, reluOutput: buffers.reluOutput };
+  if (step.variant === 'grouped') return groupedConv2dDispatch(ctx, shape, buffers, relu, label);
+  if (step.variant === 'gemm') return conv2dGemmDispatches(ctx, dense, buffers, relu, `${label} (gemm)`);
   // 'winograd' and 'winograd4' read U (NetworkWeights.winograd) where the others read the packed filter.
   if (isWinogradVariant(step.variant)) {
-    return conv2dWinogradDispatches(ctx, dense, buffers, { relu: step.relu, tile: winogradTileOf(step.variant) }, `${label} (${step.variant})`);
+    return conv2dWinogradDispatches(ctx, dense, buffers, { ...relu, tile: winogradTileOf(step.variant) }, `${label} (${step.variant})`);
   }
-  return conv2dDispatch(ctx, dense, buffers, { relu: step.relu, variant: step.variant, precision: step.precision }, label);
+  return conv2dDispatch(ctx, dense, buffers, { ...relu, variant: step.variant, precision: step.precision }, label);
 }
 
 /** A compiled forward: dispatches, the input buffer and the buffers holding each requested tap. */
@@ -98,14 +101,15 @@ export class ForwardPlan {
         const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
         const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
         const products = step.products === undefined ? undefined : bufferOf(step.products);
-        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products }, step, step.label);
+        const reluOutput = step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput);
+        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products, reluOutput }, step, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);
         const raw = weights.rawBatchnorm(step.conv);
         return batchnormDispatch(ctx, { batch, channels, spatial: h * w },
           { x: bufferOf(step.input), mean: raw.mean, variance: raw.variance, gamma: raw.gamma, beta: raw.beta, y: bufferOf(step.output) },
-          { relu: step.relu }, step.label);
+          { relu: step.relu, reluOutput: step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput) }, step.label);
       }
       case 'relu':
         return reluDispatch(ctx, elementCount(shapeOf(step.input)), bufferOf(step.input), bufferOf(step.output), step.label);
@@ -115,7 +119,7 @@ export class ForwardPlan {
       }
       case 'add':
         return addDispatch(ctx, elementCount(shapeOf(step.output)), bufferOf(step.a), bufferOf(step.b), bufferOf(step.output),
-          { relu: step.relu }, step.label);
+          { relu: step.relu, reluOutput: step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput) }, step.label);
       case 'avgpool': {
         const [, channels, height, width] = shapeOf(step.input);
         return globalAvgPoolDispatch(ctx, { batch, channels, height, width }, bufferOf(step.input), bufferOf(step.output), step.label);

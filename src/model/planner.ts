@@ -5,9 +5,11 @@
 // one check of a request.
 //
 // Fusion rules (every tap stays exact): a conv's BatchNorm is always its epilogue; its ReLU is fused
-// unless the pre-ReLU tap is wanted (or ablated), in which case a separate ReLU runs; the residual
-// add fuses the final ReLU unless `sum` is wanted. The raw `conv1` tap (before BN) runs the stem
-// convolution with a unit epilogue followed by the separate batchnorm kernel. A tensor is
+// too. When the pre-ReLU tap is wanted, the same step writes both tensors, before and after the
+// ReLU (`reluOutput`); only an ablation of the pre-ReLU tap, which must land before the ReLU, makes
+// a separate ReLU step. The residual add fuses the final ReLU the same way when `sum` is wanted. The
+// raw `conv1` tap (before BN) runs the stem convolution with a unit epilogue followed by the
+// separate batchnorm kernel (with the ReLU, or both outputs, as above). A tensor is
 // materialised (its own buffer, no fusion across it) only if read back or ablated, and stages after
 // the last requested tap are not planned (a layer1 tap never runs layer2..4).
 //
@@ -166,20 +168,24 @@ export interface ScheduledTensor {
 /** Where a convolution's per-channel epilogue comes from: its folded BatchNorm, or none (raw conv1). */
 export type ConvEpilogue = 'batchnorm' | 'identity';
 
+/**
+ * `reluOutput` (conv, batchnorm, add): the step writes its result before the ReLU to `output` and
+ * max(., 0) of it to this tensor, both taps in one pass (with `relu` false).
+ */
 export type ForwardStep = { label: string } & (
   /**
    * `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes), or
    * the transformed input of a 'winograd' one; `products`: a 'winograd' convolution's products
    * (winogradScratchBytes).
    */
-  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; variant: Conv2dRun; precision: Conv2dPrecision;
-    scratch?: number; products?: number }
+  | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; reluOutput?: number; variant: Conv2dRun;
+    precision: Conv2dPrecision; scratch?: number; products?: number }
   /** The stand-alone BatchNorm of `conv` (its raw parameters), optionally with ReLU. */
-  | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean }
+  | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean; reluOutput?: number }
   | { op: 'relu'; input: number; output: number }
   | { op: 'maxpool'; pool: PoolSpec; input: number; output: number }
   /** output = a + b (a: the skip, b: the branch), optionally with ReLU. */
-  | { op: 'add'; a: number; b: number; output: number; relu: boolean }
+  | { op: 'add'; a: number; b: number; output: number; relu: boolean; reluOutput?: number }
   | { op: 'avgpool'; input: number; output: number }
   | { op: 'linear'; input: number; output: number }
   /** In place: the ablated channels of `tensor` take their replacement values. */
@@ -243,7 +249,7 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     if (a) steps.push({ op: 'ablate', label: `ablate ${tap}`, tensor: t, tap, channels: a.channels, values: a.channels.map((_, i) => a.values?.[i] ?? 0) });
   };
   const convOutShape = (spec: ConvSpec, inShape: number[]) => [batch, spec.outChannels, ...outputSize2d([inShape[2], inShape[3]], spec)];
-  const conv = (spec: ConvSpec, input: number, output: number, relu: boolean, epilogue: ConvEpilogue, label: string) => {
+  const conv = (spec: ConvSpec, input: number, output: number, relu: boolean, epilogue: ConvEpilogue, label: string, reluOutput?: number) => {
     const [, , inHeight, inWidth] = tensors[input].shape;
     const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
     const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
@@ -257,13 +263,15 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     const stepPrecision = variant === 'grouped' ? 'f32' : precision;
     steps.push({
       op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision: stepPrecision,
+      ...(reluOutput !== undefined ? { reluOutput } : {}),
       ...(scratch !== undefined ? { scratch } : {}), ...(products !== undefined ? { products } : {}),
     });
   };
 
   /**
    * Convolution with its BatchNorm as epilogue, producing tap `spec.bn`. With `relu`, also the ReLU:
-   * fused into the epilogue unless the pre-ReLU tap is materialised. Returns the last output.
+   * fused into the epilogue, which writes both tensors when the pre-ReLU tap is materialised (a
+   * separate ReLU step only when that tap is ablated). Returns the last output.
    */
   const convBn = (spec: ConvSpec, input: number, relu: { tap: TapName | null; label: string } | null): number => {
     const outShape = convOutShape(spec, tensors[input].shape);
@@ -274,6 +282,12 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
       return post;
     }
     const pre = produce(spec.bn, outShape);
+    if (relu && !ablations.has(spec.bn)) {
+      const post = reluOutput(relu.tap, relu.label, outShape);
+      conv(spec, input, pre, false, 'batchnorm', `${spec.conv}+${spec.bn} & ${relu.label}`, post);
+      if (relu.tap) ablate(relu.tap, post);
+      return post;
+    }
     conv(spec, input, pre, false, 'batchnorm', `${spec.conv}+${spec.bn}`);
     ablate(spec.bn, pre);
     if (!relu) return pre;
@@ -298,10 +312,15 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
       const fuseRelu = !materialise(stem.bn);
       const shape = tensors[raw].shape;
       const bn = fuseRelu ? reluOutput('relu', 'relu', shape) : produce(stem.bn, shape);
-      steps.push({ op: 'batchnorm', label: fuseRelu ? `${stem.bn}+relu` : stem.bn, conv: stem, input: raw, output: bn, relu: fuseRelu });
       if (fuseRelu) {
+        steps.push({ op: 'batchnorm', label: `${stem.bn}+relu`, conv: stem, input: raw, output: bn, relu: true });
         x = bn;
+      } else if (!ablations.has(stem.bn)) {
+        // Both taps from one pass.
+        x = reluOutput('relu', 'relu', shape);
+        steps.push({ op: 'batchnorm', label: `${stem.bn} & relu`, conv: stem, input: raw, output: bn, relu: false, reluOutput: x });
       } else {
+        steps.push({ op: 'batchnorm', label: stem.bn, conv: stem, input: raw, output: bn, relu: false });
         ablate(stem.bn, bn);
         x = reluOutput('relu', 'relu', shape);
         steps.push({ op: 'relu', label: 'relu', input: bn, output: x });
@@ -333,7 +352,12 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     tapTensor.set(`${block.name}.skip`, skip);
     const shape = tensors[h].shape;
     let out: number;
-    if (materialise(`${block.name}.sum`)) {
+    if (materialise(`${block.name}.sum`) && !ablations.has(`${block.name}.sum`)) {
+      // The sum and the block output from one pass.
+      const sum = produce(`${block.name}.sum`, shape);
+      out = reluOutput(block.name, block.name, shape);
+      steps.push({ op: 'add', label: `${block.name} add & relu`, a: skip, b: h, output: sum, relu: false, reluOutput: out });
+    } else if (materialise(`${block.name}.sum`)) {
       const sum = produce(`${block.name}.sum`, shape);
       steps.push({ op: 'add', label: `${block.name} add`, a: skip, b: h, output: sum, relu: false });
       ablate(`${block.name}.sum`, sum);
@@ -374,12 +398,13 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
 /** The tensors a step reads and writes. */
 export function stepTensors(s: ForwardStep): { reads: number[]; writes: number[] } {
   switch (s.op) {
-    case 'add': return { reads: [s.a, s.b], writes: [s.output] };
+    case 'add': return { reads: [s.a, s.b], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : [])] };
     case 'ablate': return { reads: [s.tensor], writes: [s.tensor] };
     case 'conv': {
       const scratch = [s.scratch, s.products].filter((t): t is number => t !== undefined);
-      return { reads: [s.input, ...scratch], writes: [s.output, ...scratch] };
+      return { reads: [s.input, ...scratch], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : []), ...scratch] };
     }
+    case 'batchnorm': return { reads: [s.input], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : [])] };
     default: return { reads: [s.input], writes: [s.output] };
   }
 }

@@ -73,3 +73,26 @@ export function tapErrors(got: ReadonlyMap<string, TapTensor>, want: ReadonlyMap
   }
   return { errors, worst };
 }
+
+/**
+ * A kernel test's ReLU setting: false, true (the kernel's fused ReLU) or 'both' (the kernel writes
+ * y before the ReLU and `reluOutput` after it, ReluOptions in src/kernels/relu.ts). `opts` go to
+ * the dispatch; the reference applies ReLU when `referenceRelu`; `check` (after the run) requires the
+ * second output to be max(y, 0) of the very values in y, element for element (NaN-poisoned, so a
+ * skipped element fails too).
+ */
+export function reluCase(ctx: GpuContext, relu: boolean | 'both', count: number, label: string) {
+  const reluOutput = relu === 'both' ? poisoned(ctx, count, `${label} ReLU output`) : undefined;
+  return {
+    opts: { relu: relu === true, ...(reluOutput ? { reluOutput } : {}) },
+    referenceRelu: relu === true,
+    async check(y: Float32Array): Promise<void> {
+      if (!reluOutput) return;
+      const got = await download(ctx, reluOutput, count);
+      const wrong = got.findIndex((v, i) => !(v === Math.max(y[i], 0)));
+      if (wrong >= 0) throw new Error(`${label}: ReLU output [${wrong}] is ${got[wrong]}, max(y, 0) is ${Math.max(y[wrong], 0)}`);
+      // The check can fail: y holds both signs here (else it would prove little).
+      if (!y.some((v) => v < 0) || !y.some((v) => v > 0)) throw new Error(`${label}: y should hold both signs for the ReLU output's check`);
+    },
+  };
+}
