@@ -441,8 +441,8 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
   lines.push(`Batch 1, ${results[0]?.data.size ?? 224} x ${results[0]?.data.size ?? 224}, median ms of a forward with readback (n runs after warm-up); ` +
     `same weights and input everywhere. Machine: ${results[0]?.machine.cores} cores, ${results[0]?.machine.cpuModel}.`);
   lines.push('');
-  lines.push('| configuration | adapter | mode | ours | ours, all taps | tfjs webgpu | ORT WebGPU | ORT wasm (CPU) | matmul GFLOP/s | ours / faster peer |');
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| configuration | adapter | mode | ours | ours, all taps | ours, all taps into reused arrays | tfjs webgpu | ORT WebGPU | ORT wasm (CPU) | matmul GFLOP/s | ours / faster peer |');
+  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const get = (e: EngineName, id = 'b1') => {
       const m = r.models.find((x) => x.engine === e);
@@ -454,7 +454,7 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
     const mm = matmulOk(r.matmul) ? fmt(r.matmul.gflops.median, 2) : '-';
     const lat = r.targets?.find((t) => t.name === 'batch-1 latency');
     const ratio = lat?.measured.match(/([0-9.]+)x$/)?.[1];
-    lines.push(`| ${r.config.label} | ${shortAdapter(r)} | ${r.mode.name} | ${get('ours')} | ${get('ours', 'b1-all-taps')} | ${get('tfjs-webgpu')} | ${get('ort-webgpu')} | ${get('ort-wasm')} | ${mm} | ${ratio ? `${ratio}x` : '-'} |`);
+    lines.push(`| ${r.config.label} | ${shortAdapter(r)} | ${r.mode.name} | ${get('ours')} | ${get('ours', 'b1-all-taps')} | ${get('ours', 'b1-all-taps-reused')} | ${get('tfjs-webgpu')} | ${get('ort-webgpu')} | ${get('ort-wasm')} | ${mm} | ${ratio ? `${ratio}x` : '-'} |`);
   }
   lines.push('');
   lines.push('Per configuration: `<date>-<configuration>.md` (all measures, targets, notes), `.json` (raw samples), `.svg` (plot).');
