@@ -67,6 +67,9 @@ describe('the backward pass of an engine whose forward runs Winograd', () => {
           for (const d of gradients) expect(d.pipeline.label, d.label).toMatch(input);
           expect(plan.backward.some((d) => d.pipeline.label.startsWith('conv2d-rows '))).toBe(false);
           expect(plan.forward.some((d) => input.test(d.pipeline.label))).toBe(true);
+          // Their scratch is the forward's own (free once the forward has run), not new memory; that
+          // it never holds a tap the backward reads, fv-network-backward's float64 gradients check.
+          expect(plan.winogradScratchShared).toBe(2);
         } finally {
           plan.dispose();
         }

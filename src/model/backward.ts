@@ -113,6 +113,8 @@ export class BackwardPlan implements DifferentiableNetwork {
   readonly inputGrad: GPUBuffer;
   private readonly owned: GPUBuffer[] = [];
   private readonly created: GPUBuffer[] = [];
+  /** How many of the two Winograd gradient scratch buffers are the forward plan's (0 when none runs). */
+  winogradScratchShared = 0;
 
   constructor(private readonly ctx: GpuContext, weights: NetworkWeights,
     readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName, options: BackwardOptions = {}) {
@@ -324,10 +326,18 @@ export class BackwardPlan implements DifferentiableNetwork {
     convBackward(arch.stem, [height, width], gradBn1, this.inputGrad, { unitScale });
 
     if (winogradNeed.input) {
-      winogradScratch = {
-        input: this.alloc('backward Winograd input scratch', [winogradNeed.input / 4]),
-        products: this.alloc('backward Winograd products scratch', [winogradNeed.products / 4]),
+      // The forward's own Winograd scratch (and any buffer it no longer needs once it has run) is
+      // free by the time the gradients run, in the same pass: the smallest that fits, else a new one.
+      const free = [...this.forwardPlan.freeAfterRun].sort((a, b) => a.size - b.size);
+      const fitting = (bytes: number, label: string) => {
+        const i = free.findIndex((b) => b.size >= bytes);
+        return i >= 0 ? free.splice(i, 1)[0] : this.alloc(label, [bytes / 4]);
       };
+      winogradScratch = {
+        input: fitting(winogradNeed.input, 'backward Winograd input scratch'),
+        products: fitting(winogradNeed.products, 'backward Winograd products scratch'),
+      };
+      this.winogradScratchShared = [winogradScratch.input, winogradScratch.products].filter((b) => this.forwardPlan.freeAfterRun.includes(b)).length;
     }
     for (const step of steps) this.backward.push(...[step()].flat());
   }

@@ -63,6 +63,11 @@ export class ForwardPlan {
   private readonly uniforms: GPUBuffer[] = [];
   /** Bytes of activation buffers this plan holds (input, taps and reused scratch). */
   readonly activationBytes: number;
+  /**
+   * The plan's buffers that hold no read-back tap and not the input: free once a run's dispatches
+   * have run, so later work of the same pass may use them as scratch (the backward pass does).
+   */
+  readonly freeAfterRun: GPUBuffer[];
 
   constructor(private readonly ctx: GpuContext, weights: NetworkWeights, readonly schedule: ForwardSchedule) {
     // One pooled buffer per schedule buffer, labelled with every tensor it holds in turn. They go
@@ -72,6 +77,8 @@ export class ForwardPlan {
     const buffers = schedule.buffers.map((bytes, i) => ctx.acquire(labels[i].join(' / '), bytes));
     this.owned.push(...buffers);
     this.activationBytes = buffers.reduce((sum, b) => sum + b.size, 0);
+    const kept = new Set(schedule.tensors.filter((t) => t.retained).map((t) => t.buffer));
+    this.freeAfterRun = buffers.filter((_, i) => !kept.has(i));
     const bufferOf = (tensor: number) => buffers[schedule.tensors[tensor].buffer];
     this.input = bufferOf(schedule.input);
     for (const step of schedule.steps) this.dispatches.push(...[this.dispatch(step, weights, bufferOf)].flat());
