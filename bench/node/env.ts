@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as ortTypes from 'onnxruntime-web';
 import type { SuiteEnv } from '../core/suite';
+import { loadTfjsWebgpu } from '../peers/tfjs-webgpu';
 import { type AdapterChoice, resolveNodeGpu } from '../../src/gpu/node';
 
 /**
@@ -52,13 +53,7 @@ export async function nodeSuiteEnv(adapter: AdapterChoice, root: string, log: (l
     gpu,
     featureLevel: 'core',
     loadTf() {
-      tf ??= (async () => {
-        const core = (await import('@tensorflow/tfjs-core')) as typeof tfc;
-        await import('@tensorflow/tfjs-backend-webgpu');
-        if (!(await core.setBackend('webgpu'))) throw new Error('tfjs: the webgpu backend failed to initialise');
-        await core.ready();
-        return core;
-      })();
+      tf ??= loadTfjsWebgpu();
       return tf;
     },
     loadOrt() {

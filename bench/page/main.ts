@@ -6,6 +6,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type * as ortTypes from 'onnxruntime-web';
 import { type Step, type SuiteEnv, runStep } from '../core/suite';
+import { loadTfjsWebgpu } from '../peers/tfjs-webgpu';
 
 const params = new URLSearchParams(location.search);
 const featureLevel = params.get('featureLevel') === 'compatibility' ? 'compatibility' : 'core';
@@ -39,13 +40,7 @@ const env: SuiteEnv = {
   },
   featureLevel,
   loadTf() {
-    tf ??= (async () => {
-      const core = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-webgpu');
-      if (!(await core.setBackend('webgpu'))) throw new Error('tfjs: the webgpu backend failed to initialise');
-      await core.ready();
-      return core;
-    })();
+    tf ??= loadTfjsWebgpu();
     return tf;
   },
   loadOrt() {
