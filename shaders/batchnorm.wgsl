@@ -2,9 +2,10 @@
 //
 //   y[n,c,i] = act( (x[n,c,i] - mean[c]) / sqrt(variance[c] + eps) * gamma[c] + beta[c] )
 //
-// with act = max(., 0) when RELU is 1, else identity; when RELU is 2 y is stored as it is and
-// yRelu[n,c,i] = max(y[n,c,i], 0) as well (the stem's bn1 and relu taps both kept). (The model folds BatchNorm into the preceding
-// convolution's epilogue; this kernel is the stand-alone form, used to check that fold.)
+// with act = max(., 0) when RELU is 1, else identity; when RELU is 2, y is stored as it is and
+// yRelu[n,c,i] = max(y[n,c,i], 0) as well (the stem's bn1 and relu taps both kept). (The model
+// folds BatchNorm into the preceding convolution's epilogue; this kernel is the stand-alone form,
+// used to check that fold.)
 //
 // Params (binding 0) is declared in src/kernels/batchnorm.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):

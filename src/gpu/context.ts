@@ -345,7 +345,8 @@ export class GpuContext {
       const mapped = staging.getMappedRange();
       // A caller's array (`into`, same length) is overwritten; otherwise a new one. Writing into
       // memory already in use skips the page faults of fresh memory, which cost more than the copy
-      // itself (26.8 MB of ResNet18 taps: 24 ms into new arrays, 1.3 ms into reused ones, 2 cores).
+      // itself (ResNet18's 26.8 MB of taps on 2 cores: 24 ms or more into new arrays, about 1.3 ms
+      // into arrays in use).
       const results = sources.map((s, i) => {
         const target = into?.[i];
         if (!target) return new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength));
