@@ -96,6 +96,23 @@ describe('readback with a slot', () => {
   });
 });
 
+describe('readback into given arrays', () => {
+  it('fills the arrays given, leaves the others new, and refuses a wrong length before copying anything', async () => {
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    const a = randomArray(1003, rng);
+    const b = randomArray(77, rng);
+    const sources = [{ buffer: upload(ctx, a), byteLength: a.length * 4 }, { buffer: upload(ctx, b), byteLength: b.length * 4 }];
+    const target = new Float32Array(b.length).fill(Number.NaN);
+    const [ra, rb] = await ctx.readback(sources, undefined, undefined, [undefined, target]);
+    expect(rb).toBe(target);
+    expect(relativeError(rb, b), `seed ${seed}`).toBe(0);
+    expect(relativeError(ra, a), `seed ${seed}`).toBe(0);
+    await expect(ctx.readback(sources, undefined, undefined, [new Float32Array(1002)])).rejects.toThrow(/target 0 holds 1002 values, its source 1003/);
+  });
+});
+
 describe('repeated forwards of one plan', () => {
   it('alternating inputs through the plan\'s slot, sleeping before the map, each match the float64 reference', async () => {
     const seed = freshSeed();
