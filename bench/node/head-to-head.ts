@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterChoice } from '../../src/gpu/node';
 import { compareLogits } from '../core/compare';
-import { now } from '../core/stats';
+import { now, summarize } from '../core/stats';
 import { describeDevice } from '../core/suite';
 import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED, randomInput, randomResnet18Weights } from '../core/weights';
 import { createOurEngine } from '../engine-adapter';
@@ -43,10 +43,10 @@ const today = new Date();
 const date = arg('date', `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** Median, min and max of some samples (the benchmark's own summary of a measure). */
+const stats = (xs: number[]) => {
+  const { median, min, max } = summarize(xs, warmups);
+  return { median, min, max };
 };
 const ms = (x: number) => x.toFixed(1);
 
@@ -89,11 +89,13 @@ async function main(): Promise<void> {
   await peer.dispose();
 
   const ratios = samples.ours.map((x, i) => x / samples.ortWasm[i]);
+  const oursStats = stats(samples.ours);
+  const ortStats = stats(samples.ortWasm);
   const summary = {
-    ours: { median: median(samples.ours), min: Math.min(...samples.ours), max: Math.max(...samples.ours) },
-    ortWasm: { median: median(samples.ortWasm), min: Math.min(...samples.ortWasm), max: Math.max(...samples.ortWasm) },
-    ratioOfMedians: median(samples.ours) / median(samples.ortWasm),
-    medianOfRoundRatios: median(ratios),
+    ours: oursStats,
+    ortWasm: ortStats,
+    ratioOfMedians: oursStats.median / ortStats.median,
+    medianOfRoundRatios: stats(ratios).median,
     oursFasterRounds: ratios.filter((x) => x < 1).length,
   };
   const id = `${date}-head-to-head-node-${adapter}${convVariant ? `-${convVariant}` : ''}${suffix}`;
