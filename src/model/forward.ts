@@ -92,6 +92,8 @@ export class ForwardPlan {
     const { ctx, schedule } = this;
     const { batch } = schedule;
     const shapeOf = (tensor: number) => schedule.tensors[tensor].shape;
+    /** The buffer of a step's optional tensor (scratch, products, a second ReLU output). */
+    const optionalBuffer = (tensor: number | undefined) => (tensor === undefined ? undefined : bufferOf(tensor));
     switch (step.op) {
       case 'conv': {
         const spec = step.conv;
@@ -106,17 +108,17 @@ export class ForwardPlan {
         };
         const filter = isWinogradVariant(step.variant) ? weights.winograd(spec, winogradTileOf(step.variant)) : weights.filter(spec, step.precision);
         const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
-        const scratch = step.scratch === undefined ? undefined : bufferOf(step.scratch);
-        const products = step.products === undefined ? undefined : bufferOf(step.products);
-        const reluOutput = step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput);
-        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products, reluOutput }, step, step.label);
+        const scratch = optionalBuffer(step.scratch);
+        const products = optionalBuffer(step.products);
+        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products, reluOutput: optionalBuffer(step.reluOutput) },
+          step, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);
         const raw = weights.rawBatchnorm(step.conv);
         return batchnormDispatch(ctx, { batch, channels, spatial: h * w },
           { x: bufferOf(step.input), mean: raw.mean, variance: raw.variance, gamma: raw.gamma, beta: raw.beta, y: bufferOf(step.output) },
-          { relu: step.relu, reluOutput: step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput) }, step.label);
+          { relu: step.relu, reluOutput: optionalBuffer(step.reluOutput) }, step.label);
       }
       case 'relu':
         return reluDispatch(ctx, elementCount(shapeOf(step.input)), bufferOf(step.input), bufferOf(step.output), step.label);
@@ -126,7 +128,7 @@ export class ForwardPlan {
       }
       case 'add':
         return addDispatch(ctx, elementCount(shapeOf(step.output)), bufferOf(step.a), bufferOf(step.b), bufferOf(step.output),
-          { relu: step.relu, reluOutput: step.reluOutput === undefined ? undefined : bufferOf(step.reluOutput) }, step.label);
+          { relu: step.relu, reluOutput: optionalBuffer(step.reluOutput) }, step.label);
       case 'avgpool': {
         const [, channels, height, width] = shapeOf(step.input);
         return globalAvgPoolDispatch(ctx, { batch, channels, height, width }, bufferOf(step.input), bufferOf(step.output), step.label);

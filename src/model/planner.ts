@@ -397,14 +397,15 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
 
 /** The tensors a step reads and writes. */
 export function stepTensors(s: ForwardStep): { reads: number[]; writes: number[] } {
+  const present = (...tensors: (number | undefined)[]) => tensors.filter((t): t is number => t !== undefined);
   switch (s.op) {
-    case 'add': return { reads: [s.a, s.b], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : [])] };
+    case 'add': return { reads: [s.a, s.b], writes: [s.output, ...present(s.reluOutput)] };
     case 'ablate': return { reads: [s.tensor], writes: [s.tensor] };
     case 'conv': {
-      const scratch = [s.scratch, s.products].filter((t): t is number => t !== undefined);
-      return { reads: [s.input, ...scratch], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : []), ...scratch] };
+      const scratch = present(s.scratch, s.products);
+      return { reads: [s.input, ...scratch], writes: [s.output, ...present(s.reluOutput), ...scratch] };
     }
-    case 'batchnorm': return { reads: [s.input], writes: [s.output, ...(s.reluOutput !== undefined ? [s.reluOutput] : [])] };
+    case 'batchnorm': return { reads: [s.input], writes: [s.output, ...present(s.reluOutput)] };
     default: return { reads: [s.input], writes: [s.output] };
   }
 }
