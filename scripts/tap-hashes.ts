@@ -1,6 +1,6 @@
 // SHA-256 of the float32 bytes of every tap the engine reads back, for a fixed set of forwards:
 // the tench reference input with the shared partial checkpoint, and a seeded random-weights
-// network (batch 2, 45x38), each with both conv2d variants, several tap sets and ablations
+// network (batch 2, 45x38), each with every conv2d variant (CONV2D_VARIANTS), several tap sets and ablations
 // (fused and unfused paths), f16 weights where the adapter has 'shader-f16', and a short seeded
 // feature visualisation (the backward pass). Two runs of the same code on the same adapter must
 // print the same hashes: a refactor that claims "bit-identical taps" is checked by diffing them.
@@ -14,6 +14,7 @@ import { visualiseChannels } from '../src/browser/featureviz';
 import { type AdapterChoice, createNodeContext, defaultCpuAdapter } from '../src/gpu/node';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
+import { CONV2D_VARIANTS, type Conv2dVariant } from '../src/kernels/conv2d-variants';
 import { loadCheckpoint } from '../src/weights/load';
 import { randomWeights } from '../src/weights/random';
 import { mulberry32 } from '../src/util/random';
@@ -38,7 +39,7 @@ interface Case {
   ablations?: { tap: string; channels: number[]; values?: number[] }[];
 }
 
-async function run(name: string, weights: TensorMap, input: HostTensor, variants: ('direct' | 'rows')[], list: Record<string, Case>) {
+async function run(name: string, weights: TensorMap, input: HostTensor, variants: Conv2dVariant[], list: Record<string, Case>) {
   const precisions: ('f32' | 'f16')[] = ctx.device.features.has('shader-f16') ? ['f32', 'f16'] : ['f32'];
   for (const precision of precisions) {
     for (const variant of variants) {
@@ -85,7 +86,7 @@ const caseList = (last: string): Record<string, Case> => ({
 if (existsSync(weightsPath) && existsSync(tenchPath)) {
   const checkpoint = loadCheckpoint(new Uint8Array(readFileSync(weightsPath)), 'partial');
   const input = readSafetensors(new Uint8Array(readFileSync(tenchPath))).tensors.get('input')!;
-  await run('tench', checkpoint.tensors, input, ['direct', 'rows'], caseList('layer3.1'));
+  await run('tench', checkpoint.tensors, input, CONV2D_VARIANTS, caseList('layer3.1'));
 } else {
   console.error('tench: ../shared not found, skipped');
 }
@@ -96,7 +97,7 @@ if (existsSync(weightsPath) && existsSync(tenchPath)) {
   const weights = randomWeights(seed);
   const rng = mulberry32(seed + 1);
   const data = new Float32Array(2 * 3 * 45 * 38).map(() => 4 * rng() - 2);
-  await run('random', weights, { shape: [2, 3, 45, 38], data }, ['direct', 'rows'], caseList('fc'));
+  await run('random', weights, { shape: [2, 3, 45, 38], data }, CONV2D_VARIANTS, caseList('fc'));
 }
 
 writeFileSync(out, `${JSON.stringify(result, null, 1)}\n`);

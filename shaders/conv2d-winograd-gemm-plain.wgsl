@@ -8,6 +8,10 @@
 // per 2 vec4 and 8 scalar loads (4 x 4 per thread ran 1.5-5x slower on lavapipe). The form CPU
 // adapters want (on lavapipe a barrier costs a switch of every thread of the workgroup; the caches
 // serve the reuse that workgroup memory would); src/kernels/conv2d-winograd.ts picks it there.
+// The 16 accumulators and 8 tile indices are named variables and the loop over the 8 tiles is
+// written out: SwiftShader neither unrolls loops nor keeps private arrays in registers, and with
+// `array<vec4<f32>, 16>` and an inner loop this kernel ran 4x slower there (ResNet18's layer1
+// products at 224: 100 ms against 25); lavapipe compiles both forms alike.
 // Same bindings and layouts as conv2d-winograd-gemm.wgsl, and the same sum in the same order
 // (c = 0, 1, ...).
 //
@@ -48,32 +52,52 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   // A missing second group (odd group count) reads the first again and is not stored.
   let g1 = min(g0 + 1u, vec4Groups - 1u);
   // Tiles past T read tile b instead (always present) and are not stored.
-  var t: array<u32, 8>;
-  for (var j = 0u; j < 8u; j++) {
-    t[j] = select(b, b + j * blocks, b + j * blocks < T);
-  }
-  var acc: array<vec4<f32>, 16>;
-  for (var j = 0u; j < 16u; j++) { acc[j] = vec4<f32>(0.0); }
+  let t0 = b;
+  let t1 = select(b, b + blocks, b + blocks < T);
+  let t2 = select(b, b + 2u * blocks, b + 2u * blocks < T);
+  let t3 = select(b, b + 3u * blocks, b + 3u * blocks < T);
+  let t4 = select(b, b + 4u * blocks, b + 4u * blocks < T);
+  let t5 = select(b, b + 5u * blocks, b + 5u * blocks < T);
+  let t6 = select(b, b + 6u * blocks, b + 6u * blocks < T);
+  let t7 = select(b, b + 7u * blocks, b + 7u * blocks < T);
+  // p_j: channels 4*g0 .. +3 of tile t_j; q_j: channels 4*g0+4 .. +7.
+  var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
+  var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
+  var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
+  var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
   var u0 = (xi * vec4Groups + g0) * cin;
   var u1 = (xi * vec4Groups + g1) * cin;
   var vAt = xi * cin * T;
   for (var c = 0u; c < cin; c++) {
     let a0 = u[u0 + c];
     let a1 = u[u1 + c];
-    for (var j = 0u; j < 8u; j++) {
-      let x = v[vAt + t[j]];
-      acc[j] += a0 * x;
-      acc[8u + j] += a1 * x;
-    }
+    let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
+    let x4 = v[vAt + t4]; let x5 = v[vAt + t5]; let x6 = v[vAt + t6]; let x7 = v[vAt + t7];
+    p0 += a0 * x0; q0 += a1 * x0; p1 += a0 * x1; q1 += a1 * x1;
+    p2 += a0 * x2; q2 += a1 * x2; p3 += a0 * x3; q3 += a1 * x3;
+    p4 += a0 * x4; q4 += a1 * x4; p5 += a0 * x5; q5 += a1 * x5;
+    p6 += a0 * x6; q6 += a1 * x6; p7 += a0 * x7; q7 += a1 * x7;
     vAt += T;
   }
-  for (var j = 0u; j < 8u; j++) {
-    if (b + j * blocks < T) {
-      store(acc[j], xi, 4u * g0, t[j]);
-      if (g0 + 1u < vec4Groups) { store(acc[8u + j], xi, 4u * g0 + 4u, t[j]); }
-    }
-  }
+  let second = g0 + 1u < vec4Groups;
+  // Tile t0 = b always exists.
+  store2(p0, q0, second, xi, g0, t0, true);
+  store2(p1, q1, second, xi, g0, t1, b + blocks < T);
+  store2(p2, q2, second, xi, g0, t2, b + 2u * blocks < T);
+  store2(p3, q3, second, xi, g0, t3, b + 3u * blocks < T);
+  store2(p4, q4, second, xi, g0, t4, b + 4u * blocks < T);
+  store2(p5, q5, second, xi, g0, t5, b + 5u * blocks < T);
+  store2(p6, q6, second, xi, g0, t6, b + 6u * blocks < T);
+  store2(p7, q7, second, xi, g0, t7, b + 7u * blocks < T);
 }
+
+/** Tile t's two channel groups (the second only if it exists), unless the tile is past T (!ok). */
+fn store2(p: vec4<f32>, q: vec4<f32>, second: bool, xi: u32, g0: u32, t: u32, ok: bool) {
+  if (!ok) { return; }
+  store(p, xi, 4u * g0, t);
+  if (second) { store(q, xi, 4u * g0 + 4u, t); }
+}
+
 /** Write output channels o0 .. o0+3 (those that exist) of tile t of product xi. */
 fn store(acc: vec4<f32>, xi: u32, o0: u32, t: u32) {
   for (var c = 0u; c < 4u; c++) {

@@ -14,9 +14,9 @@
 //   - parts/conv2d-epilogue.wgsl: the affine epilogue, ReLU and stores (step 6).
 //
 // Override constants: KSIZE (K), STRIDE (S), COLS (output columns per thread: 7 or 8), WG (threads
-// per workgroup); K and S shape the inner loops, which the compilers unroll. The padding P, the
-// ReLU flag and all sizes are uniforms (a runtime K was 10-40% slower on lavapipe; a ReLU override
-// would double the pipelines for no measurable gain).
+// per workgroup); K and S are constants of the tap loop's stepping and addressing. The padding P,
+// the ReLU flag and all sizes are uniforms (a runtime K was 10-40% slower on lavapipe; a ReLU
+// override would double the pipelines for no measurable gain).
 //
 // Register blocking: a thread owns 8 output channels x COLS neighbouring output columns of one
 // output row: 16 vec4 accumulators a0..a7 (channels 8g..8g+3, columns ox0..ox0+7) and b0..b7
@@ -81,51 +81,58 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   // 4. Weight offsets (in vec4) of packed groups v0 = 2g and v1 = 2g+1 at input channel 0. When
   //    Cout <= 8g+4 group v1 does not exist; it is read from the last group instead (those
   //    channels are never stored).
-  var w0 = (2u * g) * cin * kk;
-  var w1 = min(2u * g + 1u, params.vec4Groups - 1u) * cin * kk;
+  let w0 = (2u * g) * cin * kk;
+  let w1 = min(2u * g + 1u, params.vec4Groups - 1u) * cin * kk;
 
-  // 5. Reduce over input channels, kernel rows and kernel columns.
+  // 5. Reduce over input channels, kernel rows and kernel columns, in that order, as one loop
+  //    over the Cin*K*K taps with (ky, kx) and the input plane stepped by selects. One loop and
+  //    no nested ones: SwiftShader does not unroll loops, and each entry into an inner loop cost
+  //    it about as much as a tap (nested ci/ky/kx loops ran ResNet18's 1x1 convolutions 3-5x and
+  //    its stride-2 3x3 ones 1.2-1.6x slower there; lavapipe is no slower this way).
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
   var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
   var b4 = vec4<f32>(0.0); var b5 = vec4<f32>(0.0); var b6 = vec4<f32>(0.0); var b7 = vec4<f32>(0.0);
   var xPlane = n * cin * h * wdt;   // offset of x[n, ci, 0, 0]
-  for (var ci = 0u; ci < cin; ci++) {
-    for (var ky = 0u; ky < KSIZE; ky++) {
-      // 5a. Input row iy, clamped for the read and flagged when it is padding.
-      let iy = iy0 + i32(ky);
-      let rowOk = iy >= 0 && iy < i32(h);
-      let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
-      for (var kx = 0u; kx < KSIZE; kx++) {
-        // 5b. The tap's weights for the 8 channels and the inputs of the COLS columns, all loaded
-        //     before the FMAs (on lavapipe each load is a small loop over the SIMD lanes; loads
-        //     grouped ahead of the arithmetic ran 1.7x faster than loads interleaved with it).
-        let k = ky * KSIZE + kx;
-        let wa = weight(w0 + k);
-        let wb = weight(w1 + k);
-        let ix = ix0 + i32(kx);
-        let v0 = tap(row, ix, rowOk);
-        let v1 = tap(row, ix + s, rowOk);
-        let v2 = tap(row, ix + 2 * s, rowOk);
-        let v3 = tap(row, ix + 3 * s, rowOk);
-        let v4 = tap(row, ix + 4 * s, rowOk);
-        let v5 = tap(row, ix + 5 * s, rowOk);
-        let v6 = tap(row, ix + 6 * s, rowOk);
-        var v7 = vec4<f32>(0.0);
-        if (COLS == 8u) { v7 = tap(row, ix + 7 * s, rowOk); }
-        a0 = fma(v0, wa, a0); b0 = fma(v0, wb, b0);
-        a1 = fma(v1, wa, a1); b1 = fma(v1, wb, b1);
-        a2 = fma(v2, wa, a2); b2 = fma(v2, wb, b2);
-        a3 = fma(v3, wa, a3); b3 = fma(v3, wb, b3);
-        a4 = fma(v4, wa, a4); b4 = fma(v4, wb, b4);
-        a5 = fma(v5, wa, a5); b5 = fma(v5, wb, b5);
-        a6 = fma(v6, wa, a6); b6 = fma(v6, wb, b6);
-        if (COLS == 8u) { a7 = fma(v7, wa, a7); b7 = fma(v7, wb, b7); }
-      }
-    }
-    xPlane += h * wdt;
-    w0 += kk;
-    w1 += kk;
+  var ky = 0u;
+  var kx = 0u;
+  let taps = cin * kk;
+  // Tap r = (ci * K + ky) * K + kx: the packed weights of a group hold its taps in this order.
+  for (var r = 0u; r < taps; r++) {
+    // 5a. Input row iy, clamped for the read and flagged when it is padding.
+    let iy = iy0 + i32(ky);
+    let rowOk = iy >= 0 && iy < i32(h);
+    let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
+    // 5b. The tap's weights for the 8 channels and the inputs of the COLS columns, all loaded
+    //     before the FMAs (on lavapipe each load is a small loop over the SIMD lanes; loads
+    //     grouped ahead of the arithmetic ran 1.7x faster than loads interleaved with it).
+    let wa = weight(w0 + r);
+    let wb = weight(w1 + r);
+    let ix = ix0 + i32(kx);
+    let v0 = tap(row, ix, rowOk);
+    let v1 = tap(row, ix + s, rowOk);
+    let v2 = tap(row, ix + 2 * s, rowOk);
+    let v3 = tap(row, ix + 3 * s, rowOk);
+    let v4 = tap(row, ix + 4 * s, rowOk);
+    let v5 = tap(row, ix + 5 * s, rowOk);
+    let v6 = tap(row, ix + 6 * s, rowOk);
+    var v7 = vec4<f32>(0.0);
+    if (COLS == 8u) { v7 = tap(row, ix + 7 * s, rowOk); }
+    a0 = fma(v0, wa, a0); b0 = fma(v0, wb, b0);
+    a1 = fma(v1, wa, a1); b1 = fma(v1, wb, b1);
+    a2 = fma(v2, wa, a2); b2 = fma(v2, wb, b2);
+    a3 = fma(v3, wa, a3); b3 = fma(v3, wb, b3);
+    a4 = fma(v4, wa, a4); b4 = fma(v4, wb, b4);
+    a5 = fma(v5, wa, a5); b5 = fma(v5, wb, b5);
+    a6 = fma(v6, wa, a6); b6 = fma(v6, wb, b6);
+    if (COLS == 8u) { a7 = fma(v7, wa, a7); b7 = fma(v7, wb, b7); }
+    // 5c. Next tap: the next column; past the last, the next row; past the last row, the next
+    //     input channel's plane.
+    let rowEnd = kx + 1u == KSIZE;
+    let planeEnd = rowEnd && ky + 1u == KSIZE;
+    kx = select(kx + 1u, 0u, rowEnd);
+    ky = select(select(ky, ky + 1u, rowEnd), 0u, planeEnd);
+    xPlane = select(xPlane, xPlane + h * wdt, planeEnd);
   }
 
   // 6. Epilogue (parts/conv2d-epilogue.wgsl): per-channel affine (folded BatchNorm or bias) and

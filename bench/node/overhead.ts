@@ -248,8 +248,10 @@ async function main(): Promise<void> {
       const fn = runs[m];
       if (!fn) throw new Error(`unknown mode '${m}' (${Object.keys(runs).join(', ')})`);
       const c0 = threadCpu();
+      const f0 = process.resourceUsage().minorPageFault;
       const s = await fn();
       const c1 = threadCpu();
+      s.pageFaults = process.resourceUsage().minorPageFault - f0;
       s.jsThreadCpu = c1.main - c0.main;
       s.otherThreadsCpu = c1.others - c0.others;
       if (r >= 0) (samples[m] ??= []).push(s);
