@@ -25,10 +25,17 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
 
-/** x[plane + iy*W + ix], or 0 in the padding. */
+/** x[plane + iy*W + ix], or 0 in the padding (clamped read, no branch). */
 fn at(plane: u32, iy: i32, ix: i32) -> f32 {
-  if (iy < 0 || ix < 0 || iy >= i32(params.inHeight) || ix >= i32(params.inWidth)) { return 0.0; }
-  return x[plane + u32(iy) * params.inWidth + u32(ix)];
+  let h = i32(params.inHeight);
+  let w = i32(params.inWidth);
+  let inside = iy >= 0 && ix >= 0 && iy < h && ix < w;
+  return select(0.0, x[plane + u32(clamp(iy, 0, h - 1)) * params.inWidth + u32(clamp(ix, 0, w - 1))], inside);
+}
+
+/** Row iy of the patch: columns x0 .. x0+3. */
+fn patchRow(plane: u32, iy: i32, x0: i32) -> vec4<f32> {
+  return vec4<f32>(at(plane, iy, x0), at(plane, iy, x0 + 1), at(plane, iy, x0 + 2), at(plane, iy, x0 + 3));
 }
 
 /** B^T applied to a column (d0, d1, d2, d3). */
@@ -36,6 +43,16 @@ fn bt(d: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(d.x - d.z, d.y + d.z, d.z - d.y, d.y - d.w);
 }
 
+/** Row i of V into planes 4i .. 4i+3. */
+fn storeRow(i: u32, row: vec4<f32>, plane16: u32, flat: u32) {
+  v[(4u * i) * plane16 + flat] = row.x;
+  v[(4u * i + 1u) * plane16 + flat] = row.y;
+  v[(4u * i + 2u) * plane16 + flat] = row.z;
+  v[(4u * i + 3u) * plane16 + flat] = row.w;
+}
+
+// No loops and no arrays indexed at run time: SwiftShader neither unrolls loops nor keeps private
+// arrays in registers (see conv2d-winograd-gemm-plain.wgsl).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let flat = gid.x + gid.y * groups.x * WG;
@@ -46,19 +63,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let y0 = 2 * i32(tile.row) - 1;
   let x0 = 2 * i32(tile.column) - 1;
   // Rows of d, then B^T over the rows (r), then over the columns (B on the right).
-  var d: array<vec4<f32>, 4>;
-  for (var i = 0; i < 4; i++) {
-    d[i] = vec4<f32>(at(plane, y0 + i, x0), at(plane, y0 + i, x0 + 1), at(plane, y0 + i, x0 + 2), at(plane, y0 + i, x0 + 3));
-  }
-  let r0 = d[0] - d[2];
-  let r1 = d[1] + d[2];
-  let r2 = d[2] - d[1];
-  let r3 = d[1] - d[3];
+  let d0 = patchRow(plane, y0, x0);
+  let d1 = patchRow(plane, y0 + 1, x0);
+  let d2 = patchRow(plane, y0 + 2, x0);
+  let d3 = patchRow(plane, y0 + 3, x0);
+  let r0 = d0 - d2;
+  let r1 = d1 + d2;
+  let r2 = d2 - d1;
+  let r3 = d1 - d3;
   let plane16 = params.inChannels * T;
-  let rows = array<vec4<f32>, 4>(bt(r0), bt(r1), bt(r2), bt(r3));
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) {
-      v[(4u * i + j) * plane16 + flat] = rows[i][j];
-    }
-  }
+  storeRow(0u, bt(r0), plane16, flat);
+  storeRow(1u, bt(r1), plane16, flat);
+  storeRow(2u, bt(r2), plane16, flat);
+  storeRow(3u, bt(r3), plane16, flat);
 }

@@ -36,6 +36,23 @@ fn at(c: vec4<f32>) -> vec2<f32> {
   return vec2<f32>(c.x + c.y + c.z, c.y - c.z - c.w);
 }
 
+/** Row i of m: products 4i .. 4i+3 of this thread's (channel, tile). */
+fn mRow(i: u32, plane16: u32, flat: u32) -> vec4<f32> {
+  return vec4<f32>(m[(4u * i) * plane16 + flat], m[(4u * i + 1u) * plane16 + flat],
+                   m[(4u * i + 2u) * plane16 + flat], m[(4u * i + 3u) * plane16 + flat]);
+}
+
+/** Output (oy, ox) = value * scale + shift, with the ReLU mode; nothing past the last row or column. */
+fn put(base: u32, oy: u32, ox: u32, value: f32, sc: f32, sh: f32) {
+  if (oy >= params.outHeight || ox >= params.outWidth) { return; }
+  var out = value * sc + sh;
+  if (params.relu == 1u) { out = max(out, 0.0); }
+  y[base + oy * params.outWidth + ox] = out;
+  if (params.relu == 2u) { yRelu[base + oy * params.outWidth + ox] = max(out, 0.0); }
+}
+
+// No loops and no arrays indexed at run time: SwiftShader neither unrolls loops nor keeps private
+// arrays in registers (see conv2d-winograd-gemm-plain.wgsl).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let flat = gid.x + gid.y * groups.x * WG;
@@ -45,17 +62,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let tile = tileAt(flat);
   let k = tile.channel;
   let plane16 = cout * T;
-  var r: array<vec4<f32>, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) {
-      r[i][j] = m[(4u * i + j) * plane16 + flat];
-    }
-  }
+  let r0 = mRow(0u, plane16, flat);
+  let r1 = mRow(1u, plane16, flat);
+  let r2 = mRow(2u, plane16, flat);
+  let r3 = mRow(3u, plane16, flat);
   // p_j = column j of P = A^T m; then row a of Y = P A is A^T over (p0[a], p1[a], p2[a], p3[a]).
-  let p0 = at(vec4<f32>(r[0].x, r[1].x, r[2].x, r[3].x));
-  let p1 = at(vec4<f32>(r[0].y, r[1].y, r[2].y, r[3].y));
-  let p2 = at(vec4<f32>(r[0].z, r[1].z, r[2].z, r[3].z));
-  let p3 = at(vec4<f32>(r[0].w, r[1].w, r[2].w, r[3].w));
+  let p0 = at(vec4<f32>(r0.x, r1.x, r2.x, r3.x));
+  let p1 = at(vec4<f32>(r0.y, r1.y, r2.y, r3.y));
+  let p2 = at(vec4<f32>(r0.z, r1.z, r2.z, r3.z));
+  let p3 = at(vec4<f32>(r0.w, r1.w, r2.w, r3.w));
   let yTop = at(vec4<f32>(p0.x, p1.x, p2.x, p3.x));
   let yBottom = at(vec4<f32>(p0.y, p1.y, p2.y, p3.y));
   let oy = 2u * tile.row;
@@ -63,15 +78,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let base = (tile.image * cout + k) * params.outHeight * params.outWidth;
   let sc = scale[k];
   let sh = shift[k];
-  let vals = array<vec2<f32>, 2>(yTop, yBottom);
-  for (var i = 0u; i < 2u; i++) {
-    for (var j = 0u; j < 2u; j++) {
-      if (oy + i < params.outHeight && ox + j < params.outWidth) {
-        var out = vals[i][j] * sc + sh;
-        if (params.relu == 1u) { out = max(out, 0.0); }
-        y[base + (oy + i) * params.outWidth + ox + j] = out;
-        if (params.relu == 2u) { yRelu[base + (oy + i) * params.outWidth + ox + j] = max(out, 0.0); }
-      }
-    }
-  }
+  put(base, oy, ox, yTop.x, sc, sh);
+  put(base, oy, ox + 1u, yTop.y, sc, sh);
+  put(base, oy + 1u, ox, yBottom.x, sc, sh);
+  put(base, oy + 1u, ox + 1u, yBottom.y, sc, sh);
 }

@@ -31,10 +31,12 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
 
-/** x[plane + iy*W + ix], or 0 in the padding. */
+/** x[plane + iy*W + ix], or 0 in the padding (clamped read, no branch). */
 fn at(plane: u32, iy: i32, ix: i32) -> f32 {
-  if (iy < 0 || ix < 0 || iy >= i32(params.inHeight) || ix >= i32(params.inWidth)) { return 0.0; }
-  return x[plane + u32(iy) * params.inWidth + u32(ix)];
+  let h = i32(params.inHeight);
+  let w = i32(params.inWidth);
+  let inside = iy >= 0 && ix >= 0 && iy < h && ix < w;
+  return select(0.0, x[plane + u32(clamp(iy, 0, h - 1)) * params.inWidth + u32(clamp(ix, 0, w - 1))], inside);
 }
 
 /** B^T applied to a column of six. */
@@ -49,6 +51,25 @@ fn bt(d: array<f32, 6>) -> array<f32, 6> {
   );
 }
 
+/** B^T over the patch column ix (rows y0 .. y0+5). */
+fn column(plane: u32, y0: i32, ix: i32) -> array<f32, 6> {
+  return bt(array<f32, 6>(at(plane, y0, ix), at(plane, y0 + 1, ix), at(plane, y0 + 2, ix),
+                          at(plane, y0 + 3, ix), at(plane, y0 + 4, ix), at(plane, y0 + 5, ix)));
+}
+
+/** Row i of V = B^T over row i of P (element i of each column c0 .. c5), into planes 6i .. 6i+5. */
+fn storeRow(i: u32, row: array<f32, 6>, plane36: u32, flat: u32) {
+  let v0 = bt(row);
+  v[(6u * i) * plane36 + flat] = v0[0];
+  v[(6u * i + 1u) * plane36 + flat] = v0[1];
+  v[(6u * i + 2u) * plane36 + flat] = v0[2];
+  v[(6u * i + 3u) * plane36 + flat] = v0[3];
+  v[(6u * i + 4u) * plane36 + flat] = v0[4];
+  v[(6u * i + 5u) * plane36 + flat] = v0[5];
+}
+
+// No loops and no arrays indexed at run time (every index below is a constant): SwiftShader
+// neither unrolls loops nor keeps private arrays in registers (see conv2d-winograd-gemm-plain.wgsl).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let flat = gid.x + gid.y * groups.x * WG;
@@ -58,18 +79,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let plane = (tile.image * params.inChannels + tile.channel) * params.inHeight * params.inWidth;
   let y0 = 4 * i32(tile.row) - 1;
   let x0 = 4 * i32(tile.column) - 1;
-  // P = B^T d, a column of d at a time; then row i of V = P B is B^T over row i of P.
-  var p: array<array<f32, 6>, 6>;
-  for (var j = 0; j < 6; j++) {
-    let col = bt(array<f32, 6>(at(plane, y0, x0 + j), at(plane, y0 + 1, x0 + j), at(plane, y0 + 2, x0 + j),
-                               at(plane, y0 + 3, x0 + j), at(plane, y0 + 4, x0 + j), at(plane, y0 + 5, x0 + j)));
-    for (var i = 0; i < 6; i++) { p[i][j] = col[i]; }
-  }
+  // P = B^T d, a column of d at a time (c_j = column j of P); then row i of V = P B is B^T over
+  // row i of P.
+  let c0 = column(plane, y0, x0);
+  let c1 = column(plane, y0, x0 + 1);
+  let c2 = column(plane, y0, x0 + 2);
+  let c3 = column(plane, y0, x0 + 3);
+  let c4 = column(plane, y0, x0 + 4);
+  let c5 = column(plane, y0, x0 + 5);
   let plane36 = params.inChannels * T;
-  for (var i = 0u; i < 6u; i++) {
-    let row = bt(p[i]);
-    for (var j = 0u; j < 6u; j++) {
-      v[(6u * i + j) * plane36 + flat] = row[j];
-    }
-  }
+  storeRow(0u, array<f32, 6>(c0[0], c1[0], c2[0], c3[0], c4[0], c5[0]), plane36, flat);
+  storeRow(1u, array<f32, 6>(c0[1], c1[1], c2[1], c3[1], c4[1], c5[1]), plane36, flat);
+  storeRow(2u, array<f32, 6>(c0[2], c1[2], c2[2], c3[2], c4[2], c5[2]), plane36, flat);
+  storeRow(3u, array<f32, 6>(c0[3], c1[3], c2[3], c3[3], c4[3], c5[3]), plane36, flat);
+  storeRow(4u, array<f32, 6>(c0[4], c1[4], c2[4], c3[4], c4[4], c5[4]), plane36, flat);
+  storeRow(5u, array<f32, 6>(c0[5], c1[5], c2[5], c3[5], c4[5], c5[5]), plane36, flat);
 }

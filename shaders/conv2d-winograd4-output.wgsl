@@ -44,6 +44,32 @@ fn at(c: array<f32, 6>) -> vec4<f32> {
   return vec4<f32>(c[0] + sum12 + sum34, diff12 + 2.0 * diff34, sum12 + 4.0 * sum34, diff12 + 8.0 * diff34 + c[5]);
 }
 
+/** A^T over column j of m: products j, 6+j, .., 30+j of this thread's (channel, tile). */
+fn column(j: u32, plane36: u32, flat: u32) -> vec4<f32> {
+  return at(array<f32, 6>(m[j * plane36 + flat], m[(6u + j) * plane36 + flat], m[(12u + j) * plane36 + flat],
+                          m[(18u + j) * plane36 + flat], m[(24u + j) * plane36 + flat], m[(30u + j) * plane36 + flat]));
+}
+
+/** Output (oy, ox) = value * scale + shift, with the ReLU mode; nothing past the last column. */
+fn put(base: u32, oy: u32, ox: u32, value: f32, sc: f32, sh: f32) {
+  if (ox >= params.outWidth) { return; }
+  var out = value * sc + sh;
+  if (params.relu == 1u) { out = max(out, 0.0); }
+  y[base + oy * params.outWidth + ox] = out;
+  if (params.relu == 2u) { yRelu[base + oy * params.outWidth + ox] = max(out, 0.0); }
+}
+
+/** Output row oy (A^T over row a of P), unless past the last row. */
+fn putRow(base: u32, oy: u32, ox: u32, row: vec4<f32>, sc: f32, sh: f32) {
+  if (oy >= params.outHeight) { return; }
+  put(base, oy, ox, row.x, sc, sh);
+  put(base, oy, ox + 1u, row.y, sc, sh);
+  put(base, oy, ox + 2u, row.z, sc, sh);
+  put(base, oy, ox + 3u, row.w, sc, sh);
+}
+
+// No loops and no arrays indexed at run time (every index below is a constant): SwiftShader
+// neither unrolls loops nor keeps private arrays in registers (see conv2d-winograd-gemm-plain.wgsl).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let flat = gid.x + gid.y * groups.x * WG;
@@ -53,28 +79,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let tile = tileAt(flat);
   let k = tile.channel;
   let plane36 = cout * T;
-  // P = A^T m, a column of m at a time (4 x 6); then row a of Y = P A is A^T over row a of P.
-  var p: array<vec4<f32>, 6>;
-  for (var j = 0u; j < 6u; j++) {
-    var col: array<f32, 6>;
-    for (var i = 0u; i < 6u; i++) { col[i] = m[(6u * i + j) * plane36 + flat]; }
-    p[j] = at(col);
-  }
+  // P = A^T m, a column of m at a time (p_j, 4 x 6); then row a of Y = P A is A^T over row a of P.
+  let p0 = column(0u, plane36, flat);
+  let p1 = column(1u, plane36, flat);
+  let p2 = column(2u, plane36, flat);
+  let p3 = column(3u, plane36, flat);
+  let p4 = column(4u, plane36, flat);
+  let p5 = column(5u, plane36, flat);
   let oy = 4u * tile.row;
   let ox = 4u * tile.column;
   let base = (tile.image * cout + k) * params.outHeight * params.outWidth;
   let sc = scale[k];
   let sh = shift[k];
-  for (var a = 0u; a < 4u; a++) {
-    if (oy + a >= params.outHeight) { break; }
-    let row = at(array<f32, 6>(p[0][a], p[1][a], p[2][a], p[3][a], p[4][a], p[5][a]));
-    for (var j = 0u; j < 4u; j++) {
-      if (ox + j < params.outWidth) {
-        var out = row[j] * sc + sh;
-        if (params.relu == 1u) { out = max(out, 0.0); }
-        y[base + (oy + a) * params.outWidth + ox + j] = out;
-        if (params.relu == 2u) { yRelu[base + (oy + a) * params.outWidth + ox + j] = max(out, 0.0); }
-      }
-    }
-  }
+  putRow(base, oy, ox, at(array<f32, 6>(p0.x, p1.x, p2.x, p3.x, p4.x, p5.x)), sc, sh);
+  putRow(base, oy + 1u, ox, at(array<f32, 6>(p0.y, p1.y, p2.y, p3.y, p4.y, p5.y)), sc, sh);
+  putRow(base, oy + 2u, ox, at(array<f32, 6>(p0.z, p1.z, p2.z, p3.z, p4.z, p5.z)), sc, sh);
+  putRow(base, oy + 3u, ox, at(array<f32, 6>(p0.w, p1.w, p2.w, p3.w, p4.w, p5.w)), sc, sh);
 }

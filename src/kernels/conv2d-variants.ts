@@ -62,9 +62,11 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   whose numerators nearly cancel by up to 4e-3 relative, past the 1e-3 at which the analysis is
  *   checked against PyTorch's (test/golden-analysis.test.ts). F(2x2, 3x3) errs less than 'direct'.
  *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
- * - SwiftShader: 'rows' (its 3x3 stride-1 layers take 0.54-0.73x the CPU time of 'direct', the
- *   forward 0.64x; neither Winograd variant is faster there: bench/results/2026-11-29-conv-variants.md,
- *   2026-12-04-conv-variants-winograd4-swiftshader.md).
+ * - SwiftShader: as lavapipe, and for the same reasons. Since the Winograd kernels are written for
+ *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
+ *   products), ResNet18's batch-1 forward takes 653 ms with 'winograd', 527 with 'winograd4' and
+ *   1,331 with 'rows' (Node, medians of 7; bench/results/2026-12-05-conv-variants-swiftshader.md).
+ *   Before that, 'rows' was fastest there (2026-12-04-conv-variants-winograd4-swiftshader.md).
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
  * - Compatibility mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on
@@ -73,11 +75,10 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
 export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
-  if (adapter.name === 'lavapipe') {
+  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') {
     const filterBytes = ((network?.winogradWeights ?? 0) * 4 * winogradProducts(2)) / 9;
     return filterBytes <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
   }
-  if (adapter.name === 'swiftshader') return 'rows';
   if (adapterHidden(adapter)) return 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
@@ -85,7 +86,7 @@ export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogr
 
 /**
  * The default kernel of a differentiable plan (BackwardPlan: feature visualisation's forward to a
- * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe)
+ * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe, SwiftShader)
  * it takes 'winograd4' while the F(4x4, 3x3) filters of the forward and the gradient (4x the 3x3
  * stride-1 weights each) fit twice WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50):
  * its Winograd convolutions took 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at
