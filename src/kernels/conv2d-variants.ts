@@ -64,8 +64,8 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
  * - SwiftShader: as lavapipe, and for the same reasons. Since the Winograd kernels are written for
  *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
- *   products), ResNet18's batch-1 forward takes 653 ms with 'winograd', 527 with 'winograd4' and
- *   1,331 with 'rows' (Node, medians of 7; bench/results/2026-12-05-conv-variants-swiftshader.md).
+ *   products), ResNet18's batch-1 forward takes 658 ms with 'winograd', 542 with 'winograd4' and
+ *   1,334 with 'rows' (Node, medians of 5; bench/results/2026-12-05-conv-variants-swiftshader.md).
  *   Before that, 'rows' was fastest there (2026-12-04-conv-variants-winograd4-swiftshader.md).
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
