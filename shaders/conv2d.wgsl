@@ -44,11 +44,48 @@ override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override COLS: u32 = 8u;
 override WG: u32 = 64u;
+/** One loop over all Cin*K*K taps (true) or nested loops over ci, ky and kx (false); see step 5. */
+override ONE_LOOP: bool = false;
+
+/** A thread's accumulators: a_j = channels 8g..8g+3 at column ox0+j, b_j = channels 8g+4..8g+7. */
+struct Block {
+  a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+  b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>, b4: vec4<f32>, b5: vec4<f32>, b6: vec4<f32>, b7: vec4<f32>,
+}
 
 /** x[row + ix] broadcast to a vec4, or 0 when the row or the column ix is in the padding. */
 fn tap(row: u32, ix: i32, rowOk: bool) -> vec4<f32> {
   let w = i32(params.inWidth);
   return vec4<f32>(select(0.0, x[row + u32(clamp(ix, 0, w - 1))], rowOk && ix >= 0 && ix < w));
+}
+
+/**
+ * One tap: the weights wa, wb of the 8 channels times the inputs of the COLS columns (input column
+ * ix + j*S for output column ox0 + j), added to acc. The inputs are all loaded before the FMAs (on
+ * lavapipe each load is a small loop over the SIMD lanes; loads grouped ahead of the arithmetic
+ * ran 1.7x faster than loads interleaved with it).
+ */
+fn accumulate(acc: Block, wa: vec4<f32>, wb: vec4<f32>, row: u32, ix: i32, rowOk: bool) -> Block {
+  let s = i32(STRIDE);
+  let v0 = tap(row, ix, rowOk);
+  let v1 = tap(row, ix + s, rowOk);
+  let v2 = tap(row, ix + 2 * s, rowOk);
+  let v3 = tap(row, ix + 3 * s, rowOk);
+  let v4 = tap(row, ix + 4 * s, rowOk);
+  let v5 = tap(row, ix + 5 * s, rowOk);
+  let v6 = tap(row, ix + 6 * s, rowOk);
+  var v7 = vec4<f32>(0.0);
+  if (COLS == 8u) { v7 = tap(row, ix + 7 * s, rowOk); }
+  var r = acc;
+  r.a0 = fma(v0, wa, r.a0); r.b0 = fma(v0, wb, r.b0);
+  r.a1 = fma(v1, wa, r.a1); r.b1 = fma(v1, wb, r.b1);
+  r.a2 = fma(v2, wa, r.a2); r.b2 = fma(v2, wb, r.b2);
+  r.a3 = fma(v3, wa, r.a3); r.b3 = fma(v3, wb, r.b3);
+  r.a4 = fma(v4, wa, r.a4); r.b4 = fma(v4, wb, r.b4);
+  r.a5 = fma(v5, wa, r.a5); r.b5 = fma(v5, wb, r.b5);
+  r.a6 = fma(v6, wa, r.a6); r.b6 = fma(v6, wb, r.b6);
+  if (COLS == 8u) { r.a7 = fma(v7, wa, r.a7); r.b7 = fma(v7, wb, r.b7); }
+  return r;
 }
 
 @compute @workgroup_size(WG)
@@ -76,7 +113,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   //    padding). Output column ox0+j at tap (ky, kx) reads input (iy0 + ky, ix0 + j*S + kx).
   let iy0 = i32(oy * STRIDE) - params.padding;
   let ix0 = i32(ox0 * STRIDE) - params.padding;
-  let s = i32(STRIDE);
 
   // 4. Weight offsets (in vec4) of packed groups v0 = 2g and v1 = 2g+1 at input channel 0. When
   //    Cout <= 8g+4 group v1 does not exist; it is read from the last group instead (those
@@ -84,58 +120,50 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let w0 = (2u * g) * cin * kk;
   let w1 = min(2u * g + 1u, params.vec4Groups - 1u) * cin * kk;
 
-  // 5. Reduce over input channels, kernel rows and kernel columns, in that order, as one loop
-  //    over the Cin*K*K taps with (ky, kx) and the input plane stepped by selects. One loop and
-  //    no nested ones: SwiftShader does not unroll loops, and each entry into an inner loop cost
-  //    it about as much as a tap (nested ci/ky/kx loops ran ResNet18's 1x1 convolutions 3-5x and
-  //    its stride-2 3x3 ones 1.2-1.6x slower there; lavapipe is no slower this way).
-  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
-  var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
-  var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
-  var b4 = vec4<f32>(0.0); var b5 = vec4<f32>(0.0); var b6 = vec4<f32>(0.0); var b7 = vec4<f32>(0.0);
+  // 5. Reduce over input channels, kernel rows and kernel columns, in that order. Tap
+  //    r = (ci * K + ky) * K + kx: the packed weights of a group hold its taps in this order.
+  //    Two loop forms, the same sums: nested loops, which lavapipe unrolls (K and S are
+  //    constants); and for SwiftShader (ONE_LOOP), one loop over the Cin*K*K taps with (ky, kx)
+  //    and the input plane stepped by selects: SwiftShader unrolls nothing, and each entry into an
+  //    inner loop cost it about as much as a tap (nested loops ran its 1x1 convolutions 3-5x and
+  //    its stride-2 3x3 ones 1.2-1.6x slower; on lavapipe one loop ran the 3x3 stride-1 ones
+  //    1.1-1.2x slower).
+  var acc: Block;
   var xPlane = n * cin * h * wdt;   // offset of x[n, ci, 0, 0]
-  var ky = 0u;
-  var kx = 0u;
-  let taps = cin * kk;
-  // Tap r = (ci * K + ky) * K + kx: the packed weights of a group hold its taps in this order.
-  for (var r = 0u; r < taps; r++) {
-    // 5a. Input row iy, clamped for the read and flagged when it is padding.
-    let iy = iy0 + i32(ky);
-    let rowOk = iy >= 0 && iy < i32(h);
-    let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
-    // 5b. The tap's weights for the 8 channels and the inputs of the COLS columns, all loaded
-    //     before the FMAs (on lavapipe each load is a small loop over the SIMD lanes; loads
-    //     grouped ahead of the arithmetic ran 1.7x faster than loads interleaved with it).
-    let wa = weight(w0 + r);
-    let wb = weight(w1 + r);
-    let ix = ix0 + i32(kx);
-    let v0 = tap(row, ix, rowOk);
-    let v1 = tap(row, ix + s, rowOk);
-    let v2 = tap(row, ix + 2 * s, rowOk);
-    let v3 = tap(row, ix + 3 * s, rowOk);
-    let v4 = tap(row, ix + 4 * s, rowOk);
-    let v5 = tap(row, ix + 5 * s, rowOk);
-    let v6 = tap(row, ix + 6 * s, rowOk);
-    var v7 = vec4<f32>(0.0);
-    if (COLS == 8u) { v7 = tap(row, ix + 7 * s, rowOk); }
-    a0 = fma(v0, wa, a0); b0 = fma(v0, wb, b0);
-    a1 = fma(v1, wa, a1); b1 = fma(v1, wb, b1);
-    a2 = fma(v2, wa, a2); b2 = fma(v2, wb, b2);
-    a3 = fma(v3, wa, a3); b3 = fma(v3, wb, b3);
-    a4 = fma(v4, wa, a4); b4 = fma(v4, wb, b4);
-    a5 = fma(v5, wa, a5); b5 = fma(v5, wb, b5);
-    a6 = fma(v6, wa, a6); b6 = fma(v6, wb, b6);
-    if (COLS == 8u) { a7 = fma(v7, wa, a7); b7 = fma(v7, wb, b7); }
-    // 5c. Next tap: the next column; past the last, the next row; past the last row, the next
-    //     input channel's plane.
-    let rowEnd = kx + 1u == KSIZE;
-    let planeEnd = rowEnd && ky + 1u == KSIZE;
-    kx = select(kx + 1u, 0u, rowEnd);
-    ky = select(select(ky, ky + 1u, rowEnd), 0u, planeEnd);
-    xPlane = select(xPlane, xPlane + h * wdt, planeEnd);
+  if (ONE_LOOP) {
+    var ky = 0u;
+    var kx = 0u;
+    for (var r = 0u; r < cin * kk; r++) {
+      // Input row iy, clamped for the read and flagged when it is padding.
+      let iy = iy0 + i32(ky);
+      let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
+      acc = accumulate(acc, weight(w0 + r), weight(w1 + r), row, ix0 + i32(kx), iy >= 0 && iy < i32(h));
+      // Next tap: the next column; past the last, the next row; past the last row, the next
+      // input channel's plane.
+      let rowEnd = kx + 1u == KSIZE;
+      let planeEnd = rowEnd && ky + 1u == KSIZE;
+      kx = select(kx + 1u, 0u, rowEnd);
+      ky = select(select(ky, ky + 1u, rowEnd), 0u, planeEnd);
+      xPlane = select(xPlane, xPlane + h * wdt, planeEnd);
+    }
+  } else {
+    var r = 0u;
+    for (var ci = 0u; ci < cin; ci++) {
+      for (var ky = 0u; ky < KSIZE; ky++) {
+        let iy = iy0 + i32(ky);
+        let rowOk = iy >= 0 && iy < i32(h);
+        let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
+        for (var kx = 0u; kx < KSIZE; kx++) {
+          acc = accumulate(acc, weight(w0 + r), weight(w1 + r), row, ix0 + i32(kx), rowOk);
+          r++;
+        }
+      }
+      xPlane += h * wdt;
+    }
   }
 
   // 6. Epilogue (parts/conv2d-epilogue.wgsl): per-channel affine (folded BatchNorm or bias) and
   //    optional ReLU; the in-range part of the block is stored.
-  epilogue(n, g, oy, ox0, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7);
+  epilogue(n, g, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
+           acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
 }

@@ -67,9 +67,17 @@ const rowsCases: Case[] = [
   { name: 'rows: 3x3 s1 p1 on 7x7 (one 7-column block per row, WG 8), Cout 16', shape: shape(2, 6, 7, 7, 16, 3, 1, 1), relu: false, epilogue: 'affine' },
 ];
 
+// 'direct' runs with each of conv2d.wgsl's two tap loops (nested loops, or one loop: SwiftShader's),
+// whichever the test adapter would pick.
+type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested' };
+const forms: Form[] = SINGLE_DISPATCH_VARIANTS.flatMap((variant): Form[] =>
+  variant === 'direct' ? [{ variant, tapLoop: 'nested' }, { variant, tapLoop: 'one' }] : [{ variant }]);
+const formName = (f: Form) => (f.tapLoop ? `${f.variant} (${f.tapLoop} tap loop)` : f.variant);
+
 describe('conv2d kernel', () => {
-  for (const [variant, c] of SINGLE_DISPATCH_VARIANTS.flatMap((v) => [...cases, ...rowsCases].map((c) => [v, c] as [Conv2dVariant, Case]))) {
-    it(`${variant}: matches the float64 reference: ${c.name}`, async () => {
+  for (const [form, c] of forms.flatMap((f) => [...cases, ...rowsCases].map((c) => [f, c] as [Form, Case]))) {
+    const { variant, tapLoop } = form;
+    it(`${formName(form)}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
       const rng = makeRng(seed);
@@ -89,7 +97,7 @@ describe('conv2d kernel', () => {
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant, tapLoop });
       if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
       ctx.run([d]);
       const y = await download(ctx, out, count);
@@ -140,6 +148,28 @@ describe('conv2d kernel', () => {
     expect(resolveConv2dVariant(ctx.adapter, auto === 'rows' ? 'direct' : 'rows')).not.toBe(auto);
     expect(() => resolveConv2dVariant(ctx.adapter, 'fast' as Conv2dVariant)).toThrow(/unknown variant 'fast'/);
     expect(resolveConv2dVariant(ctx.adapter, 'auto')).toBe(auto);
+  });
+
+  it("gives the same bits from both of 'direct''s tap loops (the same sums in the same order)", async () => {
+    const ctx = await testContext();
+    const rng = makeRng(freshSeed());
+    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0)]) {
+      const [oh, ow] = conv2dOutputSize(s);
+      const count = s.batch * s.outChannels * oh * ow;
+      const buffers = {
+        input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d loop test input'),
+        weights: upload(ctx, packConv2dWeights(randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng), s), 'conv2d loop test weights'),
+        scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d loop test scale'),
+        shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d loop test shift'),
+      };
+      const results: Float32Array[] = [];
+      for (const tapLoop of ['nested', 'one'] as const) {
+        const output = poisoned(ctx, count, `conv2d loop test output (${tapLoop})`);
+        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', tapLoop })]);
+        results.push(await download(ctx, output, count));
+      }
+      expect(new Uint32Array(results[1].buffer)).toEqual(new Uint32Array(results[0].buffer));
+    }
   });
 
   it('rejects a kernel larger than the padded input', () => {

@@ -43,6 +43,14 @@ export function columnsPerThread(outWidth: number): 7 | 8 {
   return idle(7) < idle(8) ? 7 : 8;
 }
 
+/**
+ * conv2d.wgsl's ONE_LOOP: its taps in one loop rather than nested ci/ky/kx loops, on SwiftShader,
+ * which unrolls no loop and pays for each entry into an inner one (see the shader's step 5).
+ */
+function oneTapLoop(ctx: GpuContext): boolean {
+  return ctx.adapter.name === 'swiftshader';
+}
+
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
 function splitGrid(count: number, limit: number): [number, number, number] {
   const y = Math.ceil(count / limit);
@@ -223,6 +231,11 @@ export function conv2dDispatch(
     variant?: Conv2dVariant;
     /** 'f16': b.weights holds packConv2dWeightsF16 and conv2d.wgsl reads it as f16 (CONV2D_F16). Default 'f32'. */
     precision?: Conv2dPrecision;
+    /**
+     * conv2d.wgsl's loop over the taps ('direct' and f16): 'one' loop or 'nested' ci/ky/kx loops,
+     * the same sums. Default oneTapLoop(ctx): 'one' on SwiftShader only.
+     */
+    tapLoop?: 'one' | 'nested';
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -264,7 +277,7 @@ export function conv2dDispatch(
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
   return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE },
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: (opts.tapLoop ?? (oneTapLoop(ctx) ? 'one' : 'nested')) === 'one' ? 1 : 0 },
     params: { ...shape, threads, groupsX: workgroups[0], relu },
     buffers, workgroups,
   });
