@@ -19,13 +19,13 @@
 // override would double the pipelines for no measurable gain).
 //
 // Register blocking: a thread owns 8 output channels x COLS neighbouring output columns of one
-// output row: 16 vec4 accumulators a0..a7 (channels 8g..8g+3, columns ox0..ox0+7) and b0..b7
-// (channels 8g+4..8g+7). Per tap it loads 2 vec4 weights (packed groups v = 2g and 2g+1) and COLS
+// output row: 16 vec4 accumulators (struct Block) a0..a7 (channels 8g..8g+3, columns ox0..ox0+7)
+// and b0..b7 (channels 8g+4..8g+7). Per tap it loads 2 vec4 weights (packed groups v = 2g and 2g+1) and COLS
 // input values, and does 16 vec4 FMAs. No workgroup memory and no barriers. On the CPU adapters
 // (lavapipe, SwiftShader) a storage load whose index varies along a loop costs about the same
 // whatever its width or uniformity (it is done lane by lane), so the kernel does as many FMAs per
-// load as the registers allow; accumulators are named variables rather than an array because
-// SwiftShader does not unroll loops and indexes private arrays slowly.
+// load as the registers allow; accumulators are named struct members rather than an array because
+// SwiftShader does not unroll loops and keeps a private array indexed in a loop in memory.
 //
 // Dispatch grid (see conv2dDispatch): grid1d(N * G * OH * colBlocks, WG) with G = ceil(Cout/8) and
 // colBlocks = ceil(OW/COLS): workgroups (gx, gy, 1); the flat thread index is

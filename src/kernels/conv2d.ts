@@ -276,8 +276,9 @@ export function conv2dDispatch(
   const threads = s.batch * groups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
+  const tapLoop = opts.tapLoop ?? (oneTapLoop(ctx) ? 'one' : 'nested');
   return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: (opts.tapLoop ?? (oneTapLoop(ctx) ? 'one' : 'nested')) === 'one' ? 1 : 0 },
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0 },
     params: { ...shape, threads, groupsX: workgroups[0], relu },
     buffers, workgroups,
   });
