@@ -8,7 +8,8 @@
 // (only additions, so V is exact up to one rounding per addition).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
-// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
+// parts/winograd-patch.wgsl (patchAt: the input read, 0 in the padding), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 x      : storage read,  array<f32>  NCHW [N, Cin, H, W]
@@ -25,17 +26,9 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
 
-/** x[plane + iy*W + ix], or 0 in the padding (clamped read, no branch). */
-fn at(plane: u32, iy: i32, ix: i32) -> f32 {
-  let h = i32(params.inHeight);
-  let w = i32(params.inWidth);
-  let inside = iy >= 0 && ix >= 0 && iy < h && ix < w;
-  return select(0.0, x[plane + u32(clamp(iy, 0, h - 1)) * params.inWidth + u32(clamp(ix, 0, w - 1))], inside);
-}
-
 /** Row iy of the patch: columns x0 .. x0+3. */
 fn patchRow(plane: u32, iy: i32, x0: i32) -> vec4<f32> {
-  return vec4<f32>(at(plane, iy, x0), at(plane, iy, x0 + 1), at(plane, iy, x0 + 2), at(plane, iy, x0 + 3));
+  return vec4<f32>(patchAt(plane, iy, x0), patchAt(plane, iy, x0 + 1), patchAt(plane, iy, x0 + 2), patchAt(plane, iy, x0 + 3));
 }
 
 /** B^T applied to a column (d0, d1, d2, d3). */

@@ -9,7 +9,8 @@
 // Outputs past the last row or column (odd output sizes: the last tiles are partial) are not written.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
-// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
+// parts/winograd-store.wgsl (storeOutput: the epilogue's store), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [16, Cout, T] (element (xi*Cout + k)*T + t)
@@ -42,15 +43,6 @@ fn mRow(i: u32, plane16: u32, flat: u32) -> vec4<f32> {
                    m[(4u * i + 2u) * plane16 + flat], m[(4u * i + 3u) * plane16 + flat]);
 }
 
-/** Output (oy, ox) = value * scale + shift, with the ReLU mode; nothing past the last row or column. */
-fn put(base: u32, oy: u32, ox: u32, value: f32, sc: f32, sh: f32) {
-  if (oy >= params.outHeight || ox >= params.outWidth) { return; }
-  var out = value * sc + sh;
-  if (params.relu == 1u) { out = max(out, 0.0); }
-  y[base + oy * params.outWidth + ox] = out;
-  if (params.relu == 2u) { yRelu[base + oy * params.outWidth + ox] = max(out, 0.0); }
-}
-
 // No loops and no arrays indexed at run time: SwiftShader neither unrolls loops nor keeps private
 // arrays in registers (see conv2d-winograd-gemm-plain.wgsl).
 @compute @workgroup_size(WG)
@@ -78,8 +70,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let base = (tile.image * cout + k) * params.outHeight * params.outWidth;
   let sc = scale[k];
   let sh = shift[k];
-  put(base, oy, ox, yTop.x, sc, sh);
-  put(base, oy, ox + 1u, yTop.y, sc, sh);
-  put(base, oy + 1u, ox, yBottom.x, sc, sh);
-  put(base, oy + 1u, ox + 1u, yBottom.y, sc, sh);
+  storeOutput(base, oy, ox, yTop.x, sc, sh);
+  storeOutput(base, oy, ox + 1u, yTop.y, sc, sh);
+  storeOutput(base, oy + 1u, ox, yBottom.x, sc, sh);
+  storeOutput(base, oy + 1u, ox + 1u, yBottom.y, sc, sh);
 }

@@ -14,7 +14,8 @@
 // is exact up to a few roundings per element).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
-// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
+// parts/winograd-patch.wgsl (patchAt: the input read, 0 in the padding), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 x      : storage read,  array<f32>  NCHW [N, Cin, H, W]
@@ -31,14 +32,6 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> v: array<f32>;
 
-/** x[plane + iy*W + ix], or 0 in the padding (clamped read, no branch). */
-fn at(plane: u32, iy: i32, ix: i32) -> f32 {
-  let h = i32(params.inHeight);
-  let w = i32(params.inWidth);
-  let inside = iy >= 0 && ix >= 0 && iy < h && ix < w;
-  return select(0.0, x[plane + u32(clamp(iy, 0, h - 1)) * params.inWidth + u32(clamp(ix, 0, w - 1))], inside);
-}
-
 /** B^T applied to a column of six. */
 fn bt(d: array<f32, 6>) -> array<f32, 6> {
   return array<f32, 6>(
@@ -53,8 +46,8 @@ fn bt(d: array<f32, 6>) -> array<f32, 6> {
 
 /** B^T over the patch column ix (rows y0 .. y0+5). */
 fn column(plane: u32, y0: i32, ix: i32) -> array<f32, 6> {
-  return bt(array<f32, 6>(at(plane, y0, ix), at(plane, y0 + 1, ix), at(plane, y0 + 2, ix),
-                          at(plane, y0 + 3, ix), at(plane, y0 + 4, ix), at(plane, y0 + 5, ix)));
+  return bt(array<f32, 6>(patchAt(plane, y0, ix), patchAt(plane, y0 + 1, ix), patchAt(plane, y0 + 2, ix),
+                          patchAt(plane, y0 + 3, ix), patchAt(plane, y0 + 4, ix), patchAt(plane, y0 + 5, ix)));
 }
 
 /** Row i of V = B^T over row i of P (element i of each column c0 .. c5), into planes 6i .. 6i+5. */

@@ -13,7 +13,8 @@
 // not written.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
-// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile), before this file.
+// then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
+// parts/winograd-store.wgsl (storeOutput: the epilogue's store), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [36, Cout, T] (element (xi*Cout + k)*T + t)
@@ -50,22 +51,13 @@ fn column(j: u32, plane36: u32, flat: u32) -> vec4<f32> {
                           m[(18u + j) * plane36 + flat], m[(24u + j) * plane36 + flat], m[(30u + j) * plane36 + flat]));
 }
 
-/** Output (oy, ox) = value * scale + shift, with the ReLU mode; nothing past the last column. */
-fn put(base: u32, oy: u32, ox: u32, value: f32, sc: f32, sh: f32) {
-  if (ox >= params.outWidth) { return; }
-  var out = value * sc + sh;
-  if (params.relu == 1u) { out = max(out, 0.0); }
-  y[base + oy * params.outWidth + ox] = out;
-  if (params.relu == 2u) { yRelu[base + oy * params.outWidth + ox] = max(out, 0.0); }
-}
-
 /** Output row oy (A^T over row a of P), unless past the last row. */
 fn putRow(base: u32, oy: u32, ox: u32, row: vec4<f32>, sc: f32, sh: f32) {
   if (oy >= params.outHeight) { return; }
-  put(base, oy, ox, row.x, sc, sh);
-  put(base, oy, ox + 1u, row.y, sc, sh);
-  put(base, oy, ox + 2u, row.z, sc, sh);
-  put(base, oy, ox + 3u, row.w, sc, sh);
+  storeOutput(base, oy, ox, row.x, sc, sh);
+  storeOutput(base, oy, ox + 1u, row.y, sc, sh);
+  storeOutput(base, oy, ox + 2u, row.z, sc, sh);
+  storeOutput(base, oy, ox + 3u, row.w, sc, sh);
 }
 
 // No loops and no arrays indexed at run time (every index below is a constant): SwiftShader

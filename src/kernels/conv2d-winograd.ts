@@ -28,6 +28,8 @@ import filter4Source from '../../shaders/conv2d-winograd4-filter.wgsl';
 import input4Source from '../../shaders/conv2d-winograd4-input.wgsl';
 import output4Source from '../../shaders/conv2d-winograd4-output.wgsl';
 import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
+import patchAt from '../../shaders/parts/winograd-patch.wgsl';
+import storeOutput from '../../shaders/parts/winograd-store.wgsl';
 import tileAt from '../../shaders/parts/winograd-tile.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
@@ -46,13 +48,13 @@ const OUTPUT_PARAMS = uniforms('Params', { outChannels: 'u32', outHeight: 'u32',
 const TRANSFORMS = {
   2: {
     filter: kernel('conv2d-winograd-filter', FILTER_PARAMS, filterSource),
-    input: kernel('conv2d-winograd-input', INPUT_PARAMS, tileAt, inputSource),
-    output: kernel('conv2d-winograd-output', OUTPUT_PARAMS, tileAt, outputSource),
+    input: kernel('conv2d-winograd-input', INPUT_PARAMS, tileAt, patchAt, inputSource),
+    output: kernel('conv2d-winograd-output', OUTPUT_PARAMS, tileAt, storeOutput, outputSource),
   },
   4: {
     filter: kernel('conv2d-winograd4-filter', FILTER_PARAMS, filter4Source),
-    input: kernel('conv2d-winograd4-input', INPUT_PARAMS, tileAt, input4Source),
-    output: kernel('conv2d-winograd4-output', OUTPUT_PARAMS, tileAt, output4Source),
+    input: kernel('conv2d-winograd4-input', INPUT_PARAMS, tileAt, patchAt, input4Source),
+    output: kernel('conv2d-winograd4-output', OUTPUT_PARAMS, tileAt, storeOutput, output4Source),
   },
 } as const;
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
