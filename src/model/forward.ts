@@ -108,10 +108,8 @@ export class ForwardPlan {
         };
         const filter = isWinogradVariant(step.variant) ? weights.winograd(spec, winogradTileOf(step.variant)) : weights.filter(spec, step.precision);
         const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
-        const scratch = optionalBuffer(step.scratch);
-        const products = optionalBuffer(step.products);
-        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, scratch, products, reluOutput: optionalBuffer(step.reluOutput) },
-          step, step.label);
+        const optional = { scratch: optionalBuffer(step.scratch), products: optionalBuffer(step.products), reluOutput: optionalBuffer(step.reluOutput) };
+        return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, ...optional }, step, step.label);
       }
       case 'batchnorm': {
         const [, channels, h, w] = shapeOf(step.input);
