@@ -20,7 +20,8 @@ import {
 } from '../src/featureviz/transforms';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/model/architecture';
 import {
-  dot, normalizeReference, reflectPadAdjointReference, reflectPadReference, resampleAdjointReference, resampleReference,
+  dot, normalizeReference, reflectPadAdjointReference, reflectPadReference, resampleAdjointReference, resampleAdjointSlack,
+  resampleReference, resampleSlack,
 } from './reference/backward';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, upload } from './helpers/gpu';
 import { testContext } from './fv-context';
@@ -34,6 +35,27 @@ const PER_PIXEL_RESAMPLE = resampleKernel('affine-resample-per-pixel', perPixelR
 // the adjoint identity is checked relative to |A x| |y|. 1e-5 for both.
 const TOLERANCE = 1e-5;
 const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
+
+// Against the references element by element, the position's rounding is taken out: the references
+// sample where the kernels do up to the slack of a float32 evaluation order (resampleSlack in
+// test/reference/backward.ts), and what is left is the float32 arithmetic of the weights and the
+// sum: 4 products of 3 rounded factors, about 5e-7 of the scale at worst for the forward; the
+// adjoint adds up to 9 tent-weighted gradients per output at these scales (0.4 or more), 1e-6 of
+// the scale for both. (Measured: SwiftShader 1e-7 of the scale; lavapipe, whose positions differ
+// by an ulp at some pixels, 7e-6 of the scale, all within that pixel's slack.)
+const ARITHMETIC = 1e-6;
+
+/** The largest |got - want| / (ARITHMETIC * scale + slack), elementwise; at most 1 passes. */
+function slackRatio(got: ArrayLike<number>, want: ArrayLike<number>, slack: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const ratio = Math.abs(got[i] - want[i]) / (ARITHMETIC * scale + slack[i]);
+    if (!(ratio <= worst)) worst = Number.isNaN(ratio) ? Infinity : ratio;
+  }
+  return worst;
+}
 
 describe('transform geometry (kornia 0.4.1, F.interpolate, METHOD.md)', () => {
   it('jitter per layer follows METHOD.md', () => {
@@ -120,8 +142,8 @@ async function checkResample(ctx: GpuContext, rng: () => number, images: Paramet
     affineResampleBackwardDispatch(ctx, l, { images: geometry, gradOutput: upload(ctx, y), gradInput: aty }),
   ]);
   const [axv, atyv] = await ctx.readback([{ buffer: ax, byteLength: nDst * 4 }, { buffer: aty, byteLength: nSrc * 4 }]);
-  expect(relativeError(axv, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
-  expect(relativeError(atyv, resampleAdjointReference(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+  expect(slackRatio(axv, resampleReference(x, images, l), resampleSlack(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(1);
+  expect(slackRatio(atyv, resampleAdjointReference(y, images, l), resampleAdjointSlack(y, images, l)), `seed ${seed}`).toBeLessThanOrEqual(1);
   expect(Math.abs(dot(axv, y) - dot(x, atyv)) / (norm(axv) * norm(y)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
   return { x, y };
 }
@@ -173,7 +195,7 @@ describe('affine resample and reflect pad kernels', () => {
       workgroups: grid1d(nDst, 64),
     })]);
     const want = await download(ctx, old, nDst);
-    expect(relativeError(got, resampleReference(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
+    expect(slackRatio(got, resampleReference(x, images, l), resampleSlack(x, images, l)), `seed ${seed}`).toBeLessThanOrEqual(1);
     let mismatches = 0;
     for (let i = 0; i < nDst; i++) if (!Object.is(got[i], want[i])) mismatches++;
     expect(mismatches, `seed ${seed}`).toBe(0);

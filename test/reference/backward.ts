@@ -329,14 +329,39 @@ export interface RefResampleLayout {
 }
 
 /**
+ * Where destination pixel (x, y) of image `im` samples, as the kernels compute it: the map's
+ * coefficients as float32 (as they are uploaded) and `a * x + b * y + e` rounded to float32 after
+ * each operation, in WGSL's order. `slack` bounds, per axis, how far another float32 evaluation of
+ * the same expression can land: each of the two evaluations is within 1.5 ulp of the exact value
+ * (three roundings, each at most half an ulp of |a x| + |b y| + |e|), whatever order or fused
+ * multiply-adds a shader compiler picks, so they differ by at most 3 ulp. lavapipe's positions
+ * differ from this order's by one ulp at some pixels (measured: 4e-6 pixels at y = 32), which
+ * moves a value by up to one ulp times the data's slope there: 7e-6 of the scale between
+ * neighbours of opposite sign.
+ */
+function resamplePosition(im: RefResampleImage, x: number, y: number) {
+  const f32 = Math.fround;
+  const [a, b, e, c, d, f] = im.map.map(f32);
+  const ulp = (m: number) => (m > 0 ? 2 ** (Math.floor(Math.log2(m)) - 23) : 0);
+  return {
+    px: f32(f32(f32(a * x) + f32(b * y)) + e),
+    py: f32(f32(f32(c * x) + f32(d * y)) + f),
+    slackX: 3 * ulp(Math.abs(a * x) + Math.abs(b * y) + Math.abs(e)),
+    slackY: 3 * ulp(Math.abs(c * x) + Math.abs(d * y) + Math.abs(f)),
+  };
+}
+
+const insideWindow = (im: RefResampleImage, x: number, y: number) =>
+  x < im.dstWidth && y < im.dstHeight && x >= im.window.x0 && y >= im.window.y0 && x < im.window.x1 && y < im.window.y1;
+
+/**
  * The (source flat index, weight) pairs destination pixel (x, y) of image `im` reads: bilinear
  * interpolation at the mapped position (grid_sample, zeros padding), nothing outside the window.
+ * The position is float32 (resamplePosition); the weights are float64.
  */
 function resampleTaps(im: RefResampleImage, x: number, y: number, strideW: number): [number, number][] {
-  if (x >= im.dstWidth || y >= im.dstHeight || x < im.window.x0 || y < im.window.y0 || x >= im.window.x1 || y >= im.window.y1) return [];
-  const [a, b, e, c, d, f] = im.map;
-  const px = a * x + b * y + e;
-  const py = c * x + d * y + f;
+  if (!insideWindow(im, x, y)) return [];
+  const { px, py } = resamplePosition(im, x, y);
   const x0 = Math.floor(px);
   const y0 = Math.floor(py);
   const taps: [number, number][] = [];
@@ -347,6 +372,40 @@ function resampleTaps(im: RefResampleImage, x: number, y: number, strideW: numbe
     }
   }
   return taps;
+}
+
+/**
+ * Per destination element, how far a float32 implementation may differ from resampleReference
+ * because its sampling position may differ by the slack of resamplePosition: the slack times the
+ * steepest step between neighbouring source values (zeros outside) in the 4x4 block around the
+ * sampled cell, per axis. The slack is far below a pixel, so a moved position stays in that block.
+ */
+export function resampleSlack(src: ArrayLike<number>, images: RefResampleImage[], l: RefResampleLayout): Float64Array {
+  const out = new Float64Array(l.batch * l.channels * l.dstStrideH * l.dstStrideW);
+  for (let n = 0; n < l.batch; n++) {
+    const im = images[n];
+    const at = (base: number, u: number, v: number) =>
+      (u < 0 || v < 0 || u >= im.srcWidth || v >= im.srcHeight ? 0 : src[base + v * l.srcStrideW + u]);
+    for (let y = 0; y < l.dstStrideH; y++) {
+      for (let x = 0; x < l.dstStrideW; x++) {
+        if (!insideWindow(im, x, y)) continue;
+        const { px, py, slackX, slackY } = resamplePosition(im, x, y);
+        const [x0, y0] = [Math.floor(px), Math.floor(py)];
+        for (let c = 0; c < l.channels; c++) {
+          const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
+          let [stepX, stepY] = [0, 0];
+          for (let v = y0 - 1; v <= y0 + 2; v++) {
+            for (let u = x0 - 1; u <= x0 + 2; u++) {
+              stepX = Math.max(stepX, Math.abs(at(base, u + 1, v) - at(base, u, v)));
+              stepY = Math.max(stepY, Math.abs(at(base, u, v + 1) - at(base, u, v)));
+            }
+          }
+          out[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x] = slackX * stepX + slackY * stepY;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** Batched bilinear affine resampling (the contract of affine-resample.wgsl), float64. */
@@ -384,6 +443,35 @@ export function resampleAdjointReference(ddst: ArrayLike<number>, images: RefRes
     }
   }
   return dsrc;
+}
+
+/**
+ * Per source element, how far a float32 implementation of the adjoint may differ from
+ * resampleAdjointReference because of the sampling positions' slack (resamplePosition): each
+ * destination gradient g reaches the source through tent weights of slope 1, so it moves each
+ * weight by at most slackX + slackY; that times |g| is spread over the 4x4 block around its cell
+ * (a moved position may touch a neighbouring cell).
+ */
+export function resampleAdjointSlack(ddst: ArrayLike<number>, images: RefResampleImage[], l: RefResampleLayout): Float64Array {
+  const out = new Float64Array(l.batch * l.channels * l.srcStrideH * l.srcStrideW);
+  for (let n = 0; n < l.batch; n++) {
+    const im = images[n];
+    for (let y = 0; y < l.dstStrideH; y++) {
+      for (let x = 0; x < l.dstStrideW; x++) {
+        if (!insideWindow(im, x, y)) continue;
+        const { px, py, slackX, slackY } = resamplePosition(im, x, y);
+        const [x0, y0] = [Math.floor(px), Math.floor(py)];
+        for (let c = 0; c < l.channels; c++) {
+          const g = Math.abs(ddst[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x]) * (slackX + slackY);
+          const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
+          for (let v = Math.max(0, y0 - 1); v <= Math.min(im.srcHeight - 1, y0 + 2); v++) {
+            for (let u = Math.max(0, x0 - 1); u <= Math.min(im.srcWidth - 1, x0 + 2); u++) out[base + v * l.srcStrideW + u] += g;
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** torchvision Normalize over NCHW with 3 channels. */
