@@ -4,13 +4,21 @@
 //   M[xi][k][t] = sum_c U[xi][k][c] * V[xi][c][t],
 //
 // as conv2d-winograd-gemm.wgsl computes them, without workgroup memory or barriers: each thread
-// keeps 8 output channels (two vec4 of U) x 8 tiles in registers over the whole sum, 64 multiply-adds
-// per 2 vec4 and 8 scalar loads (4 x 4 per thread ran 1.5-5x slower on lavapipe). The form CPU
-// adapters want (on lavapipe a barrier costs a switch of every thread of the workgroup; the caches
-// serve the reuse that workgroup memory would); src/kernels/conv2d-winograd.ts picks it there.
-// The 16 accumulators and 8 tile indices are named variables and the loop over the 8 tiles is
+// keeps 16 output channels (four vec4 of U) x 8 tiles in registers over the whole sum, 128 vec4
+// multiply-adds per 4 vec4 and 8 scalar loads. The form CPU adapters want (on lavapipe a barrier
+// costs a switch of every thread of the workgroup; the caches serve the reuse that workgroup memory
+// would); src/kernels/conv2d-winograd.ts picks it there.
+// Why 16 x 8: on both CPU adapters a storage load costs about as much per invocation whatever its
+// form (uniform or per lane, scalar or vec4: ~0.75 ns scalar, ~1.7 ns vec4 on lavapipe, 2 cores),
+// several multiply-adds' worth, so the block is sized for multiply-adds per load. ResNet18's F(2x2)
+// products at 224, 16 x 8 against 8 x 8 on lavapipe (one dispatch each, medians of 7): 7.6 against
+// 8.7 ms (64 channels, 784 tiles), 5.6 / 9.2 (128, 196), 7.6 / 11.3 (256, 49), 9.0 / 10.1 (512, 16);
+// SwiftShader the same within its noise (300 against 304 ms over the 8 shapes of both tile sizes).
+// Reading V as vec4 of 4 tiles (a padded layout) gained another 4% on lavapipe only; 16 x 16 spilled
+// on SwiftShader (1.4x slower); 4 x 4 per thread ran 1.5-5x slower on lavapipe.
+// The 32 accumulators and 8 tile indices are named variables and the loop over the 8 tiles is
 // written out: SwiftShader neither unrolls loops nor keeps private arrays in registers, and with
-// `array<vec4<f32>, 16>` and an inner loop this kernel ran 4x slower there (ResNet18's layer1
+// `array<vec4<f32>, 16>` and an inner loop the 8 x 8 form ran 4x slower there (ResNet18's layer1
 // products at 224: 100 ms against 25); lavapipe compiles both forms alike.
 // Same bindings and layouts as conv2d-winograd-gemm.wgsl, and the same sum in the same order
 // (c = 0, 1, ...).
@@ -22,8 +30,8 @@
 //   2 v      : storage read,  array<f32>        [X, Cin, T]
 //   3 m      : storage write, array<f32>        [X, Cout, T]
 // Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36).
-// Dispatch: grid1d(X * P * B, WG) with P = ceil(G4/2) pairs of channel groups, B = ceil(T/8) tile
-// blocks; thread flat = (xi*P + p)*B + b owns groups 2p, 2p+1 and tiles b, b+B, ..., b+7B
+// Dispatch: grid1d(X * S * B, WG) with S = ceil(G4/4) sets of four channel groups, B = ceil(T/8)
+// tile blocks; thread flat = (xi*S + s)*B + b owns groups 4s .. 4s+3 and tiles b, b+B, ..., b+7B
 // (consecutive threads read consecutive elements of V).
 // Invariants: every element of m is written by exactly one thread; tiles past T are not read or written.
 
@@ -42,15 +50,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let cout = params.outChannels;
   let T = params.tiles;
   let vec4Groups = (cout + 3u) / 4u;
-  let pairs = (vec4Groups + 1u) / 2u;
+  let sets = (vec4Groups + 3u) / 4u;
   let blocks = (T + 7u) / 8u;
-  if (flat >= PRODUCTS * pairs * blocks) { return; }
+  if (flat >= PRODUCTS * sets * blocks) { return; }
   let b = flat % blocks;
-  let row = flat / blocks;          // xi*pairs + pair
-  let xi = row / pairs;
-  let g0 = 2u * (row % pairs);
-  // A missing second group (odd group count) reads the first again and is not stored.
+  let row = flat / blocks;          // xi*sets + set
+  let xi = row / sets;
+  let g0 = 4u * (row % sets);
+  // Missing groups (a group count not a multiple of 4) read the last one again and are not stored.
   let g1 = min(g0 + 1u, vec4Groups - 1u);
+  let g2 = min(g0 + 2u, vec4Groups - 1u);
+  let g3 = min(g0 + 3u, vec4Groups - 1u);
   // Tiles past T read tile b instead (always present) and are not stored.
   let t0 = b;
   let t1 = select(b, b + blocks, b + blocks < T);
@@ -60,42 +70,53 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let t5 = select(b, b + 5u * blocks, b + 5u * blocks < T);
   let t6 = select(b, b + 6u * blocks, b + 6u * blocks < T);
   let t7 = select(b, b + 7u * blocks, b + 7u * blocks < T);
-  // p_j: channels 4*g0 .. +3 of tile t_j; q_j: channels 4*g0+4 .. +7.
+  // p_j, q_j, r_j, s_j: channels 4*g0 .. +3, 4*g0+4 .. +7, 4*g0+8 .. +11, 4*g0+12 .. +15 of tile t_j.
   var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
   var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
   var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
   var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
-  var u0 = (xi * vec4Groups + g0) * cin;
-  var u1 = (xi * vec4Groups + g1) * cin;
+  var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
+  var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
+  var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+  var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+  let u0 = (xi * vec4Groups + g0) * cin;
+  let u1 = (xi * vec4Groups + g1) * cin;
+  let u2 = (xi * vec4Groups + g2) * cin;
+  let u3 = (xi * vec4Groups + g3) * cin;
   var vAt = xi * cin * T;
   for (var c = 0u; c < cin; c++) {
-    let a0 = u[u0 + c];
-    let a1 = u[u1 + c];
+    let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
     let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
     let x4 = v[vAt + t4]; let x5 = v[vAt + t5]; let x6 = v[vAt + t6]; let x7 = v[vAt + t7];
-    p0 += a0 * x0; q0 += a1 * x0; p1 += a0 * x1; q1 += a1 * x1;
-    p2 += a0 * x2; q2 += a1 * x2; p3 += a0 * x3; q3 += a1 * x3;
-    p4 += a0 * x4; q4 += a1 * x4; p5 += a0 * x5; q5 += a1 * x5;
-    p6 += a0 * x6; q6 += a1 * x6; p7 += a0 * x7; q7 += a1 * x7;
+    p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
+    p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
+    p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
+    p3 += a0 * x3; q3 += a1 * x3; r3 += a2 * x3; s3 += a3 * x3;
+    p4 += a0 * x4; q4 += a1 * x4; r4 += a2 * x4; s4 += a3 * x4;
+    p5 += a0 * x5; q5 += a1 * x5; r5 += a2 * x5; s5 += a3 * x5;
+    p6 += a0 * x6; q6 += a1 * x6; r6 += a2 * x6; s6 += a3 * x6;
+    p7 += a0 * x7; q7 += a1 * x7; r7 += a2 * x7; s7 += a3 * x7;
     vAt += T;
   }
-  let second = g0 + 1u < vec4Groups;
+  let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
   // Tile t0 = b always exists.
-  store2(p0, q0, second, xi, g0, t0, true);
-  store2(p1, q1, second, xi, g0, t1, b + blocks < T);
-  store2(p2, q2, second, xi, g0, t2, b + 2u * blocks < T);
-  store2(p3, q3, second, xi, g0, t3, b + 3u * blocks < T);
-  store2(p4, q4, second, xi, g0, t4, b + 4u * blocks < T);
-  store2(p5, q5, second, xi, g0, t5, b + 5u * blocks < T);
-  store2(p6, q6, second, xi, g0, t6, b + 6u * blocks < T);
-  store2(p7, q7, second, xi, g0, t7, b + 7u * blocks < T);
+  store4(p0, q0, r0, s0, present, xi, g0, t0, true);
+  store4(p1, q1, r1, s1, present, xi, g0, t1, b + 1u * blocks < T);
+  store4(p2, q2, r2, s2, present, xi, g0, t2, b + 2u * blocks < T);
+  store4(p3, q3, r3, s3, present, xi, g0, t3, b + 3u * blocks < T);
+  store4(p4, q4, r4, s4, present, xi, g0, t4, b + 4u * blocks < T);
+  store4(p5, q5, r5, s5, present, xi, g0, t5, b + 5u * blocks < T);
+  store4(p6, q6, r6, s6, present, xi, g0, t6, b + 6u * blocks < T);
+  store4(p7, q7, r7, s7, present, xi, g0, t7, b + 7u * blocks < T);
 }
 
-/** Tile t's two channel groups (the second only if it exists), unless the tile is past T (!ok). */
-fn store2(p: vec4<f32>, q: vec4<f32>, second: bool, xi: u32, g0: u32, t: u32, ok: bool) {
+/** Tile t's four channel groups (those of the first `present` that exist), unless the tile is past T (!ok). */
+fn store4(p: vec4<f32>, q: vec4<f32>, r: vec4<f32>, s: vec4<f32>, present: u32, xi: u32, g0: u32, t: u32, ok: bool) {
   if (!ok) { return; }
   store(p, xi, 4u * g0, t);
-  if (second) { store(q, xi, 4u * g0 + 4u, t); }
+  if (present > 1u) { store(q, xi, 4u * g0 + 4u, t); }
+  if (present > 2u) { store(r, xi, 4u * g0 + 8u, t); }
+  if (present > 3u) { store(s, xi, 4u * g0 + 12u, t); }
 }
 
 /** Write output channels o0 .. o0+3 (those that exist) of tile t of product xi. */

@@ -65,6 +65,7 @@ const cases: Case[] = [
   { name: 'layer4-like: Cin 512, 7x7, Cout 20', shape: shape(1, 512, 7, 7, 20), relu: false, affine: true },
   { name: 'layer1-like: Cin 64, 14x14, Cout 64, batch 2', shape: shape(2, 64, 14, 14, 64), relu: true, affine: true },
   { name: 'both outputs: batch 2, 11x7, Cin 9, Cout 6', shape: shape(2, 9, 11, 7, 6), relu: 'both', affine: true },
+  { name: 'batch 1, 9x10, Cin 7, Cout 44 (11 groups of 4 channels: the plain products\' last set of 4 groups has 3)', shape: shape(1, 7, 9, 10, 44), relu: true, affine: true },
 ];
 
 describe('conv2d-winograd kernels', () => {

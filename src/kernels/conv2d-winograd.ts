@@ -164,7 +164,7 @@ export function conv2dWinogradDispatches(
   const { mode, yRelu } = reluMode(ctx, opts, label);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const gemmGrid: [number, number, number] = plain
-    ? grid1d(products * Math.ceil(vec4Groups / 2) * Math.ceil(tiles / 8), WG)
+    ? grid1d(products * Math.ceil(vec4Groups / 4) * Math.ceil(tiles / 8), WG)
     : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   return [
