@@ -55,6 +55,7 @@ const cases: Case[] = [
   { name: 'both outputs: stem 7x7 s2 p3, batch 2, Cout 10', shape: shape(2, 3, 23, 19, 10, 7, 2, 3), relu: 'both', epilogue: 'affine' },
   { name: 'both outputs: 3x3 s1 p1 on 14x14 (7 columns), Cout 13', shape: shape(1, 8, 14, 14, 13, 3, 1, 1), relu: 'both', epilogue: 'affine' },
   { name: 'both outputs: 3x3 s2 p1, Cin 7, Cout 9', shape: shape(1, 7, 15, 11, 9, 3, 2, 1), relu: 'both', epilogue: 'bias' },
+  { name: '3x3 s2 p1, Cin 5, Cout 30 (two 16-channel blocks of a thread, the second partial: channels 24-29)', shape: shape(2, 5, 13, 12, 30, 3, 2, 1), relu: true, epilogue: 'affine' },
 ];
 
 // Every variant runs every case (the selection per adapter must never pick an untested kernel).
