@@ -14,7 +14,8 @@
 //   - parts/conv2d-epilogue.wgsl: the affine epilogue, ReLU and stores (step 6).
 //
 // Override constants: KSIZE (K), STRIDE (S), COLS (output columns per thread: 7 or 8), WG (threads
-// per workgroup); K and S are constants of the tap loop's stepping and addressing. The padding P,
+// per workgroup), ONE_LOOP (step 5), WIDE (16 output channels per thread instead of 8); K and S are
+// constants of the tap loop's stepping and addressing. The padding P,
 // the ReLU flag and all sizes are uniforms (a runtime K was 10-40% slower on lavapipe; a ReLU
 // override would double the pipelines for no measurable gain).
 //
@@ -26,8 +27,15 @@
 // whatever its width or uniformity (it is done lane by lane), so the kernel does as many FMAs per
 // load as the registers allow; accumulators are named struct members rather than an array because
 // SwiftShader does not unroll loops and keeps a private array indexed in a loop in memory.
+// With WIDE a thread owns 16 channels (16g .. 16g+15): a second Block for channels 16g+8 .. 16g+15
+// takes the same COLS inputs with 2 more vec4 weights (packed groups 4g .. 4g+3), 32 vec4 FMAs per
+// tap. conv2dDispatch picks it, with ONE_LOOP, on lavapipe and SwiftShader (directForm in
+// src/kernels/conv2d.ts: ResNet18's convolutions 1.1-1.5x faster on lavapipe; in nested loops,
+// which lavapipe unrolls, 16 channels ran 1.5-1.8x slower than 8). The sums and their order do
+// not change: every output gets the same bits in every form.
 //
-// Dispatch grid (see conv2dDispatch): grid1d(N * G * OH * colBlocks, WG) with G = ceil(Cout/8) and
+// Dispatch grid (see conv2dDispatch): grid1d(N * G * OH * colBlocks, WG) with G = ceil(Cout/8)
+// (WIDE: ceil(Cout/16)) and
 // colBlocks = ceil(OW/COLS): workgroups (gx, gy, 1); the flat thread index is
 // t = (wid.x + wid.y * gx) * WG + local index, so no grid dimension exceeds 65535. Consecutive
 // threads take consecutive column blocks, then rows, then channel groups, then images: the threads
@@ -38,7 +46,8 @@
 //   - columns ox0+j >= OW and channels >= Cout are computed (from clamped, in-bounds reads and zero
 //     weights) but never written; every output element is written by exactly one thread;
 //   - every read of x is clamped into its row and masked to 0 when the tap lies in the padding;
-//   - with COLS = 7 the eighth column (a7, b7) is never loaded, accumulated or stored.
+//   - with COLS = 7 the eighth column (a7, b7) is never loaded, accumulated or stored;
+//   - without WIDE the second Block is neither accumulated nor stored.
 
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
@@ -46,6 +55,8 @@ override COLS: u32 = 8u;
 override WG: u32 = 64u;
 /** One loop over all Cin*K*K taps (true) or nested loops over ci, ky and kx (false); see step 5. */
 override ONE_LOOP: bool = false;
+/** 16 output channels per thread (two Blocks) instead of 8. */
+override WIDE: bool = false;
 
 /** A thread's accumulators: a_j = channels 8g..8g+3 at column ox0+j, b_j = channels 8g+4..8g+7. */
 struct Block {
@@ -59,23 +70,28 @@ fn tap(row: u32, ix: i32, rowOk: bool) -> vec4<f32> {
   return vec4<f32>(select(0.0, x[row + u32(clamp(ix, 0, w - 1))], rowOk && ix >= 0 && ix < w));
 }
 
+/** One tap's inputs for the COLS output columns, each broadcast to a vec4 (v7 is 0 when COLS = 7). */
+struct Inputs {
+  v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>, v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>,
+}
+
 /**
- * One tap: the weights wa, wb of the 8 channels times the inputs of the COLS columns (input column
- * ix + j*S for output column ox0 + j), added to acc. The inputs are all loaded before the FMAs (on
- * lavapipe each load is a small loop over the SIMD lanes; loads grouped ahead of the arithmetic
- * ran 1.7x faster than loads interleaved with it).
+ * The inputs of one tap: input column ix + j*S for output column ox0 + j. They are all loaded
+ * before the FMAs (on lavapipe each load is a small loop over the SIMD lanes; loads grouped ahead
+ * of the arithmetic ran 1.7x faster than loads interleaved with it).
  */
-fn accumulate(acc: Block, wa: vec4<f32>, wb: vec4<f32>, row: u32, ix: i32, rowOk: bool) -> Block {
+fn inputs(row: u32, ix: i32, rowOk: bool) -> Inputs {
   let s = i32(STRIDE);
-  let v0 = tap(row, ix, rowOk);
-  let v1 = tap(row, ix + s, rowOk);
-  let v2 = tap(row, ix + 2 * s, rowOk);
-  let v3 = tap(row, ix + 3 * s, rowOk);
-  let v4 = tap(row, ix + 4 * s, rowOk);
-  let v5 = tap(row, ix + 5 * s, rowOk);
-  let v6 = tap(row, ix + 6 * s, rowOk);
   var v7 = vec4<f32>(0.0);
   if (COLS == 8u) { v7 = tap(row, ix + 7 * s, rowOk); }
+  return Inputs(tap(row, ix, rowOk), tap(row, ix + s, rowOk), tap(row, ix + 2 * s, rowOk), tap(row, ix + 3 * s, rowOk),
+                tap(row, ix + 4 * s, rowOk), tap(row, ix + 5 * s, rowOk), tap(row, ix + 6 * s, rowOk), v7);
+}
+
+/** One tap: the weights wa, wb of 8 channels times the inputs x of the COLS columns, added to acc. */
+fn accumulate(acc: Block, wa: vec4<f32>, wb: vec4<f32>, x: Inputs) -> Block {
+  let v0 = x.v0; let v1 = x.v1; let v2 = x.v2; let v3 = x.v3;
+  let v4 = x.v4; let v5 = x.v5; let v6 = x.v6; let v7 = x.v7;
   var r = acc;
   r.a0 = fma(v0, wa, r.a0); r.b0 = fma(v0, wb, r.b0);
   r.a1 = fma(v1, wa, r.a1); r.b1 = fma(v1, wb, r.b1);
@@ -100,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (t >= params.threads) { return; }
 
   // 2. Decompose t = ((n * G + g) * OH + oy) * colBlocks + b: image n, channel group g (output
-  //    channels 8g .. 8g+7), output row oy, first output column ox0 = b * COLS.
+  //    channels 8g .. 8g+7; WIDE: 16g .. 16g+15), output row oy, first output column ox0 = b * COLS.
   let b = t % params.colBlocks;
   let rest = t / params.colBlocks;
   let oy = rest % params.outHeight;
@@ -114,11 +130,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let iy0 = i32(oy * STRIDE) - params.padding;
   let ix0 = i32(ox0 * STRIDE) - params.padding;
 
-  // 4. Weight offsets (in vec4) of packed groups v0 = 2g and v1 = 2g+1 at input channel 0. When
-  //    Cout <= 8g+4 group v1 does not exist; it is read from the last group instead (those
-  //    channels are never stored).
-  let w0 = (2u * g) * cin * kk;
-  let w1 = min(2u * g + 1u, params.vec4Groups - 1u) * cin * kk;
+  // 4. Weight offsets (in vec4) of the thread's packed groups at input channel 0: v = 2g and 2g+1
+  //    (WIDE: 4g .. 4g+3). A group past the last (Cout <= 8g+4, or in WIDE 16g+4, +8, +12) is read
+  //    from the last group instead (those channels are never stored).
+  let groupsPerThread = select(2u, 4u, WIDE);
+  let last = params.vec4Groups - 1u;
+  let w0 = (groupsPerThread * g) * cin * kk;
+  let w1 = min(groupsPerThread * g + 1u, last) * cin * kk;
+  let w2 = min(groupsPerThread * g + 2u, last) * cin * kk;
+  let w3 = min(groupsPerThread * g + 3u, last) * cin * kk;
 
   // 5. Reduce over input channels, kernel rows and kernel columns, in that order. Tap
   //    r = (ci * K + ky) * K + kx: the packed weights of a group hold its taps in this order.
@@ -128,7 +148,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   //    inner loop cost it about as much as a tap (nested loops ran its 1x1 convolutions 3-5x and
   //    its stride-2 3x3 ones 1.2-1.6x slower; on lavapipe one loop ran the 3x3 stride-1 ones
   //    1.1-1.2x slower).
-  var acc: Block;
+  var acc: Block;    // channels 8g .. 8g+7 (WIDE: 16g .. 16g+7)
+  var wide: Block;   // WIDE only: channels 16g+8 .. 16g+15
   var xPlane = n * cin * h * wdt;   // offset of x[n, ci, 0, 0]
   if (ONE_LOOP) {
     var ky = 0u;
@@ -137,7 +158,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       // Input row iy, clamped for the read and flagged when it is padding.
       let iy = iy0 + i32(ky);
       let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
-      acc = accumulate(acc, weight(w0 + r), weight(w1 + r), row, ix0 + i32(kx), iy >= 0 && iy < i32(h));
+      let x = inputs(row, ix0 + i32(kx), iy >= 0 && iy < i32(h));
+      acc = accumulate(acc, weight(w0 + r), weight(w1 + r), x);
+      if (WIDE) { wide = accumulate(wide, weight(w2 + r), weight(w3 + r), x); }
       // Next tap: the next column; past the last, the next row; past the last row, the next
       // input channel's plane.
       let rowEnd = kx + 1u == KSIZE;
@@ -154,7 +177,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         let rowOk = iy >= 0 && iy < i32(h);
         let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
         for (var kx = 0u; kx < KSIZE; kx++) {
-          acc = accumulate(acc, weight(w0 + r), weight(w1 + r), row, ix0 + i32(kx), rowOk);
+          let x = inputs(row, ix0 + i32(kx), rowOk);
+          acc = accumulate(acc, weight(w0 + r), weight(w1 + r), x);
+          if (WIDE) { wide = accumulate(wide, weight(w2 + r), weight(w3 + r), x); }
           r++;
         }
       }
@@ -162,8 +187,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
   }
 
-  // 6. Epilogue (parts/conv2d-epilogue.wgsl): per-channel affine (folded BatchNorm or bias) and
-  //    optional ReLU; the in-range part of the block is stored.
-  epilogue(n, g, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
+  // 6. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time: its group e holds channels
+  //    8e .. 8e+7): per-channel affine (folded BatchNorm or bias) and optional ReLU; the in-range
+  //    part of the block is stored.
+  let e = select(g, 2u * g, WIDE);
+  epilogue(n, e, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
            acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
+  if (WIDE && 8u * (e + 1u) < params.outChannels) {
+    epilogue(n, e + 1u, oy, ox0, wide.a0, wide.a1, wide.a2, wide.a3, wide.a4, wide.a5, wide.a6, wide.a7,
+             wide.b0, wide.b1, wide.b2, wide.b3, wide.b4, wide.b5, wide.b6, wide.b7);
+  }
 }

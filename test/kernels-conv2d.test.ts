@@ -68,16 +68,17 @@ const rowsCases: Case[] = [
   { name: 'rows: 3x3 s1 p1 on 7x7 (one 7-column block per row, WG 8), Cout 16', shape: shape(2, 6, 7, 7, 16, 3, 1, 1), relu: false, epilogue: 'affine' },
 ];
 
-// 'direct' runs with each of conv2d.wgsl's two tap loops (nested loops, or one loop: SwiftShader's),
-// whichever the test adapter would pick.
-type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested' };
+// 'direct' runs in each of conv2d.wgsl's forms (directForm: nested loops or one loop over the taps,
+// 8 or 16 output channels per thread), whichever the test adapter would pick.
+type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16 };
+const DIRECT_FORMS = (['nested', 'one'] as const).flatMap((tapLoop) => ([8, 16] as const).map((channelsPerThread) => ({ tapLoop, channelsPerThread })));
 const forms: Form[] = SINGLE_DISPATCH_VARIANTS.flatMap((variant): Form[] =>
-  variant === 'direct' ? [{ variant, tapLoop: 'nested' }, { variant, tapLoop: 'one' }] : [{ variant }]);
-const formName = (f: Form) => (f.tapLoop ? `${f.variant} (${f.tapLoop} tap loop)` : f.variant);
+  variant === 'direct' ? DIRECT_FORMS.map((f) => ({ variant, ...f })) : [{ variant }]);
+const formName = (f: Form) => (f.tapLoop ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread)` : f.variant);
 
 describe('conv2d kernel', () => {
   for (const [form, c] of forms.flatMap((f) => [...cases, ...rowsCases].map((c) => [f, c] as [Form, Case]))) {
-    const { variant, tapLoop } = form;
+    const { variant, tapLoop, channelsPerThread } = form;
     it(`${formName(form)}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
@@ -98,7 +99,7 @@ describe('conv2d kernel', () => {
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant, tapLoop });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant, tapLoop, channelsPerThread });
       if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
       ctx.run([d]);
       const y = await download(ctx, out, count);
@@ -151,10 +152,10 @@ describe('conv2d kernel', () => {
     expect(resolveConv2dVariant(ctx.adapter, 'auto')).toBe(auto);
   });
 
-  it("gives the same bits from both of 'direct''s tap loops (the same sums in the same order)", async () => {
+  it("gives the same bits from every form of 'direct' (tap loops, channels per thread: the same sums in the same order)", async () => {
     const ctx = await testContext();
     const rng = makeRng(freshSeed());
-    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0)]) {
+    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0), shape(1, 4, 10, 9, 30, 3, 1, 1)]) {
       const [oh, ow] = conv2dOutputSize(s);
       const count = s.batch * s.outChannels * oh * ow;
       const buffers = {
@@ -164,12 +165,12 @@ describe('conv2d kernel', () => {
         shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d loop test shift'),
       };
       const results: Float32Array[] = [];
-      for (const tapLoop of ['nested', 'one'] as const) {
-        const output = poisoned(ctx, count, `conv2d loop test output (${tapLoop})`);
-        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', tapLoop })]);
+      for (const { tapLoop, channelsPerThread } of DIRECT_FORMS) {
+        const output = poisoned(ctx, count, `conv2d loop test output (${tapLoop}, ${channelsPerThread})`);
+        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', tapLoop, channelsPerThread })]);
         results.push(await download(ctx, output, count));
       }
-      expect(new Uint32Array(results[1].buffer)).toEqual(new Uint32Array(results[0].buffer));
+      for (const r of results.slice(1)) expect(new Uint32Array(r.buffer)).toEqual(new Uint32Array(results[0].buffer));
     }
   });
 

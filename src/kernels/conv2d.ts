@@ -27,8 +27,12 @@ export type Conv2dShape = ConvGeometry;
 
 /** Output channels per packed weight group (one vec4 per tap). */
 export const CONV2D_CHANNEL_BLOCK = 4;
-/** Output channels per thread (two packed vec4 groups, accumulators a0..a7 and b0..b7 in the shader). */
+/**
+ * Output channels per thread: two packed vec4 groups (accumulators a0..a7 and b0..b7 in the
+ * shaders), or for conv2d.wgsl with WIDE four (two such blocks).
+ */
 const CHANNELS_PER_THREAD = 8;
+const WIDE_CHANNELS_PER_THREAD = 16;
 /** Threads per workgroup (the shader's WG override); 'rows' uses fewer on layers with fewer pixel blocks. */
 const WORKGROUP_SIZE = 64;
 
@@ -43,12 +47,27 @@ export function columnsPerThread(outWidth: number): 7 | 8 {
   return idle(7) < idle(8) ? 7 : 8;
 }
 
+/** How conv2d.wgsl runs a convolution: its tap loop (ONE_LOOP) and output channels per thread (WIDE). */
+export interface DirectForm {
+  tapLoop: 'one' | 'nested';
+  channelsPerThread: 8 | 16;
+}
+
 /**
- * conv2d.wgsl's ONE_LOOP: its taps in one loop rather than nested ci/ky/kx loops, on SwiftShader,
- * which unrolls no loop and pays for each entry into an inner one (see the shader's step 5).
+ * conv2d.wgsl's form on this adapter (the same sums in every form):
+ * - lavapipe and SwiftShader: 16 channels per thread in one tap loop. SwiftShader unrolls no loop
+ *   and pays for each entry into an inner one (see the shader's step 5); on both, 16 channels do
+ *   twice the FMAs per input load. ResNet18's layers at 224, one dispatch each, against 8 channels
+ *   in the form used before (lavapipe: nested loops, medians of 9; SwiftShader: one loop, 3 runs
+ *   of medians of 3): lavapipe's 7x7 stem 16.0 ms against 24.0, its stride-2 3x3 ones 7.7-8.0
+ *   against 11.1-11.3, its 3x3 stride-1 ones 14.2-15.3 against 16.4-19.0 (16 channels in nested
+ *   loops: 29-32), the 1x1 downsamples 0.9-1.1 against 1.2-1.5; all eleven shapes on SwiftShader
+ *   679-750 ms against 727-858.
+ * - Elsewhere (GPUs; compatibility mode, whose adapter is hidden): nested loops, 8 channels.
  */
-function oneTapLoop(ctx: GpuContext): boolean {
-  return ctx.adapter.name === 'swiftshader';
+export function directForm(ctx: GpuContext): DirectForm {
+  const cpu = ctx.adapter.name === 'swiftshader' || ctx.adapter.name === 'lavapipe';
+  return cpu ? { tapLoop: 'one', channelsPerThread: 16 } : { tapLoop: 'nested', channelsPerThread: 8 };
 }
 
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
@@ -117,7 +136,7 @@ const SHAPE_PARAMS = {
   ...CONV2D_GEOMETRY_PARAMS,
   /** ceil(outWidth / COLS) */
   colBlocks: 'u32',
-  /** G = ceil(outChannels / 8): channel groups of 8, one per thread */
+  /** G: the threads' channel groups, ceil(outChannels / 8) (conv2d.wgsl with WIDE: ceil(outChannels / 16)) */
   groups: 'u32',
   /** ceil(outChannels / 4): packed weight groups */
   vec4Groups: 'u32',
@@ -233,9 +252,11 @@ export function conv2dDispatch(
     precision?: Conv2dPrecision;
     /**
      * conv2d.wgsl's loop over the taps ('direct' and f16): 'one' loop or 'nested' ci/ky/kx loops,
-     * the same sums. Default oneTapLoop(ctx): 'one' on SwiftShader only.
+     * the same sums. Default directForm(ctx).
      */
     tapLoop?: 'one' | 'nested';
+    /** conv2d.wgsl's output channels per thread ('direct' and f16), the same sums. Default directForm(ctx). */
+    channelsPerThread?: 8 | 16;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -273,13 +294,16 @@ export function conv2dDispatch(
       buffers, workgroups,
     });
   }
-  const threads = s.batch * groups * oh * colBlocks;
+  const form = directForm(ctx);
+  const tapLoop = opts.tapLoop ?? form.tapLoop;
+  const wide = (opts.channelsPerThread ?? form.channelsPerThread) === WIDE_CHANNELS_PER_THREAD;
+  const directGroups = wide ? Math.ceil(s.outChannels / WIDE_CHANNELS_PER_THREAD) : groups;
+  const threads = s.batch * directGroups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
-  const tapLoop = opts.tapLoop ?? (oneTapLoop(ctx) ? 'one' : 'nested');
   return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0 },
-    params: { ...shape, threads, groupsX: workgroups[0], relu },
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0, WIDE: wide ? 1 : 0 },
+    params: { ...shape, groups: directGroups, threads, groupsX: workgroups[0], relu },
     buffers, workgroups,
   });
 }
