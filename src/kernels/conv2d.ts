@@ -63,7 +63,13 @@ export interface DirectForm {
  *   against 11.1-11.3, its 3x3 stride-1 ones 14.2-15.3 against 16.4-19.0 (16 channels in nested
  *   loops: 29-32), the 1x1 downsamples 0.9-1.1 against 1.2-1.5; all eleven shapes on SwiftShader
  *   679-750 ms against 727-858.
- * - Elsewhere (GPUs; compatibility mode, whose adapter is hidden): nested loops, 8 channels.
+ * - Elsewhere (GPUs; compatibility mode, whose adapter is hidden): nested loops, 8 channels. In
+ *   Chromium's compatibility mode on lavapipe (ANGLE), 16 channels in one loop ran ResNet18's
+ *   'direct' forward in 145-148 ms against 175-178 (one loop with 8 channels: 174-181), but its
+ *   first, cold forward took 39-42 s against 15-16 s: the shaders compile that much slower
+ *   there (16 channels in nested loops: 42 s and 265 ms; the Block updated through a pointer:
+ *   48 s and 169 ms). A page compiles its shaders each time it loads, so compatibility mode keeps
+ *   the form that compiles fast.
  */
 export function directForm(ctx: GpuContext): DirectForm {
   const cpu = ctx.adapter.name === 'swiftshader' || ctx.adapter.name === 'lavapipe';
