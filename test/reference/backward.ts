@@ -374,6 +374,19 @@ function resampleTaps(im: RefResampleImage, x: number, y: number, strideW: numbe
   return taps;
 }
 
+/** Every destination pixel (x, y) of image n inside its extent and window, with its sampling position and cell. */
+function* windowSamples(images: RefResampleImage[], l: RefResampleLayout) {
+  for (let n = 0; n < l.batch; n++) {
+    for (let y = 0; y < l.dstStrideH; y++) {
+      for (let x = 0; x < l.dstStrideW; x++) {
+        if (!insideWindow(images[n], x, y)) continue;
+        const position = resamplePosition(images[n], x, y);
+        yield { n, x, y, ...position, x0: Math.floor(position.px), y0: Math.floor(position.py) };
+      }
+    }
+  }
+}
+
 /**
  * Per destination element, how far a float32 implementation may differ from resampleReference
  * because its sampling position may differ by the slack of resamplePosition: the slack times the
@@ -382,27 +395,20 @@ function resampleTaps(im: RefResampleImage, x: number, y: number, strideW: numbe
  */
 export function resampleSlack(src: ArrayLike<number>, images: RefResampleImage[], l: RefResampleLayout): Float64Array {
   const out = new Float64Array(l.batch * l.channels * l.dstStrideH * l.dstStrideW);
-  for (let n = 0; n < l.batch; n++) {
+  for (const { n, x, y, slackX, slackY, x0, y0 } of windowSamples(images, l)) {
     const im = images[n];
     const at = (base: number, u: number, v: number) =>
       (u < 0 || v < 0 || u >= im.srcWidth || v >= im.srcHeight ? 0 : src[base + v * l.srcStrideW + u]);
-    for (let y = 0; y < l.dstStrideH; y++) {
-      for (let x = 0; x < l.dstStrideW; x++) {
-        if (!insideWindow(im, x, y)) continue;
-        const { px, py, slackX, slackY } = resamplePosition(im, x, y);
-        const [x0, y0] = [Math.floor(px), Math.floor(py)];
-        for (let c = 0; c < l.channels; c++) {
-          const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
-          let [stepX, stepY] = [0, 0];
-          for (let v = y0 - 1; v <= y0 + 2; v++) {
-            for (let u = x0 - 1; u <= x0 + 2; u++) {
-              stepX = Math.max(stepX, Math.abs(at(base, u + 1, v) - at(base, u, v)));
-              stepY = Math.max(stepY, Math.abs(at(base, u, v + 1) - at(base, u, v)));
-            }
-          }
-          out[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x] = slackX * stepX + slackY * stepY;
+    for (let c = 0; c < l.channels; c++) {
+      const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
+      let [stepX, stepY] = [0, 0];
+      for (let v = y0 - 1; v <= y0 + 2; v++) {
+        for (let u = x0 - 1; u <= x0 + 2; u++) {
+          stepX = Math.max(stepX, Math.abs(at(base, u + 1, v) - at(base, u, v)));
+          stepY = Math.max(stepY, Math.abs(at(base, u, v + 1) - at(base, u, v)));
         }
       }
+      out[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x] = slackX * stepX + slackY * stepY;
     }
   }
   return out;
@@ -454,20 +460,13 @@ export function resampleAdjointReference(ddst: ArrayLike<number>, images: RefRes
  */
 export function resampleAdjointSlack(ddst: ArrayLike<number>, images: RefResampleImage[], l: RefResampleLayout): Float64Array {
   const out = new Float64Array(l.batch * l.channels * l.srcStrideH * l.srcStrideW);
-  for (let n = 0; n < l.batch; n++) {
+  for (const { n, x, y, slackX, slackY, x0, y0 } of windowSamples(images, l)) {
     const im = images[n];
-    for (let y = 0; y < l.dstStrideH; y++) {
-      for (let x = 0; x < l.dstStrideW; x++) {
-        if (!insideWindow(im, x, y)) continue;
-        const { px, py, slackX, slackY } = resamplePosition(im, x, y);
-        const [x0, y0] = [Math.floor(px), Math.floor(py)];
-        for (let c = 0; c < l.channels; c++) {
-          const g = Math.abs(ddst[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x]) * (slackX + slackY);
-          const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
-          for (let v = Math.max(0, y0 - 1); v <= Math.min(im.srcHeight - 1, y0 + 2); v++) {
-            for (let u = Math.max(0, x0 - 1); u <= Math.min(im.srcWidth - 1, x0 + 2); u++) out[base + v * l.srcStrideW + u] += g;
-          }
-        }
+    for (let c = 0; c < l.channels; c++) {
+      const g = Math.abs(ddst[((n * l.channels + c) * l.dstStrideH + y) * l.dstStrideW + x]) * (slackX + slackY);
+      const base = (n * l.channels + c) * l.srcStrideH * l.srcStrideW;
+      for (let v = Math.max(0, y0 - 1); v <= Math.min(im.srcHeight - 1, y0 + 2); v++) {
+        for (let u = Math.max(0, x0 - 1); u <= Math.min(im.srcWidth - 1, x0 + 2); u++) out[base + v * l.srcStrideW + u] += g;
       }
     }
   }
