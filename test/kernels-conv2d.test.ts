@@ -143,7 +143,10 @@ describe('conv2d kernel', () => {
     expect(backwardConv2dVariantFor(desc('swiftshader'), { winogradWeights: 9_437_184 })).toBe('winograd4');
     expect(backwardConv2dVariantFor(desc('swiftshader'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
     const compat = { ...ctx.adapter, name: 'compatibility-mode adapter (no adapter info)', featureLevel: 'compatibility' as const, vendor: '', description: '', isFallbackAdapter: false };
-    expect(conv2dVariantFor(compat)).toBe('direct');
+    expect(conv2dVariantFor(compat)).toBe('winograd');
+    expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights })).toBe('winograd');
+    expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights + 1 })).toBe('direct');
+    expect(backwardConv2dVariantFor(compat, { winogradWeights: 9_437_184 })).toBe('winograd4');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).
     expect(conv2dVariantFor({ ...ctx.adapter, name: 'nvidia ampere', vendor: 'nvidia', isFallbackAdapter: false })).toBe('gemm');
     const auto = resolveConv2dVariant(ctx.adapter, 'auto');

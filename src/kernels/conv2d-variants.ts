@@ -69,25 +69,28 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   Before that, 'rows' was fastest there (2026-12-04-conv-variants-winograd4-swiftshader.md).
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
- * - Compatibility mode over ANGLE reports no adapter at all and keeps 'direct' (measured only on
- *   lavapipe there), as does any other fallback adapter.
+ * - Compatibility mode over ANGLE reports no adapter at all: 'winograd' there too, within the same
+ *   budget, else 'direct' (measured only on lavapipe there: Chromium 156, ResNet18's batch-1
+ *   forward 107-110 ms with 'winograd', whose products run in registers where the adapter is
+ *   hidden, against 175-200 ms with 'direct', and a first, cold forward of 11-12 s against 16-19;
+ *   bench/results/2026-12-05-chromium-lavapipe.md. On a GPU, the H200's measured table chose
+ *   F(2x2, 3x3) for these convolutions too).
+ * - Any other fallback adapter: 'direct'.
  */
 export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
-  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') {
-    const filterBytes = ((network?.winogradWeights ?? 0) * 4 * winogradProducts(2)) / 9;
-    return filterBytes <= WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd' : 'rows';
-  }
-  if (adapterHidden(adapter)) return 'direct';
+  const winogradFits = ((network?.winogradWeights ?? 0) * 4 * winogradProducts(2)) / 9 <= WINOGRAD_FILTER_BUDGET_BYTES;
+  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') return winogradFits ? 'winograd' : 'rows';
+  if (adapterHidden(adapter)) return winogradFits ? 'winograd' : 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
 }
 
 /**
  * The default kernel of a differentiable plan (BackwardPlan: feature visualisation's forward to a
- * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe, SwiftShader)
- * it takes 'winograd4' while the F(4x4, 3x3) filters of the forward and the gradient (4x the 3x3
+ * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe,
+ * SwiftShader, compatibility mode) it takes 'winograd4' while the F(4x4, 3x3) filters of the forward and the gradient (4x the 3x3
  * stride-1 weights each) fit twice WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50):
  * its Winograd convolutions took 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at
  * batch 8 (bench/fv-profile.ts), and an image, unlike the analysis's SM values, does not notice a
