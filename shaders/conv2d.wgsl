@@ -142,12 +142,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   // 5. Reduce over input channels, kernel rows and kernel columns, in that order. Tap
   //    r = (ci * K + ky) * K + kx: the packed weights of a group hold its taps in this order.
-  //    Two loop forms, the same sums: nested loops, which lavapipe unrolls (K and S are
-  //    constants); and for SwiftShader (ONE_LOOP), one loop over the Cin*K*K taps with (ky, kx)
-  //    and the input plane stepped by selects: SwiftShader unrolls nothing, and each entry into an
-  //    inner loop cost it about as much as a tap (nested loops ran its 1x1 convolutions 3-5x and
-  //    its stride-2 3x3 ones 1.2-1.6x slower; on lavapipe one loop ran the 3x3 stride-1 ones
-  //    1.1-1.2x slower).
+  //    Two loop forms, the same sums: nested loops (K and S are constants, so lavapipe and GPU
+  //    compilers unroll them); and (ONE_LOOP) one loop over the Cin*K*K taps with (ky, kx) and the
+  //    input plane stepped by selects. SwiftShader unrolls nothing, and each entry into an inner
+  //    loop cost it about as much as a tap (nested loops ran its 1x1 convolutions 3-5x and its
+  //    stride-2 3x3 ones 1.2-1.6x slower). On lavapipe one loop ran the 3x3 stride-1 ones 1.1-1.2x
+  //    slower with 8 channels, but with WIDE it is the faster form (unrolled, 16 channels ran
+  //    1.5-1.8x slower); directForm in src/kernels/conv2d.ts picks.
   var acc: Block;    // channels 8g .. 8g+7 (WIDE: 16g .. 16g+7)
   var wide: Block;   // WIDE only: channels 16g+8 .. 16g+15
   var xPlane = n * cin * h * wdt;   // offset of x[n, ci, 0, 0]
