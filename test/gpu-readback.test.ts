@@ -111,31 +111,6 @@ describe('readback into given arrays', () => {
     expect(relativeError(ra, a), `seed ${seed}`).toBe(0);
     await expect(ctx.readback(sources, undefined, undefined, [new Float32Array(1002)])).rejects.toThrow(/target 0 holds 1002 values, its source 1003/);
   });
-
-  it('returns the new arrays as consecutive views of one ArrayBuffer of exactly their size', async () => {
-    const ctx = await testContext();
-    const seed = freshSeed();
-    const rng = makeRng(seed);
-    // Odd lengths: the staging buffer pads each source to 256 bytes, the shared buffer does not.
-    const values = [1003, 77, 5, 640].map((n) => randomArray(n, rng));
-    const sources = values.map((v) => ({ buffer: upload(ctx, v), byteLength: v.length * 4 }));
-    const all = await ctx.readback(sources);
-    let at = 0;
-    all.forEach((got, i) => {
-      expect(relativeError(got, values[i]), `source ${i}, seed ${seed}`).toBe(0);
-      expect(got.buffer).toBe(all[0].buffer);
-      expect(got.byteOffset).toBe(at);
-      at += values[i].length * 4;
-    });
-    expect(all[0].buffer.byteLength).toBe(at);
-    // With some arrays given, the shared buffer holds only the others.
-    const given = new Float32Array(77);
-    const mixed = await ctx.readback(sources, undefined, undefined, [undefined, given, undefined, undefined]);
-    expect(mixed[1]).toBe(given);
-    expect(mixed[0].buffer.byteLength).toBe((1003 + 5 + 640) * 4);
-    expect([mixed[2].byteOffset, mixed[3].byteOffset]).toEqual([1003 * 4, 1008 * 4]);
-    mixed.forEach((got, i) => expect(relativeError(got, values[i]), `source ${i}, seed ${seed}`).toBe(0));
-  });
 });
 
 describe('repeated forwards of one plan', () => {

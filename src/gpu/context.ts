@@ -306,7 +306,6 @@ export class GpuContext {
    * `slot` (one per repeated caller, e.g. a forward plan) keeps the staging buffer between calls
    * and learns how long the work takes, so that in Node the wait is mostly a timer (ReadbackSlot).
    * `into[i]`, where given, receives source i's values in place of a new array (its length must match).
-   * The new arrays are consecutive views of one ArrayBuffer of exactly their size, in source order.
    */
   async readback(sources: { buffer: GPUBuffer; byteLength: number }[], encoder?: GPUCommandEncoder,
     slot?: ReadbackSlot, into?: readonly (Float32Array | undefined)[]): Promise<Float32Array[]> {
@@ -344,19 +343,13 @@ export class GpuContext {
       const done = performance.now();
       slot?.record(sleepMs, done - submitted, done - woke);
       const mapped = staging.getMappedRange();
-      // A caller's array (`into`, same length) is overwritten; the others are consecutive views of
-      // one new ArrayBuffer. Fresh memory costs page faults, more than the copy itself (ResNet18's
-      // 26.8 MB of taps on 2 cores: 24 ms or more into new arrays, about 1.3 ms into arrays in
-      // use). One allocation rather than one per tap faults far less as well: Node on Linux, all
-      // taps, 0 to 15 faults a forward against 1,500 to 2,800 (glibc's malloc sets its trim
-      // threshold from the largest block freed, so it keeps one freed 26.8 MB block for the next
-      // forward but hands the heap back after many blocks of at most 3.2 MB).
-      const freshBytes = sources.map((s, i) => (into?.[i] ? 0 : s.byteLength));
-      const shared = new ArrayBuffer(freshBytes.reduce((a, b) => a + b, 0));
-      let at = 0;
+      // A caller's array (`into`, same length) is overwritten; otherwise a new one. Writing into
+      // memory already in use skips the page faults of fresh memory, which cost more than the copy
+      // itself (ResNet18's 26.8 MB of taps on 2 cores: 24 ms or more into new arrays, about 1.3 ms
+      // into arrays in use).
       const results = sources.map((s, i) => {
-        const target = into?.[i] ?? new Float32Array(shared, at, s.byteLength / 4);
-        at += freshBytes[i];
+        const target = into?.[i];
+        if (!target) return new Float32Array(mapped.slice(offsets[i], offsets[i] + s.byteLength));
         target.set(new Float32Array(mapped, offsets[i], s.byteLength / 4));
         return target;
       });

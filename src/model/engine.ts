@@ -351,9 +351,7 @@ export class ResNetEngine {
    * Run a batch (float32 NCHW) and read back the taps asked for, in one submission and one map.
    * Concurrent calls are served one after another, each with its own input and taps. Everything
    * checkable (shapes, values, limits, budget) is checked before any GPU work; a lost device
-   * rejects with DeviceLostError. The taps read into new arrays (all of them, without `into`) are
-   * views of one ArrayBuffer, one after another in request order: mind `byteOffset` when handing
-   * `data.buffer` on, and keep a single tap apart from the rest with `data.slice()`.
+   * rejects with DeviceLostError.
    */
   async forward(input: HostTensor, options: ForwardOptions = {}): Promise<Map<TapName, HostTensor>> {
     this.checkUsable();
