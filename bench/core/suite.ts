@@ -16,7 +16,7 @@ import { createOrtPeer } from '../peers/ort-peer';
 import { buildTfjsResnet, tfjsUnsupported } from '../peers/tfjs-resnet';
 import { type Agreement, LOGIT_TOLERANCE, compareLogits } from './compare';
 import { networkMacs } from './flops';
-import { type Timing, type TimingPlan, now, timeRuns } from './stats';
+import { type Timing, type TimingPlan, now, summarize, timeRuns } from './stats';
 import { type HostTensor, type TensorMap, randomInput } from './weights';
 
 export type EngineName = 'ours' | 'tfjs-webgpu' | 'ort-webgpu' | 'ort-wasm';
@@ -144,6 +144,12 @@ export interface ModelResult {
    * its own pass with timestamps), or why there is none.
    */
   kernelProfile?: (KernelProfile & { runs: number }) | { unavailable: string };
+  /**
+   * Ours, batch 1: the plain forward, all taps and all taps into reused arrays, run in turn in each
+   * round (the order rotating), so that a machine whose speed drifts slows all three alike. The
+   * ratios are medians of the per-round ratios; the sequential medians of `variants` are not.
+   */
+  interleavedTaps?: { rounds: number; plain: Timing; allTaps: Timing; reused: Timing; allTapsRatio: number; reusedRatio: number };
   /** Ours with `--conv-variant measured`: the kernel measured fastest for each convolution, and the measuring's ms. */
   kernelChoices?: { tuningMs: number; layers: LayerKernel[] };
   notes: string[];
@@ -262,13 +268,14 @@ async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMa
     }
     result.setupMs = createMs + loadMs;
     result.notes.push(`engine create ${createMs.toFixed(0)} ms + weight upload ${loadMs.toFixed(0)} ms`);
-    // The last result, whose arrays a reusing run writes into.
+    // The last result of a reusing run, whose arrays the next one writes into (kept through other
+    // runs, which interleaveTaps puts between them).
     let last: Map<string, HostTensor> | undefined;
     return {
       prepare: (batch, taps) => e.prepare(batch, size, size, taps),
       async run(input, taps, reuse) {
         const out = await e.forward(input, taps, reuse ? last : undefined);
-        last = reuse ? out : undefined;
+        if (reuse) last = out;
         const fc = out.get('fc');
         if (!fc) throw new Error('engine returned no fc tap');
         return fc.data;
@@ -413,6 +420,14 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
         env.log(`${engine} ${v.id}: ERROR ${vr.error}`);
       }
     }
+    const timed = (id: string) => result.variants.find((r) => r.id === id && r.batch === 1 && r.timing);
+    if (engine === 'ours' && timed('b1') && timed('b1-all-taps') && timed('b1-all-taps-reused')) {
+      try {
+        result.interleavedTaps = await interleaveTaps(runner, input, tapsFor({ id: 'b1-all-taps', batch: 1, taps: 'all' }), step.plan.runs, env.log);
+      } catch (e) {
+        result.notes.push(`interleaved all-taps rounds failed: ${(e as Error).message ?? e}`);
+      }
+    }
     if (runner.profile && verified && step.plan.runs > 0) {
       try {
         result.kernelProfile = await profile(runner, input, Math.min(5, Math.max(1, step.plan.warmups + 1)), env.log);
@@ -433,6 +448,31 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
     }
   }
   return result;
+}
+
+/** ModelResult.interleavedTaps: `rounds` rounds of the three batch-1 runs, the order rotating. */
+async function interleaveTaps(runner: Runner, input: HostTensor, allTaps: string[], rounds: number, log: (s: string) => void):
+  Promise<NonNullable<ModelResult['interleavedTaps']>> {
+  const kinds = [
+    { taps: ['fc'], reuse: false },
+    { taps: allTaps, reuse: false },
+    { taps: allTaps, reuse: true },
+  ];
+  const samples: number[][] = [[], [], []];
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < 3; k++) {
+      const which = (round + k) % 3;
+      const t0 = now();
+      await runner.run(input, kinds[which].taps, kinds[which].reuse);
+      samples[which].push(now() - t0);
+    }
+  }
+  const [plain, allTapsTiming, reused] = samples.map((x) => summarize(x, 0));
+  const ratio = (k: number) => summarize(samples[k].map((t, i) => t / samples[0][i]), 0).median;
+  const out = { rounds, plain, allTaps: allTapsTiming, reused, allTapsRatio: ratio(1), reusedRatio: ratio(2) };
+  log(`ours interleaved (${rounds} rounds): plain ${plain.median.toFixed(1)}, all taps ${allTapsTiming.median.toFixed(1)} ` +
+    `(${out.allTapsRatio.toFixed(2)}x), into reused arrays ${reused.median.toFixed(1)} ms (${out.reusedRatio.toFixed(2)}x)`);
+  return out;
 }
 
 /** Per-kernel GPU times: the median of `runs` profiling runs, kernel by kernel. */
