@@ -2,13 +2,17 @@
 // (src/kernels/conv2d-winograd.ts), made once per convolution from the forward's packed filter
 // (packConv2dWeights): each 3x3 filter g of output channel k and input channel c becomes
 //
-//   U = G g G^T,   G = [[ 1/4,     0,    0],
-//                       [-1/6,  -1/6, -1/6],
-//                       [-1/6,   1/6, -1/6],
-//                       [1/24,  1/12,  1/6],
-//                       [1/24, -1/12,  1/6],
-//                       [   0,     0,    1]]
+//   U = G g G^T,   G = [[ 1/36,      0,       0],
+//                       [1/1170,  1/780,   1/520],
+//                       [1/1170, -1/780,   1/520],
+//                       [-1/520, -1/780, -1/1170],
+//                       [-1/520,  1/780, -1/1170],
+//                       [     0,      0,    1/36]]
 //
+// (the points 0, +-3/2, +-2/3 and infinity, scaled so that the transforms of the activations have
+// integer entries and G all the fractions: see conv2d-winograd4-input.wgsl). Its entries are not
+// exact in float32; U is then the exact transform of weights within about 1e-7 of their own value,
+// far below what the weights' own float32 rounding already is.
 // computed for the 4 output channels of a packed vec4 group at once.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
@@ -29,13 +33,16 @@ override WG: u32 = 64u;
 
 /** G applied to a column of 3 (for 4 output channels at once). */
 fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> array<vec4<f32>, 6> {
+  let even = a / 1170.0 + c / 520.0;
+  let odd = b / 780.0;
+  let evenNeg = -(a / 520.0 + c / 1170.0);
   return array<vec4<f32>, 6>(
-    a / 4.0,
-    -(a + b + c) / 6.0,
-    -(a - b + c) / 6.0,
-    a / 24.0 + b / 12.0 + c / 6.0,
-    a / 24.0 - b / 12.0 + c / 6.0,
-    c,
+    a / 36.0,
+    even + odd,
+    even - odd,
+    evenNeg - odd,
+    evenNeg + odd,
+    c / 36.0,
   );
 }
 

@@ -2,11 +2,12 @@
 // convolution (src/kernels/conv2d-winograd.ts). Tile t of output channel k gathers its 36 products
 // M[xi][k][t] (conv2d-winograd-gemm*.wgsl) as a 6x6 matrix m and makes the 4x4 outputs
 //
-//   Y = A^T m A,   A^T = [[1, 1,  1, 1,  1, 0],
-//                         [0, 1, -1, 2, -2, 0],
-//                         [0, 1,  1, 4,  4, 0],
-//                         [0, 1, -1, 8, -8, 1]]
+//   Y = A^T m A,   A^T = [[1,  8,   8, 27,  27, 0],
+//                         [0, 12, -12, 18, -18, 0],
+//                         [0, 18,  18, 12,  12, 0],
+//                         [0, 27, -27,  8,  -8, 1]]
 //
+// (the points 0, +-3/2, +-2/3 and infinity, columns scaled to integers: see conv2d-winograd4-input.wgsl),
 // then the epilogue of the other conv2d variants: y = Y * scale[k] + shift[k], max(y, 0) when relu
 // is 1; when it is 2 (both), y is stored as it is and yRelu gets max(y, 0).
 // Outputs past the last row or column (sizes not a multiple of 4: the last tiles are partial) are
@@ -42,7 +43,8 @@ fn at(c: array<f32, 6>) -> vec4<f32> {
   let diff12 = c[1] - c[2];
   let sum34 = c[3] + c[4];
   let diff34 = c[3] - c[4];
-  return vec4<f32>(c[0] + sum12 + sum34, diff12 + 2.0 * diff34, sum12 + 4.0 * sum34, diff12 + 8.0 * diff34 + c[5]);
+  return vec4<f32>(c[0] + 8.0 * sum12 + 27.0 * sum34, 12.0 * diff12 + 18.0 * diff34, 18.0 * sum12 + 12.0 * sum34,
+                   27.0 * diff12 + 8.0 * diff34 + c[5]);
 }
 
 /** A^T over column j of m: products j, 6+j, .., 30+j of this thread's (channel, tile). */

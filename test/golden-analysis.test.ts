@@ -30,6 +30,12 @@
 // 40 images, k = 9 (the paper's k): the stream pass and the two zoom passes are 120 forwards at 224,
 // about 1.5 minutes on lavapipe (2 cores).
 //
+// GOLDEN_CONV_VARIANT=NAME forces a convolution kernel (test/helpers/shared.ts). On lavapipe the
+// default F(2x2, 3x3) and 'direct' pass with SM_B and SM_I within 7.1e-4 and readouts within 1.2e-6
+// of max|X_c|; 'winograd4', F(4x4, 3x3), does not: one channel of 832 differs by 1.3e-3 (SM_B of
+// 3.0 channel 70, numerator 4.6e-4 of max|B_c|), readouts within 1.4e-6 (with Lavin & Gray's
+// interpolation points: two channels, 3.9e-3 and 1.6e-3, readouts 5.6e-6).
+//
 // GOLDEN_ANALYSIS_CENTRES=FILE (made by the script's --dump) replaces the engine with PyTorch's own
 // centre values: it checks src/analysis alone against the Python implementation (must agree exactly).
 
@@ -47,7 +53,7 @@ import { loadCheckpoint } from '../src/weights/load';
 import { type HostTensor, readSafetensors } from '../src/weights/safetensors';
 import { type Golden, compareBlock } from './helpers/analysis-golden';
 import { testContext } from './helpers/gpu';
-import { PARTIAL_WEIGHTS, SAMPLES, sharedMissing } from './helpers/shared';
+import { PARTIAL_WEIGHTS, SAMPLES, forcedConvVariant, sharedMissing } from './helpers/shared';
 
 const FIXTURE = resolve(__dirname, 'fixtures/goldens/analysis-40.json');
 const BLOCKS = ['1.1', '2.0', '2.1', '3.0', '3.1'];
@@ -99,7 +105,7 @@ describe.skipIf(missing)(`dataset-probe analysis vs PyTorch (${dumpFile ? 'PyTor
     } else {
       // Imported here so that the GOLDEN_ANALYSIS_CENTRES mode needs no GPU code at all.
       const { ResNetEngine } = await import('../src/model/engine');
-      const e = await ResNetEngine.create({ context: await testContext() });
+      const e = await ResNetEngine.create({ context: await testContext(), ...forcedConvVariant() });
       engine = e;
       e.loadWeights(loadCheckpoint(new Uint8Array(readFileSync(PARTIAL_WEIGHTS)), 'partial').tensors);
       // Every image preprocessed once (36 MB for 60), sliced per batch.

@@ -94,10 +94,16 @@ export function winogradFilterLength(s: Pick<Conv2dShape, 'inChannels' | 'outCha
   return winogradProducts(tile) * Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * s.inChannels;
 }
 
-/** Lavin & Gray's G for each tile size (the filter transform's matrix). */
+/**
+ * G, the filter transform's matrix, for each tile size: F(2x2, 3x3) Lavin & Gray's (points 0, +-1
+ * and infinity); F(4x4, 3x3) from the points 0, +-3/2, +-2/3 and infinity, scaled so that A^T and
+ * B^T, which the activations go through on every forward, have integer entries and G, applied once
+ * to the weights, all the fractions (conv2d-winograd4-*.wgsl; why these points: the input shader).
+ */
 const FILTER_MATRIX: Record<WinogradTile, number[][]> = {
   2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+  4: [[1 / 36, 0, 0], [1 / 1170, 1 / 780, 1 / 520], [1 / 1170, -1 / 780, 1 / 520], [-1 / 520, -1 / 780, -1 / 1170],
+    [-1 / 520, 1 / 780, -1 / 1170], [0, 0, 1 / 36]],
 };
 
 /**

@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CONV2D_VARIANTS, type Conv2dVariant } from '../../src/kernels/conv2d-variants';
 
 export const SHARED = resolve(__dirname, '../../../shared');
 export const SHARED_DATA = resolve(SHARED, 'data');
@@ -15,4 +16,16 @@ export function sharedMissing(...paths: string[]): string | null {
   const reason = `skipped: ${absent.join(', ')} not found (../shared is beside the checkout only on this project's machines)`;
   console.log(reason);
   return reason;
+}
+
+/**
+ * GOLDEN_CONV_VARIANT=NAME (e.g. winograd4): the tests against PyTorch's goldens run with that
+ * convolution kernel forced (the engine's `convVariant`) instead of the adapter's default, to see how
+ * far a kernel's rounding moves the taps and the analysis from PyTorch's.
+ */
+export function forcedConvVariant(): { convVariant?: Conv2dVariant } {
+  const name = process.env.GOLDEN_CONV_VARIANT;
+  if (!name) return {};
+  if (!(CONV2D_VARIANTS as readonly string[]).includes(name)) throw new Error(`GOLDEN_CONV_VARIANT=${name}: not one of ${CONV2D_VARIANTS.join(', ')}`);
+  return { convVariant: name as Conv2dVariant };
 }
