@@ -52,6 +52,8 @@ export interface Options {
   engines: EngineName[];
   /** Our engine's convolution kernel (its `convVariant` option); undefined: the engine's own choice. */
   convVariant?: string;
+  /** Appended to the results' configuration id and label: a second run of a configuration on one date. */
+  tag?: string;
   size: number;
   runs: number;
   warmups: number;
@@ -88,6 +90,8 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --conv-variant V    our engine's convolution kernel: direct, rows, gemm, winograd or winograd4 (default: its choice per
                       adapter), or measured (each layer's kernel timed on the adapter, the fastest
                       kept); the results' configuration id gets '-V' appended
+  --tag T             appended to the results' configuration id ('-T') and label: another run of a
+                      configuration on a date that has one, kept beside it
   --runs N            timed runs per batch-1 measure (default 20), after --warmups N (default 3)
   --batches 8,32      throughput batches of our engine (default 8,32; 'none' to skip)
   --throughput-runs N timed runs per throughput measure (default = --runs)
@@ -145,6 +149,8 @@ export function parseArgs(argv: string[], root: string): Options {
   const convVariant = get('conv-variant');
   const choices = [...CONV2D_VARIANTS, 'measured'];
   if (convVariant !== undefined && !choices.includes(convVariant)) throw new Error(`--conv-variant wants ${choices.join(', ')}, got '${convVariant}'`);
+  const tag = get('tag');
+  if (tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(tag)) throw new Error(`--tag wants lower-case letters, digits and '-', got '${tag}'`);
   const arch = get('arch') ?? RESNET18.name;
   if (!FAMILY_NAMES.includes(arch)) throw new Error(`--arch wants one of ${FAMILY_NAMES.join(', ')}, got '${arch}'`);
   return {
@@ -152,6 +158,7 @@ export function parseArgs(argv: string[], root: string): Options {
     configs,
     engines,
     convVariant,
+    tag,
     size: num('size', verifyOnly ? 64 : 224),
     runs,
     warmups,
@@ -181,8 +188,8 @@ function unavailable(config: Config): string | null {
 }
 
 /** The results' file tag: the configuration, or for node-default the adapter's vendor (node-nvidia). */
-function resultId(config: Config, env: EnvResult | undefined, arch: string, convVariant?: string): string {
-  const suffix = `${arch === RESNET18.name ? '' : `-${arch}`}${convVariant ? `-${convVariant}` : ''}`;
+function resultId(config: Config, env: EnvResult | undefined, arch: string, convVariant?: string, tag?: string): string {
+  const suffix = `${arch === RESNET18.name ? '' : `-${arch}`}${convVariant ? `-${convVariant}` : ''}${tag ? `-${tag}` : ''}`;
   if (config.id !== 'node-default') return `${config.id}${suffix}`;
   const vendor = (env?.adapter?.vendor || env?.adapter?.description || 'default').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
   return `node-${vendor || 'default'}${suffix}`;
@@ -382,7 +389,7 @@ export async function main(argv: string[], root: string): Promise<number> {
       started,
       durationSeconds: Math.round((Date.now() - t0) / 1000),
       config: {
-        id: resultId(config, env, opts.arch, opts.convVariant), label: `${config.label}${opts.convVariant === 'measured' ? ', our convolution kernels chosen by measurement' : opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
+        id: resultId(config, env, opts.arch, opts.convVariant, opts.tag), label: `${config.label}${opts.convVariant === 'measured' ? ', our convolution kernels chosen by measurement' : opts.convVariant ? `, our convolution kernel forced to '${opts.convVariant}'` : ''}${opts.tag ? ` (${opts.tag})` : ''}`, kind: config.kind, adapter: config.adapter, featureLevel: config.featureLevel,
         ...(config.id === 'chromium-lavapipe' ? { vulkanIcd: lavapipeIcd() ?? undefined } : {}),
       },
       mode: {
