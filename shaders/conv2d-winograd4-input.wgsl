@@ -12,11 +12,12 @@
 //
 // Why these interpolation points (0, +-3/2, +-2/3 and infinity) and not Lavin & Gray's (0, +-1,
 // +-2): F(4x4, 3x3) rounds in proportion to its transforms' coefficients, and these points keep
-// them balanced. In a float32 simulation of a 64-channel 3x3 layer (ReLU'd normal inputs, He
-// weights) the error against float64 was 1.3e-6 of the output's scale at worst and 1.8e-7 RMS,
-// against 7.3e-6 and 3.9e-7 with Lavin & Gray's points; at 256 channels 2.7e-6 and 4.0e-7 against
-// 1.0e-5 and 8.7e-7 (a direct float32 sum: 1.3e-6 and 2.1e-7). Of the sets of 0 and four points
-// from +-1, +-2, +-3, +-4, +-1/2, +-1/3, +-1/4, +-3/2 and +-2/3, this one erred least there.
+// them balanced. scripts/winograd-points.mjs runs a 3x3 layer (ReLU'd normal inputs, He weights)
+// through the transforms of any point set in float32 against float64: at 64 channels the error
+// was 1.5e-6 of the output's scale at worst and 1.7e-7 RMS, against 4.9e-6 and 3.7e-7 with Lavin &
+// Gray's points (a direct float32 sum: 7.6e-7 and 7.8e-8); at 256 channels 1.8e-6 and 3.3e-7
+// against 8.5e-6 and 7.3e-7 (direct: 1.1e-6 and 1.7e-7). Of the 3,060 sets of 0 and four points
+// from +-1, +-2, +-3, +-4, +-1/2, +-1/3, +-1/4, +-3/2 and +-2/3 it erred least (Lavin & Gray's: 120th).
 // In the engine: 2-4x less than with Lavin & Gray's points on ResNet18's real weights and images
 // (test/golden-layer3.test.ts, test/golden-analysis.test.ts), 3x less in the kernel test, but
 // 1.1-1.5x more in the random-weight network test at 53x37, whose small maps are mostly partial
