@@ -21,7 +21,13 @@
 // `array<vec4<f32>, 16>` and an inner loop the 8 x 8 form ran 4x slower there (ResNet18's layer1
 // products at 224: 100 ms against 25); lavapipe compiles both forms alike.
 // Same bindings and layouts as conv2d-winograd-gemm.wgsl, and the same sum in the same order
-// (c = 0, 1, ...).
+// (c = 0, 1, ...), unless SUM_BLOCK is set: then each block of SUM_BLOCK input channels is summed
+// on its own and the blocks' sums added up. F(4x4, 3x3) sets it to 16 (src/kernels/conv2d-winograd.ts):
+// its output transform weights the 36 products by up to 27 x 27, so the rounding of one long
+// float32 sum over the input channels was most of its error (a float64 simulation of a 256-channel
+// layer: 4.3e-7 of the output's scale RMS and 2.7e-6 at worst with one sum, 1.7e-7 and 6.9e-7 in
+// blocks of 16, as a direct sum's). It costs F(4x4)'s forward about 5% on lavapipe and 9% on
+// SwiftShader (one process, interleaved).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
@@ -29,7 +35,7 @@
 //   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
 //   2 v      : storage read,  array<f32>        [X, Cin, T]
 //   3 m      : storage write, array<f32>        [X, Cout, T]
-// Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36).
+// Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36), SUM_BLOCK (0: one sum).
 // Dispatch: grid1d(X * S * B, WG) with S = ceil(G4/4) sets of four channel groups, B = ceil(T/8)
 // tile blocks; thread flat = (xi*S + s)*B + b owns groups 4s .. 4s+3 and tiles b, b+B, ..., b+7B
 // (consecutive threads read consecutive elements of V).
@@ -37,6 +43,8 @@
 
 override WG: u32 = 64u;
 override PRODUCTS: u32 = 16u;
+/** Input channels per partial sum (0: one sum over all of them). */
+override SUM_BLOCK: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
@@ -70,44 +78,83 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let t5 = select(b, b + 5u * blocks, b + 5u * blocks < T);
   let t6 = select(b, b + 6u * blocks, b + 6u * blocks < T);
   let t7 = select(b, b + 7u * blocks, b + 7u * blocks < T);
-  // p_j, q_j, r_j, s_j: channels 4*g0 .. +3, 4*g0+4 .. +7, 4*g0+8 .. +11, 4*g0+12 .. +15 of tile t_j.
-  var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
-  var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
-  var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
-  var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
-  var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
-  var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
-  var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
-  var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+  // P_j, Q_j, R_j, S_j: channels 4*g0 .. +3, 4*g0+4 .. +7, 4*g0+8 .. +11, 4*g0+12 .. +15 of tile
+  // t_j, summed over the input channels (in blocks of SUM_BLOCK: p_j .. s_j are one block's sums).
+  var P0 = vec4<f32>(0.0); var P1 = vec4<f32>(0.0); var P2 = vec4<f32>(0.0); var P3 = vec4<f32>(0.0);
+  var P4 = vec4<f32>(0.0); var P5 = vec4<f32>(0.0); var P6 = vec4<f32>(0.0); var P7 = vec4<f32>(0.0);
+  var Q0 = vec4<f32>(0.0); var Q1 = vec4<f32>(0.0); var Q2 = vec4<f32>(0.0); var Q3 = vec4<f32>(0.0);
+  var Q4 = vec4<f32>(0.0); var Q5 = vec4<f32>(0.0); var Q6 = vec4<f32>(0.0); var Q7 = vec4<f32>(0.0);
+  var R0 = vec4<f32>(0.0); var R1 = vec4<f32>(0.0); var R2 = vec4<f32>(0.0); var R3 = vec4<f32>(0.0);
+  var R4 = vec4<f32>(0.0); var R5 = vec4<f32>(0.0); var R6 = vec4<f32>(0.0); var R7 = vec4<f32>(0.0);
+  var S0 = vec4<f32>(0.0); var S1 = vec4<f32>(0.0); var S2 = vec4<f32>(0.0); var S3 = vec4<f32>(0.0);
+  var S4 = vec4<f32>(0.0); var S5 = vec4<f32>(0.0); var S6 = vec4<f32>(0.0); var S7 = vec4<f32>(0.0);
   let u0 = (xi * vec4Groups + g0) * cin;
   let u1 = (xi * vec4Groups + g1) * cin;
   let u2 = (xi * vec4Groups + g2) * cin;
   let u3 = (xi * vec4Groups + g3) * cin;
   var vAt = xi * cin * T;
-  for (var c = 0u; c < cin; c++) {
-    let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
-    let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
-    let x4 = v[vAt + t4]; let x5 = v[vAt + t5]; let x6 = v[vAt + t6]; let x7 = v[vAt + t7];
-    p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
-    p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
-    p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
-    p3 += a0 * x3; q3 += a1 * x3; r3 += a2 * x3; s3 += a3 * x3;
-    p4 += a0 * x4; q4 += a1 * x4; r4 += a2 * x4; s4 += a3 * x4;
-    p5 += a0 * x5; q5 += a1 * x5; r5 += a2 * x5; s5 += a3 * x5;
-    p6 += a0 * x6; q6 += a1 * x6; r6 += a2 * x6; s6 += a3 * x6;
-    p7 += a0 * x7; q7 += a1 * x7; r7 += a2 * x7; s7 += a3 * x7;
-    vAt += T;
+  if (SUM_BLOCK == 0u) {
+    // One sum over all the input channels, straight into P .. S: F(2x2)'s loop exactly as it was
+    // before SUM_BLOCK existed, so that its code and speed do not depend on the option. (The
+    // blocked loop below with one block gives the same bits, but with a second set of 32
+    // accumulators; interleaved runs put F(2x2)'s forward 5-10% slower with it, not separable from
+    // this machine's noise of about 6%.)
+    for (var c = 0u; c < cin; c++) {
+      let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
+      let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
+      let x4 = v[vAt + t4]; let x5 = v[vAt + t5]; let x6 = v[vAt + t6]; let x7 = v[vAt + t7];
+      P0 += a0 * x0; Q0 += a1 * x0; R0 += a2 * x0; S0 += a3 * x0;
+      P1 += a0 * x1; Q1 += a1 * x1; R1 += a2 * x1; S1 += a3 * x1;
+      P2 += a0 * x2; Q2 += a1 * x2; R2 += a2 * x2; S2 += a3 * x2;
+      P3 += a0 * x3; Q3 += a1 * x3; R3 += a2 * x3; S3 += a3 * x3;
+      P4 += a0 * x4; Q4 += a1 * x4; R4 += a2 * x4; S4 += a3 * x4;
+      P5 += a0 * x5; Q5 += a1 * x5; R5 += a2 * x5; S5 += a3 * x5;
+      P6 += a0 * x6; Q6 += a1 * x6; R6 += a2 * x6; S6 += a3 * x6;
+      P7 += a0 * x7; Q7 += a1 * x7; R7 += a2 * x7; S7 += a3 * x7;
+      vAt += T;
+    }
+  } else {
+    // SUM_BLOCK channels at a time into p .. s, each block's sums then added into P .. S.
+    for (var c0 = 0u; c0 < cin; c0 += SUM_BLOCK) {
+      var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
+      var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
+      var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
+      var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
+      var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
+      var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
+      var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+      var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+      let end = min(cin, c0 + SUM_BLOCK);
+      for (var c = c0; c < end; c++) {
+        let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
+        let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
+        let x4 = v[vAt + t4]; let x5 = v[vAt + t5]; let x6 = v[vAt + t6]; let x7 = v[vAt + t7];
+        p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
+        p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
+        p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
+        p3 += a0 * x3; q3 += a1 * x3; r3 += a2 * x3; s3 += a3 * x3;
+        p4 += a0 * x4; q4 += a1 * x4; r4 += a2 * x4; s4 += a3 * x4;
+        p5 += a0 * x5; q5 += a1 * x5; r5 += a2 * x5; s5 += a3 * x5;
+        p6 += a0 * x6; q6 += a1 * x6; r6 += a2 * x6; s6 += a3 * x6;
+        p7 += a0 * x7; q7 += a1 * x7; r7 += a2 * x7; s7 += a3 * x7;
+        vAt += T;
+      }
+      P0 += p0; P1 += p1; P2 += p2; P3 += p3; P4 += p4; P5 += p5; P6 += p6; P7 += p7;
+      Q0 += q0; Q1 += q1; Q2 += q2; Q3 += q3; Q4 += q4; Q5 += q5; Q6 += q6; Q7 += q7;
+      R0 += r0; R1 += r1; R2 += r2; R3 += r3; R4 += r4; R5 += r5; R6 += r6; R7 += r7;
+      S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
+    }
   }
   let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
   // Tile t0 = b always exists.
-  store4(p0, q0, r0, s0, present, xi, g0, t0, true);
-  store4(p1, q1, r1, s1, present, xi, g0, t1, b + 1u * blocks < T);
-  store4(p2, q2, r2, s2, present, xi, g0, t2, b + 2u * blocks < T);
-  store4(p3, q3, r3, s3, present, xi, g0, t3, b + 3u * blocks < T);
-  store4(p4, q4, r4, s4, present, xi, g0, t4, b + 4u * blocks < T);
-  store4(p5, q5, r5, s5, present, xi, g0, t5, b + 5u * blocks < T);
-  store4(p6, q6, r6, s6, present, xi, g0, t6, b + 6u * blocks < T);
-  store4(p7, q7, r7, s7, present, xi, g0, t7, b + 7u * blocks < T);
+  store4(P0, Q0, R0, S0, present, xi, g0, t0, true);
+  store4(P1, Q1, R1, S1, present, xi, g0, t1, b + 1u * blocks < T);
+  store4(P2, Q2, R2, S2, present, xi, g0, t2, b + 2u * blocks < T);
+  store4(P3, Q3, R3, S3, present, xi, g0, t3, b + 3u * blocks < T);
+  store4(P4, Q4, R4, S4, present, xi, g0, t4, b + 4u * blocks < T);
+  store4(P5, Q5, R5, S5, present, xi, g0, t5, b + 5u * blocks < T);
+  store4(P6, Q6, R6, S6, present, xi, g0, t6, b + 6u * blocks < T);
+  store4(P7, Q7, R7, S7, present, xi, g0, t7, b + 7u * blocks < T);
 }
 
 /** Tile t's four channel groups (those of the first `present` that exist), unless the tile is past T (!ok). */

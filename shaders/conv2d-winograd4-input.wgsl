@@ -18,11 +18,11 @@
 // Gray's points (a direct float32 sum: 7.6e-7 and 7.8e-8); at 256 channels 1.8e-6 and 3.3e-7
 // against 8.5e-6 and 7.3e-7 (direct: 1.1e-6 and 1.7e-7). Of the 3,060 sets of 0 and four points
 // from +-1, +-2, +-3, +-4, +-1/2, +-1/3, +-1/4, +-3/2 and +-2/3 it erred least (Lavin & Gray's: 120th).
-// In the engine: 2-4x less than with Lavin & Gray's points on ResNet18's real weights and images
-// (test/golden-layer3.test.ts, test/golden-analysis.test.ts), 3x less in the kernel test, but
-// 1.1-1.5x more in the random-weight network test at 53x37, whose small maps are mostly partial
-// tiles (test/network-conv-winograd.test.ts, 5 seeds: worst taps 3.5e-6 to 4.4e-6 against 2.5e-6
-// to 3.3e-6).
+// In the engine these points alone erred 2-4x less than Lavin & Gray's on ResNet18's real weights
+// and images (test/golden-layer3.test.ts, test/golden-analysis.test.ts) but 1.1-1.5x more in the
+// random-weight network test at 53x37, whose small maps are mostly partial tiles; with the products
+// also summed in blocks of 16 input channels (conv2d-winograd-gemm-plain.wgsl) less in every test
+// (network test, 5 seeds: worst taps 1.9e-6 to 2.3e-6 against 2.5e-6 to 3.3e-6).
 // The rows are scaled to integers (G takes the fractions), so V is exact up to a few roundings of
 // its sums.
 //

@@ -11,8 +11,8 @@
 // magnitude for that and still catches any real error (a wrong pixel, an off-by-one in a window, a
 // mis-folded bias moves these values by 1e-3 .. 1 of the scale).
 // Measured on lavapipe (worst of the centre values, the means and the maxima): the default F(2x2, 3x3)
-// 1.4e-6; GOLDEN_CONV_VARIANT=winograd4 (F(4x4, 3x3), test/helpers/shared.ts) 3.1e-6, 5.7e-6 with
-// Lavin & Gray's interpolation points.
+// 1.4e-6; GOLDEN_CONV_VARIANT=winograd4 (F(4x4, 3x3), test/helpers/shared.ts) 1.7e-6 (3.1e-6 with
+// one sum over the input channels, 5.7e-6 with Lavin & Gray's interpolation points too).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

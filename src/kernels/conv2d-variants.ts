@@ -57,10 +57,14 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  * - lavapipe: 'winograd', F(2x2, 3x3) (the forward 0.73-0.81x of 'rows' in wall-clock time;
  *   bench/results/2026-12-04-conv-variants-lavapipe-quiet.md, 2026-12-04-conv-variants-winograd4.md),
  *   within WINOGRAD_FILTER_BUDGET_BYTES for `network` (its 3x3 stride-1 filters' weights; omitted:
- *   ResNet18's), else 'rows'. Not 'winograd4', though faster still (0.67x of 'rows' in CPU time): its
- *   larger rounding error moves the analysis past the bar at which it is checked against PyTorch's
- *   (test/golden-analysis.test.ts: one SM value of 832 1.3e-3 off, against 1e-3; readouts within
- *   1.4e-6 of their scale, F(2x2, 3x3)'s 1.2e-6, 'direct''s 9.3e-7). F(2x2, 3x3) errs less than 'direct'.
+ *   ResNet18's), else 'rows'. F(2x2, 3x3) errs less than 'direct'. Not 'winograd4' (yet): with its
+ *   interpolation points and blocked sums it now errs about as little (test/golden-analysis.test.ts:
+ *   SM values within 7.6e-4 of PyTorch's, readouts within 8.7e-7 of their scale, against F(2x2)'s
+ *   7.0e-4 and 1.2e-6), and it is faster on the larger maps (layers 1-3 of ResNet18 at 224: 0.5-0.8x
+ *   F(2x2)'s CPU time on lavapipe, 0.7-0.77x on SwiftShader), but slower on 7x7 maps at batch 1
+ *   (layer4: 1.1-1.2x), where it has 4 tiles and its products kernel takes 8 a thread; the whole
+ *   forward gained only 0.95-0.97x (bench/results/2026-12-05-conv-variants-winograd4-blocked*.md).
+ *   A choice by map size is the next step.
  *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
  * - SwiftShader: as lavapipe, and for the same reasons. Since the Winograd kernels are written for
  *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
