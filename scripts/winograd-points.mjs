@@ -5,7 +5,8 @@
 // the kernels round) and measures the error against the exact float64 convolution.
 //
 //   node scripts/winograd-points.mjs            # the search (0 and 4 points of CANDIDATES) and the chosen set
-//   node scripts/winograd-points.mjs --quick    # only Lavin & Gray's points, the chosen ones and F(2x2, 3x3)
+//   node scripts/winograd-points.mjs --quick    # only Lavin & Gray's points, the chosen ones (one sum over
+//                                                # the input channels, and blocks of 32 and 16), F(2x2, 3x3), direct
 //
 // The layer: ReLU'd standard-normal inputs, He-initialised weights (normal, variance 2/(9 Cin)),
 // 8 output channels, padding so that every tile is whole. The error is max and RMS of |y - exact|
@@ -107,7 +108,7 @@ function layer(cin, cout, H, seed) {
   return made;
 }
 
-function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1 } = {}) {
+function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1, block = 0 } = {}) {
   const { AT, G, BT, n, m } = mats;
   const A32 = AT.map((r) => r.map((x) => f(toNumber(x))));
   const G32 = G.map((r) => r.map((x) => f(toNumber(x))));
@@ -125,8 +126,15 @@ function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1 } = {}) {
         return mm32(mm32(B32, d), transpose(B32));
       });
       for (let o = 0; o < cout; o++) {
+        // One float32 sum over the input channels, or (block > 0) one per block of channels, the
+        // blocks' sums then added (conv2d-winograd-gemm-plain.wgsl's SUM_BLOCK).
         const Mo = Array.from({ length: n }, () => new Array(n).fill(0));
-        for (let c = 0; c < cin; c++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Mo[i][j] = f(Mo[i][j] + f(U[o][c][i][j] * V[c][i][j]));
+        const step = block || cin;
+        for (let c0 = 0; c0 < cin; c0 += step) {
+          const part = Array.from({ length: n }, () => new Array(n).fill(0));
+          for (let c = c0; c < Math.min(cin, c0 + step); c++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) part[i][j] = f(part[i][j] + f(U[o][c][i][j] * V[c][i][j]));
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Mo[i][j] = f(Mo[i][j] + part[i][j]);
+        }
         const Y = mm32(mm32(A32, Mo), transpose(A32));
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < m; j++) {
@@ -200,6 +208,7 @@ const sizes = [
 for (const [label, runs] of sizes) {
   console.log(`\n${label}:`);
   console.log(`  F(4x4, 3x3) at ${name(CHOSEN)}: ${fmt(measure(chosen, runs))}`);
+  for (const block of [32, 16]) console.log(`    its products summed in blocks of ${block} channels: ${fmt(measure(chosen, runs.map((o) => ({ ...o, block }))))}`);
   console.log(`  F(4x4, 3x3) at ${name(LAVIN)} (Lavin & Gray): ${fmt(measure(winogradMatrices(LAVIN), runs))}`);
   console.log(`  F(2x2, 3x3) at 0, 1, -1: ${fmt(measure(winogradMatrices([0, 1, -1], 2), runs.map((o) => ({ ...o, tiles: o.tiles * 2 }))))}`);
   const direct = runs.map((o) => directError(o, 4));

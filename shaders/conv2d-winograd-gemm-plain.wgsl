@@ -24,10 +24,10 @@
 // (c = 0, 1, ...), unless SUM_BLOCK is set: then each block of SUM_BLOCK input channels is summed
 // on its own and the blocks' sums added up. F(4x4, 3x3) sets it to 16 (src/kernels/conv2d-winograd.ts):
 // its output transform weights the 36 products by up to 27 x 27, so the rounding of one long
-// float32 sum over the input channels was most of its error (a float64 simulation of a 256-channel
-// layer: 4.3e-7 of the output's scale RMS and 2.7e-6 at worst with one sum, 1.7e-7 and 6.9e-7 in
-// blocks of 16, as a direct sum's). It costs F(4x4)'s forward about 5% on lavapipe and 9% on
-// SwiftShader (one process, interleaved).
+// float32 sum over the input channels was most of its error (scripts/winograd-points.mjs, a
+// 256-channel layer: 3.3e-7 of the output's scale RMS and 1.8e-6 at worst with one sum, 1.6e-7 and
+// 8.3e-7 in blocks of 16; a direct sum: 1.7e-7 and 1.1e-6). It costs F(4x4)'s forward about 5% on
+// lavapipe and 9% on SwiftShader (one process, interleaved).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
