@@ -108,6 +108,23 @@ function layer(cin, cout, H, seed) {
   return made;
 }
 
+/** Max and RMS of |got - exact| over max |exact|, accumulated output by output. */
+function errorTally() {
+  let worst = 0;
+  let squares = 0;
+  let largest = 0;
+  let count = 0;
+  return {
+    add(got, exact) {
+      worst = Math.max(worst, Math.abs(got - exact));
+      squares += (got - exact) ** 2;
+      largest = Math.max(largest, Math.abs(exact));
+      count++;
+    },
+    result: () => ({ max: worst / largest, rms: Math.sqrt(squares / count) / largest }),
+  };
+}
+
 function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1, block = 0 } = {}) {
   const { AT, G, BT, n, m } = mats;
   const A32 = AT.map((r) => r.map((x) => f(toNumber(x))));
@@ -116,9 +133,7 @@ function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1, block = 0 }
   const H = tiles * m;
   const { x, w, exact: exactOut } = layer(cin, cout, H, seed);
   const U = w.map((wo) => wo.map((g) => mm32(mm32(G32, g), transpose(G32))));
-  let worst = 0;
-  let squares = 0;
-  let largest = 0;
+  const tally = errorTally();
   for (let ty = 0; ty < tiles; ty++) {
     for (let tx = 0; tx < tiles; tx++) {
       const V = x.map((plane) => {
@@ -139,42 +154,35 @@ function layerError(mats, { cin = 64, cout = 8, tiles = 6, seed = 1, block = 0 }
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < m; j++) {
             const exact = exactOut[o][ty * m + i][tx * m + j];
-            worst = Math.max(worst, Math.abs(Y[i][j] - exact));
-            squares += (Y[i][j] - exact) ** 2;
-            largest = Math.max(largest, Math.abs(exact));
+            tally.add(Y[i][j], exact);
           }
         }
       }
     }
   }
-  return { max: worst / largest, rms: Math.sqrt(squares / (cout * H * H)) / largest };
+  return tally.result();
 }
 
 /** The same layer as a direct convolution: one float32 chain over (c, ky, kx) per output, as conv2d.wgsl sums. */
 function directError({ cin = 64, cout = 8, tiles = 6, seed = 1 }, m) {
   const H = tiles * m;
   const { x, w, exact } = layer(cin, cout, H, seed);
-  let worst = 0;
-  let squares = 0;
-  let largest = 0;
+  const tally = errorTally();
   for (let o = 0; o < cout; o++) {
     for (let y = 0; y < H; y++) {
       for (let xx = 0; xx < H; xx++) {
         let sum = 0;
         for (let c = 0; c < cin; c++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) sum = f(sum + f(w[o][c][ky][kx] * x[c][y + ky][xx + kx]));
-        worst = Math.max(worst, Math.abs(sum - exact[o][y][xx]));
-        squares += (sum - exact[o][y][xx]) ** 2;
-        largest = Math.max(largest, Math.abs(exact[o][y][xx]));
+        tally.add(sum, exact[o][y][xx]);
       }
     }
   }
-  return { max: worst / largest, rms: Math.sqrt(squares / (cout * H * H)) / largest };
+  return tally.result();
 }
 
-function measure(mats, runs) {
-  const r = runs.map((opts) => layerError(mats, opts));
-  return { max: Math.max(...r.map((e) => e.max)), rms: Math.sqrt(r.reduce((a, e) => a + e.rms ** 2, 0) / r.length) };
-}
+/** Several runs' errors as one: the worst max, the RMS of the RMS errors. */
+const combine = (r) => ({ max: Math.max(...r.map((e) => e.max)), rms: Math.sqrt(r.reduce((a, e) => a + e.rms ** 2, 0) / r.length) });
+const measure = (mats, runs) => combine(runs.map((opts) => layerError(mats, opts)));
 const fmt = (e) => `max ${e.max.toExponential(2)}, rms ${e.rms.toExponential(2)}`;
 const name = (pts) => pts.map((p) => (typeof p === 'object' ? show(p) : `${p}`)).join(', ');
 
@@ -211,6 +219,5 @@ for (const [label, runs] of sizes) {
   for (const block of [32, 16]) console.log(`    its products summed in blocks of ${block} channels: ${fmt(measure(chosen, runs.map((o) => ({ ...o, block }))))}`);
   console.log(`  F(4x4, 3x3) at ${name(LAVIN)} (Lavin & Gray): ${fmt(measure(winogradMatrices(LAVIN), runs))}`);
   console.log(`  F(2x2, 3x3) at 0, 1, -1: ${fmt(measure(winogradMatrices([0, 1, -1], 2), runs.map((o) => ({ ...o, tiles: o.tiles * 2 }))))}`);
-  const direct = runs.map((o) => directError(o, 4));
-  console.log(`  direct: ${fmt({ max: Math.max(...direct.map((e) => e.max)), rms: Math.sqrt(direct.reduce((a, e) => a + e.rms ** 2, 0) / direct.length) })}`);
+  console.log(`  direct: ${fmt(combine(runs.map((o) => directError(o, 4))))}`);
 }
