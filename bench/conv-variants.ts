@@ -1,7 +1,7 @@
 // The conv2d variant micro-benchmark, one adapter per process (bench/conv-variants.mjs bundles
 // and runs this): ResNet18's 20 convolutions at their real shapes (batch 1, 224 x 224 input),
-// every conv2d variant on each ('gemm' and 'winograd' as a forward dispatches them, with their
-// scratch and, for 'winograd', its transformed filter), interleaved (A B, then B A, ...), wall-clock ms
+// every conv2d variant on each ('gemm' and the Winograd kernels as a forward dispatches them, with
+// their scratch and, for Winograd, the transformed filter of the tile that runs), interleaved (A B, then B A, ...), wall-clock ms
 // per dispatch waited for with onSubmittedWorkDone; then whole batch-1 forwards (logits read back),
 // one engine per variant on one context, interleaved the same way. Prints one JSON line on stdout.
 // Besides wall-clock time it records the process's CPU time per dispatch (process.cpuUsage: the
@@ -11,7 +11,7 @@
 
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { CONV2D_VARIANTS, type Conv2dVariant, conv2dDispatch, conv2dVariantFor, packConv2dWeights, packConv2dWeightsF16, supportsF16, type Conv2dShape } from '../src/kernels/conv2d';
-import { conv2dVariantRun, gemmScratchBytes, winogradScratchBytes } from '../src/kernels/conv2d-variants';
+import { type WinogradTile, conv2dVariantRun, gemmScratchBytes, isWinogradVariant, winogradScratchBytes, winogradTileOf } from '../src/kernels/conv2d-variants';
 import { winogradFilter } from '../src/kernels/conv2d-winograd';
 import type { GpuContext } from '../src/gpu/context';
 import { ResNetEngine } from '../src/model/engine';
@@ -56,17 +56,28 @@ function convShapes(size: number): { name: string; shape: Conv2dShape }[] {
   return out;
 }
 
-/** The split-K scratch of 'gemm', and U and the two scratch buffers of 'winograd', where those run. */
-function multiDispatchBuffers(ctx: GpuContext, name: string, shape: Conv2dShape, w: Float32Array, variants: Candidate[]): { scratch?: GPUBuffer; products?: GPUBuffer; winograd?: GPUBuffer } {
-  const out: { scratch?: GPUBuffer; products?: GPUBuffer; winograd?: GPUBuffer } = {};
-  const gemm = gemmScratchBytes(shape);
-  if (variants.includes('gemm') && gemm) out.scratch = ctx.createStorageBuffer(`${name} bench split-K scratch`, new Float32Array(gemm / 4));
-  if (variants.includes('winograd') && conv2dVariantRun('winograd', shape) === 'winograd') {
-    const bytes = winogradScratchBytes(shape);
-    out.winograd = ctx.createStorageBuffer(`${name} bench Winograd filter`, winogradFilter(w, shape));
-    out.scratch = ctx.createStorageBuffer(`${name} bench Winograd input scratch`, new Float32Array(Math.max(bytes.input, gemm) / 4));
-    out.products = ctx.createStorageBuffer(`${name} bench Winograd products`, new Float32Array(bytes.products / 4));
+/**
+ * The split-K scratch of 'gemm', and the Winograd kernels' U (one per tile that runs: F(2x2) and
+ * F(4x4) filters differ) and their two scratch buffers (sized for the larger need), where those run.
+ */
+function multiDispatchBuffers(ctx: GpuContext, name: string, shape: Conv2dShape, w: Float32Array, variants: Candidate[]):
+  { scratch?: GPUBuffer; products?: GPUBuffer; winograd: Partial<Record<WinogradTile, GPUBuffer>> } {
+  const out: { scratch?: GPUBuffer; products?: GPUBuffer; winograd: Partial<Record<WinogradTile, GPUBuffer>> } = { winograd: {} };
+  const gemm = variants.includes('gemm') ? gemmScratchBytes(shape) : 0;
+  const tiles = [...new Set(variants.flatMap((v) => {
+    const run = v === 'f16' ? 'direct' : conv2dVariantRun(v, shape);
+    return isWinogradVariant(run) ? [winogradTileOf(run)] : [];
+  }))];
+  let scratch = gemm;
+  let products = 0;
+  for (const tile of tiles) {
+    const bytes = winogradScratchBytes(shape, tile);
+    out.winograd[tile] = ctx.createStorageBuffer(`${name} bench Winograd F(${tile}x${tile}) filter`, winogradFilter(w, shape, tile));
+    scratch = Math.max(scratch, bytes.input);
+    products = Math.max(products, bytes.products);
   }
+  if (scratch) out.scratch = ctx.createStorageBuffer(`${name} bench ${tiles.length ? 'Winograd input / ' : ''}split-K scratch`, new Float32Array(scratch / 4));
+  if (products) out.products = ctx.createStorageBuffer(`${name} bench Winograd products`, new Float32Array(products / 4));
   return out;
 }
 
@@ -89,6 +100,7 @@ async function main(): Promise<void> {
   for (const { name, shape } of layers) {
     const [oh, ow] = [Math.floor((shape.inHeight + 2 * shape.padding - shape.kernel) / shape.stride) + 1, Math.floor((shape.inWidth + 2 * shape.padding - shape.kernel) / shape.stride) + 1];
     const w = rand(shape.outChannels * shape.inChannels * shape.kernel ** 2);
+    const { winograd, ...multi } = multiDispatchBuffers(ctx, name, shape, w, args.variants);
     const bufs = {
       input: ctx.createStorageBuffer(`${name} bench input`, rand(shape.inChannels * shape.inHeight * shape.inWidth)),
       weights: ctx.createStorageBuffer(`${name} bench weights`, packConv2dWeights(w, shape)),
@@ -96,13 +108,15 @@ async function main(): Promise<void> {
       scale: ctx.createStorageBuffer(`${name} bench scale`, new Float32Array(shape.outChannels).fill(1)),
       shift: ctx.createStorageBuffer(`${name} bench shift`, new Float32Array(shape.outChannels)),
       output: ctx.createStorageBuffer(`${name} bench output`, new Float32Array(shape.outChannels * oh * ow)),
-      ...multiDispatchBuffers(ctx, name, shape, w, args.variants),
+      ...multi,
     };
-    // 'gemm' and 'winograd' as a forward runs them (convStepDispatches: their scratch, U for 'winograd').
-    const dispatches = new Map(args.variants.map((v) => [v, v === 'f16'
-      ? [conv2dDispatch(ctx, shape, { ...bufs, weights: bufs.weightsF16 }, { relu: true, precision: 'f16' }, `${name} (f16)`)]
-      : [convStepDispatches(ctx, { ...shape, groups: 1 }, { ...bufs, weights: v === 'winograd' && bufs.winograd ? bufs.winograd : bufs.weights },
-        { variant: conv2dVariantRun(v, shape), relu: true, precision: 'f32' }, `${name} (${v})`)].flat()]));
+    // 'gemm' and the Winograd kernels as a forward runs them (convStepDispatches: their scratch, U of the tile that runs).
+    const dispatches = new Map(args.variants.map((v) => {
+      if (v === 'f16') return [v, [conv2dDispatch(ctx, shape, { ...bufs, weights: bufs.weightsF16 }, { relu: true, precision: 'f16' }, `${name} (f16)`)]];
+      const run = conv2dVariantRun(v, shape);
+      const weights = isWinogradVariant(run) ? winograd[winogradTileOf(run)]! : bufs.weights;
+      return [v, [convStepDispatches(ctx, { ...shape, groups: 1 }, { ...bufs, weights }, { variant: run, relu: true, precision: 'f32' }, `${name} (${v})`)].flat()];
+    }));
     const ms: Record<string, number[]> = Object.fromEntries(args.variants.map((v) => [v, []]));
     const cpuMs: Record<string, number[]> = Object.fromEntries(args.variants.map((v) => [v, []]));
     for (const v of args.variants) { ctx.run(dispatches.get(v)!); await ctx.finish(); } // compile + warm
@@ -117,7 +131,7 @@ async function main(): Promise<void> {
         cpuMs[v].push((c.user + c.system) / 1000);
       }
     }
-    for (const b of Object.values(bufs)) b.destroy();
+    for (const b of [...Object.values(bufs), ...Object.values(winograd)]) b.destroy();
     perLayer.push({ name, shape, ms, cpuMs });
     log(`${name}: ${args.variants.map((v) => `${v} ${median(ms[v]).toFixed(1)} ms (cpu ${median(cpuMs[v]).toFixed(1)})`).join(', ')}`);
   }

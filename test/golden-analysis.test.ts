@@ -30,9 +30,10 @@
 // 40 images, k = 9 (the paper's k): the stream pass and the two zoom passes are 120 forwards at 224,
 // about 1.5 minutes on lavapipe (2 cores).
 //
-// GOLDEN_CONV_VARIANT=NAME forces a convolution kernel (test/helpers/shared.ts). On lavapipe the
-// default F(2x2, 3x3) and 'direct' pass with SM_B and SM_I within 7.1e-4 and readouts within 1.2e-6
-// of max|X_c|; 'winograd4', F(4x4, 3x3), passes with 7.6e-4 and 8.7e-7. Before its products were
+// GOLDEN_CONV_VARIANT=NAME forces a convolution kernel (test/helpers/shared.ts). On lavapipe
+// F(2x2, 3x3) and 'direct' pass with SM_B and SM_I within 7.1e-4 and readouts within 1.2e-6 of
+// max|X_c|; 'winograd4', F(4x4, 3x3), and the default 'winograd-mixed' (F(4x4) on every map these
+// blocks have at 224) pass with 7.6e-4 and 8.7e-7. Before F(4x4)'s products were
 // summed in blocks of input channels, one channel of 832 differed by 1.3e-3 (SM_B of 3.0 channel
 // 70, numerator 4.6e-4 of max|B_c|); with Lavin & Gray's interpolation points too, two (3.9e-3 and
 // 1.6e-3), readouts within 5.6e-6.

@@ -149,6 +149,18 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd4');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
+    // The mix: F(4x4) from 8 tiles of it in the batch (4 x 4 outputs each), F(2x2) below; others as 'winograd'.
+    const at = (batch: number, inHeight: number, inWidth: number) => ({ kernel: 3, stride: 1, padding: 1, batch, inHeight, inWidth });
+    expect(conv2dVariantRun('winograd-mixed', at(1, 7, 7))).toBe('winograd'); // 2 x 2 tiles
+    expect(conv2dVariantRun('winograd-mixed', at(2, 7, 7))).toBe('winograd4'); // 8
+    expect(conv2dVariantRun('winograd-mixed', at(1, 9, 13))).toBe('winograd4'); // 3 x 4 = 12
+    expect(conv2dVariantRun('winograd-mixed', at(1, 8, 13))).toBe('winograd4'); // 2 x 4 = 8
+    expect(conv2dVariantRun('winograd-mixed', at(1, 8, 12))).toBe('winograd'); // 2 x 3 = 6
+    expect(conv2dVariantRun('winograd-mixed', at(1, 14, 14))).toBe('winograd4');
+    expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), stride: 2 })).toBe('direct');
+    expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), groups: 32 })).toBe('grouped');
+    expect(conv2dVariantRun('winograd-mixed', at(1, 56, 56), 'f16')).toBe('direct');
+    expect(() => conv2dVariantRun('winograd-mixed', { kernel: 3, stride: 1, padding: 1 })).toThrow(/batch and map size/);
     const ctx = await testContext();
     const buf = (n: number) => upload(ctx, new Float32Array(n), 'conv2d-winograd refusal buffer');
     const s = { ...shape(1, 4, 4, 4, 4), stride: 2 };

@@ -148,28 +148,29 @@ describe('conv2d kernel', () => {
   it('picks a variant per adapter class and lets a caller override it', async () => {
     const ctx = await testContext();
     const desc = (name: string) => ({ ...ctx.adapter, name });
-    // lavapipe and SwiftShader: F(2x2, 3x3) within the Winograd filter budget (U is 16/9 of the filter), 'rows'
-    // beyond it. ResNet18's 3x3 stride-1 filters: 9.4 M weights.
-    expect(conv2dVariantFor(desc('lavapipe'))).toBe('winograd');
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd');
+    // lavapipe and SwiftShader: the mix of F(4x4, 3x3) and F(2x2, 3x3) while all the F(4x4) filters
+    // (4x the weights) fit the Winograd filter budget, F(2x2) alone while its filters (16/9) do,
+    // 'rows' beyond. ResNet18's 3x3 stride-1 filters: 9.4 M weights.
+    const f4Weights = (WINOGRAD_FILTER_BUDGET_BYTES * 9) / (4 * 36);
     const budgetWeights = (WINOGRAD_FILTER_BUDGET_BYTES * 9) / (4 * 16);
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights })).toBe('winograd');
-    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
-    expect(conv2dVariantFor(desc('swiftshader'))).toBe('winograd');
-    expect(conv2dVariantFor(desc('swiftshader'), { winogradWeights: budgetWeights })).toBe('winograd');
-    expect(conv2dVariantFor(desc('swiftshader'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
-    // A differentiable plan (feature visualisation) takes F(4x4, 3x3) on lavapipe while its forward
-    // and gradient filters (4x the weights each) fit twice the budget; else the forward's choice.
-    const f4Weights = (2 * WINOGRAD_FILTER_BUDGET_BYTES * 9) / (2 * 4 * 36);
-    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: 9_437_184 })).toBe('winograd4');
-    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: f4Weights })).toBe('winograd4');
-    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: f4Weights + 1 })).toBe('winograd');
-    expect(backwardConv2dVariantFor(desc('lavapipe'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
-    expect(backwardConv2dVariantFor(desc('swiftshader'), { winogradWeights: 9_437_184 })).toBe('winograd4');
-    expect(backwardConv2dVariantFor(desc('swiftshader'), { winogradWeights: budgetWeights + 1 })).toBe('rows');
+    for (const name of ['lavapipe', 'swiftshader']) {
+      expect(conv2dVariantFor(desc(name)), name).toBe('winograd-mixed');
+      expect(conv2dVariantFor(desc(name), { winogradWeights: 9_437_184 }), name).toBe('winograd-mixed');
+      expect(conv2dVariantFor(desc(name), { winogradWeights: f4Weights }), name).toBe('winograd-mixed');
+      expect(conv2dVariantFor(desc(name), { winogradWeights: f4Weights + 1 }), name).toBe('winograd');
+      expect(conv2dVariantFor(desc(name), { winogradWeights: budgetWeights }), name).toBe('winograd');
+      expect(conv2dVariantFor(desc(name), { winogradWeights: budgetWeights + 1 }), name).toBe('rows');
+      // A differentiable plan (feature visualisation) takes F(4x4, 3x3) everywhere where the forward
+      // takes the mix (its gradient filters take as much again: twice the budget in all); else the
+      // forward's choice.
+      expect(backwardConv2dVariantFor(desc(name), { winogradWeights: 9_437_184 }), name).toBe('winograd4');
+      expect(backwardConv2dVariantFor(desc(name), { winogradWeights: f4Weights }), name).toBe('winograd4');
+      expect(backwardConv2dVariantFor(desc(name), { winogradWeights: f4Weights + 1 }), name).toBe('winograd');
+      expect(backwardConv2dVariantFor(desc(name), { winogradWeights: budgetWeights + 1 }), name).toBe('rows');
+    }
     const compat = { ...ctx.adapter, name: 'compatibility-mode adapter (no adapter info)', featureLevel: 'compatibility' as const, vendor: '', description: '', isFallbackAdapter: false };
-    expect(conv2dVariantFor(compat)).toBe('winograd');
-    expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights })).toBe('winograd');
+    expect(conv2dVariantFor(compat)).toBe('winograd-mixed');
+    expect(conv2dVariantFor(compat, { winogradWeights: f4Weights + 1 })).toBe('winograd');
     expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights + 1 })).toBe('direct');
     expect(backwardConv2dVariantFor(compat, { winogradWeights: 9_437_184 })).toBe('winograd4');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).

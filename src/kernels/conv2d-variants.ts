@@ -14,14 +14,20 @@ import type { AdapterDescription } from '../gpu/context';
  * rounding (transforms and another summation order). 'winograd4': Winograd F(4x4, 3x3), the same
  * kernels' larger tile: 36 products per 16 outputs where F(2x2, 3x3) needs 16 per 4, a larger
  * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
+ * 'winograd-mixed': a choice by map size between the two, per convolution (winogradMixedTile):
+ * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 8 tiles in the
+ * batch), F(2x2, 3x3) on smaller maps (ResNet18's layer4 at batch 1: 4 tiles of F(4x4), 16 of
+ * F(2x2)); the default of the CPU adapters.
  */
-export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4';
+export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4' | 'winograd-mixed';
 /**
- * What runs a convolution: a variant, or 'grouped' (src/kernels/conv2d-grouped.ts), which every
- * grouped convolution takes whatever the choice.
+ * What runs a convolution: a variant that names one kernel, or 'grouped'
+ * (src/kernels/conv2d-grouped.ts), which every grouped convolution takes whatever the choice.
  */
-export type Conv2dRun = Conv2dVariant | 'grouped';
-export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm', 'winograd', 'winograd4'];
+export type Conv2dRun = Conv2dKernel | 'grouped';
+/** The variants that name one kernel each. */
+export type Conv2dKernel = Exclude<Conv2dVariant, 'winograd-mixed'>;
+export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows', 'gemm', 'winograd', 'winograd4', 'winograd-mixed'];
 /** The variants conv2dDispatch makes in one dispatch. */
 export const SINGLE_DISPATCH_VARIANTS: readonly Conv2dVariant[] = ['direct', 'rows'];
 
@@ -54,57 +60,66 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
 
 /**
  * The default kernel of each adapter class, from measurements:
- * - lavapipe: 'winograd', F(2x2, 3x3) (the forward 0.73-0.81x of 'rows' in wall-clock time;
- *   bench/results/2026-12-04-conv-variants-lavapipe-quiet.md, 2026-12-04-conv-variants-winograd4.md),
- *   within WINOGRAD_FILTER_BUDGET_BYTES for `network` (its 3x3 stride-1 filters' weights; omitted:
- *   ResNet18's), else 'rows'. F(2x2, 3x3) errs less than 'direct'. Not 'winograd4' (yet): with its
- *   interpolation points and blocked sums it now errs about as little (test/golden-analysis.test.ts:
- *   SM values within 7.6e-4 of PyTorch's, readouts within 8.7e-7 of their scale, against F(2x2)'s
- *   7.0e-4 and 1.2e-6), and it is faster on the larger maps (layers 1-3 of ResNet18 at 224: 0.5-0.8x
- *   F(2x2)'s CPU time on lavapipe, 0.7-0.77x on SwiftShader), but slower on 7x7 maps at batch 1
- *   (layer4: 1.1-1.2x), where it has 4 tiles and its products kernel takes 8 a thread; the whole
- *   forward gained only 0.95-0.97x (bench/results/2026-12-05-conv-variants-winograd4-blocked*.md).
- *   A choice by map size is the next step.
- *   'winograd4' stays a choice (convVariant) and a candidate of the measured kernel table.
+ * - lavapipe: 'winograd-mixed' (F(4x4, 3x3) on the larger maps, F(2x2, 3x3) on the smaller),
+ *   while the F(4x4, 3x3) filters of all the network's 3x3 stride-1 convolutions (4x their
+ *   weights; winogradWeights) fit WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50),
+ *   else 'winograd' (F(2x2, 3x3): 16/9 of them) within that budget, else 'rows'.
+ *   - Accuracy: F(4x4, 3x3), with its interpolation points and blocked sums, errs about as little
+ *     as F(2x2, 3x3) (test/golden-analysis.test.ts: SM values within 7.6e-4 of PyTorch's, readouts
+ *     within 8.7e-7 of their scale, against F(2x2)'s 7.0e-4 and 1.2e-6; 'direct': 7.1e-4, 9.3e-7).
+ *   - Speed by map size: F(4x4) took 0.5-0.8x F(2x2)'s CPU time in layers 1-3 of ResNet18 at 224,
+ *     but 1.1-1.2x on layer4's 7x7 maps at batch 1, where it has 4 tiles and its products kernel
+ *     takes 8 a thread (bench/results/2026-12-05-conv-variants-winograd4-blocked-lavapipe.md). At
+ *     batch 2 (8 tiles) it took 0.69x there (the kernel tuner, bench/conv-measure.mjs: 21.0 against
+ *     30.3 ms, and 21.0 at batch 1). Hence winogradMixedTile's rule.
  * - SwiftShader: as lavapipe, and for the same reasons. Since the Winograd kernels are written for
  *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
- *   products), ResNet18's batch-1 forward takes 658 ms with 'winograd', 542 with 'winograd4' and
- *   1,334 with 'rows' (Node, medians of 5; bench/results/2026-12-05-conv-variants-swiftshader.md).
- *   Before that, 'rows' was fastest there (2026-12-04-conv-variants-winograd4-swiftshader.md).
+ *   products), ResNet18's batch-1 forward took 658 ms with 'winograd', 542 with 'winograd4' and
+ *   1,334 with 'rows' (Node, medians of 5; bench/results/2026-12-05-conv-variants-swiftshader.md);
+ *   F(4x4) 0.70-0.77x F(2x2)'s CPU time in layers 1-3, 1.18x in layer4.
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
- * - Compatibility mode over ANGLE reports no adapter at all: 'winograd' there too, within the same
- *   budget, else 'direct' (measured only on lavapipe there: Chromium 156, ResNet18's batch-1
- *   forward 107-110 ms with 'winograd', whose products run in registers where the adapter is
- *   hidden, against 175-200 ms with 'direct', and a first, cold forward of 11-12 s against 16-19;
- *   bench/results/2026-12-05-chromium-lavapipe.md. On a GPU, the H200's measured table chose
- *   F(2x2, 3x3) for these convolutions too).
+ * - Compatibility mode over ANGLE reports no adapter at all: as lavapipe, else 'direct' (measured
+ *   only on lavapipe there: Chromium 156, ResNet18's batch-1 forward 107-110 ms with 'winograd',
+ *   whose products run in registers where the adapter is hidden, against 175-200 ms with 'direct',
+ *   and a first, cold forward of 11-12 s against 16-19; bench/results/2026-12-05-chromium-lavapipe.md.
+ *   On a GPU, the H200's measured table chose F(2x2, 3x3) for these convolutions).
  * - Any other fallback adapter: 'direct'.
  */
 export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
-  const winogradFits = ((network?.winogradWeights ?? 0) * 4 * winogradProducts(2)) / 9 <= WINOGRAD_FILTER_BUDGET_BYTES;
-  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') return winogradFits ? 'winograd' : 'rows';
-  if (adapterHidden(adapter)) return winogradFits ? 'winograd' : 'direct';
+  const winograd = winogradWithin(WINOGRAD_FILTER_BUDGET_BYTES, network);
+  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') return winograd ?? 'rows';
+  if (adapterHidden(adapter)) return winograd ?? 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
 }
 
 /**
+ * The Winograd choice whose filters fit `budget` bytes (null: none): 'winograd-mixed' while all
+ * the 3x3 stride-1 filters in F(4x4, 3x3) form would fit (the mix makes F(4x4) filters for the
+ * larger maps and F(2x2) for the smaller, and another input size may swap them), else 'winograd'
+ * while F(2x2, 3x3)'s fit.
+ */
+function winogradWithin(budget: number, network?: { winogradWeights: number }): 'winograd-mixed' | 'winograd' | null {
+  const bytes = (tile: WinogradTile) => ((network?.winogradWeights ?? 0) * 4 * winogradProducts(tile)) / 9;
+  if (bytes(4) <= budget) return 'winograd-mixed';
+  return bytes(2) <= budget ? 'winograd' : null;
+}
+
+/**
  * The default kernel of a differentiable plan (BackwardPlan: feature visualisation's forward to a
- * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd' (lavapipe,
- * SwiftShader, compatibility mode) it takes 'winograd4' while the F(4x4, 3x3) filters of the forward and the gradient (4x the 3x3
- * stride-1 weights each) fit twice WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50):
- * its Winograd convolutions took 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at
- * batch 8 (bench/fv-profile.ts), and an image, unlike the analysis's SM values, does not notice a
- * rounding error of a few 1e-6 of the taps' scale.
+ * tap and input gradient). As conv2dVariantFor, except that where that gives 'winograd-mixed'
+ * (lavapipe, SwiftShader, compatibility mode, while the F(4x4, 3x3) filters fit
+ * WINOGRAD_FILTER_BUDGET_BYTES; the gradient's take as much again) it takes 'winograd4' for every
+ * 3x3 stride-1 convolution and its gradient: its Winograd convolutions took
+ * 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at batch 8
+ * (bench/fv-profile.ts), whose batches give even layer4's maps enough tiles.
  */
 export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   const forward = conv2dVariantFor(adapter, network);
-  if (forward !== 'winograd') return forward;
-  const filterBytes = (2 * (network?.winogradWeights ?? 0) * 4 * winogradProducts(4)) / 9;
-  return filterBytes <= 2 * WINOGRAD_FILTER_BUDGET_BYTES ? 'winograd4' : 'winograd';
+  return forward === 'winograd-mixed' ? 'winograd4' : forward;
 }
 
 /** Compatibility mode over ANGLE (Chromium) reports no adapter at all: what runs below is unknown. */
@@ -123,17 +138,27 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
 }
 
 /**
- * The variant that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
- * stride 1 only, 'winograd' and 'winograd4' 3x3 stride 1 padding 1 only, 'gemm' every shape, the f16 path exists
- * for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
+ * The kernel that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
+ * stride 1 only, 'winograd' and 'winograd4' 3x3 stride 1 padding 1 only, 'winograd-mixed' runs one
+ * of them by the batch and map size (which it then needs: winogradMixedTile), 'gemm' every shape,
+ * the f16 path exists for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
  */
-export function conv2dVariantRun(variant: Conv2dVariant, shape: { kernel: number; stride: number; padding: number; groups?: number },
+export function conv2dVariantRun(variant: Conv2dVariant,
+  shape: { kernel: number; stride: number; padding: number; groups?: number } & Partial<ConvGeometry>,
   precision: Conv2dPrecision = 'f32'): Conv2dRun {
   if ((shape.groups ?? 1) > 1) return 'grouped';
   if (precision === 'f16') return 'direct';
   if (variant === 'gemm') return 'gemm';
   const threeByThree = shape.kernel === 3 && shape.stride === 1;
-  if (isWinogradVariant(variant)) return threeByThree && shape.padding === 1 ? variant : 'direct';
+  if (usesWinograd(variant)) {
+    if (!threeByThree || shape.padding !== 1) return 'direct';
+    if (variant !== 'winograd-mixed') return variant;
+    const { batch, inHeight, inWidth } = shape;
+    if (batch === undefined || inHeight === undefined || inWidth === undefined) {
+      throw new Error("internal: 'winograd-mixed' picks its tile by the convolution's batch and map size, which were not given");
+    }
+    return winogradMixedTile({ batch, inHeight, inWidth }) === 4 ? 'winograd4' : 'winograd';
+  }
   return variant === 'rows' && threeByThree ? 'rows' : 'direct';
 }
 
@@ -182,8 +207,28 @@ export function gemmScratchBytes(s: GemmShape): number {
 export type WinogradTile = 2 | 4;
 export type WinogradVariant = 'winograd' | 'winograd4';
 
+/** Whether a variant names one Winograd kernel ('winograd-mixed' names a choice of two). */
 export function isWinogradVariant(v: Conv2dVariant | Conv2dRun): v is WinogradVariant {
   return v === 'winograd' || v === 'winograd4';
+}
+
+/** Whether a variant runs its 3x3 stride-1 padding-1 convolutions by Winograd: one tile, or the mix. */
+export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant | 'winograd-mixed' {
+  return isWinogradVariant(v) || v === 'winograd-mixed';
+}
+
+/**
+ * Tiles of F(4x4, 3x3) in the batch from which 'winograd-mixed' takes it: the register products
+ * (conv2d-winograd-gemm-plain.wgsl) give each thread 8 tiles, so below 8 part of every thread's
+ * work is padding, and F(4x4)'s 36 products per 16 outputs lose to F(2x2)'s 16 per 4, whose 4x as
+ * many tiles fill them (ResNet18's layer4 at batch 1 and 224: 4 tiles against 16; see
+ * conv2dVariantFor for the measurements).
+ */
+export const WINOGRAD_MIXED_MIN_F4_TILES = 8;
+
+/** The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this batch and map size with. */
+export function winogradMixedTile(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'>): WinogradTile {
+  return s.batch * Math.ceil(s.inHeight / 4) * Math.ceil(s.inWidth / 4) >= WINOGRAD_MIXED_MIN_F4_TILES ? 4 : 2;
 }
 
 export function winogradTileOf(v: WinogradVariant): WinogradTile {
@@ -196,7 +241,7 @@ export function winogradProducts(tile: WinogradTile): number {
 }
 
 /** The tile x tile output tiles of a 3x3 stride-1 padding-1 convolution (outputs = inputs): per image and in all. */
-export function winogradTiles(s: ConvGeometry, tile: WinogradTile = 2): { tilesH: number; tilesW: number; tiles: number } {
+export function winogradTiles(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'>, tile: WinogradTile = 2): { tilesH: number; tilesW: number; tiles: number } {
   const tilesH = Math.ceil(s.inHeight / tile);
   const tilesW = Math.ceil(s.inWidth / tile);
   return { tilesH, tilesW, tiles: s.batch * tilesH * tilesW };

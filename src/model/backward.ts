@@ -33,7 +33,9 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
-import { type Conv2dPrecision, backwardConv2dVariantFor, isWinogradVariant, winogradScratchBytes, winogradTileOf } from '../kernels/conv2d-variants';
+import {
+  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, isWinogradVariant, usesWinograd, winogradScratchBytes, winogradTileOf,
+} from '../kernels/conv2d-variants';
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
 import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backward';
@@ -163,8 +165,8 @@ export class BackwardPlan implements DifferentiableNetwork {
     // forward does (lavapipe's default), with U made from the flipped, transposed filter
     // (NetworkWeights.gradientWinograd); the others, as one conv2dDispatch each, take 'rows' there
     // ('rows' is 3x3-only and falls back to 'direct' for 1x1), and the forward's variant elsewhere.
-    const winogradTile = isWinogradVariant(kernels.conv2d) ? winogradTileOf(kernels.conv2d) : null;
-    const gradientVariant = winogradTile ? 'rows' : kernels.conv2d;
+    const winograd = usesWinograd(kernels.conv2d);
+    const gradientVariant = winograd ? 'rows' : kernels.conv2d;
     const convBackward = (spec: ConvSpec, inSize: [number, number], gradOutput: GPUBuffer, gradInput: GPUBuffer,
       extra: { addend?: GPUBuffer; mask?: GPUBuffer; unitScale?: boolean } = {}) => {
       const shape = convShape(spec, inSize[0], inSize[1]);
@@ -183,7 +185,10 @@ export class BackwardPlan implements DifferentiableNetwork {
           kernel: spec.kernel, stride: 1, padding: spec.kernel - 1 - spec.padding,
         };
         const label = `${spec.conv} backward (as a convolution)`;
-        if (winogradTile && isWinogradShape(gradientShape)) {
+        // 'winograd-mixed' picks the tile by the gradient's map, as the forward does by its own.
+        const run = winograd && isWinogradShape(gradientShape) ? conv2dVariantRun(kernels.conv2d, gradientShape) : null;
+        if (run && isWinogradVariant(run)) {
+          const winogradTile = winogradTileOf(run);
           const need = winogradScratchBytes(gradientShape, winogradTile);
           winogradNeed.input = Math.max(winogradNeed.input, need.input);
           winogradNeed.products = Math.max(winogradNeed.products, need.products);
@@ -191,7 +196,7 @@ export class BackwardPlan implements DifferentiableNetwork {
           steps.push(() => conv2dWinogradDispatches(ctx, gradientShape, {
             input: gradOutput, weights: filter, scale: unit, shift: zero, output: gradInput,
             scratch: winogradScratch!.input, products: winogradScratch!.products,
-          }, { relu: false, tile: winogradTile }, `${label} (${kernels.conv2d})`));
+          }, { relu: false, tile: winogradTile }, `${label} (${run})`));
         } else {
           push(conv2dDispatch(ctx, gradientShape, {
             input: gradOutput, weights: weights.transposed(spec, { unitScale: extra.unitScale, flip: true }),

@@ -253,7 +253,7 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     const [, , inHeight, inWidth] = tensors[input].shape;
     const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
     const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
-    const variant = conv2dVariantRun(chosen, spec, precision);
+    const variant = conv2dVariantRun(chosen, { ...geometry, groups: spec.groups }, precision);
     const winograd = isWinogradVariant(variant) ? winogradScratchBytes(geometry, winogradTileOf(variant)) : null;
     const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : winograd?.input ?? 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.

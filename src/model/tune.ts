@@ -11,7 +11,7 @@
 import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
 import { packConv2dWeights } from '../kernels/conv2d';
 import {
-  CONV2D_VARIANTS, type Conv2dVariant, type ConvGeometry, type WinogradVariant, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant,
+  CONV2D_VARIANTS, type Conv2dKernel, type Conv2dVariant, type ConvGeometry, type WinogradVariant, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant,
   winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { winogradFilter } from '../kernels/conv2d-winograd';
@@ -75,9 +75,12 @@ export function scheduleConvs(schedule: ForwardSchedule): { spec: ConvSpec; geom
   return out;
 }
 
-/** The candidates that really run a shape (conv2dVariantRun: 'rows' and the Winograd variants are 3x3 stride 1 only). */
-export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dVariant[] {
-  return candidates.filter((v) => conv2dVariantRun(v, g) === v);
+/**
+ * The candidates that really run a shape (conv2dVariantRun: 'rows' and the Winograd variants are 3x3
+ * stride 1 only; 'winograd-mixed', a choice between two candidates, is never one itself).
+ */
+export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dKernel[] {
+  return candidates.filter((v): v is Conv2dKernel => conv2dVariantRun(v, g) === v);
 }
 
 export interface MeasureOptions {
