@@ -125,15 +125,18 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
     });
   }
 
-  // The 3x3 stride-1 gradients run on the forward's kernel: Winograd (both tiles, with U of the
-  // flipped, transposed filter) where the forward runs Winograd, else one conv2d dispatch each.
-  for (const conv2d of ['direct', 'rows', 'winograd', 'winograd4'] as const) {
+  // The 3x3 stride-1 gradients run on the forward's kernel: Winograd (either tile, or the mix, with
+  // U of the flipped, transposed filter) where the forward runs Winograd, else one conv2d dispatch each.
+  for (const conv2d of ['direct', 'rows', 'winograd', 'winograd4', 'winograd-mixed'] as const) {
     it(`matches the float64 reference from 'layer4.1' with the forward's '${conv2d}' kernels`, async () => {
       const labels = await checkTarget('layer4.1', { conv2d });
       const winograd = labels.filter((l) => / backward \(as a convolution\) \(winograd4?\) products$/.test(l));
       // layer4.1 .. layer1.0: all 13 of ResNet18's 3x3 stride-1 convolutions have a gradient here.
       expect(winograd.length).toBe(conv2d.startsWith('winograd') ? 13 : 0);
       if (conv2d === 'winograd4') expect(winograd.every((l) => l.includes('(winograd4)'))).toBe(true);
+      // The mix by the gradients' maps (batch 2 at 40x40): F(4x4) in layers 1-2 (10x10 and 5x5: 18
+      // and 8 of its tiles), F(2x2) in layers 3-4 (3x3 and 2x2: 2 each).
+      if (conv2d === 'winograd-mixed') expect(winograd.filter((l) => l.includes('(winograd4)')).length).toBe(7);
     });
   }
 
