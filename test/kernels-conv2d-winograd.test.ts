@@ -149,7 +149,8 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd4');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
-    // The mix: F(4x4) from 8 tiles of it in the batch (4 x 4 outputs each), F(2x2) below; others as 'winograd'.
+    // The mix: F(4x4) from 8 tiles of it in the batch (4 x 4 outputs each) where it needs fewer
+    // products than F(2x2) (36 a tile against 16), F(2x2) otherwise; other shapes as 'winograd'.
     const at = (batch: number, inHeight: number, inWidth: number) => ({ kernel: 3, stride: 1, padding: 1, batch, inHeight, inWidth });
     expect(conv2dVariantRun('winograd-mixed', at(1, 7, 7))).toBe('winograd'); // 2 x 2 tiles
     expect(conv2dVariantRun('winograd-mixed', at(2, 7, 7))).toBe('winograd4'); // 8
@@ -157,6 +158,10 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd-mixed', at(1, 8, 13))).toBe('winograd4'); // 2 x 4 = 8
     expect(conv2dVariantRun('winograd-mixed', at(1, 8, 12))).toBe('winograd'); // 2 x 3 = 6
     expect(conv2dVariantRun('winograd-mixed', at(1, 14, 14))).toBe('winograd4');
+    expect(conv2dVariantRun('winograd-mixed', at(8, 2, 2))).toBe('winograd'); // 8 tiles, but 36 products an image against 16
+    expect(conv2dVariantRun('winograd-mixed', at(64, 1, 1))).toBe('winograd');
+    expect(conv2dVariantRun('winograd-mixed', at(8, 5, 6))).toBe('winograd'); // 144 products an image either way
+    expect(conv2dVariantRun('winograd-mixed', at(8, 3, 3))).toBe('winograd4'); // 36 against 64
     expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), stride: 2 })).toBe('direct');
     expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), groups: 32 })).toBe('grouped');
     expect(conv2dVariantRun('winograd-mixed', at(1, 56, 56), 'f16')).toBe('direct');

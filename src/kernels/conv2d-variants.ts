@@ -16,8 +16,9 @@ import type { AdapterDescription } from '../gpu/context';
  * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
  * 'winograd-mixed': a choice by map size between the two, per convolution (winogradMixedTile):
  * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 8 tiles in the
- * batch), F(2x2, 3x3) on smaller maps (ResNet18's layer4 at batch 1: 4 tiles of F(4x4), 16 of
- * F(2x2)); the default of the CPU adapters.
+ * batch) and it needs fewer products than F(2x2, 3x3), padding included; F(2x2, 3x3) on smaller
+ * maps (ResNet18's layer4 at batch 1: 4 tiles of F(4x4), 16 of F(2x2)); the default of the CPU
+ * adapters.
  */
 export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4' | 'winograd-mixed';
 /**
@@ -218,7 +219,7 @@ export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant
 }
 
 /**
- * Tiles of F(4x4, 3x3) in the batch from which 'winograd-mixed' takes it: the register products
+ * Tiles of F(4x4, 3x3) in the batch from which 'winograd-mixed' may take it: the register products
  * (conv2d-winograd-gemm-plain.wgsl) give each thread 8 tiles, so below 8 part of every thread's
  * work is padding, and F(4x4)'s 36 products per 16 outputs lose to F(2x2)'s 16 per 4, whose 4x as
  * many tiles fill them (ResNet18's layer4 at batch 1 and 224: 4 tiles against 16; see
@@ -226,9 +227,16 @@ export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant
  */
 export const WINOGRAD_MIXED_MIN_F4_TILES = 8;
 
-/** The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this batch and map size with. */
+/**
+ * The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this batch and map size
+ * with: F(4x4, 3x3) where it has at least WINOGRAD_MIXED_MIN_F4_TILES tiles and needs fewer
+ * products than F(2x2, 3x3) over the map, padding included (7x7: 4 tiles of 36 against 16 of 16;
+ * not on maps of 1x1 or 2x2, one tile of 36 products against one or four of 16, nor 5x5 or 6x6,
+ * 144 against 144), else F(2x2, 3x3).
+ */
 export function winogradMixedTile(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'>): WinogradTile {
-  return s.batch * Math.ceil(s.inHeight / 4) * Math.ceil(s.inWidth / 4) >= WINOGRAD_MIXED_MIN_F4_TILES ? 4 : 2;
+  const products = (tile: WinogradTile) => winogradTiles(s, tile).tiles * winogradProducts(tile);
+  return winogradTiles(s, 4).tiles >= WINOGRAD_MIXED_MIN_F4_TILES && products(4) < products(2) ? 4 : 2;
 }
 
 export function winogradTileOf(v: WinogradVariant): WinogradTile {
