@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
-  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradProductKernel, winogradScratchBytes,
+  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, plainTilesPerThread, winogradProductKernel, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
@@ -67,6 +67,7 @@ const cases: Case[] = [
   { name: 'layer4-like: Cin 512, 7x7, Cout 20', shape: shape(1, 512, 7, 7, 20), relu: false, affine: true },
   { name: 'layer1-like: Cin 64, 14x14, Cout 64, batch 2', shape: shape(2, 64, 14, 14, 64), relu: true, affine: true },
   { name: 'both outputs: batch 2, 11x7, Cin 9, Cout 6', shape: shape(2, 9, 11, 7, 6), relu: 'both', affine: true },
+  { name: 'batch 3, 3x3, Cin 20, Cout 36 (F(4x4): 3 tiles, 4 a thread; F(2x2): 12, 8 a thread)', shape: shape(3, 20, 3, 3, 36), relu: true, affine: true },
   { name: 'batch 1, 9x10, Cin 7, Cout 44 (11 groups of 4 channels: the plain products\' last set of 4 groups has 3)', shape: shape(1, 7, 9, 10, 44), relu: true, affine: true },
 ];
 
@@ -132,6 +133,7 @@ describe('conv2d-winograd kernels', () => {
   it('runs its products in registers on CPU adapters and where compatibility mode hides the adapter, tiled on a GPU', async () => {
     const ctx = await testContext();
     const base = { ...ctx.adapter, isFallbackAdapter: false, featureLevel: 'core' as const };
+    expect([1, 4, 5, 8, 9].map(plainTilesPerThread)).toEqual([4, 4, 8, 8, 8]);
     expect(winogradProductKernel({ ...base, name: 'lavapipe' })).toBe('plain');
     expect(winogradProductKernel({ ...base, name: 'swiftshader' })).toBe('plain');
     expect(winogradProductKernel({ ...base, name: 'nvidia hopper', vendor: 'nvidia', description: 'NVIDIA H200' })).toBe('tiled');
@@ -149,15 +151,17 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd4');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
-    // The mix: F(4x4) from 8 tiles of it in the batch (4 x 4 outputs each) where it needs fewer
+    // The mix: F(4x4) from 4 tiles of it in the batch (4 x 4 outputs each) where it needs fewer
     // products than F(2x2) (36 a tile against 16), F(2x2) otherwise; other shapes as 'winograd'.
     const at = (batch: number, inHeight: number, inWidth: number) => ({ kernel: 3, stride: 1, padding: 1, batch, inHeight, inWidth });
-    expect(conv2dVariantRun('winograd-mixed', at(1, 7, 7))).toBe('winograd'); // 2 x 2 tiles
-    expect(conv2dVariantRun('winograd-mixed', at(2, 7, 7))).toBe('winograd4'); // 8
+    expect(conv2dVariantRun('winograd-mixed', at(1, 7, 7))).toBe('winograd4'); // 2 x 2 tiles: 144 products against 256
     expect(conv2dVariantRun('winograd-mixed', at(1, 9, 13))).toBe('winograd4'); // 3 x 4 = 12
-    expect(conv2dVariantRun('winograd-mixed', at(1, 8, 13))).toBe('winograd4'); // 2 x 4 = 8
-    expect(conv2dVariantRun('winograd-mixed', at(1, 8, 12))).toBe('winograd'); // 2 x 3 = 6
     expect(conv2dVariantRun('winograd-mixed', at(1, 14, 14))).toBe('winograd4');
+    expect(conv2dVariantRun('winograd-mixed', at(1, 3, 3))).toBe('winograd'); // 1 tile
+    expect(conv2dVariantRun('winograd-mixed', at(3, 3, 3))).toBe('winograd'); // 3
+    expect(conv2dVariantRun('winograd-mixed', at(4, 3, 3))).toBe('winograd4'); // 4: 144 products against 256
+    expect(conv2dVariantRun('winograd-mixed', at(1, 4, 12))).toBe('winograd'); // 3 tiles
+    expect(conv2dVariantRun('winograd-mixed', at(1, 4, 13))).toBe('winograd4'); // 4
     expect(conv2dVariantRun('winograd-mixed', at(8, 2, 2))).toBe('winograd'); // 8 tiles, but 36 products an image against 16
     expect(conv2dVariantRun('winograd-mixed', at(64, 1, 1))).toBe('winograd');
     expect(conv2dVariantRun('winograd-mixed', at(8, 5, 6))).toBe('winograd'); // 144 products an image either way

@@ -15,9 +15,9 @@ import type { AdapterDescription } from '../gpu/context';
  * kernels' larger tile: 36 products per 16 outputs where F(2x2, 3x3) needs 16 per 4, a larger
  * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
  * 'winograd-mixed': a choice by map size between the two, per convolution (winogradMixedTile):
- * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 8 tiles in the
+ * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 4 tiles in the
  * batch) and it needs fewer products than F(2x2, 3x3), padding included; F(2x2, 3x3) on smaller
- * maps (ResNet18's layer4 at batch 1: 4 tiles of F(4x4), 16 of F(2x2)); the default of the CPU
+ * maps (1x1 to 3x3 at batch 1; 5x5 and 6x6, where both need as many); the default of the CPU
  * adapters.
  */
 export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4' | 'winograd-mixed';
@@ -69,10 +69,12 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *     as F(2x2, 3x3) (test/golden-analysis.test.ts: SM values within 7.6e-4 of PyTorch's, readouts
  *     within 8.7e-7 of their scale, against F(2x2)'s 7.0e-4 and 1.2e-6; 'direct': 7.1e-4, 9.3e-7).
  *   - Speed by map size: F(4x4) took 0.5-0.8x F(2x2)'s CPU time in layers 1-3 of ResNet18 at 224,
- *     but 1.1-1.2x on layer4's 7x7 maps at batch 1, where it has 4 tiles and its products kernel
- *     takes 8 a thread (bench/results/2026-12-05-conv-variants-winograd4-blocked-lavapipe.md). At
- *     batch 2 (8 tiles) it took 0.69x there (the kernel tuner, bench/conv-measure.mjs: 21.0 against
- *     30.3 ms, and 21.0 at batch 1). Hence winogradMixedTile's rule.
+ *     but 1.1-1.2x on layer4's 7x7 maps at batch 1 while its products kernel took 8 tiles a thread
+ *     and the map has 4 (bench/results/2026-12-05-conv-variants-winograd4-blocked-lavapipe.md); at
+ *     batch 2 (8 tiles) 0.69x (the kernel tuner, bench/conv-measure.mjs: 21.0 against 30.3 ms, and
+ *     21.0 at batch 1). With 4 tiles a thread where a map has no more (plainTilesPerThread) its
+ *     products there take 0.81x F(2x2)'s (11.7 against 14.5 ms), but on still smaller maps F(2x2)
+ *     wins (1 tile of F(4x4): 11.6 ms against 4.4). Hence winogradMixedTile's rule.
  * - SwiftShader: as lavapipe, and for the same reasons. Since the Winograd kernels are written for
  *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
  *   products), ResNet18's batch-1 forward took 658 ms with 'winograd', 542 with 'winograd4' and
@@ -220,12 +222,11 @@ export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant
 
 /**
  * Tiles of F(4x4, 3x3) in the batch from which 'winograd-mixed' may take it: the register products
- * (conv2d-winograd-gemm-plain.wgsl) give each thread 8 tiles, so below 8 part of every thread's
- * work is padding, and F(4x4)'s 36 products per 16 outputs lose to F(2x2)'s 16 per 4, whose 4x as
- * many tiles fill them (ResNet18's layer4 at batch 1 and 224: 4 tiles against 16; see
- * conv2dVariantFor for the measurements).
+ * (conv2d-winograd-gemm-plain.wgsl) give each thread 4 tiles at the least, so below 4 part of every
+ * thread's work is padding (lavapipe, 512 channels: F(4x4)'s products of 1 tile took 11.6 ms, as
+ * long as of 4, against 4.4 for F(2x2)'s 4 tiles; of 4 tiles, 11.7 against F(2x2)'s 16 in 14.5).
  */
-export const WINOGRAD_MIXED_MIN_F4_TILES = 8;
+export const WINOGRAD_MIXED_MIN_F4_TILES = 4;
 
 /**
  * The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this batch and map size

@@ -74,6 +74,15 @@ const F4_SUM_BLOCK = 16;
 /** Output channels x tiles of one gemm workgroup (the shader's TILE). */
 const GEMM_TILE = 64;
 
+/**
+ * Tiles a thread of the register products takes: 8, or 4 where the convolution has no more than 4
+ * (conv2d-winograd-gemm-plain.wgsl), so that a 7x7 map's 4 tiles of F(4x4, 3x3) at batch 1 do not
+ * leave half of every thread's work padding.
+ */
+export function plainTilesPerThread(tiles: number): 4 | 8 {
+  return tiles <= 4 ? 4 : 8;
+}
+
 /** How the 16 products run: tiled in workgroup memory, or in registers only. */
 export type WinogradProductKernel = 'tiled' | 'plain';
 
@@ -178,8 +187,9 @@ export function conv2dWinogradDispatches(
   const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
   const { mode, yRelu } = reluMode(ctx, opts, label);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
+  const tilesPerThread = plainTilesPerThread(tiles);
   const gemmGrid: [number, number, number] = plain
-    ? grid1d(products * Math.ceil(vec4Groups / 4) * Math.ceil(tiles / 8), WG)
+    ? grid1d(products * Math.ceil(vec4Groups / 4) * Math.ceil(tiles / tilesPerThread), WG)
     : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   return [
@@ -189,7 +199,7 @@ export function conv2dWinogradDispatches(
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
     ctx.dispatch(`${label} products`, plain ? GEMM_PLAIN : GEMM, {
-      constants: plain ? { WG, PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0 } : { WG: 256 },
+      constants: plain ? { WG, PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread } : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),
