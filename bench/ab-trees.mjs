@@ -71,8 +71,8 @@ for (let r = 0; r < rounds; r++) {
 const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const result = {
   adapter, rounds, warmups, loadavg: [load0, loadavg()[0]], logitsAgree: agree,
-  a: { tree: a.tree, rev: a.rev, kernels: a.engine.kernels, wallMs: wall.a, cpuMs: cpu.a },
-  b: { tree: b.tree, rev: b.rev, kernels: b.engine.kernels, wallMs: wall.b, cpuMs: cpu.b },
+  a: { rev: a.rev, kernels: a.engine.kernels, wallMs: wall.a, cpuMs: cpu.a },
+  b: { rev: b.rev, kernels: b.engine.kernels, wallMs: wall.b, cpuMs: cpu.b },
   medianRatio: median(ratios), bFaster: ratios.filter((x) => x < 1).length,
 };
 const lines = [
