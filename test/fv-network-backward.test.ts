@@ -134,9 +134,9 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
       // layer4.1 .. layer1.0: all 13 of ResNet18's 3x3 stride-1 convolutions have a gradient here.
       expect(winograd.length).toBe(conv2d.startsWith('winograd') ? 13 : 0);
       if (conv2d === 'winograd4') expect(winograd.every((l) => l.includes('(winograd4)'))).toBe(true);
-      // The mix by the gradients' maps (batch 2 at 40x40): F(4x4) in layer1 (10x10: 324 products an
-      // image against F(2x2)'s 400), F(2x2) in layers 2-4 (5x5: 144 either way; 3x3 and 2x2: 2
-      // tiles of F(4x4) in the batch).
+      // The mix by the gradients' maps (batch 2 at 40x40): F(4x4) in layer1 (10x10: 324 products
+      // against F(2x2)'s 400), F(2x2) in layers 2-4 (5x5: 144 either way; 3x3 and 2x2: one tile
+      // of F(4x4)).
       if (conv2d === 'winograd-mixed') expect(winograd.filter((l) => l.includes('(winograd4)')).length).toBe(4);
     });
   }

@@ -48,9 +48,9 @@ describe('ResNet18 forward with each conv2d variant forced', () => {
         // The forced variant really runs: 'rows' takes the 3x3 stride-1 convolutions.
         const rowsDispatches = plan.dispatches.filter((d) => d.pipeline.label.startsWith('conv2d-rows')).length;
         expect(rowsDispatches).toBe(variant === 'rows' ? 13 : 0);
-        // The mix runs both tiles here: F(4x4) in layer1 (12x10 maps: 9 of its tiles an image, 324
-        // products against F(2x2)'s 480), F(2x2) in layers 2-4 (6x5: 144 products either way; 3x3
-        // and 2x2: 2 tiles of F(4x4) in the batch).
+        // The mix runs both tiles here: F(4x4) in layer1 (12x10 maps: 9 of its tiles, 324 products
+        // against F(2x2)'s 480), F(2x2) in layers 2-4 (6x5: 144 products either way; 3x3 and 2x2:
+        // one tile of F(4x4)).
         const inputTransforms = (kernel: string) => plan.dispatches.filter((d) => d.pipeline.label.startsWith(kernel)).length;
         if (variant === 'winograd-mixed') expect([inputTransforms('conv2d-winograd4-input'), inputTransforms('conv2d-winograd-input')]).toEqual([4, 9]);
         const errors = worstErrors(await engine.forward(input, { taps: allTapNames() }), referenceForward(weights, input));

@@ -15,10 +15,9 @@ import type { AdapterDescription } from '../gpu/context';
  * kernels' larger tile: 36 products per 16 outputs where F(2x2, 3x3) needs 16 per 4, a larger
  * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
  * 'winograd-mixed': a choice by map size between the two, per convolution (winogradMixedTile):
- * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 4 tiles in the
- * batch) and it needs fewer products than F(2x2, 3x3), padding included; F(2x2, 3x3) on smaller
- * maps (1x1 to 3x3 at batch 1; 5x5 and 6x6, where both need as many); the default of the CPU
- * adapters.
+ * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 4 tiles a map)
+ * and it needs fewer products than F(2x2, 3x3), padding included; F(2x2, 3x3) on smaller maps
+ * (1x1 to 3x3; 5x5 and 6x6, where both need as many); the default of the CPU adapters.
  */
 export type Conv2dVariant = 'direct' | 'rows' | 'gemm' | 'winograd' | 'winograd4' | 'winograd-mixed';
 /**
@@ -143,7 +142,7 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
 /**
  * The kernel that really runs a convolution of this kernel size and stride: 'rows' covers 3x3
  * stride 1 only, 'winograd' and 'winograd4' 3x3 stride 1 padding 1 only, 'winograd-mixed' runs one
- * of them by the batch and map size (which it then needs: winogradMixedTile), 'gemm' every shape,
+ * of them by the map size (which it then needs: winogradMixedTile), 'gemm' every shape,
  * the f16 path exists for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
  */
 export function conv2dVariantRun(variant: Conv2dVariant,
@@ -156,11 +155,11 @@ export function conv2dVariantRun(variant: Conv2dVariant,
   if (usesWinograd(variant)) {
     if (!threeByThree || shape.padding !== 1) return 'direct';
     if (variant !== 'winograd-mixed') return variant;
-    const { batch, inHeight, inWidth } = shape;
-    if (batch === undefined || inHeight === undefined || inWidth === undefined) {
-      throw new Error("internal: 'winograd-mixed' picks its tile by the convolution's batch and map size, which were not given");
+    const { inHeight, inWidth } = shape;
+    if (inHeight === undefined || inWidth === undefined) {
+      throw new Error("internal: 'winograd-mixed' picks its tile by the convolution's map size, which was not given");
     }
-    return winogradMixedTile({ batch, inHeight, inWidth }) === 4 ? 'winograd4' : 'winograd';
+    return winogradMixedTile({ inHeight, inWidth }) === 4 ? 'winograd4' : 'winograd';
   }
   return variant === 'rows' && threeByThree ? 'rows' : 'direct';
 }
@@ -221,7 +220,7 @@ export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant
 }
 
 /**
- * Tiles of F(4x4, 3x3) in the batch from which 'winograd-mixed' may take it: the register products
+ * Tiles of F(4x4, 3x3) per image from which 'winograd-mixed' may take it: the register products
  * (conv2d-winograd-gemm-plain.wgsl) give each thread 4 tiles at the least, so below 4 part of every
  * thread's work is padding (lavapipe, 512 channels: F(4x4)'s products of 1 tile took 11.6 ms, as
  * long as of 4, against 4.4 for F(2x2)'s 4 tiles; of 4 tiles, 11.7 against F(2x2)'s 16 in 14.5).
@@ -229,15 +228,18 @@ export function usesWinograd(v: Conv2dVariant | Conv2dRun): v is WinogradVariant
 export const WINOGRAD_MIXED_MIN_F4_TILES = 4;
 
 /**
- * The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this batch and map size
- * with: F(4x4, 3x3) where it has at least WINOGRAD_MIXED_MIN_F4_TILES tiles and needs fewer
- * products than F(2x2, 3x3) over the map, padding included (7x7: 4 tiles of 36 against 16 of 16;
- * not on maps of 1x1 or 2x2, one tile of 36 products against one or four of 16, nor 5x5 or 6x6,
- * 144 against 144), else F(2x2, 3x3).
+ * The tile 'winograd-mixed' runs a 3x3 stride-1 padding-1 convolution of this map size with:
+ * F(4x4, 3x3) where the map has at least WINOGRAD_MIXED_MIN_F4_TILES of its tiles and it needs
+ * fewer products than F(2x2, 3x3) over the map, padding included (7x7: 4 tiles of 36 against 16
+ * of 16; not 1x1 to 3x3, one tile of 36 against one to four of 16, nor 5x5 or 6x6, 144 against
+ * 144), else F(2x2, 3x3). Per image, not per batch: a batch of 4 small maps would fill a thread
+ * as well, but then an image's taps would depend, at float32 rounding, on the batch it runs in
+ * (the analysis runs its images in batches, and its last batch is smaller).
  */
-export function winogradMixedTile(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'>): WinogradTile {
-  const products = (tile: WinogradTile) => winogradTiles(s, tile).tiles * winogradProducts(tile);
-  return winogradTiles(s, 4).tiles >= WINOGRAD_MIXED_MIN_F4_TILES && products(4) < products(2) ? 4 : 2;
+export function winogradMixedTile(s: Pick<ConvGeometry, 'inHeight' | 'inWidth'>): WinogradTile {
+  const image = { batch: 1, inHeight: s.inHeight, inWidth: s.inWidth };
+  const products = (tile: WinogradTile) => winogradTiles(image, tile).tiles * winogradProducts(tile);
+  return winogradTiles(image, 4).tiles >= WINOGRAD_MIXED_MIN_F4_TILES && products(4) < products(2) ? 4 : 2;
 }
 
 export function winogradTileOf(v: WinogradVariant): WinogradTile {
