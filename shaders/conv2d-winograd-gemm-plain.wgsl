@@ -5,9 +5,9 @@
 //
 // as conv2d-winograd-gemm.wgsl computes them, without workgroup memory or barriers: each thread
 // keeps 16 output channels (four vec4 of U) x 8 tiles (or 4: TILES_PER_THREAD) in registers over
-// the whole sum, 128 vec4 multiply-adds per 4 vec4 and 8 scalar loads. The form CPU adapters want (on lavapipe a barrier
-// costs a switch of every thread of the workgroup; the caches serve the reuse that workgroup memory
-// would); src/kernels/conv2d-winograd.ts picks it there.
+// the whole sum, 128 vec4 multiply-adds per 4 vec4 and 8 scalar loads. The form CPU adapters want
+// (on lavapipe a barrier costs a switch of every thread of the workgroup; the caches serve the
+// reuse that workgroup memory would); src/kernels/conv2d-winograd.ts picks it there.
 // Why 16 x 8: on both CPU adapters a storage load costs about as much per invocation whatever its
 // form (uniform or per lane, scalar or vec4: ~0.75 ns scalar, ~1.7 ns vec4 on lavapipe, 2 cores),
 // several multiply-adds' worth, so the block is sized for multiply-adds per load. ResNet18's F(2x2)
@@ -35,11 +35,12 @@
 //   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
 //   2 v      : storage read,  array<f32>        [X, Cin, T]
 //   3 m      : storage write, array<f32>        [X, Cout, T]
-// Tiles per thread (TILES_PER_THREAD): 8, or 4 where a convolution has at most 4 tiles (a 7x7 map at
-// batch 1 in F(4x4, 3x3)): with 8, half of every thread's work would be padding. Tiles 4 .. 7 are
-// then neither loaded nor accumulated nor stored; each tile's sums are the same either way. On
+// Tiles per thread (TILES_PER_THREAD): 8, or 4 where a convolution has at most 4 tiles (a 7x7 map
+// at batch 1 in F(4x4, 3x3)): with 8, half of every thread's work would be padding. Tiles 4 .. 7
+// are then neither loaded nor accumulated nor stored; each tile's sums are the same either way. On
 // ResNet18's layer4 at batch 1 (512 channels, 4 tiles) F(4x4)'s products took 11.7 ms with 4 a
-// thread against 18.4 with 8 on lavapipe (F(2x2)'s 16 tiles: 14.5), 30 against 63 on SwiftShader (47).
+// thread against 18.4 with 8 on lavapipe (F(2x2)'s 16 tiles: 14.5), and 30 against 63 on
+// SwiftShader (F(2x2): 47).
 // Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36), SUM_BLOCK (0: one sum),
 // TILES_PER_THREAD (8 or 4).
 // Dispatch: grid1d(X * S * B, WG) with S = ceil(G4/4) sets of four channel groups, B =

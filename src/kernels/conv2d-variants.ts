@@ -62,8 +62,10 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  * The default kernel of each adapter class, from measurements:
  * - lavapipe: 'winograd-mixed' (F(4x4, 3x3) on the larger maps, F(2x2, 3x3) on the smaller),
  *   while the F(4x4, 3x3) filters of all the network's 3x3 stride-1 convolutions (4x their
- *   weights; winogradWeights) fit WINOGRAD_FILTER_BUDGET_BYTES (resnet18, resnet34, resnet50),
- *   else 'winograd' (F(2x2, 3x3): 16/9 of them) within that budget, else 'rows'.
+ *   weights; winogradWeights) fit WINOGRAD_FILTER_BUDGET_BYTES (resnet18: 144 MiB, resnet50: 125),
+ *   else 'winograd' (F(2x2, 3x3): 16/9 of them) within that budget (resnet34, resnet101 and
+ *   resnet152, whose F(4x4) filters would take 298, 278 and 404 MiB; wide_resnet50_2), else 'rows'
+ *   (wide_resnet101_2).
  *   - Accuracy: F(4x4, 3x3), with its interpolation points and blocked sums, errs about as little
  *     as F(2x2, 3x3) (test/golden-analysis.test.ts: SM values within 7.6e-4 of PyTorch's, readouts
  *     within 8.7e-7 of their scale, against F(2x2)'s 7.0e-4 and 1.2e-6; 'direct': 7.1e-4, 9.3e-7).
@@ -78,7 +80,8 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   a compiler that unrolls nothing (no loops in the transforms, named accumulators in the
  *   products), ResNet18's batch-1 forward took 658 ms with 'winograd', 542 with 'winograd4' and
  *   1,334 with 'rows' (Node, medians of 5; bench/results/2026-12-05-conv-variants-swiftshader.md);
- *   F(4x4) 0.70-0.77x F(2x2)'s CPU time in layers 1-3, 1.18x in layer4.
+ *   F(4x4) 0.70-0.77x F(2x2)'s CPU time in layers 1-3, 1.18x in layer4 while its products took 8
+ *   tiles a thread there (with 4: layer4's products 30 ms against F(2x2)'s 47).
  * - A real GPU: 'gemm' (an NVIDIA H200: ResNet18's batch-1 forward 3.9 ms against 12.2 ms with
  *   'direct', its convolutions 1.5 ms of GPU time against 9.1 ms; bench/results/2026-12-04-node-nvidia-gemm.md).
  * - Compatibility mode over ANGLE reports no adapter at all: as lavapipe, else 'direct' (measured
