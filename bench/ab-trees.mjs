@@ -1,9 +1,9 @@
 // Two versions of the engine against each other in one process, interleaved round by round, so that
 // a machine whose speed drifts over minutes moves both alike (bench/README.md: "A against B"):
 //   git worktree add /tmp/base <rev>    (and give it node_modules: npm ci there, or links to these)
-//   node bench/ab-trees.mjs /tmp/base [--rounds 30] [--warmups 5] [--adapter lavapipe] [--out DIR --name NAME]
+//   node bench/ab-trees.mjs /tmp/base [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--out DIR --name NAME]
 // Each tree's own src/ is bundled (its .wgsl as text) into its bench/.build/ab/, each makes its
-// engine with its own default kernels on the same adapter, and each round runs a batch-1 forward
+// engine with its own default kernels (or both the kernel --conv-variant names) on the same adapter, and each round runs a batch-1 forward
 // at 224 (upload, forward, logits read back) of both, the order alternating. Prints, and with
 // --out writes NAME.json and NAME.md: medians (wall and process CPU), the median per-round ratio
 // B/A and how often B was faster. A = the other tree, B = this one.
@@ -18,17 +18,18 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 const other = argv[0] && !argv[0].startsWith('--') ? resolve(argv[0]) : null;
-if (!other) throw new Error('usage: node bench/ab-trees.mjs OTHER_TREE [--rounds 30] [--warmups 5] [--adapter lavapipe] [--out DIR --name NAME]');
+if (!other) throw new Error('usage: node bench/ab-trees.mjs OTHER_TREE [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--out DIR --name NAME]');
 const rounds = Number(get('rounds', '30'));
 const warmups = Number(get('warmups', '5'));
 const adapter = get('adapter', 'lavapipe');
+const convVariant = get('conv-variant', 'auto');
 
 // The same runner in both trees: their public Node entry and their random weights.
 const runner = `
 import { createEngine } from '../../../src/index-node';
 import { randomWeights } from '../../../src/weights/random';
-export async function makeRunner(adapter) {
-  const engine = await createEngine({ adapter });
+export async function makeRunner(adapter, convVariant) {
+  const engine = await createEngine({ adapter, convVariant });
   engine.loadWeights(randomWeights(20261129));
   const data = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
   const input = { shape: [1, 3, 224, 224], data };
@@ -46,7 +47,7 @@ async function load(tree) {
   const rev = execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   const dirty = execFileSync('git', ['-C', tree, 'status', '--porcelain', '--', 'src', 'shaders'], { encoding: 'utf8' }).trim() !== '';
   const module = await import(pathToFileURL(join(dir, 'runner.mjs')).href);
-  return { tree, rev: `${rev}${dirty ? ' (modified)' : ''}`, engine: await module.makeRunner(adapter) };
+  return { tree, rev: `${rev}${dirty ? ' (modified)' : ''}`, engine: await module.makeRunner(adapter, convVariant) };
 }
 
 const load0 = loadavg()[0];
@@ -70,7 +71,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const result = {
-  adapter, rounds, warmups, loadavg: [load0, loadavg()[0]], logitsAgree: agree,
+  adapter, convVariant, rounds, warmups, loadavg: [load0, loadavg()[0]], logitsAgree: agree,
   a: { rev: a.rev, kernels: a.engine.kernels, wallMs: wall.a, cpuMs: cpu.a },
   b: { rev: b.rev, kernels: b.engine.kernels, wallMs: wall.b, cpuMs: cpu.b },
   medianRatio: median(ratios), bFaster: ratios.filter((x) => x < 1).length,

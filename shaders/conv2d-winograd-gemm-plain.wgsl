@@ -104,10 +104,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   var vAt = xi * cin * T;
   if (SUM_BLOCK == 0u) {
     // One sum over all the input channels, straight into P .. S: F(2x2)'s loop exactly as it was
-    // before SUM_BLOCK existed, so that its code and speed do not depend on the option. (The
-    // blocked loop below with one block gives the same bits, but with a second set of 32
-    // accumulators; interleaved runs put F(2x2)'s forward 5-10% slower with it, not separable from
-    // this machine's noise of about 6%.)
+    // before SUM_BLOCK existed, so that its code and speed do not depend on the option. The
+    // blocked loop below with one block gives the same bits (130 tap-hash cases), but with a
+    // second set of 32 accumulators it ran ResNet18's forward with 'winograd' forced 1.10x slower
+    // on lavapipe (bench/ab-trees.mjs --conv-variant winograd: median per-round ratio, faster in
+    // 9 of 30 rounds; CPU time 1.22x), so the loop is written twice.
     for (var c = 0u; c < cin; c++) {
       let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
       let x0 = v[vAt + t0]; let x1 = v[vAt + t1]; let x2 = v[vAt + t2]; let x3 = v[vAt + t3];
