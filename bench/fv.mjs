@@ -104,8 +104,9 @@ function writeReports(o, project) {
     `# Feature visualisation benchmark summary, ${o.date}`, '',
     'Steps/s of a 64-channel batch at 224 (median step), the projected paper protocol (5,568 probes x 2560 steps), and',
     'the analysis\'s dataset-probe throughput. Details per adapter in the linked files.', '',
-    '| configuration | adapter | load (1 min) during steps | steps/s per tap | paper protocol | dataset images/s |', '|---|---|---|---|---|---|',
-    ...rows.map(({ config, r, proj }) => `| [${config}](${o.date}-fv-${config}.md) | ${r.adapter?.name ?? '?'} | ` +
+    // Each row's machine: a day's runs may come from more than one, and their rates do not compare.
+    '| configuration | adapter | machine | load (1 min) during steps | steps/s per tap | paper protocol | dataset images/s |', '|---|---|---|---|---|---|---|',
+    ...rows.map(({ config, r, proj }) => `| [${config}](${o.date}-fv-${config}.md) | ${r.adapter?.name ?? '?'} | ${r.machine ? `${r.machine.cpus} cores, ${r.machine.cpuModel}` : '?'} | ` +
       `${Math.min(...r.taps.flatMap((t) => t.loadavgDuring)).toFixed(1)}-${Math.max(...r.taps.flatMap((t) => t.loadavgDuring)).toFixed(1)} | ` +
       `${r.taps.map((t) => `${t.tap}: ${t.stepsPerSecond.toFixed(4)} (n=${t.timedSteps})`).join('; ')} | ${proj ? fmtDuration(proj.totalSeconds) : '-'} | ` +
       `${r.dataset ? r.dataset.imagesPerSecond.toFixed(2) : '-'} |`),

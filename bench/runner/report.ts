@@ -448,11 +448,17 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
   const lines: string[] = [];
   lines.push(`# ${title} benchmark summary, ${date}`);
   lines.push('');
+  // A day's results may come from more than one machine (a result file records its own): say so
+  // rather than name the first one's, since times from different machines do not compare.
+  const machineOf = (r: ConfigResult) => `${r.machine.cores} cores, ${r.machine.cpuModel}`;
+  const machines = [...new Set(results.map(machineOf))];
   lines.push(`Batch 1, ${results[0]?.data.size ?? 224} x ${results[0]?.data.size ?? 224}, median ms of a forward with readback (n runs after warm-up); ` +
-    `same weights and input everywhere. Machine: ${results[0]?.machine.cores} cores, ${results[0]?.machine.cpuModel}.`);
+    `same weights and input everywhere. ${machines.length > 1
+      ? `Machines: ${machines.join('; ')}: each row's is in its machine column, and times compare only between rows of the same machine (best: within a row, measured in one run).`
+      : `Machine: ${machines[0] ?? '-'}.`} Load: the 1-minute load average before and after the run.`);
   lines.push('');
-  lines.push('| configuration | adapter | mode | ours | ours, all taps | ours, all taps into reused arrays | tfjs webgpu | ORT WebGPU | ORT wasm (CPU) | matmul GFLOP/s | ours / faster peer |');
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| configuration | adapter | mode | machine | load | ours | ours, all taps | ours, all taps into reused arrays | tfjs webgpu | ORT WebGPU | ORT wasm (CPU) | matmul GFLOP/s | ours / faster peer |');
+  lines.push('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const get = (e: EngineName, id = 'b1') => {
       const m = r.models.find((x) => x.engine === e);
@@ -467,7 +473,8 @@ export function writeSummary(fresh: ConfigResult[], outDir: string, date: string
     // With the interleaved rounds, the ratio to the plain forward measured in them.
     const paired = r.models.find((x) => x.engine === 'ours')?.interleavedTaps;
     const withRatio = (id: string, ratio?: number) => `${get('ours', id)}${ratio != null ? `, ${ratio.toFixed(2)}x interleaved` : ''}`;
-    lines.push(`| ${r.config.label} | ${shortAdapter(r)} | ${r.mode.name} | ${get('ours')} | ${withRatio('b1-all-taps', paired?.allTapsRatio)} | ${withRatio('b1-all-taps-reused', paired?.reusedRatio)} | ${get('tfjs-webgpu')} | ${get('ort-webgpu')} | ${get('ort-wasm')} | ${mm} | ${ratio ? `${ratio}x` : '-'} |`);
+    const load = `${r.machine.loadAverage1mBefore ?? '-'} / ${r.machine.loadAverage1mAfter ?? '-'}`;
+    lines.push(`| ${r.config.label} | ${shortAdapter(r)} | ${r.mode.name} | ${r.machine.cpuModel} | ${load} | ${get('ours')} | ${withRatio('b1-all-taps', paired?.allTapsRatio)} | ${withRatio('b1-all-taps-reused', paired?.reusedRatio)} | ${get('tfjs-webgpu')} | ${get('ort-webgpu')} | ${get('ort-wasm')} | ${mm} | ${ratio ? `${ratio}x` : '-'} |`);
   }
   lines.push('');
   lines.push('Per configuration: `<date>-<configuration>.md` (all measures, targets, notes), `.json` (raw samples), `.svg` (plot).');
