@@ -114,6 +114,36 @@ describe('conv2d-winograd kernels', () => {
     });
   }
 
+  it('gives the same bits from the register products with their stores in a loop and written out (STORE_LOOP)', async () => {
+    const ctx = await testContext();
+    const rng = makeRng(freshSeed());
+    // Tile counts that leave some threads fewer than their 8 or 4 tiles (F(2x2): 25, 180, 12, 16;
+    // F(4x4): 9, 50, 3, 4) and channel counts that leave the last set of four groups partly empty
+    // (44, 130).
+    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12)]) {
+      for (const tile of tiles) {
+        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+        const bytes = winogradScratchBytes(s, tile);
+        const buffers = {
+          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd store test input'),
+          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd store test filter'),
+          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd store test scale'),
+          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd store test shift'),
+          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd store test input scratch'),
+        };
+        const results: Float32Array[] = [];
+        for (const loop of [true, false]) {
+          const output = poisoned(ctx, count, `conv2d-winograd store test output (${loop ? 'loop' : 'written out'})`);
+          const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd store test products (${loop ? 'loop' : 'written out'})`);
+          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: true, product: 'plain', tile, storeLoop: loop }));
+          results.push(await download(ctx, output, count));
+        }
+        expect(results[0].some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);
+        expect(new Uint32Array(results[1].buffer), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toEqual(new Uint32Array(results[0].buffer));
+      }
+    }
+  });
+
   for (const tile of tiles) {
     it(`makes the same F(${tile}x${tile}, 3x3) U on the GPU from the packed filter as winogradFilter on the CPU`, async () => {
       const ctx = await testContext();

@@ -4,6 +4,7 @@ import {
   conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
 import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
+import type { GpuContext } from '../src/gpu/context';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
@@ -92,6 +93,16 @@ const rowsCases: Case[] = [
   { name: 'rows: 3x3 s2 p1 on 27x27 (14 wide: 7 columns), batch 3', shape: shape(3, 4, 27, 27, 9, 3, 2, 1), relu: true, epilogue: 'bias' },
   { name: 'rows: 3x3 s1 p1 on 7x7 (one 7-column block per row, WG 8), Cout 16', shape: shape(2, 6, 7, 7, 16, 3, 1, 1), relu: false, epilogue: 'affine' },
 ];
+
+/** A random input, packed weights, scale and shift for shape s, uploaded (labels: `${label} input`, ...). */
+function randomConvBuffers(ctx: GpuContext, s: Conv2dShape, rng: () => number, label: string) {
+  return {
+    input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), `${label} input`),
+    weights: upload(ctx, packConv2dWeights(randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng), s), `${label} weights`),
+    scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), `${label} scale`),
+    shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), `${label} shift`),
+  };
+}
 
 // 'direct' runs in each of conv2d.wgsl's forms (directForm: nested loops or one loop over the taps,
 // 8 or 16 output channels per thread), whichever the test adapter would pick.
@@ -187,12 +198,7 @@ describe('conv2d kernel', () => {
     for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0), shape(1, 4, 10, 9, 30, 3, 1, 1)]) {
       const [oh, ow] = conv2dOutputSize(s);
       const count = s.batch * s.outChannels * oh * ow;
-      const buffers = {
-        input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d loop test input'),
-        weights: upload(ctx, packConv2dWeights(randomArray(s.outChannels * s.inChannels * s.kernel * s.kernel, rng), s), 'conv2d loop test weights'),
-        scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d loop test scale'),
-        shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d loop test shift'),
-      };
+      const buffers = randomConvBuffers(ctx, s, rng, 'conv2d loop test');
       const results: Float32Array[] = [];
       for (const { tapLoop, channelsPerThread } of DIRECT_FORMS) {
         const output = poisoned(ctx, count, `conv2d loop test output (${tapLoop}, ${channelsPerThread})`);
@@ -200,6 +206,35 @@ describe('conv2d kernel', () => {
         results.push(await download(ctx, output, count));
       }
       for (const r of results.slice(1)) expect(new Uint32Array(r.buffer)).toEqual(new Uint32Array(results[0].buffer));
+    }
+  });
+
+  it("gives the same bits with the epilogue's stores in a loop and written out (STORE_LOOP: every 'direct' form, 'rows')", async () => {
+    const ctx = await testContext();
+    const rng = makeRng(freshSeed());
+    // Row ends inside a column block (19 -> 10 columns at stride 2, 23 at stride 1), channel counts
+    // that leave groups of 8 and 16 partly empty, and the ReLU's three modes.
+    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 4, 10, 23, 30, 3, 1, 1), shape(1, 5, 9, 10, 12, 1, 2, 0)]) {
+      const [oh, ow] = conv2dOutputSize(s);
+      const count = s.batch * s.outChannels * oh * ow;
+      const buffers = randomConvBuffers(ctx, s, rng, 'conv2d store test');
+      const forms: Form[] = [...DIRECT_FORMS.map((f) => ({ variant: 'direct' as const, ...f })), { variant: 'rows' }];
+      for (const form of forms) {
+        for (const mode of ['none', 'relu', 'both'] as const) {
+          const results: Float32Array[][] = [];
+          for (const loop of [true, false]) {
+            const name = `${formName(form)}, ${mode}, ${loop ? 'loop' : 'written out'}`;
+            const output = poisoned(ctx, count, `conv2d store test output (${name})`);
+            const reluOutput = mode === 'both' ? poisoned(ctx, count, `conv2d store test relu output (${name})`) : undefined;
+            const relu = { relu: mode === 'relu', ...(reluOutput ? { reluOutput } : {}) };
+            ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { ...relu, ...form, storeLoop: loop })]);
+            results.push([await download(ctx, output, count), ...(reluOutput ? [await download(ctx, reluOutput, count)] : [])]);
+          }
+          for (let i = 0; i < results[0].length; i++) {
+            expect(new Uint32Array(results[1][i].buffer), `${formName(form)}, ${mode}, output ${i}`).toEqual(new Uint32Array(results[0][i].buffer));
+          }
+        }
+      }
     }
   });
 

@@ -6,6 +6,11 @@
 // when a tap before the ReLU is read back), and the part that exists is stored: channel o of column
 // ox0+j goes to y[((n*Cout + o)*OH + oy)*OW + ox0+j]. Needs Params' outChannels, outHeight, outWidth
 // and relu, and the bindings of conv2d-io.wgsl.
+//
+// STORE_LOOP (override, see epilogue()): the columns stored in a loop with a bound known only at
+// run time (true), or written out one call per column (false: SwiftShader's form).
+
+override STORE_LOOP: bool = true;
 
 /**
  * y = act(acc * scale + shift) of column ox0 + j for output channels o0 .. o0+3, stored at
@@ -41,12 +46,29 @@ fn epilogue(n: u32, g: u32, oy: u32, ox0: u32,
   }
   let rowA = ((n * cout + oa) * params.outHeight + oy) * params.outWidth;   // y[n, oa, oy, 0]
   let rowB = rowA + 4u * outPlane;                                          // y[n, ob, oy, 0]
-  store(a0, sca, sha, oa, rowA, ox0, 0u); store(b0, scb, shb, ob, rowB, ox0, 0u);
-  store(a1, sca, sha, oa, rowA, ox0, 1u); store(b1, scb, shb, ob, rowB, ox0, 1u);
-  store(a2, sca, sha, oa, rowA, ox0, 2u); store(b2, scb, shb, ob, rowB, ox0, 2u);
-  store(a3, sca, sha, oa, rowA, ox0, 3u); store(b3, scb, shb, ob, rowB, ox0, 3u);
-  store(a4, sca, sha, oa, rowA, ox0, 4u); store(b4, scb, shb, ob, rowB, ox0, 4u);
-  store(a5, sca, sha, oa, rowA, ox0, 5u); store(b5, scb, shb, ob, rowB, ox0, 5u);
-  store(a6, sca, sha, oa, rowA, ox0, 6u); store(b6, scb, shb, ob, rowB, ox0, 6u);
-  store(a7, sca, sha, oa, rowA, ox0, 7u); store(b7, scb, shb, ob, rowB, ox0, 7u);
+  if (STORE_LOOP) {
+    // The columns that exist (COLS, fewer in a row's last block) in a loop whose bound is known
+    // only at run time, over the accumulators copied into arrays, so that a compiler emits the
+    // stores once rather than once per column. lavapipe turns every store with a per-invocation
+    // index into a loop over its SIMD lanes; the 256 stores of the written-out form (8 columns x
+    // 8 channels x y and yRelu, twice with WIDE) were about two thirds of the kernel's compile time
+    // (src/kernels/conv2d.ts, storeLoop). SwiftShader compiles either form fast but keeps the
+    // arrays in memory.
+    let colsA = array<vec4<f32>, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
+    let colsB = array<vec4<f32>, 8>(b0, b1, b2, b3, b4, b5, b6, b7);
+    let columns = min(COLS, params.outWidth - ox0);
+    for (var j = 0u; j < columns; j++) {
+      store(colsA[j], sca, sha, oa, rowA, ox0, j);
+      store(colsB[j], scb, shb, ob, rowB, ox0, j);
+    }
+  } else {
+    store(a0, sca, sha, oa, rowA, ox0, 0u); store(b0, scb, shb, ob, rowB, ox0, 0u);
+    store(a1, sca, sha, oa, rowA, ox0, 1u); store(b1, scb, shb, ob, rowB, ox0, 1u);
+    store(a2, sca, sha, oa, rowA, ox0, 2u); store(b2, scb, shb, ob, rowB, ox0, 2u);
+    store(a3, sca, sha, oa, rowA, ox0, 3u); store(b3, scb, shb, ob, rowB, ox0, 3u);
+    store(a4, sca, sha, oa, rowA, ox0, 4u); store(b4, scb, shb, ob, rowB, ox0, 4u);
+    store(a5, sca, sha, oa, rowA, ox0, 5u); store(b5, scb, shb, ob, rowB, ox0, 5u);
+    store(a6, sca, sha, oa, rowA, ox0, 6u); store(b6, scb, shb, ob, rowB, ox0, 6u);
+    store(a7, sca, sha, oa, rowA, ox0, 7u); store(b7, scb, shb, ob, rowB, ox0, 7u);
+  }
 }

@@ -35,7 +35,7 @@ import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from 
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type ReluOptions, reluMode } from './relu';
-import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize } from './conv2d';
+import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize, storeLoop } from './conv2d';
 import { type WinogradTile, adapterHidden, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
 
 export { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles };
@@ -173,7 +173,12 @@ export function conv2dWinogradDispatches(
   ctx: GpuContext,
   s: Conv2dShape,
   b: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer },
-  opts: ReluOptions & { product?: WinogradProductKernel; tile?: WinogradTile },
+  opts: ReluOptions & {
+    product?: WinogradProductKernel;
+    tile?: WinogradTile;
+    /** The register products' stores in a loop or written out, the same values. Default storeLoop(ctx). */
+    storeLoop?: boolean;
+  },
   label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
   const tile = opts.tile ?? 2;
@@ -199,7 +204,9 @@ export function conv2dWinogradDispatches(
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
     ctx.dispatch(`${label} products`, plain ? GEMM_PLAIN : GEMM, {
-      constants: plain ? { WG, PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread } : { WG: 256 },
+      constants: plain
+        ? { WG, PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0 }
+        : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),

@@ -77,6 +77,22 @@ export function directForm(ctx: GpuContext): DirectForm {
   return cpu ? { tapLoop: 'one', channelsPerThread: 16 } : { tapLoop: 'nested', channelsPerThread: 8 };
 }
 
+/**
+ * How the CPU-blocked kernels store a thread's outputs (their STORE_LOOP override: the epilogue of
+ * conv2d.wgsl and conv2d-rows.wgsl, and conv2d-winograd-gemm-plain.wgsl), the same values either
+ * way: in a loop whose bound is known only at run time (true) everywhere but on SwiftShader, which
+ * keeps them written out, one call per column or tile (false). lavapipe turns every store with a
+ * per-invocation index into a loop over its SIMD lanes, and the written-out stores were most of
+ * these kernels' compile time: ResNet18's first forward with a cold shader cache took 14.0 to 16.6 s
+ * on lavapipe, 6.4 to 7.2 s with the loops (three runs each, alternating). SwiftShader compiles
+ * either form quickly but keeps the arrays the loop reads in memory: its forward with the loops
+ * ran 1.08x the time of the written-out form in two runs and 0.99x in a third (bench/ab-trees.mjs;
+ * bench/results/2026-12-05-ab-trees-storeloop-swiftshader-*.md).
+ */
+export function storeLoop(ctx: GpuContext): boolean {
+  return ctx.adapter.name !== 'swiftshader';
+}
+
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
 function splitGrid(count: number, limit: number): [number, number, number] {
   const y = Math.ceil(count / limit);
@@ -264,6 +280,8 @@ export function conv2dDispatch(
     tapLoop?: 'one' | 'nested';
     /** conv2d.wgsl's output channels per thread ('direct' and f16), the same sums. Default directForm(ctx). */
     channelsPerThread?: 8 | 16;
+    /** The epilogue's stores in a loop or written out ('direct', 'rows', f16), the same values. Default storeLoop(ctx). */
+    storeLoop?: boolean;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -279,6 +297,7 @@ export function conv2dDispatch(
   };
   const { mode: relu, yRelu } = reluMode(ctx, opts, label);
   const buffers = [b.input, b.weights, b.scale, b.shift, b.output, yRelu];
+  const stores = (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0;
   // 'gemm' convolutions are made by conv2dGemmDispatches (the forward plan does); a caller that
   // wants one dispatch (the backward pass) gets 'direct' for them.
   const variant = opts.variant ?? conv2dVariantFor(ctx.adapter);
@@ -296,7 +315,7 @@ export function conv2dDispatch(
     if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
     const workgroups = splitGrid(count, limit);
     return ctx.dispatch(label, CONV2D_ROWS, {
-      constants: { COLS: cols, WG: wg },
+      constants: { COLS: cols, WG: wg, STORE_LOOP: stores },
       params: { ...shape, tiles, workgroups: count, groupsX: workgroups[0], relu },
       buffers, workgroups,
     });
@@ -309,7 +328,7 @@ export function conv2dDispatch(
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
   return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0, WIDE: wide ? 1 : 0 },
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0, WIDE: wide ? 1 : 0, STORE_LOOP: stores },
     params: { ...shape, groups: directGroups, threads, groupsX: workgroups[0], relu },
     buffers, workgroups,
   });
