@@ -14,6 +14,34 @@ const WORKGROUP_SIZE = 64;
 const COLUMN_BLOCK = 8;
 /** Output gradients a thread's row holds (the shader's RMAX): COLS + column taps - 1 at most. */
 const ROW_MAX = 16;
+/** Rows of output gradients a thread holds (the shader's DROWS): rows + row taps - 1 at most. */
+const GRADIENT_ROWS_MAX = 8;
+/** Accumulator blocks a thread owns (the shader's GMAX): channel groups x rows at most. */
+export const MAX_ACCUMULATOR_BLOCKS = 8;
+
+/** How a thread's work is blocked: the shader's CGROUPS and ROWS. Every form gives the same bits. */
+export interface Conv2dBackwardForm {
+  /** Groups of 4 input channels per thread. */
+  channelGroups: number;
+  /** Rows of its stride class per thread. */
+  rows: number;
+}
+
+/**
+ * The form for `s` on `ctx`'s adapter. On the CPU adapters a thread's output gradients are loaded
+ * lane by lane, so the more channels and rows share them, the fewer loads per multiply-add: 8
+ * groups (32 channels) where the convolution has them, and for the stem (3 channels, one group)
+ * 2 rows. Against the kernel before these forms, ResNet18's stride-2 gradients ran 1.6-2.5x faster
+ * on lavapipe (the stem 1.2x) and 1.5-2.6x on SwiftShader (the stem 0.96x; bench/results/
+ * 2026-12-05-conv-backward-*.md). On GPUs one group and one row per thread keep the grid large;
+ * not yet measured there.
+ */
+export function conv2dBackwardForm(ctx: GpuContext, s: Conv2dShape): Conv2dBackwardForm {
+  const cpu = ctx.adapter.name === 'lavapipe' || ctx.adapter.name === 'swiftshader';
+  if (!cpu) return { channelGroups: 1, rows: 1 };
+  const groups = Math.ceil(s.inChannels / 4);
+  return groups > 1 ? { channelGroups: Math.min(MAX_ACCUMULATOR_BLOCKS, groups), rows: 1 } : { channelGroups: 1, rows: 2 };
+}
 
 /** The kernel `label` of a conv2d-backward `source` with its Params (the tests' per-tap reference shares them). */
 export function conv2dBackwardKernel(label: string, wgsl: string) {
@@ -68,29 +96,40 @@ export interface Conv2dBackwardBuffers {
 }
 
 /**
- * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per 4 input channels x 8 input
- * columns of one stride class (see the shader), workgroups split by image and class. ceil(K / S) <= 9.
+ * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per `form.channelGroups` x 4
+ * input channels x `form.rows` rows x 8 input columns of one stride class (see the shader),
+ * workgroups split by image and class. `form` (default conv2dBackwardForm) changes the speed
+ * only: every form gives the same bits.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
-  label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`): Dispatch {
+  label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`,
+  form: Conv2dBackwardForm = conv2dBackwardForm(ctx, s)): Dispatch {
+  const { channelGroups, rows } = form;
+  const taps = Math.ceil(s.kernel / s.stride);
+  if (![channelGroups, rows].every((v) => Number.isInteger(v) && v >= 1) || channelGroups * rows > MAX_ACCUMULATOR_BLOCKS) {
+    throw new Error(`${label}: channelGroups and rows must be positive integers with channelGroups x rows <= ${MAX_ACCUMULATOR_BLOCKS}, got ${channelGroups} and ${rows}`);
+  }
+  // The shader's registers: COLS + taps - 1 <= RMAX gradients per row, rows + taps - 1 <= DROWS rows.
+  if (taps > ROW_MAX - COLUMN_BLOCK + 1 || rows + taps - 1 > GRADIENT_ROWS_MAX) {
+    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has ${taps} taps per stride class and row; `
+      + `at most ${GRADIENT_ROWS_MAX + 1 - rows} fit ${rows} row${rows > 1 ? 's' : ''} per thread`);
+  }
   const [oh, ow] = conv2dOutputSize(s);
-  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
-  const classRows = Math.ceil(s.inHeight / s.stride);
+  // Blocks of the largest stride class (see the shader): ceil(ceil(H/S) / rows) row blocks x
+  // ceil(ceil(W/S) / 8) column blocks.
+  const rowBlocks = Math.ceil(Math.ceil(s.inHeight / s.stride) / rows);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
   const groups: [number, number, number] = [
-    Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(s.inChannels / 4), s.batch * s.stride * s.stride,
+    Math.ceil((rowBlocks * colBlocks) / WORKGROUP_SIZE), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
+    s.batch * s.stride * s.stride,
   ];
-  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX values.
-  if (Math.ceil(s.kernel / s.stride) > ROW_MAX - COLUMN_BLOCK + 1) {
-    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than ${ROW_MAX - COLUMN_BLOCK + 1} column taps per stride class`);
-  }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((g) => g > limit)) {
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
   }
-  // One pipeline for every shape (K, S, P and the switches are uniforms: see the shader).
+  // One pipeline per (K, S, form); P and the switches are uniforms (see the shader).
   return ctx.dispatch(label, CONV2D_BACKWARD, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE },
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE, CGROUPS: channelGroups, ROWS: rows },
     params: {
       inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
       outHeight: oh, outWidth: ow, padding: s.padding, add: b.addend ? 1 : 0, mask: b.mask ? 1 : 0,

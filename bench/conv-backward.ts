@@ -1,0 +1,116 @@
+// The convolution data gradient (shaders/conv2d-backward.wgsl) at ResNet18's stride-2 shapes, one
+// adapter per process, in several forms (groups of 4 input channels x rows per thread, the
+// shader's CGROUPS and ROWS): each shape's dispatches interleaved round by round, medians, and
+// every form's output compared bit for bit with the first form's; optionally an earlier version
+// of the shader (--baseline-file, one group and one row per thread, the same Params) beside them.
+// Bundled and run by bench/conv-backward.mjs (options there). Prints one JSON line.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
+import { type Conv2dShape, conv2dOutputSize } from '../src/kernels/conv2d';
+import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
+import {
+  type Conv2dBackwardForm, MAX_ACCUMULATOR_BLOCKS, conv2dBackwardDispatch, conv2dBackwardForm, conv2dBackwardKernel,
+} from '../src/kernels/conv2d-backward';
+
+const get = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+};
+const adapter = get('adapter', 'lavapipe') as AdapterChoice;
+const batch = Number(get('batch', '8'));
+const rounds = Number(get('rounds', '5'));
+const warmups = Number(get('warmups', '1'));
+/** Forms as groups x rows: '8x1' = 8 groups of 4 channels, 1 row per thread. */
+const forms: Conv2dBackwardForm[] = get('forms', '1x1,4x1,8x1,1x2,4x2').split(',').map((f) => {
+  const [channelGroups, rows] = f.split('x').map(Number);
+  return { channelGroups, rows };
+});
+const formName = (f: Conv2dBackwardForm) => `${f.channelGroups}x${f.rows}`;
+const baselineFile = get('baseline-file', '');
+const baselineName = get('baseline-name', 'baseline');
+const baseline = baselineFile ? conv2dBackwardKernel(`conv2d-backward (${baselineName})`, readFileSync(baselineFile, 'utf8')) : null;
+
+/** ResNet18's stride-2 convolutions at 224 (the gradients a feature-visualisation step runs here). */
+const plan = spatialPlan(224, 224);
+const convs: { name: string; shape: Omit<Conv2dShape, 'batch'> }[] = [
+  { spec: RESNET18.stem, input: [224, 224] },
+  ...RESNET18.blocks.flatMap((b, i) => blockConvs(b).map((spec) => ({ spec, input: i === 0 ? plan.pooled : plan.blocks[i - 1] }))),
+].filter(({ spec }) => spec.stride === 2).map(({ spec, input: [h, w] }) => ({
+  name: `${spec.conv} ${spec.kernel}x${spec.kernel} s2 (${spec.inChannels} -> ${spec.outChannels}, ${h})`,
+  shape: {
+    inChannels: spec.inChannels, inHeight: h, inWidth: w, outChannels: spec.outChannels,
+    kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
+  },
+}));
+
+/** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */
+function values(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+const ctx = await createNodeContext(adapter);
+const loadBefore = loadavg()[0];
+const results = [];
+for (const { name, shape } of convs) {
+  const s: Conv2dShape = { batch, ...shape };
+  const [oh, ow] = conv2dOutputSize(s);
+  const inCount = batch * s.inChannels * s.inHeight * s.inWidth;
+  const gradOutput = ctx.createStorageBuffer(`conv-backward bench dy (${name})`, values(batch * s.outChannels * oh * ow, 1));
+  const weightsTransposed = ctx.createStorageBuffer(`conv-backward bench weights (${name})`,
+    values(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2));
+  // Only the forms the shape can use (a thread never owns more groups than the shape has).
+  const groups = Math.ceil(s.inChannels / 4);
+  const usable = forms.filter((f) => f.channelGroups <= groups && f.channelGroups * f.rows <= MAX_ACCUMULATOR_BLOCKS);
+  const outputs = usable.map((f) => ctx.device.createBuffer({
+    label: `conv-backward bench dx (${name}, ${formName(f)})`, size: inCount * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  }));
+  const dispatches = usable.map((f, i) => conv2dBackwardDispatch(ctx, s, { gradOutput, weightsTransposed, gradInput: outputs[i] },
+    `conv-backward bench ${name}, ${formName(f)}`, f));
+  const names = usable.map(formName);
+  if (baseline) {
+    // The earlier shader's grid is form 1x1's: one group and one row per thread.
+    const oneByOne = conv2dBackwardDispatch(ctx, s, { gradOutput, weightsTransposed, gradInput: outputs[0] }, 'grid', { channelGroups: 1, rows: 1 });
+    const output = ctx.device.createBuffer({
+      label: `conv-backward bench dx (${name}, ${baselineName})`, size: inCount * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    outputs.push(output);
+    names.push(baselineName);
+    dispatches.push(ctx.dispatch(`conv-backward bench ${name}, ${baselineName}`, baseline, {
+      constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: 64 },
+      params: {
+        inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
+        outHeight: oh, outWidth: ow, padding: s.padding, add: 0, mask: 0,
+      },
+      buffers: [gradOutput, weightsTransposed, ctx.placeholder, ctx.placeholder, output],
+      workgroups: oneByOne.workgroups,
+    }));
+  }
+  const samples: number[][] = names.map(() => []);
+  for (let round = 0; round < warmups + rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const start = performance.now();
+      ctx.run([dispatches[i]]);
+      await ctx.finish();
+      if (round >= warmups) samples[i].push(performance.now() - start);
+    }
+  }
+  const read = await ctx.readback(outputs.map((buffer) => ({ buffer, byteLength: inCount * 4 })));
+  const identical = read.map((o) => o.every((v, i) => Object.is(v, read[0][i])));
+  results.push({
+    name, shape: s, chosen: formName(conv2dBackwardForm(ctx, s)),
+    forms: names.map((form, i) => ({ form, medianMs: median(samples[i]), samples: samples[i], identicalToFirst: identical[i] })),
+  });
+  [gradOutput, weightsTransposed, ...outputs].forEach((b) => b.destroy());
+  process.stderr.write(`[conv-backward] ${name}: ${names.map((f, i) => `${f} ${median(samples[i]).toFixed(1)} ms`).join(', ')}\n`);
+}
+console.log(JSON.stringify({ adapterLine: adapterLine(ctx), batch, rounds, warmups, forms: [...forms.map(formName), ...(baseline ? [baselineName] : [])], loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));
+ctx.destroy();
