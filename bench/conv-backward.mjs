@@ -1,11 +1,11 @@
-// The convolution data gradient at ResNet18's stride-2 shapes in several forms, groups of 4 input
-// channels x rows per thread (bench/conv-backward.ts), one process per adapter.
+// The convolution data gradient at ResNet18's stride-2 shapes with several counts of groups of 4
+// input channels per thread (bench/conv-backward.ts), one process per adapter.
 //
 //   node bench/conv-backward.mjs [--adapters lavapipe,swiftshader] [--batch 8] [--rounds 5] [--warmups 1]
-//        [--forms 1x1,4x1,8x1,1x2,4x2] [--baseline REV] [--out DIR] [--name NAME]
+//        [--groups 1,4,8] [--baseline REV] [--out DIR] [--name NAME]
 //
 // --baseline REV also times shaders/conv2d-backward.wgsl as it was at git revision REV (one group
-// and one row per thread; its Params must be today's), interleaved with the forms.
+// per thread; its Params must be today's), interleaved with the others.
 // Writes <out>/<date>-conv-backward[-NAME].json (every sample, adapter, load average) and .md (the table).
 // Default out: bench/.build/results (bench/results only when asked).
 import * as esbuild from 'esbuild';
@@ -20,12 +20,12 @@ const root = resolve(benchDir, '..');
 const argv = process.argv.slice(2);
 const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 if (argv.includes('--help')) {
-  console.log('node bench/conv-backward.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--forms 1x1,4x1,8x1,1x2,4x2] [--baseline REV] [--out DIR] [--name NAME]');
+  console.log('node bench/conv-backward.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--groups 1,4,8] [--baseline REV] [--out DIR] [--name NAME]');
   process.exit(0);
 }
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
-const passThrough = ['batch', 'rounds', 'warmups', 'forms'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
+const passThrough = ['batch', 'rounds', 'warmups', 'groups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
 
 const bundle = join(benchDir, '.build', 'conv-backward.mjs');
 const baseline = get('baseline');
@@ -66,23 +66,23 @@ const command = `node bench/conv-backward.mjs ${argv.join(' ')}`.trim();
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, `${file}.json`), `${JSON.stringify({ date, machine, command, runs }, null, 1)}\n`);
 const lines = [
-  `# The convolution data gradient by form (channel groups x rows per thread), ${date}`, '',
+  `# The convolution data gradient by channel groups per thread, ${date}`, '',
   `\`${command}\`. Machine: ${machine}.`,
   'shaders/conv2d-backward.wgsl at ResNet18\'s stride-2 convolutions, one dispatch (upload excluded, the wait',
-  'for the queue included), the forms interleaved round by round; median ms. A form `GxR`: G groups of 4 input',
-  'channels and R rows of the stride class per thread (a shape runs only the forms it can fill)'
+  'for the queue included), the forms interleaved round by round; median ms. `G groups`: G groups of 4 input',
+  'channels per thread (a shape runs only the counts it can fill)'
     + (baseline ? `; \`${baseline}\`: the shader at that revision` : '') + '. `same bits`:',
-  'every form\'s output equals the first form\'s bit for bit. `chosen`: what conv2dBackwardForm picks on this adapter.', '',
+  'every form\'s output equals the first form\'s bit for bit. `chosen`: what conv2dBackwardChannelGroups picks here.', '',
 ];
 for (const run of runs) {
   const names = run.forms;
   lines.push(`## ${run.adapterLine}`, '',
     `Batch ${run.batch}; ${run.rounds} rounds after ${run.warmups} warm-up; load average (1 min) ${run.loadavgBefore.toFixed(2)} before, ${run.loadavgAfter.toFixed(2)} after.`, '',
-    `| convolution | ${names.join(' | ')} | chosen vs ${baseline ?? '1x1'} | chosen | same bits |`,
+    `| convolution | ${names.join(' | ')} | chosen vs ${baseline ?? '1 group'} | chosen | same bits |`,
     `|---|${names.map(() => '---:').join('|')}|---:|---:|---|`);
   for (const r of run.results) {
     const ms = (name) => r.forms.find((x) => x.form === name)?.medianMs;
-    const one = ms(baseline ?? '1x1');
+    const one = ms(baseline ?? '1 group');
     const chosen = ms(r.chosen);
     lines.push(`| ${r.name} | ${names.map((n) => ms(n)?.toFixed(1) ?? '-').join(' | ')} | ${one && chosen ? `${(one / chosen).toFixed(2)}x` : '-'} | ${r.chosen} | ${r.forms.every((f) => f.identicalToFirst) ? 'yes' : 'NO'} |`);
   }

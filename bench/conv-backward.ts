@@ -1,17 +1,15 @@
 // The convolution data gradient (shaders/conv2d-backward.wgsl) at ResNet18's stride-2 shapes, one
-// adapter per process, in several forms (groups of 4 input channels x rows per thread, the
-// shader's CGROUPS and ROWS): each shape's dispatches interleaved round by round, medians, and
-// every form's output compared bit for bit with the first form's; optionally an earlier version
-// of the shader (--baseline-file, one group and one row per thread, the same Params) beside them.
+// adapter per process, with several counts of groups of 4 input channels per thread (the
+// shader's CGROUPS): each shape's dispatches interleaved round by round, medians, and every
+// form's output compared bit for bit with the first form's; optionally an earlier version of the
+// shader (--baseline-file, one group per thread, the same Params) beside them.
 // Bundled and run by bench/conv-backward.mjs (options there). Prints one JSON line.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { type Conv2dShape, conv2dOutputSize } from '../src/kernels/conv2d';
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
-import {
-  type Conv2dBackwardForm, MAX_ACCUMULATOR_BLOCKS, conv2dBackwardDispatch, conv2dBackwardForm, conv2dBackwardKernel,
-} from '../src/kernels/conv2d-backward';
+import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardKernel } from '../src/kernels/conv2d-backward';
 
 const get = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,12 +19,8 @@ const adapter = get('adapter', 'lavapipe') as AdapterChoice;
 const batch = Number(get('batch', '8'));
 const rounds = Number(get('rounds', '5'));
 const warmups = Number(get('warmups', '1'));
-/** Forms as groups x rows: '8x1' = 8 groups of 4 channels, 1 row per thread. */
-const forms: Conv2dBackwardForm[] = get('forms', '1x1,4x1,8x1,1x2,4x2').split(',').map((f) => {
-  const [channelGroups, rows] = f.split('x').map(Number);
-  return { channelGroups, rows };
-});
-const formName = (f: Conv2dBackwardForm) => `${f.channelGroups}x${f.rows}`;
+const groupCounts = get('groups', '1,4,8').split(',').map(Number);
+const formName = (groups: number) => `${groups} group${groups > 1 ? 's' : ''}`;
 const baselineFile = get('baseline-file', '');
 const baselineName = get('baseline-name', 'baseline');
 const baseline = baselineFile ? conv2dBackwardKernel(`conv2d-backward (${baselineName})`, readFileSync(baselineFile, 'utf8')) : null;
@@ -67,9 +61,8 @@ for (const { name, shape } of convs) {
   const gradOutput = ctx.createStorageBuffer(`conv-backward bench dy (${name})`, values(batch * s.outChannels * oh * ow, 1));
   const weightsTransposed = ctx.createStorageBuffer(`conv-backward bench weights (${name})`,
     values(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2));
-  // Only the forms the shape can use (a thread never owns more groups than the shape has).
-  const groups = Math.ceil(s.inChannels / 4);
-  const usable = forms.filter((f) => f.channelGroups <= groups && f.channelGroups * f.rows <= MAX_ACCUMULATOR_BLOCKS);
+  // Only the counts the shape can use (a thread never owns more groups than the shape has).
+  const usable = groupCounts.filter((g) => g <= Math.ceil(s.inChannels / 4));
   const outputs = usable.map((f) => ctx.device.createBuffer({
     label: `conv-backward bench dx (${name}, ${formName(f)})`, size: inCount * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
   }));
@@ -77,8 +70,8 @@ for (const { name, shape } of convs) {
     `conv-backward bench ${name}, ${formName(f)}`, f));
   const names = usable.map(formName);
   if (baseline) {
-    // The earlier shader's grid is form 1x1's: one group and one row per thread.
-    const oneByOne = conv2dBackwardDispatch(ctx, s, { gradOutput, weightsTransposed, gradInput: outputs[0] }, 'grid', { channelGroups: 1, rows: 1 });
+    // The earlier shader's grid is that of one group per thread.
+    const oneGroup = conv2dBackwardDispatch(ctx, s, { gradOutput, weightsTransposed, gradInput: outputs[0] }, 'grid', 1);
     const output = ctx.device.createBuffer({
       label: `conv-backward bench dx (${name}, ${baselineName})`, size: inCount * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     });
@@ -91,7 +84,7 @@ for (const { name, shape } of convs) {
         outHeight: oh, outWidth: ow, padding: s.padding, add: 0, mask: 0,
       },
       buffers: [gradOutput, weightsTransposed, ctx.placeholder, ctx.placeholder, output],
-      workgroups: oneByOne.workgroups,
+      workgroups: oneGroup.workgroups,
     }));
   }
   const samples: number[][] = names.map(() => []);
@@ -106,11 +99,11 @@ for (const { name, shape } of convs) {
   const read = await ctx.readback(outputs.map((buffer) => ({ buffer, byteLength: inCount * 4 })));
   const identical = read.map((o) => o.every((v, i) => Object.is(v, read[0][i])));
   results.push({
-    name, shape: s, chosen: formName(conv2dBackwardForm(ctx, s)),
+    name, shape: s, chosen: formName(conv2dBackwardChannelGroups(ctx, s)),
     forms: names.map((form, i) => ({ form, medianMs: median(samples[i]), samples: samples[i], identicalToFirst: identical[i] })),
   });
   [gradOutput, weightsTransposed, ...outputs].forEach((b) => b.destroy());
   process.stderr.write(`[conv-backward] ${name}: ${names.map((f, i) => `${f} ${median(samples[i]).toFixed(1)} ms`).join(', ')}\n`);
 }
-console.log(JSON.stringify({ adapterLine: adapterLine(ctx), batch, rounds, warmups, forms: [...forms.map(formName), ...(baseline ? [baselineName] : [])], loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));
+console.log(JSON.stringify({ adapterLine: adapterLine(ctx), batch, rounds, warmups, forms: [...groupCounts.map(formName), ...(baseline ? [baselineName] : [])], loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));
 ctx.destroy();

@@ -1,5 +1,5 @@
 // Bundles bench/fv-profile.ts (its .wgsl imports as text) into bench/.build and runs it:
-//   node bench/fv-profile.mjs [--adapter lavapipe] [--tap layer4.1] [--batch 4] [--size 224] [--variant rows]
+//   node bench/fv-profile.mjs [--adapter lavapipe] [--tap layer4.1] [--batch 4] [--size 224] [--variant rows] [--runs 1]
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';

@@ -1,8 +1,9 @@
 // Per-dispatch GPU time of one feature-visualisation step (image, transforms, forward to the tap,
 // backward to the input, transforms' and image's backward, Adam), from timestamp queries, each
 // dispatch in its own compute pass (bench/fv-profile.mjs bundles and runs this):
-//   node bench/fv-profile.mjs --adapter lavapipe --tap layer4.1 --batch 4 --size 224 [--variant winograd]
-// Prints the time per part and per kernel, and the slowest dispatches (second of two runs).
+//   node bench/fv-profile.mjs --adapter lavapipe --tap layer4.1 --batch 4 --size 224 [--variant winograd] [--runs 1]
+// Prints the time per part and per kernel, and the slowest dispatches: per dispatch the median of
+// --runs runs after a first (pipelines compiled, caches warm) that is not counted.
 import { profileDispatches } from './core/profile';
 import { createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { BackwardPlan } from '../src/model/backward';
@@ -24,6 +25,7 @@ const tap = arg('tap', 'layer4.1');
 const batch = Number(arg('batch', '4'));
 const size = Number(arg('size', '224'));
 const variant = arg('variant', '');
+const runs = Number(arg('runs', '1'));
 
 const ctx = await createNodeContext(adapter);
 const weights = new NetworkWeights(ctx, randomWeights(0));
@@ -51,7 +53,12 @@ const all: { part: string; d: Dispatch }[] = [
 ];
 const dispatches = all.map(({ d }) => d);
 await profileDispatches(device, dispatches, 'fv profile');
-const ms = await profileDispatches(device, dispatches, 'fv profile');
+const samples: number[][] = [];
+for (let r = 0; r < runs; r++) samples.push(await profileDispatches(device, dispatches, 'fv profile'));
+const ms = dispatches.map((_, i) => {
+  const sorted = samples.map((run) => run[i]).sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+});
 const byKernel = new Map<string, number>();
 const byPart = new Map<string, number>();
 all.forEach(({ part, d }, i) => {
@@ -59,7 +66,7 @@ all.forEach(({ part, d }, i) => {
   byKernel.set(shader, (byKernel.get(shader) ?? 0) + ms[i]);
   byPart.set(part, (byPart.get(part) ?? 0) + ms[i]);
 });
-console.log(`adapter ${adapter} tap ${tap} batch ${batch} size ${size} (network input ${inputSize}) variant ${variant || 'default'}: ${[...byPart].map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(', ')}`);
+console.log(`adapter ${adapter} tap ${tap} batch ${batch} size ${size} (network input ${inputSize}) variant ${variant || 'default'}, median of ${runs} run(s): ${[...byPart].map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(', ')}`);
 for (const [k, v] of [...byKernel].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(50)} ${v.toFixed(1)}`);
 console.log('slowest dispatches:');
 for (const i of ms.map((_, i) => i).sort((a, b) => ms[b] - ms[a]).slice(0, 25)) console.log(`  ${all[i].part} ${all[i].d.label.padEnd(70)} ${ms[i].toFixed(1)}`);

@@ -23,7 +23,7 @@
 //   4 mask   : storage read,  array<f32>        NCHW [N, Cin, H, W] (read only when mask = 1)
 //   5 dx     : storage write, array<f32>        NCHW [N, Cin, H, W]; must not alias the others
 //
-// K and S are override constants (the tap loops unroll; one pipeline per (K, S, form): the network
+// K and S are override constants (the tap loops unroll; one pipeline per (K, S, CGROUPS): the network
 // needs (3, 2), (1, 2) and (7, 2), its stride-1 gradients running as forward convolutions, see
 // src/model/backward.ts); P and the add / mask switches are uniforms (the switches only touch the
 // epilogue). WG is an override constant. Unused addend / mask bindings take any small buffer.
@@ -35,16 +35,15 @@
 // the same taps (no divergent branches) and skip the (S^2 - 1)/S^2 of taps that cannot contribute.
 //
 // Register blocking (the mirror of conv2d.wgsl): each thread owns CGROUPS groups of 4 input
-// channels (groups cg = CGROUPS wid.y + g, g < CGROUPS; ci = 4cg .. 4cg+3) x ROWS class rows x
-// COLS (= 8) pixels of a class row, ix_j = rx + S (COLS m + j), whose output columns
-// ox_j = (rx + P - kx)/S + COLS m + j are consecutive. The class's column taps kx = kx0 + S t
-// (t = 0 .. TAPS-1, TAPS = ceil(K/S), while kx < K) each shift those columns left by one, so per
-// output channel and output row the thread loads one row of COLS + TAPS - 1 output gradients
-// into registers (as conv2d-rows.wgsl does in the forward) and, per tap and group, one weight
-// vec4 (the group's 4 input channels; uniform across the workgroup) and does 4 COLS
-// multiply-adds per row, acc[i CGROUPS + g][j] += dy_j * wt. Each output's sum runs over
-// (o, ky, kx) ascending, as with a load per tap and column, so the outputs do not depend on COLS,
-// on the rows or on the groups.
+// channels (groups cg = CGROUPS wid.y + g, g < CGROUPS; ci = 4cg .. 4cg+3) x COLS (= 8) pixels of
+// one class row, ix_j = rx + S (COLS m + j), whose output columns ox_j = (rx + P - kx)/S + COLS m + j
+// are consecutive. The class's column taps kx = kx0 + S t (t = 0 .. TAPS-1, TAPS = ceil(K/S),
+// while kx < K) each shift those columns left by one, so per output channel and kernel row the
+// thread loads one row of COLS + TAPS - 1 output gradients into registers (as conv2d-rows.wgsl
+// does in the forward) and, per tap and group, one weight vec4 (the group's 4 input channels;
+// uniform across the workgroup) and does 4 COLS multiply-adds, acc[g][j] += dy_j * wt. Each
+// output's sum runs over (o, ky, kx) ascending, as with a load per tap and column, so the outputs
+// do not depend on COLS or on the row, nor on CGROUPS.
 //
 // Why this shape: dy loads differ per lane (a loop over the SIMD lanes on lavapipe); the row cuts
 // them per (o, ky) and column from TAPS to (COLS + TAPS - 1) / COLS: for the 7x7 stem 4 -> 1.4,
@@ -62,26 +61,25 @@
 // loops over the row, the taps and the columns have constant trip counts and no break, so they
 // unroll and the row's and the accumulators' indices are constants (registers, not scratch).
 //
-// Forms (CGROUPS, ROWS; conv2dBackwardDispatch picks). A thread may own CGROUPS groups of 4 input
-// channels and ROWS rows of its class (ROWS x CGROUPS accumulator blocks of 4 channels x COLS
-// columns, at most GMAX). Per output channel o it loads the ROWS + TAPS - 1 rows of output
-// gradients its rows read once (skipping those no tap of its class reads) and then, per tap
-// (ky, kx) ascending and group, one weight vec4 that serves all its rows. So more groups or rows
-// mean fewer loads per multiply-add, which is what the CPU adapters are bound by. Each output's
-// sum keeps the order (o, ky, kx), so every form gives the same bits. ResNet18's stride-2
-// gradients, batch 8 on lavapipe (2-core Intel Xeon, load 1.5 to 2.4; bench/conv-backward.mjs,
-// bench/results/2026-12-05-conv-backward-lavapipe.md), ms:
-//   shape (Cin, Cout, input)               one group, one row     8 groups   1 group, 2 rows
-//                                          before forms / 1x1
-//   stem 7x7 s2 (3, 64, 224)               676 / 821              -          553
-//   layer2.0.conv1 3x3 s2 (64, 128, 56)    328 / 300              199        235
-//   layer4.0.conv1 3x3 s2 (256, 512, 14)   396 / 416              234        426
-//   layer3.0.downsample 1x1 s2 (128, 28)   74 / 67                31         99
-// ("before forms": the kernel as it was with one row and one group, loading a row per (o, ky).)
-// On SwiftShader 8 groups ran 1.5 to 2.6x faster than before, the stem's 2 rows 0.96x.
+// Channel groups per thread (CGROUPS, conv2dBackwardDispatch picks). The row of output gradients
+// is loaded once for all of a thread's groups, so more groups mean fewer loads per multiply-add,
+// which is what the CPU adapters are bound by. ResNet18's stride-2 gradients, batch 8 on
+// lavapipe (2-core Intel Xeon; bench/conv-backward.mjs,
+// bench/results/2026-12-05-conv-backward-lavapipe.md), medians in ms, bit-identical:
+//   shape (Cin, Cout, input)               before groups   1 group   8 groups
+//   layer2.0.conv1 3x3 s2 (64, 128, 56)    375             257       164
+//   layer3.0.conv1 3x3 s2 (128, 256, 28)   243             264       181
+//   layer4.0.conv1 3x3 s2 (256, 512, 14)   388             414       222
+//   layer3.0.downsample 1x1 s2 (128, 28)   99              89        47
+// With one group the kernel is the one before, but for the group loop's bookkeeping, which
+// SwiftShader paid for per tap (1.25x slower) until group 0 was given its own path.
+// The stem (Cin = 3) has one group. Tried and left out: ROWS class rows per thread sharing the
+// output-gradient rows their taps read (per o, ROWS + TAPS - 1 rows held at once). For the stem, 2
+// rows ran 1.22x faster alone but 0.76x inside a feature-visualisation step (bench/fv-profile.mjs,
+// median of 5), and the held rows made one row 1.2x slower than loading a row per (o, ky).
 //
 // Dispatch grid (see conv2dBackwardDispatch): (tiles, ceil(ceil(Cin / 4) / CGROUPS), N * S * S) workgroups,
-//   tiles = ceil(ceil(ceil(H/S) / ROWS) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
+//   tiles = ceil(ceil(H/S) * ceil(ceil(W/S) / COLS) / WG), the blocks of the largest class;
 //   wid.z = n * S * S + ry * S + rx.
 //
 // Invariants:
@@ -93,19 +91,17 @@
 override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override WG: u32 = 64u;
-/** Groups of 4 input channels per thread. */
+/** Groups of 4 input channels per thread, 1 to GMAX. */
 override CGROUPS: u32 = 1u;
-/** Class rows per thread; ROWS x CGROUPS <= GMAX. */
-override ROWS: u32 = 1u;
+// GMAX, the accumulator arrays' group count, is a const that src/kernels/conv2d-backward.ts emits
+// before this file: 1 for one group per thread (the arrays as small as they were before groups;
+// SwiftShader keeps arrays in memory), else 8.
 
 const COLS: u32 = 8u;
-/** Accumulator blocks (4 channels x COLS columns of one row) per thread, at most. */
-const GMAX: u32 = 8u;
-// Row and column taps per stride class, at most; a thread holds ROWS + TAPS - 1 <= DROWS rows of
-// COLS + TAPS - 1 <= RMAX output gradients (conv2dBackwardDispatch checks both).
+// Column taps per stride class, at most; the row buffer holds COLS + TAPS - 1 <= RMAX values
+// (conv2dBackwardDispatch rejects ceil(K / S) > RMAX - COLS + 1 = 9).
 override TAPS: u32 = (KSIZE + STRIDE - 1u) / STRIDE;
 const RMAX: u32 = 16u;
-const DROWS: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -135,63 +131,57 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let cg0 = wid.y * CGROUPS;
   if (ry >= i32(h) || rx >= i32(wdt)) { return; }
 
-  // 2. This thread's block in the class: class rows a0 .. a0 + ROWS - 1 (iy = ry + S a), column
-  //    block m.
+  // 2. This thread's block in the class: class row a (iy = ry + S a), column block m.
   let classRows = (i32(h) - ry + s - 1) / s;
   let classCols = (i32(wdt) - rx + s - 1) / s;
   let colBlocks = (classCols + i32(COLS) - 1) / i32(COLS);
-  let rowBlocks = (classRows + i32(ROWS) - 1) / i32(ROWS);
   let block = i32(wid.x * WG + lid);
-  if (block >= rowBlocks * colBlocks) { return; }
-  let a0 = (block / colBlocks) * i32(ROWS);
+  if (block >= classRows * colBlocks) { return; }
+  let a = block / colBlocks;
   let m = block % colBlocks;
+  let iy = ry + s * a;
   let ix0 = rx + s * i32(COLS) * m;        // ix_j = ix0 + S j
 
-  // 3. Accumulate over output channels o and the taps of this class. Lane c of acc[i CGROUPS + g][j]
-  //    is input channel 4(cg0 + g) + c at row a0 + i, column ix_j.
+  // 3. Accumulate over output channels o and the taps of this class. Lane c of acc[g][j] is input
+  //    channel 4(cg0 + g) + c at column ix_j.
   var acc: array<array<vec4<f32>, COLS>, GMAX>;
   let kk = ksize * ksize;
   let outPlane = params.outHeight * params.outWidth;
   var dyPlane = n * cout * outPlane;       // offset of dy[n, o, 0, 0]
-  var wTap = 0u;                           // offset of wt[cg, o, 0, 0] from wt[cg, 0, 0, 0]
-  var wGroup: array<u32, GMAX>;            // offset of wt[cg0 + g, 0, 0, 0] (a group past the last: the last)
+  var wTap = cg0 * cout * kk;              // offset of wt[cg0, o, 0, 0]
+  var wGroup: array<u32, GMAX>;            // offset of wt[cg0 + g, o, ...] from wt[cg0, o, ...] (a group past the last: the last)
   let lastGroup = (cin + 3u) / 4u - 1u;
-  for (var g = 0u; g < CGROUPS; g++) { wGroup[g] = min(cg0 + g, lastGroup) * cout * kk; }
-  // The class's taps are ky = ky0 + S u (u = 0 .. TAPS-1 while ky < K) and kx = kx0 + S t (the
-  // same). Row a0 + i at row tap u reads output row oyTop + i - u, column tap t reads output
-  // columns oxLow + (TAPS - 1 - t) + j: so the ROWS + TAPS - 1 output rows from oyTop - (TAPS - 1),
-  // each of COLS + TAPS - 1 values from oxLow, serve every tap, row and column (loaded once per o).
-  let ky0 = u32(ry + p) % stride;
+  for (var g = 1u; g < CGROUPS; g++) { wGroup[g] = (min(cg0 + g, lastGroup) - cg0) * cout * kk; }
+  // The class's column taps are kx = kx0 + S t, t = 0 .. TAPS-1 while kx < K; tap t reads output
+  // columns oxLow + (TAPS - 1 - t) + j, so one row of R = COLS + TAPS - 1 values, from oxLow,
+  // serves every tap, column and group (loaded once per (o, ky)).
   let kx0 = u32(rx + p) % stride;
-  let oyTop = (ry + p - i32(ky0)) / s + a0;
-  let rowTaps = (ksize - ky0 + stride - 1u) / stride;  // the u with ky < K
   let oxLow = (rx + p - i32(kx0)) / s + i32(COLS) * m - i32(TAPS - 1u);
   for (var o = 0u; o < cout; o++) {
-    // 4. The rows of output gradients (0 outside the output), then per tap and group its weights
-    //    for the group's 4 input channels times each row's COLS columns, taps in ascending ky, kx
-    //    (for every output the order of the per-tap form).
-    var d: array<array<f32, RMAX>, DROWS>;
-    for (var q = 0u; q < ROWS + TAPS - 1u; q++) {
-      if (q + rowTaps < TAPS) { continue; } // uniform: read by no tap of this class
-      let oy = oyTop - i32(TAPS - 1u) + i32(q);
+    for (var ky = 0u; ky < ksize; ky++) {
+      let ty = ry + p - i32(ky);
+      if (ty % s != 0) { continue; }       // uniform: the same for the whole class
+      let oy = ty / s + a;
       let rowOk = oy >= 0 && oy < oh;
       let row = dyPlane + u32(clamp(oy, 0, oh - 1)) * params.outWidth;
+      // 4. The row of output gradients (0 outside the output), then per tap and group its weights
+      //    for the group's 4 input channels times the COLS columns' gradients, taps in ascending kx.
+      var d: array<f32, RMAX>;
       for (var r = 0u; r < COLS + TAPS - 1u; r++) {
         let ox = oxLow + i32(r);
-        d[q][r] = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
+        d[r] = select(0.0, dy[row + u32(clamp(ox, 0, ow - 1))], rowOk && ox >= 0 && ox < ow);
       }
-    }
-    for (var u = 0u; u < TAPS; u++) {
-      let ky = ky0 + stride * u;
       for (var t = 0u; t < TAPS; t++) {
         let kx = kx0 + stride * t;
-        if (ky < ksize && kx < ksize) {    // uniform; no break, so the loops unroll
-          let e = TAPS - 1u - t;           // d[.][e + j] is column ox_j of this tap
-          for (var g = 0u; g < CGROUPS; g++) {
-            let wv = wt[wGroup[g] + wTap + ky * ksize + kx];
-            for (var i = 0u; i < ROWS; i++) {
-              let q = i + TAPS - 1u - u;   // d[q] is output row oyTop + i - u
-              for (var j = 0u; j < COLS; j++) { acc[i * CGROUPS + g][j] += d[q][e + j] * wv; }
+        if (kx < ksize) {                  // uniform; no break, so the loop unrolls
+          let e = TAPS - 1u - t;           // d[e + j] is column ox_j of this tap
+          if (CGROUPS == 1u) {             // no group loop: SwiftShader pays for each loop entry
+            let wv = wt[wTap + ky * ksize + kx];
+            for (var j = 0u; j < COLS; j++) { acc[0][j] += d[e + j] * wv; }
+          } else {
+            for (var g = 0u; g < CGROUPS; g++) {
+              let wv = wt[wGroup[g] + wTap + ky * ksize + kx];
+              for (var j = 0u; j < COLS; j++) { acc[g][j] += d[e + j] * wv; }
             }
           }
         }
@@ -203,24 +193,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   // 5. Epilogue: optional residual addend and ReLU mask, then store what exists.
   let plane = h * wdt;
-  for (var i = 0u; i < ROWS; i++) {
-    let a = a0 + i32(i);
-    if (a >= classRows) { break; }
-    let rowBase = u32(ry + s * a) * wdt;
-    for (var g = 0u; g < CGROUPS; g++) {
-      for (var c = 0u; c < 4u; c++) {
-        let ci = 4u * (cg0 + g) + c;
-        if (ci >= cin) { break; }
-        let base = (n * cin + ci) * plane + rowBase;
-        for (var j = 0; j < i32(COLS); j++) {
-          let ix = ix0 + s * j;
-          if (ix >= i32(wdt)) { break; }
-          let k = base + u32(ix);
-          var r = acc[i * CGROUPS + g][j][c];
-          if (params.add != 0u) { r += addend[k]; }
-          if (params.mask != 0u) { r = select(0.0, r, mask[k] > 0.0); }
-          dx[k] = r;
-        }
+  let rowBase = u32(iy) * wdt;
+  for (var g = 0u; g < CGROUPS; g++) {
+    for (var c = 0u; c < 4u; c++) {
+      let ci = 4u * (cg0 + g) + c;
+      if (ci >= cin) { break; }
+      let base = (n * cin + ci) * plane + rowBase;
+      for (var j = 0; j < i32(COLS); j++) {
+        let ix = ix0 + s * j;
+        if (ix >= i32(wdt)) { break; }
+        let i = base + u32(ix);
+        var r = acc[g][j][c];
+        if (params.add != 0u) { r += addend[i]; }
+        if (params.mask != 0u) { r = select(0.0, r, mask[i] > 0.0); }
+        dx[i] = r;
       }
     }
   }

@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { addBackwardDispatch } from '../src/kernels/add-backward';
 import { batchnormBackwardDispatch } from '../src/kernels/batchnorm-backward';
 import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
-import {
-  type Conv2dBackwardForm, conv2dBackwardDispatch, conv2dBackwardKernel, packConv2dWeightsTransposed,
-} from '../src/kernels/conv2d-backward';
+import { conv2dBackwardDispatch, conv2dBackwardKernel, packConv2dWeightsTransposed } from '../src/kernels/conv2d-backward';
 import { conv2dWeightsTransposeDispatch, transposedWeightsLength } from '../src/kernels/conv2d-weights-transpose';
 import { globalAvgPoolBackwardDispatch } from '../src/kernels/global-avgpool-backward';
 import { maxpool2dArgmaxLength, maxpool2dBackwardDispatches, maxpool2dOutputSize } from '../src/kernels/maxpool2d-backward';
@@ -96,9 +94,8 @@ describe('conv2d backward (data gradient)', () => {
   // The kernel's sums per output are pinned, not just their accuracy: bit for bit those of the
   // per-tap form (test/reference/conv2d-backward-per-tap.wgsl), both compiled by the adapter
   // under test, at every stride-2 case and at sizes with several column blocks and a remainder,
-  // in several forms: 1, 3 and 8 groups of 4 input channels per thread (channel counts that leave
-  // the last thread's groups partly or wholly past Cin) and 2 or 3 rows per thread (row counts
-  // that leave the last thread's rows past the class's).
+  // with 1, 3 and 8 groups of 4 input channels per thread (channel counts that leave the last
+  // thread's groups partly or wholly past Cin).
   const bitCases: ConvCase[] = [
     ...convCases.filter((c) => c.shape.stride === 2),
     { name: 'stem 7x7 s2 p3, 40x37, Cin 3, Cout 6', shape: convShape(1, 3, 40, 37, 6, 7, 2, 3) },
@@ -106,10 +103,7 @@ describe('conv2d backward (data gradient)', () => {
     { name: '3x3 s2 p1, 13x12, Cin 37, Cout 7', shape: convShape(1, 37, 13, 12, 7, 3, 2, 1) },
     { name: '1x1 s2 p0, 10x9, Cin 70, Cout 6, ReLU mask', shape: convShape(1, 70, 10, 9, 6, 1, 2, 0), mask: true },
   ];
-  const forms: Conv2dBackwardForm[] = [
-    { channelGroups: 1, rows: 1 }, { channelGroups: 3, rows: 1 }, { channelGroups: 8, rows: 1 },
-    { channelGroups: 1, rows: 2 }, { channelGroups: 2, rows: 3 },
-  ];
+  const channelGroupCounts = [1, 3, 8];
   for (const c of bitCases) {
     it(`is bit-identical to the per-tap form: ${c.name}`, async () => {
       const ctx = await testContext();
@@ -123,12 +117,12 @@ describe('conv2d backward (data gradient)', () => {
       const wt = upload(ctx, packConv2dWeightsTransposed(w, randomArray(s.outChannels, rng, 0.5, 1.5), s));
       const addend = c.addend ? upload(ctx, randomArray(inCount, rng)) : undefined;
       const mask = c.mask ? upload(ctx, randomArray(inCount, rng).map((v) => (Math.abs(v) < 0.1 ? 0 : v))) : undefined;
-      const got = forms.map(() => poisoned(ctx, inCount));
+      const got = channelGroupCounts.map(() => poisoned(ctx, inCount));
       const want = poisoned(ctx, inCount);
       const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / 4);
       ctx.run([
-        ...forms.map((form, i) => conv2dBackwardDispatch(ctx, s, { gradOutput: dy, weightsTransposed: wt, gradInput: got[i], addend, mask },
-          `conv2d-backward test, form ${JSON.stringify(form)}`, form)),
+        ...channelGroupCounts.map((groups, i) => conv2dBackwardDispatch(ctx, s, { gradOutput: dy, weightsTransposed: wt, gradInput: got[i], addend, mask },
+          `conv2d-backward test, ${groups} channel groups`, groups)),
         ctx.dispatch('conv2d-backward per tap', PER_TAP_BACKWARD, {
           constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: 64 },
           params: {
@@ -143,22 +137,18 @@ describe('conv2d backward (data gradient)', () => {
       outs.forEach((a, k) => {
         let mismatches = 0;
         for (let i = 0; i < inCount; i++) if (!Object.is(a[i], b[i])) mismatches++;
-        expect(mismatches, `seed ${seed}, form ${JSON.stringify(forms[k])}`).toBe(0);
+        expect(mismatches, `seed ${seed}, ${channelGroupCounts[k]} channel groups per thread`).toBe(0);
       });
     });
   }
 
-  it('refuses a form the shader cannot hold', async () => {
+  it('refuses a channel-group count the shader cannot hold', async () => {
     const ctx = await testContext();
     const s = convShape(1, 8, 6, 6, 4, 3, 2, 1);
     const b = { gradOutput: ctx.placeholder, weightsTransposed: ctx.placeholder, gradInput: ctx.placeholder };
-    for (const [channelGroups, rows] of [[0, 1], [9, 1], [2.5, 1], [1, 0], [4, 3]]) {
-      expect(() => conv2dBackwardDispatch(ctx, s, b, 'conv2d-backward test', { channelGroups, rows }))
-        .toThrow(/channelGroups and rows must be positive integers with channelGroups x rows <= 8/);
+    for (const groups of [0, 9, 2.5]) {
+      expect(() => conv2dBackwardDispatch(ctx, s, b, 'conv2d-backward test', groups)).toThrow(/channelGroups must be an integer from 1 to 8, got/);
     }
-    // 7 row taps (7x7 at stride 1) and 3 rows need 9 rows of gradients; the shader holds 8.
-    expect(() => conv2dBackwardDispatch(ctx, convShape(1, 3, 9, 9, 4, 7, 1, 3), b, 'conv2d-backward test', { channelGroups: 1, rows: 3 }))
-      .toThrow(/7 taps per stride class and row; at most 6 fit 3 rows per thread/);
   });
 
   it('float64 reference agrees with finite differences of the forward (every conv case)', () => {

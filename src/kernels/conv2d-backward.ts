@@ -14,47 +14,36 @@ const WORKGROUP_SIZE = 64;
 const COLUMN_BLOCK = 8;
 /** Output gradients a thread's row holds (the shader's RMAX): COLS + column taps - 1 at most. */
 const ROW_MAX = 16;
-/** Rows of output gradients a thread holds (the shader's DROWS): rows + row taps - 1 at most. */
-const GRADIENT_ROWS_MAX = 8;
-/** Accumulator blocks a thread owns (the shader's GMAX): channel groups x rows at most. */
-export const MAX_ACCUMULATOR_BLOCKS = 8;
-
-/** How a thread's work is blocked: the shader's CGROUPS and ROWS. Every form gives the same bits. */
-export interface Conv2dBackwardForm {
-  /** Groups of 4 input channels per thread. */
-  channelGroups: number;
-  /** Rows of its stride class per thread. */
-  rows: number;
-}
+/** Groups of 4 input channels a thread can own (the shader's GMAX). */
+export const MAX_CHANNEL_GROUPS = 8;
 
 /**
- * The form for `s` on `ctx`'s adapter. On the CPU adapters a thread's output gradients are loaded
- * lane by lane, so the more channels and rows share them, the fewer loads per multiply-add: 8
- * groups (32 channels) where the convolution has them, and for the stem (3 channels, one group)
- * 2 rows. Against the kernel before these forms, ResNet18's stride-2 gradients ran 1.6-2.5x faster
- * on lavapipe (the stem 1.2x) and 1.5-2.6x on SwiftShader (the stem 0.96x; bench/results/
- * 2026-12-05-conv-backward-*.md). On GPUs one group and one row per thread keep the grid large;
- * not yet measured there.
+ * Groups of 4 input channels per thread for `s` on `ctx`'s adapter (the shader's CGROUPS; every
+ * count gives the same bits). On the CPU adapters a thread's row of output gradients is loaded
+ * lane by lane, so sharing it among 8 groups (32 channels) cuts the loads per multiply-add:
+ * ResNet18's stride-2 gradients ran 1.6-2.4x faster on lavapipe and 1.6-2.6x on SwiftShader
+ * than with one group (bench/results/2026-12-05-conv-backward-*.md). On GPUs one group per thread
+ * keeps the grid large; not yet measured there.
  */
-export function conv2dBackwardForm(ctx: GpuContext, s: Conv2dShape): Conv2dBackwardForm {
+export function conv2dBackwardChannelGroups(ctx: GpuContext, s: Conv2dShape): number {
   const cpu = ctx.adapter.name === 'lavapipe' || ctx.adapter.name === 'swiftshader';
-  if (!cpu) return { channelGroups: 1, rows: 1 };
-  const groups = Math.ceil(s.inChannels / 4);
-  return groups > 1 ? { channelGroups: Math.min(MAX_ACCUMULATOR_BLOCKS, groups), rows: 1 } : { channelGroups: 1, rows: 2 };
+  return cpu ? Math.min(MAX_CHANNEL_GROUPS, Math.ceil(s.inChannels / 4)) : 1;
 }
 
-/** The kernel `label` of a conv2d-backward `source` with its Params (the tests' per-tap reference shares them). */
-export function conv2dBackwardKernel(label: string, wgsl: string) {
+/** The kernel `label` of conv2d-backward sources (joined in order) with its Params (the tests' per-tap reference shares them). */
+export function conv2dBackwardKernel(label: string, ...wgsl: string[]) {
   return kernel(label, uniforms('Params', {
     ...CONV2D_GEOMETRY_PARAMS,
     /** 1: add the addend */
     add: 'u32',
     /** 1: zero where mask <= 0 */
     mask: 'u32',
-  }), wgsl);
+  }), ...wgsl);
 }
 
-const CONV2D_BACKWARD = conv2dBackwardKernel('conv2d-backward', source);
+/** The kernel sized for one group of input channels per thread, and for up to MAX_CHANNEL_GROUPS (the shader's GMAX). */
+const CONV2D_BACKWARD_ONE_GROUP = conv2dBackwardKernel('conv2d-backward', 'const GMAX: u32 = 1u;', source);
+const CONV2D_BACKWARD_GROUPS = conv2dBackwardKernel('conv2d-backward-groups', `const GMAX: u32 = ${MAX_CHANNEL_GROUPS}u;`, source);
 
 /**
  * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
@@ -96,40 +85,36 @@ export interface Conv2dBackwardBuffers {
 }
 
 /**
- * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per `form.channelGroups` x 4
- * input channels x `form.rows` rows x 8 input columns of one stride class (see the shader),
- * workgroups split by image and class. `form` (default conv2dBackwardForm) changes the speed
- * only: every form gives the same bits.
+ * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per `channelGroups` x 4 input
+ * channels x 8 input columns of one stride class (see the shader), workgroups split by image and
+ * class. ceil(K / S) <= 9. `channelGroups` (1 to 8; default conv2dBackwardChannelGroups) changes
+ * the speed only: every count gives the same bits.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
   label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`,
-  form: Conv2dBackwardForm = conv2dBackwardForm(ctx, s)): Dispatch {
-  const { channelGroups, rows } = form;
-  const taps = Math.ceil(s.kernel / s.stride);
-  if (![channelGroups, rows].every((v) => Number.isInteger(v) && v >= 1) || channelGroups * rows > MAX_ACCUMULATOR_BLOCKS) {
-    throw new Error(`${label}: channelGroups and rows must be positive integers with channelGroups x rows <= ${MAX_ACCUMULATOR_BLOCKS}, got ${channelGroups} and ${rows}`);
-  }
-  // The shader's registers: COLS + taps - 1 <= RMAX gradients per row, rows + taps - 1 <= DROWS rows.
-  if (taps > ROW_MAX - COLUMN_BLOCK + 1 || rows + taps - 1 > GRADIENT_ROWS_MAX) {
-    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has ${taps} taps per stride class and row; `
-      + `at most ${GRADIENT_ROWS_MAX + 1 - rows} fit ${rows} row${rows > 1 ? 's' : ''} per thread`);
+  channelGroups = conv2dBackwardChannelGroups(ctx, s)): Dispatch {
+  if (!Number.isInteger(channelGroups) || channelGroups < 1 || channelGroups > MAX_CHANNEL_GROUPS) {
+    throw new Error(`${label}: channelGroups must be an integer from 1 to ${MAX_CHANNEL_GROUPS}, got ${channelGroups}`);
   }
   const [oh, ow] = conv2dOutputSize(s);
-  // Blocks of the largest stride class (see the shader): ceil(ceil(H/S) / rows) row blocks x
-  // ceil(ceil(W/S) / 8) column blocks.
-  const rowBlocks = Math.ceil(Math.ceil(s.inHeight / s.stride) / rows);
+  // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
+  const classRows = Math.ceil(s.inHeight / s.stride);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
   const groups: [number, number, number] = [
-    Math.ceil((rowBlocks * colBlocks) / WORKGROUP_SIZE), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
+    Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
     s.batch * s.stride * s.stride,
   ];
+  // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX values.
+  if (Math.ceil(s.kernel / s.stride) > ROW_MAX - COLUMN_BLOCK + 1) {
+    throw new Error(`${label}: kernel ${s.kernel} at stride ${s.stride} has more than ${ROW_MAX - COLUMN_BLOCK + 1} column taps per stride class`);
+  }
   const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (groups.some((g) => g > limit)) {
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
   }
-  // One pipeline per (K, S, form); P and the switches are uniforms (see the shader).
-  return ctx.dispatch(label, CONV2D_BACKWARD, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE, CGROUPS: channelGroups, ROWS: rows },
+  // One pipeline per (K, S, channel groups); P and the switches are uniforms (see the shader).
+  return ctx.dispatch(label, channelGroups > 1 ? CONV2D_BACKWARD_GROUPS : CONV2D_BACKWARD_ONE_GROUP, {
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE, CGROUPS: channelGroups },
     params: {
       inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
       outHeight: oh, outWidth: ow, padding: s.padding, add: b.addend ? 1 : 0, mask: b.mask ? 1 : 0,
