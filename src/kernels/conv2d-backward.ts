@@ -21,9 +21,10 @@ export const MAX_CHANNEL_GROUPS = 8;
  * Groups of 4 input channels per thread for `s` on `ctx`'s adapter (the shader's CGROUPS; every
  * count gives the same bits). On the CPU adapters a thread's row of output gradients is loaded
  * lane by lane, so sharing it among 8 groups (32 channels) cuts the loads per multiply-add:
- * ResNet18's stride-2 gradients ran 1.6-2.4x faster on lavapipe and 1.6-2.6x on SwiftShader
- * than with one group (bench/results/2026-12-05-conv-backward-*.md). On GPUs one group per thread
- * keeps the grid large; not yet measured there.
+ * ResNet18's stride-2 gradients ran 1.5-2.0x faster on lavapipe and 1.2-3.2x on SwiftShader than
+ * with one group, 1.3-2.6x and 1.5-3.2x than before groups (bench/results/
+ * 2026-12-05-conv-backward-*.md). On GPUs one group per thread keeps the grid large; not yet
+ * measured there.
  */
 export function conv2dBackwardChannelGroups(ctx: GpuContext, s: Conv2dShape): number {
   const cpu = ctx.adapter.name === 'lavapipe' || ctx.adapter.name === 'swiftshader';
