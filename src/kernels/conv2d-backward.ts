@@ -8,6 +8,7 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './conv2d';
+import { isCpuAdapter } from './conv2d-variants';
 
 const WORKGROUP_SIZE = 64;
 /** Input columns per thread (the shader's COLS). */
@@ -27,8 +28,7 @@ export const MAX_CHANNEL_GROUPS = 8;
  * measured there.
  */
 export function conv2dBackwardChannelGroups(ctx: GpuContext, s: Conv2dShape): number {
-  const cpu = ctx.adapter.name === 'lavapipe' || ctx.adapter.name === 'swiftshader';
-  return cpu ? Math.min(MAX_CHANNEL_GROUPS, Math.ceil(s.inChannels / 4)) : 1;
+  return isCpuAdapter(ctx.adapter) ? Math.min(MAX_CHANNEL_GROUPS, Math.ceil(s.inChannels / 4)) : 1;
 }
 
 /** The kernel `label` of conv2d-backward sources (joined in order) with its Params (the tests' per-tap reference shares them). */

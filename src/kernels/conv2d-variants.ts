@@ -95,7 +95,7 @@ export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogr
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
   const winograd = winogradWithin(WINOGRAD_FILTER_BUDGET_BYTES, network);
-  if (adapter.name === 'lavapipe' || adapter.name === 'swiftshader') return winograd ?? 'rows';
+  if (isCpuAdapter(adapter)) return winograd ?? 'rows';
   if (adapterHidden(adapter)) return winograd ?? 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
   return 'gemm';
@@ -125,6 +125,14 @@ function winogradWithin(budget: number, network?: { winogradWeights: number }): 
 export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
   const forward = conv2dVariantFor(adapter, network);
   return forward === 'winograd-mixed' ? 'winograd4' : forward;
+}
+
+/**
+ * lavapipe or SwiftShader: the CPU adapters, where a storage load is done lane by lane and costs
+ * several multiply-adds (bench/load-cost.mjs), so their kernels are blocked for loads.
+ */
+export function isCpuAdapter(adapter: AdapterDescription): boolean {
+  return adapter.name === 'lavapipe' || adapter.name === 'swiftshader';
 }
 
 /** Compatibility mode over ANGLE (Chromium) reports no adapter at all: what runs below is unknown. */

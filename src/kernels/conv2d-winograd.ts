@@ -36,7 +36,7 @@ import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize, storeLoop } from './conv2d';
-import { type WinogradTile, adapterHidden, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
+import { type WinogradTile, adapterHidden, isCpuAdapter, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
 
 export { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles };
 
@@ -93,7 +93,7 @@ export type WinogradProductKernel = 'tiled' | 'plain';
  * 1,246 ms per ResNet18 forward with the tiled product, 6.8x 'direct'); 'tiled' on a GPU.
  */
 export function winogradProductKernel(adapter: AdapterDescription): WinogradProductKernel {
-  return adapter.name === 'swiftshader' || adapter.name === 'lavapipe' || adapter.isFallbackAdapter || adapterHidden(adapter) ? 'plain' : 'tiled';
+  return isCpuAdapter(adapter) || adapter.isFallbackAdapter || adapterHidden(adapter) ? 'plain' : 'tiled';
 }
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */

@@ -20,7 +20,9 @@ import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type ReluOptions, reluMode } from './relu';
-import { type Conv2dPrecision, type Conv2dVariant, type ConvGeometry, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun } from './conv2d-variants';
+import {
+  type Conv2dPrecision, type Conv2dVariant, type ConvGeometry, CONV2D_VARIANTS, conv2dVariantFor, conv2dVariantRun, isCpuAdapter,
+} from './conv2d-variants';
 
 /** A convolution's geometry (conv2d-variants.ts ConvGeometry, which kernel tables are keyed by). */
 export type Conv2dShape = ConvGeometry;
@@ -73,8 +75,7 @@ export interface DirectForm {
  *   compatibility mode keeps the form that compiles fast.
  */
 export function directForm(ctx: GpuContext): DirectForm {
-  const cpu = ctx.adapter.name === 'swiftshader' || ctx.adapter.name === 'lavapipe';
-  return cpu ? { tapLoop: 'one', channelsPerThread: 16 } : { tapLoop: 'nested', channelsPerThread: 8 };
+  return isCpuAdapter(ctx.adapter) ? { tapLoop: 'one', channelsPerThread: 16 } : { tapLoop: 'nested', channelsPerThread: 8 };
 }
 
 /**
