@@ -105,18 +105,34 @@ function randomConvBuffers(ctx: GpuContext, s: Conv2dShape, rng: () => number, l
 }
 
 // 'direct' runs in each of conv2d.wgsl's forms (directForm: nested loops or one loop over the taps,
-// 8 or 16 output channels per thread), whichever the test adapter would pick.
-type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16 };
-const DIRECT_FORMS = (['nested', 'one'] as const).flatMap((tapLoop) => ([8, 16] as const).map((channelsPerThread) => ({ tapLoop, channelsPerThread })));
+// 8 or 16 output channels per thread), whichever the test adapter would pick, and in the CPU form
+// with the weights shared across subgroups (conv2d-subgroup.wgsl), on a device with 'subgroups'
+// (both CPU adapters here; elsewhere the test checks that it is refused).
+type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16; subgroupWeights?: boolean };
+const DIRECT_FORMS = [
+  ...(['nested', 'one'] as const).flatMap((tapLoop) => ([8, 16] as const).map((channelsPerThread) => ({ tapLoop, channelsPerThread, subgroupWeights: false }))),
+  { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true },
+];
 const forms: Form[] = SINGLE_DISPATCH_VARIANTS.flatMap((variant): Form[] =>
   variant === 'direct' ? DIRECT_FORMS.map((f) => ({ variant, ...f })) : [{ variant }]);
-const formName = (f: Form) => (f.tapLoop ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread)` : f.variant);
+const formName = (f: Form) => (f.tapLoop
+  ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''})`
+  : f.variant);
+
+/** Whether ctx can run `form`; where it cannot (subgroup-shared weights without 'subgroups'), checks that the dispatch is refused. */
+function runnable(ctx: GpuContext, form: Form): boolean {
+  if (!form.subgroupWeights || ctx.subgroupMaxSize !== null) return true;
+  const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
+  expect(() => conv2dDispatch(ctx, shape(1, 1, 3, 3, 1, 3, 1, 1), buffers, { relu: false, ...form })).toThrow(/'subgroups' feature/);
+  return false;
+}
 
 describe('conv2d kernel', () => {
   for (const [form, c] of forms.flatMap((f) => [...cases, ...rowsCases].map((c) => [f, c] as [Form, Case]))) {
-    const { variant, tapLoop, channelsPerThread } = form;
+    const { variant, tapLoop, channelsPerThread, subgroupWeights } = form;
     it(`${formName(form)}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
+      if (!runnable(ctx, form)) return;
       const seed = freshSeed();
       const rng = makeRng(seed);
       const s = c.shape;
@@ -135,7 +151,7 @@ describe('conv2d kernel', () => {
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant, tapLoop, channelsPerThread });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: c.maxWorkgroupsPerDimension, variant, tapLoop, channelsPerThread, subgroupWeights });
       if (c.maxWorkgroupsPerDimension) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(c.maxWorkgroupsPerDimension);
       ctx.run([d]);
       const y = await download(ctx, out, count);
@@ -195,14 +211,18 @@ describe('conv2d kernel', () => {
   it("gives the same bits from every form of 'direct' (tap loops, channels per thread: the same sums in the same order)", async () => {
     const ctx = await testContext();
     const rng = makeRng(freshSeed());
-    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0), shape(1, 4, 10, 9, 30, 3, 1, 1)]) {
+    // The last: 200 pixel blocks (three full workgroups of 64 and one of 8), 45 taps (a partial last
+    // chunk of every subgroup width), a partial second block of 16 channels.
+    for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0), shape(1, 4, 10, 9, 30, 3, 1, 1),
+      shape(1, 5, 40, 37, 20, 3, 1, 1)]) {
       const [oh, ow] = conv2dOutputSize(s);
       const count = s.batch * s.outChannels * oh * ow;
       const buffers = randomConvBuffers(ctx, s, rng, 'conv2d loop test');
       const results: Float32Array[] = [];
-      for (const { tapLoop, channelsPerThread } of DIRECT_FORMS) {
-        const output = poisoned(ctx, count, `conv2d loop test output (${tapLoop}, ${channelsPerThread})`);
-        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', tapLoop, channelsPerThread })]);
+      for (const form of DIRECT_FORMS) {
+        if (!runnable(ctx, { variant: 'direct', ...form })) continue;
+        const output = poisoned(ctx, count, `conv2d loop test output (${formName({ variant: 'direct', ...form })})`);
+        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', ...form })]);
         results.push(await download(ctx, output, count));
       }
       for (const r of results.slice(1)) expect(new Uint32Array(r.buffer)).toEqual(new Uint32Array(results[0].buffer));
@@ -219,7 +239,7 @@ describe('conv2d kernel', () => {
       const count = s.batch * s.outChannels * oh * ow;
       const buffers = randomConvBuffers(ctx, s, rng, 'conv2d store test');
       const forms: Form[] = [...DIRECT_FORMS.map((f) => ({ variant: 'direct' as const, ...f })), { variant: 'rows' }];
-      for (const form of forms) {
+      for (const form of forms.filter((f) => runnable(ctx, f))) {
         for (const mode of ['none', 'relu', 'both'] as const) {
           const results: Float32Array[][] = [];
           for (const loop of [true, false]) {

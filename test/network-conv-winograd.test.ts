@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WinogradVariant } from '../src/kernels/conv2d-variants';
 import { winogradProductKernel } from '../src/kernels/conv2d-winograd';
+import { subgroupWeightsFor } from '../src/kernels/conv2d';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { randomWeights } from '../src/weights/random';
@@ -40,7 +41,10 @@ describe.each(variants)('ResNet18 forward with the %s convolution forced', (vari
       const products = winogradProductKernel(ctx.adapter) === 'plain' ? 'conv2d-winograd-gemm-plain' : 'conv2d-winograd-gemm';
       const transforms = variant === 'winograd4' ? 'conv2d-winograd4' : 'conv2d-winograd';
       for (const kernel of [`${transforms}-input`, products, `${transforms}-output`]) expect(count(kernel), kernel).toBe(13);
-      expect(count('conv2d')).toBe(7);
+      // The 7 others (stem, stride-2, 1x1): 'direct', its weights shared across subgroups where the
+      // device can (subgroupWeightsFor: the CPU adapters with 'subgroups').
+      expect(count(subgroupWeightsFor(ctx) ? 'conv2d-subgroup' : 'conv2d')).toBe(7);
+      expect(count('conv2d') + count('conv2d-subgroup')).toBe(7);
       expect(count('conv2d-rows') + count('conv2d-gemm')).toBe(0);
       expect(count(`${transforms}-filter`)).toBe(0); // made once by NetworkWeights, not in the plan
       const { errors, worst } = tapErrors(await engine.forward(input, { taps: allTapNames() }), referenceForward(weights, input), allTapNames());

@@ -145,6 +145,8 @@ export class GpuContext {
     const requiredFeatures: GPUFeatureName[] = [];
     if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
     if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+    // Subgroups: the CPU adapters' direct convolution shares its weights by shuffles (conv2d.ts).
+    if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
     const device = await adapter.requestDevice({
       label: 'resnet-stream device',
       requiredFeatures,
@@ -171,6 +173,16 @@ export class GpuContext {
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
+  }
+
+  /**
+   * The most lanes a subgroup of this device has, where the device has the 'subgroups' feature
+   * (requested whenever the adapter offers it); null where it has not, or does not say.
+   */
+  get subgroupMaxSize(): number | null {
+    if (!this.device.features.has('subgroups')) return null;
+    const size = (this.device as { adapterInfo?: GPUAdapterInfo & { subgroupMaxSize?: number } }).adapterInfo?.subgroupMaxSize;
+    return typeof size === 'number' && size > 0 ? size : null;
   }
 
   get hasTimestamps(): boolean {

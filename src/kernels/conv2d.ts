@@ -12,6 +12,8 @@
 
 import direct from '../../shaders/conv2d.wgsl';
 import rows from '../../shaders/conv2d-rows.wgsl';
+import subgroupDirect from '../../shaders/conv2d-subgroup.wgsl';
+import directBlock from '../../shaders/parts/conv2d-direct-block.wgsl';
 import epilogue from '../../shaders/parts/conv2d-epilogue.wgsl';
 import io from '../../shaders/parts/conv2d-io.wgsl';
 import weightsF16 from '../../shaders/parts/conv2d-weights-f16.wgsl';
@@ -92,6 +94,17 @@ export function directForm(ctx: GpuContext): DirectForm {
  */
 export function storeLoop(ctx: GpuContext): boolean {
   return ctx.adapter.name !== 'swiftshader';
+}
+
+/**
+ * Whether 'direct' shares its weights across subgroups (shaders/conv2d-subgroup.wgsl): on the CPU
+ * adapters, where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' and
+ * its subgroups fit whole into a workgroup. Not yet measured on a GPU, whose lanes of a
+ * workgroup already read the same weights as one broadcast load: there conv2d.wgsl stays.
+ */
+export function subgroupWeightsFor(ctx: GpuContext): boolean {
+  const lanes = ctx.subgroupMaxSize;
+  return isCpuAdapter(ctx.adapter) && lanes !== null && WORKGROUP_SIZE % lanes === 0;
 }
 
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
@@ -188,14 +201,19 @@ const ROWS_PARAMS = uniforms('Params', {
   relu: 'u32',
 });
 
-const CONV2D = kernel('conv2d', DIRECT_PARAMS, io, weightsF32, direct, epilogue);
+const CONV2D = kernel('conv2d', DIRECT_PARAMS, io, weightsF32, directBlock, direct, epilogue);
 /**
  * conv2d.wgsl with its weights stored as f16, every product and sum still in f32:
  * y = act(scale[o] * sum x * f32(W16) + shift[o]) with W16 = W rounded to the nearest f16
  * (packConv2dWeightsF16). Only the weights piece differs, so the two cannot drift.
  */
-const CONV2D_F16 = kernel('conv2d-f16', DIRECT_PARAMS, io, weightsF16, direct, epilogue);
+const CONV2D_F16 = kernel('conv2d-f16', DIRECT_PARAMS, io, weightsF16, directBlock, direct, epilogue);
 const CONV2D_ROWS = kernel('conv2d-rows', ROWS_PARAMS, io, weightsF32, rows, epilogue);
+/**
+ * conv2d.wgsl's CPU form with the weights loaded once per subgroup and shuffled to its lanes
+ * (shaders/conv2d-subgroup.wgsl): the same sums, the same bits. Its grid is conv2d-rows.wgsl's.
+ */
+const CONV2D_SUBGROUP = kernel('conv2d-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupDirect, epilogue);
 
 /** IEEE binary16 bits of the f16 nearest to `value` (ties to even; overflow to infinity; subnormals kept). */
 export function toFloat16Bits(value: number): number {
@@ -283,6 +301,12 @@ export function conv2dDispatch(
     channelsPerThread?: 8 | 16;
     /** The epilogue's stores in a loop or written out ('direct', 'rows', f16), the same values. Default storeLoop(ctx). */
     storeLoop?: boolean;
+    /**
+     * 'direct' in its CPU form (one tap loop, 16 channels per thread) with the weights shared
+     * across each subgroup by shuffles (shaders/conv2d-subgroup.wgsl), the same bits. Needs the
+     * device's 'subgroups' feature. Default subgroupWeightsFor(ctx).
+     */
+    subgroupWeights?: boolean;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -325,6 +349,26 @@ export function conv2dDispatch(
   const tapLoop = opts.tapLoop ?? form.tapLoop;
   const wide = (opts.channelsPerThread ?? form.channelsPerThread) === WIDE_CHANNELS_PER_THREAD;
   const directGroups = wide ? Math.ceil(s.outChannels / WIDE_CHANNELS_PER_THREAD) : groups;
+  const shared = opts.subgroupWeights ?? (!f16 && wide && tapLoop === 'one' && subgroupWeightsFor(ctx));
+  if (shared) {
+    const lanes = ctx.subgroupMaxSize;
+    if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
+    if (f16 || !wide || tapLoop !== 'one') throw new Error(`${label}: subgroup-shared weights exist for f32 weights in one tap loop with 16 channels per thread only`);
+    if (lanes > WORKGROUP_SIZE) throw new Error(`${label}: subgroups of ${lanes} lanes exceed the workgroup of ${WORKGROUP_SIZE}`);
+    // One (image, channel group) per workgroup, as 'rows'; a workgroup of whole subgroups, no
+    // wider than the layer's pixel blocks rounded up to one.
+    const blocks = oh * colBlocks;
+    const wg = Math.min(WORKGROUP_SIZE, Math.ceil(blocks / lanes) * lanes);
+    const tiles = Math.ceil(blocks / wg);
+    const count = s.batch * directGroups * tiles;
+    if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
+    const workgroups = splitGrid(count, limit);
+    return ctx.dispatch(label, CONV2D_SUBGROUP, {
+      constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: wg, STORE_LOOP: stores },
+      params: { ...shape, groups: directGroups, tiles, workgroups: count, groupsX: workgroups[0], relu },
+      buffers, workgroups,
+    });
+  }
   const threads = s.batch * directGroups * oh * colBlocks;
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
