@@ -10,6 +10,7 @@ import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
   type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, plainTilesPerThread, winogradProductKernel, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
+import type { GpuContext } from '../src/gpu/context';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
@@ -71,13 +72,34 @@ const cases: Case[] = [
   { name: 'batch 1, 9x10, Cin 7, Cout 44 (11 groups of 4 channels: the plain products\' last set of 4 groups has 3)', shape: shape(1, 7, 9, 10, 44), relu: true, affine: true },
 ];
 
+/**
+ * Whether ctx runs the subgroup products (subgroups of one size, 4 or 8 and more lanes); where it
+ * cannot, checks that asking for them is refused.
+ */
+function subgroupTilesRunnable(ctx: GpuContext): boolean {
+  const sizes = ctx.subgroupSizes;
+  if (sizes && sizes.min === sizes.max && (sizes.max === 4 || sizes.max >= 8)) return true;
+  const s = shape(1, 1, 2, 2, 1);
+  const bytes = winogradScratchBytes(s, 2);
+  const b = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder,
+    scratch: poisoned(ctx, bytes.input / 4, 'refusal scratch'), products: poisoned(ctx, bytes.products / 4, 'refusal products') };
+  expect(() => conv2dWinogradDispatches(ctx, s, b, { relu: false, product: 'plain', subgroupTiles: true })).toThrow(/subgroup/);
+  return false;
+}
+
 describe('conv2d-winograd kernels', () => {
   const worst: Record<WinogradTile, number> = { 2: 0, 4: 0 };
-  const products: WinogradProductKernel[] = ['tiled', 'plain'];
+  // 'plain, subgroup': the register products with V shared across subgroups
+  // (conv2d-winograd-gemm-subgroup.wgsl), on a device with 'subgroups' of one size (both CPU
+  // adapters here; elsewhere the test checks that it is refused).
+  type Products = WinogradProductKernel | 'plain, subgroup';
+  const products: Products[] = ['tiled', 'plain', 'plain, subgroup'];
+  const productOptions = (p: Products) => (p === 'tiled' ? { product: p } : { product: 'plain' as const, subgroupTiles: p !== 'plain' });
   const tiles: WinogradTile[] = [2, 4];
   for (const [tile, product, c] of tiles.flatMap((t) => products.flatMap((p) => cases.map((c) => [t, p, c] as const)))) {
     it(`F(${tile}x${tile}, 3x3) matches the float64 reference (${product} products): ${c.name}`, async () => {
       const ctx = await testContext();
+      if (product === 'plain, subgroup' && !subgroupTilesRunnable(ctx)) return;
       const seed = freshSeed();
       const rng = makeRng(seed);
       const s = c.shape;
@@ -99,10 +121,10 @@ describe('conv2d-winograd kernels', () => {
         output: out,
         scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd test input scratch'),
         products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
-      }, { ...relu.opts, product, tile });
+      }, { ...relu.opts, ...productOptions(product), tile });
       expect(dispatches).toHaveLength(3);
       expect(dispatches[0].pipeline.label).toMatch(tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
-      expect(dispatches[1].pipeline.label).toMatch(product === 'plain' ? /^conv2d-winograd-gemm-plain / : /^conv2d-winograd-gemm /);
+      expect(dispatches[1].pipeline.label).toMatch({ tiled: /^conv2d-winograd-gemm /, plain: /^conv2d-winograd-gemm-plain /, 'plain, subgroup': /^conv2d-winograd-gemm-subgroup / }[product]);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
@@ -113,6 +135,37 @@ describe('conv2d-winograd kernels', () => {
       expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE[tile]);
     });
   }
+
+  it('gives the same bits from the register products with V shared across subgroups as without (the same sums in the same order)', async () => {
+    const ctx = await testContext();
+    if (!subgroupTilesRunnable(ctx)) return;
+    const rng = makeRng(freshSeed());
+    // Sets of 16 channels from 1 to 13 (a partial last set, idle lanes in a workgroup), tile counts
+    // that leave threads fewer than 8 or 4 tiles, and 70 sets (two runs of 64 lanes: 300 -> 1100 channels).
+    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200), shape(1, 9, 5, 6, 1100)]) {
+      for (const tile of tiles) {
+        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+        const bytes = winogradScratchBytes(s, tile);
+        const buffers = {
+          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd subgroup test input'),
+          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd subgroup test filter'),
+          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd subgroup test scale'),
+          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd subgroup test shift'),
+          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd subgroup test input scratch'),
+        };
+        const results: Float32Array[] = [];
+        for (const subgroupTiles of [false, true]) {
+          const name = subgroupTiles ? 'subgroup' : 'plain';
+          const output = poisoned(ctx, count, `conv2d-winograd subgroup test output (${name})`);
+          const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd subgroup test products (${name})`);
+          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: false, product: 'plain', tile, subgroupTiles }));
+          results.push(await download(ctx, output, count));
+        }
+        expect(results[0].some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);
+        expect(new Uint32Array(results[1].buffer), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toEqual(new Uint32Array(results[0].buffer));
+      }
+    }
+  });
 
   it('gives the same bits from the register products with their stores in a loop and written out (STORE_LOOP)', async () => {
     const ctx = await testContext();
@@ -135,7 +188,7 @@ describe('conv2d-winograd kernels', () => {
         for (const loop of [true, false]) {
           const output = poisoned(ctx, count, `conv2d-winograd store test output (${loop ? 'loop' : 'written out'})`);
           const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd store test products (${loop ? 'loop' : 'written out'})`);
-          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: true, product: 'plain', tile, storeLoop: loop }));
+          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: true, product: 'plain', tile, storeLoop: loop, subgroupTiles: false }));
           results.push(await download(ctx, output, count));
         }
         expect(results[0].some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);

@@ -121,7 +121,7 @@ const formName = (f: Form) => (f.tapLoop
 
 /** Whether ctx can run `form`; where it cannot (subgroup-shared weights without 'subgroups'), checks that the dispatch is refused. */
 function runnable(ctx: GpuContext, form: Form): boolean {
-  if (!form.subgroupWeights || ctx.subgroupMaxSize !== null) return true;
+  if (!form.subgroupWeights || ctx.subgroupSizes !== null) return true;
   const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
   expect(() => conv2dDispatch(ctx, shape(1, 1, 3, 3, 1, 3, 1, 1), buffers, { relu: false, ...form })).toThrow(/'subgroups' feature/);
   return false;

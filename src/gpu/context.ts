@@ -176,13 +176,16 @@ export class GpuContext {
   }
 
   /**
-   * The most lanes a subgroup of this device has, where the device has the 'subgroups' feature
-   * (requested whenever the adapter offers it); null where it has not, or does not say.
+   * The fewest and most lanes a subgroup of this device has, where the device has the 'subgroups'
+   * feature (requested whenever the adapter offers it); null where it has not, or does not say.
+   * The CPU adapters have one size: lavapipe 8 (256-bit vectors), SwiftShader 4.
    */
-  get subgroupMaxSize(): number | null {
+  get subgroupSizes(): { min: number; max: number } | null {
     if (!this.device.features.has('subgroups')) return null;
-    const size = (this.device as { adapterInfo?: GPUAdapterInfo & { subgroupMaxSize?: number } }).adapterInfo?.subgroupMaxSize;
-    return typeof size === 'number' && size > 0 ? size : null;
+    const info = (this.device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    const min = info?.subgroupMinSize;
+    const max = info?.subgroupMaxSize;
+    return typeof min === 'number' && typeof max === 'number' && min > 0 && max >= min ? { min, max } : null;
   }
 
   get hasTimestamps(): boolean {

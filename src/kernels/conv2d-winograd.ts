@@ -21,6 +21,7 @@
 
 import filterSource from '../../shaders/conv2d-winograd-filter.wgsl';
 import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
+import gemmSubgroupSource from '../../shaders/conv2d-winograd-gemm-subgroup.wgsl';
 import gemmSource from '../../shaders/conv2d-winograd-gemm.wgsl';
 import inputSource from '../../shaders/conv2d-winograd-input.wgsl';
 import outputSource from '../../shaders/conv2d-winograd-output.wgsl';
@@ -60,6 +61,8 @@ const TRANSFORMS = {
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
 const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
 const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource);
+/** The plain products with the tiles' V shared across each subgroup (the same sums, the same bits). */
+const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource);
 
 const WG = 64;
 /**
@@ -94,6 +97,24 @@ export type WinogradProductKernel = 'tiled' | 'plain';
  */
 export function winogradProductKernel(adapter: AdapterDescription): WinogradProductKernel {
   return isCpuAdapter(adapter) || adapter.isFallbackAdapter || adapterHidden(adapter) ? 'plain' : 'tiled';
+}
+
+/** Output channels per thread of the register products: a set of four vec4 groups. */
+const PLAIN_SET_CHANNELS = 16;
+
+/**
+ * Whether the register products of convolution s share their tiles' V across each subgroup
+ * (conv2d-winograd-gemm-subgroup.wgsl; the same sums, the same bits): on the CPU adapters, where the
+ * plain kernel's loads of V run lane by lane, when the device has 'subgroups' of one size, 4 or 8
+ * and more lanes that divide the workgroup, and s has at least that many sets of 16 output
+ * channels to give the lanes of a workgroup (ResNet18: 128 output channels and more on lavapipe,
+ * all of them on SwiftShader). Not yet measured on a GPU, which takes the tiled products.
+ */
+export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
+  const sizes = ctx.subgroupSizes;
+  if (!isCpuAdapter(ctx.adapter) || !sizes || sizes.min !== sizes.max) return false;
+  const lanes = sizes.max;
+  return (lanes === 4 || lanes >= 8) && WG % lanes === 0 && Math.ceil(s.outChannels / PLAIN_SET_CHANNELS) >= lanes;
 }
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */
@@ -178,6 +199,11 @@ export function conv2dWinogradDispatches(
     tile?: WinogradTile;
     /** The register products' stores in a loop or written out, the same values. Default storeLoop(ctx). */
     storeLoop?: boolean;
+    /**
+     * The register products with V shared across each subgroup, the same bits (needs 'subgroups'
+     * of one size). Default winogradSubgroupTiles(ctx, s).
+     */
+    subgroupTiles?: boolean;
   },
   label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
@@ -193,20 +219,40 @@ export function conv2dWinogradDispatches(
   const { mode, yRelu } = reluMode(ctx, opts, label);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const tilesPerThread = plainTilesPerThread(tiles);
-  const gemmGrid: [number, number, number] = plain
-    ? grid1d(products * Math.ceil(vec4Groups / 4) * Math.ceil(tiles / tilesPerThread), WG)
-    : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
+  const sets = Math.ceil(vec4Groups / 4);
+  const blocks = Math.ceil(tiles / tilesPerThread);
+  const shared = plain && (opts.subgroupTiles ?? winogradSubgroupTiles(ctx, s));
+  // The subgroup products: one workgroup per (product, tile block, run of sets), a whole number of
+  // subgroups no wider than the sets.
+  let sharedWG = 0;
+  let tileLoads = 1;
+  if (shared) {
+    const sizes = ctx.subgroupSizes;
+    if (!sizes) throw new Error(`${label}: subgroup-shared tiles need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
+    const lanes = sizes.max;
+    if (sizes.min !== lanes || !(lanes === 4 || lanes >= 8) || WG % lanes !== 0) {
+      throw new Error(`${label}: subgroup-shared tiles need subgroups of one size, 4 or 8 to ${WG} lanes; the device has ${sizes.min} to ${lanes}`);
+    }
+    sharedWG = Math.min(WG, Math.ceil(sets / lanes) * lanes);
+    tileLoads = lanes === 4 && tilesPerThread === 8 ? 2 : 1;
+  }
+  const gemmGrid: [number, number, number] = shared
+    ? grid1d(products * blocks * Math.ceil(sets / sharedWG) * sharedWG, sharedWG)
+    : plain
+      ? grid1d(products * sets * blocks, WG)
+      : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
+  const plainConstants = { PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0 };
   return [
     ctx.dispatch(`${label} input transform`, TRANSFORMS[tile].input, {
       constants: { WG },
       params: { inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, tilesH, tilesW, tiles },
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
-    ctx.dispatch(`${label} products`, plain ? GEMM_PLAIN : GEMM, {
-      constants: plain
-        ? { WG, PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0 }
-        : { WG: 256 },
+    ctx.dispatch(`${label} products`, shared ? GEMM_SUBGROUP : plain ? GEMM_PLAIN : GEMM, {
+      constants: shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads }
+        : plain ? { WG, ...plainConstants }
+          : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),

@@ -103,7 +103,7 @@ export function storeLoop(ctx: GpuContext): boolean {
  * workgroup already read the same weights as one broadcast load: there conv2d.wgsl stays.
  */
 export function subgroupWeightsFor(ctx: GpuContext): boolean {
-  const lanes = ctx.subgroupMaxSize;
+  const lanes = ctx.subgroupSizes?.max ?? null;
   return isCpuAdapter(ctx.adapter) && lanes !== null && WORKGROUP_SIZE % lanes === 0;
 }
 
@@ -351,7 +351,7 @@ export function conv2dDispatch(
   const directGroups = wide ? Math.ceil(s.outChannels / WIDE_CHANNELS_PER_THREAD) : groups;
   const shared = opts.subgroupWeights ?? (!f16 && wide && tapLoop === 'one' && subgroupWeightsFor(ctx));
   if (shared) {
-    const lanes = ctx.subgroupMaxSize;
+    const lanes = ctx.subgroupSizes?.max ?? null;
     if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
     if (f16 || !wide || tapLoop !== 'one') throw new Error(`${label}: subgroup-shared weights exist for f32 weights in one tap loop with 16 channels per thread only`);
     if (lanes > WORKGROUP_SIZE) throw new Error(`${label}: subgroups of ${lanes} lanes exceed the workgroup of ${WORKGROUP_SIZE}`);

@@ -1,0 +1,117 @@
+// The CPU adapters' subgroup kernels against the forms they replace, at ResNet18's shapes, one
+// adapter per process: 'direct' with its weights shared by shuffles (shaders/conv2d-subgroup.wgsl)
+// against conv2d.wgsl's CPU form, at the stem, stride-2 and 1x1 convolutions; and the Winograd
+// register products with V shared across each subgroup (conv2d-winograd-gemm-subgroup.wgsl) against
+// conv2d-winograd-gemm-plain.wgsl, at the 3x3 stride-1 convolutions in both tile sizes (the
+// products dispatch alone, on one input transform's V). Each shape's two dispatches interleaved,
+// the order alternating round by round; medians; the two outputs compared bit for bit.
+// Bundled and run by bench/subgroup-kernels.mjs (options there). Prints one JSON line.
+import { loadavg } from 'node:os';
+import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
+import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights, subgroupWeightsFor } from '../src/kernels/conv2d';
+import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogradSubgroupTiles, type WinogradTile } from '../src/kernels/conv2d-winograd';
+import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
+import type { Dispatch } from '../src/gpu/context';
+
+const get = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+};
+const adapter = get('adapter', 'lavapipe') as AdapterChoice;
+const batch = Number(get('batch', '1'));
+const rounds = Number(get('rounds', '9'));
+const warmups = Number(get('warmups', '2'));
+
+/** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */
+function values(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+// ResNet18's convolutions at 224, once per distinct shape.
+const plan = spatialPlan(224, 224);
+const specs = [
+  { spec: RESNET18.stem, input: [224, 224] },
+  // A block's first convolution and its downsample read the block's input, the others its output.
+  ...RESNET18.blocks.flatMap((b, i) => blockConvs(b).map((spec) => ({
+    spec, input: spec === b.branch[0] || spec === b.downsample ? (i === 0 ? plan.pooled : plan.blocks[i - 1]) : plan.blocks[i],
+  }))),
+].map(({ spec, input: [h, w] }) => ({
+  name: `${spec.conv} ${spec.kernel}x${spec.kernel} s${spec.stride} (${spec.inChannels} -> ${spec.outChannels}, ${h})`,
+  shape: { batch, inChannels: spec.inChannels, inHeight: h, inWidth: w, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding } as Conv2dShape,
+}));
+const distinct = <T extends { shape: Conv2dShape }>(list: T[]) => [...new Map(list.map((c) => [JSON.stringify(c.shape), c])).values()];
+const directShapes = distinct(specs.filter((c) => c.shape.stride !== 1 || c.shape.kernel !== 3));
+const winogradShapes = distinct(specs.filter((c) => c.shape.stride === 1 && c.shape.kernel === 3));
+
+const ctx = await createNodeContext(adapter);
+const loadBefore = loadavg()[0];
+const storage = (label: string, bytes: number) => ctx.device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+
+/** Times a pair of dispatches (plain, subgroup) interleaved; reads both outputs back and compares them. */
+async function pair(name: string, kernel: string, chosen: boolean, dispatches: [Dispatch, Dispatch], outputs: [GPUBuffer, GPUBuffer], bytes: number) {
+  const samples: [number[], number[]] = [[], []];
+  for (let round = 0; round < warmups + rounds; round++) {
+    for (const i of round % 2 ? [1, 0] : [0, 1]) {
+      const start = performance.now();
+      ctx.run([dispatches[i]]);
+      await ctx.finish();
+      if (round >= warmups) samples[i].push(performance.now() - start);
+    }
+  }
+  const [a, b] = await ctx.readback(outputs.map((buffer) => ({ buffer, byteLength: bytes })));
+  const plainMs = median(samples[0]);
+  const subgroupMs = median(samples[1]);
+  process.stderr.write(`[subgroup-kernels] ${kernel} ${name}: plain ${plainMs.toFixed(2)} ms, subgroup ${subgroupMs.toFixed(2)} ms\n`);
+  return { name, kernel, chosen, plainMs, subgroupMs, samples, identical: a.every((v, i) => Object.is(v, b[i])) };
+}
+
+const results = [];
+for (const { name, shape: s } of directShapes) {
+  const [oh, ow] = conv2dOutputSize(s);
+  const count = s.batch * s.outChannels * oh * ow;
+  const inputs = {
+    input: ctx.createStorageBuffer(`subgroup bench input (${name})`, values(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
+    weights: ctx.createStorageBuffer(`subgroup bench weights (${name})`, packConv2dWeights(values(s.outChannels * s.inChannels * s.kernel * s.kernel, 2), s)),
+    scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, values(s.outChannels, 3)),
+    shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, values(s.outChannels, 4)),
+  };
+  const outputs: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench output (${name}, plain)`, count * 4), storage(`subgroup bench output (${name}, subgroup)`, count * 4)];
+  const form = { relu: true, variant: 'direct' as const, tapLoop: 'one' as const, channelsPerThread: 16 as const };
+  const dispatches: [Dispatch, Dispatch] = [
+    conv2dDispatch(ctx, s, { ...inputs, output: outputs[0] }, { ...form, subgroupWeights: false }, `subgroup bench ${name} (plain)`),
+    conv2dDispatch(ctx, s, { ...inputs, output: outputs[1] }, { ...form, subgroupWeights: true }, `subgroup bench ${name} (subgroup)`),
+  ];
+  results.push(await pair(name, 'direct', subgroupWeightsFor(ctx), dispatches, outputs, count * 4));
+  [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
+}
+for (const tile of [2, 4] as WinogradTile[]) {
+  for (const { name, shape: s } of winogradShapes) {
+    const bytes = winogradScratchBytes(s, tile);
+    const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+    const inputs = {
+      input: ctx.createStorageBuffer(`subgroup bench input (${name})`, values(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
+      weights: ctx.createStorageBuffer(`subgroup bench filter (${name})`, winogradFilter(values(s.outChannels * s.inChannels * 9, 2), s, tile)),
+      scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, values(s.outChannels, 3)),
+      shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, values(s.outChannels, 4)),
+      scratch: storage(`subgroup bench V (${name})`, bytes.input),
+    };
+    const output = storage(`subgroup bench output (${name})`, count * 4);
+    const products: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench M (${name}, plain)`, bytes.products), storage(`subgroup bench M (${name}, subgroup)`, bytes.products)];
+    const [transform, plainProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[0] }, { relu: false, product: 'plain', tile, subgroupTiles: false });
+    const [, subgroupProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[1] }, { relu: false, product: 'plain', tile, subgroupTiles: true });
+    ctx.run([transform]);
+    await ctx.finish();
+    results.push(await pair(name, `winograd F(${tile}x${tile}) products`, winogradSubgroupTiles(ctx, s), [plainProducts, subgroupProducts], products, bytes.products));
+    [...Object.values(inputs), output, ...products].forEach((b) => b.destroy());
+  }
+}
+const sizes = ctx.subgroupSizes;
+console.log(JSON.stringify({ adapterLine: adapterLine(ctx), subgroupSizes: sizes, batch, rounds, warmups, loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));
+ctx.destroy();

@@ -1,0 +1,222 @@
+// conv2d-winograd-gemm-subgroup.wgsl: the products of the Winograd convolutions as
+// conv2d-winograd-gemm-plain.wgsl computes them (16 output channels x 8 tiles per thread in
+// registers, the same sums in the same order: the same bits), with the lanes of a subgroup sharing
+// their tiles and loading V once for all of them.
+//
+// Why: on lavapipe (Mesa 25) a storage load whose index is not a compile-time constant runs as a
+// loop over the SIMD lanes, a bounds check and a branch per lane; the plain kernel's 8 loads of V
+// per input channel cost more than its 4 vec4 loads of U (a probe with V not loaded ran ResNet18's
+// products 1.4-1.6x faster, with U not loaded 1.1-1.2x). Here the lanes of a workgroup take the
+// same product xi and tile block and different sets of 16 output channels: per input channel each
+// lane loads its own U as before, but V of only one tile (two on subgroups of 4 lanes), and takes
+// the block's 8 tiles from the lanes that loaded them by subgroupBroadcast (a vector element
+// broadcast on lavapipe).
+//
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Bindings (group 0), layouts, SUM_BLOCK, TILES_PER_THREAD, STORE_LOOP: as conv2d-winograd-gemm-plain.wgsl.
+// Override constants: also TILE_LOADS (1, or 2 on subgroups of 4 lanes; src/kernels/conv2d-winograd.ts
+// sets it from the device's subgroup size, which must not vary: subgroupMinSize = subgroupMaxSize).
+// Dispatch: PRODUCTS * B * R workgroups (B = ceil(T / TILES_PER_THREAD) tile blocks, R = ceil(S4 / WG)
+// runs of WG of the S4 = ceil(G4 / 4) channel sets), workgroup w = (xi * B + b) * R + run;
+// thread lid owns set run * WG + lid and tiles b, b+B, ..., b+7B. WG is a multiple of the subgroup size.
+// Invariants:
+//   - the tile block b, and so every tile a lane loads for its subgroup, is the same across the
+//     workgroup: a broadcast never hands a lane the tile of another block;
+//   - no thread leaves before the loop over the input channels (threads past the last set compute
+//     the last set again and store nothing; a workgroup past the end leaves whole), so every lane
+//     a broadcast reads is active and the loop's bounds are uniform;
+//   - every element of m is written by exactly one thread; tiles past T are not read or written.
+enable subgroups;
+
+override WG: u32 = 64u;
+override PRODUCTS: u32 = 16u;
+/** Input channels per partial sum (0: one sum over all of them). */
+override SUM_BLOCK: u32 = 0u;
+/** Tiles per thread: 8, or 4 (tiles t4 .. t7 absent). */
+override TILES_PER_THREAD: u32 = 8u;
+/** The stores in a loop over the tiles (true) or written out per tile (false: SwiftShader's form). */
+override STORE_LOOP: bool = true;
+/** Loads of V per lane and input channel: 1 (subgroups of 8 lanes or more), or 2 (subgroups of 4). */
+override TILE_LOADS: u32 = 1u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+
+/** Tile k of block b (k-th of b, b+B, b+2B, ...), or b itself where that is past T. */
+fn tileOf(b: u32, k: u32, blocks: u32, T: u32) -> u32 {
+  return select(b, b + k * blocks, b + k * blocks < T);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
+  let cin = params.inChannels;
+  let cout = params.outChannels;
+  let T = params.tiles;
+  let vec4Groups = (cout + 3u) / 4u;
+  let sets = (vec4Groups + 3u) / 4u;
+  let blocks = (T + TILES_PER_THREAD - 1u) / TILES_PER_THREAD;
+  // 1. The workgroup's product xi, tile block b and run of WG channel sets; past the end, the whole
+  //    workgroup leaves.
+  let setRuns = (sets + WG - 1u) / WG;
+  let w = wid.x + wid.y * groups.x;
+  if (w >= PRODUCTS * blocks * setRuns) { return; }
+  let run = w % setRuns;
+  let b = (w / setRuns) % blocks;
+  let xi = w / (setRuns * blocks);
+  // 2. The thread's set of 16 output channels (past the last: the last again, computed, not stored).
+  let channelSet = min(run * WG + lid, sets - 1u);
+  let live = run * WG + lid < sets;
+  let g0 = 4u * channelSet;
+  // Missing groups (a group count not a multiple of 4) read the last one again and are not stored.
+  let g1 = min(g0 + 1u, vec4Groups - 1u);
+  let g2 = min(g0 + 2u, vec4Groups - 1u);
+  let g3 = min(g0 + 3u, vec4Groups - 1u);
+  // Tiles past T read tile b instead (always present) and are not stored.
+  let t0 = b;
+  let t1 = tileOf(b, 1u, blocks, T);
+  let t2 = tileOf(b, 2u, blocks, T);
+  let t3 = tileOf(b, 3u, blocks, T);
+  let t4 = tileOf(b, 4u, blocks, T);
+  let t5 = tileOf(b, 5u, blocks, T);
+  let t6 = tileOf(b, 6u, blocks, T);
+  let t7 = tileOf(b, 7u, blocks, T);
+  // 3. The tiles this lane loads for the whole subgroup: tile k of the block is loaded by lane
+  //    k % S (S = subgroup size) as its load k / S.
+  let mine0 = tileOf(b, min(lane, TILES_PER_THREAD - 1u), blocks, T);
+  let mine1 = tileOf(b, min(lane + subgroupSize, TILES_PER_THREAD - 1u), blocks, T);
+  // P_j, Q_j, R_j, S_j: channels 4*g0 .. +3, 4*g0+4 .. +7, 4*g0+8 .. +11, 4*g0+12 .. +15 of tile
+  // t_j, summed over the input channels (in blocks of SUM_BLOCK: p_j .. s_j are one block's sums).
+  var P0 = vec4<f32>(0.0); var P1 = vec4<f32>(0.0); var P2 = vec4<f32>(0.0); var P3 = vec4<f32>(0.0);
+  var P4 = vec4<f32>(0.0); var P5 = vec4<f32>(0.0); var P6 = vec4<f32>(0.0); var P7 = vec4<f32>(0.0);
+  var Q0 = vec4<f32>(0.0); var Q1 = vec4<f32>(0.0); var Q2 = vec4<f32>(0.0); var Q3 = vec4<f32>(0.0);
+  var Q4 = vec4<f32>(0.0); var Q5 = vec4<f32>(0.0); var Q6 = vec4<f32>(0.0); var Q7 = vec4<f32>(0.0);
+  var R0 = vec4<f32>(0.0); var R1 = vec4<f32>(0.0); var R2 = vec4<f32>(0.0); var R3 = vec4<f32>(0.0);
+  var R4 = vec4<f32>(0.0); var R5 = vec4<f32>(0.0); var R6 = vec4<f32>(0.0); var R7 = vec4<f32>(0.0);
+  var S0 = vec4<f32>(0.0); var S1 = vec4<f32>(0.0); var S2 = vec4<f32>(0.0); var S3 = vec4<f32>(0.0);
+  var S4 = vec4<f32>(0.0); var S5 = vec4<f32>(0.0); var S6 = vec4<f32>(0.0); var S7 = vec4<f32>(0.0);
+  let u0 = (xi * vec4Groups + g0) * cin;
+  let u1 = (xi * vec4Groups + g1) * cin;
+  let u2 = (xi * vec4Groups + g2) * cin;
+  let u3 = (xi * vec4Groups + g3) * cin;
+  var vAt = xi * cin * T;
+  if (SUM_BLOCK == 0u) {
+    // One sum over all the input channels, straight into P .. S: F(2x2)'s loop exactly as it was
+    // before SUM_BLOCK existed, so that its code and speed do not depend on the option. The
+    // blocked loop below with one block gives the same bits (130 tap-hash cases), but with a
+    // second set of 32 accumulators it ran ResNet18's forward with 'winograd' forced 1.10x slower
+    // on lavapipe (bench/ab-trees.mjs --conv-variant winograd: median per-round ratio, faster in
+    // 9 of 30 rounds; CPU time 1.22x), so the loop is written twice.
+    for (var c = 0u; c < cin; c++) {
+      let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
+      let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u) { y1 = v[vAt + mine1]; }
+      let x0 = subgroupBroadcast(y0, 0u); let x1 = subgroupBroadcast(y0, 1u); let x2 = subgroupBroadcast(y0, 2u); let x3 = subgroupBroadcast(y0, 3u);
+      P0 += a0 * x0; Q0 += a1 * x0; R0 += a2 * x0; S0 += a3 * x0;
+      P1 += a0 * x1; Q1 += a1 * x1; R1 += a2 * x1; S1 += a3 * x1;
+      P2 += a0 * x2; Q2 += a1 * x2; R2 += a2 * x2; S2 += a3 * x2;
+      P3 += a0 * x3; Q3 += a1 * x3; R3 += a2 * x3; S3 += a3 * x3;
+      if (TILES_PER_THREAD == 8u) {
+        // Tiles 4 .. 7: from lanes 4 .. 7, or from lanes 0 .. 3's second load on subgroups of 4.
+        let x4 = select(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 0u), TILE_LOADS == 2u);
+        let x5 = select(subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 1u), TILE_LOADS == 2u);
+        let x6 = select(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 2u), TILE_LOADS == 2u);
+        let x7 = select(subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 3u), TILE_LOADS == 2u);
+        P4 += a0 * x4; Q4 += a1 * x4; R4 += a2 * x4; S4 += a3 * x4;
+        P5 += a0 * x5; Q5 += a1 * x5; R5 += a2 * x5; S5 += a3 * x5;
+        P6 += a0 * x6; Q6 += a1 * x6; R6 += a2 * x6; S6 += a3 * x6;
+        P7 += a0 * x7; Q7 += a1 * x7; R7 += a2 * x7; S7 += a3 * x7;
+      }
+      vAt += T;
+    }
+  } else {
+    // SUM_BLOCK channels at a time into p .. s, each block's sums then added into P .. S.
+    for (var c0 = 0u; c0 < cin; c0 += SUM_BLOCK) {
+      var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
+      var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
+      var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
+      var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
+      var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
+      var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
+      var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+      var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+      let end = min(cin, c0 + SUM_BLOCK);
+      for (var c = c0; c < end; c++) {
+        let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
+        let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u) { y1 = v[vAt + mine1]; }
+      let x0 = subgroupBroadcast(y0, 0u); let x1 = subgroupBroadcast(y0, 1u); let x2 = subgroupBroadcast(y0, 2u); let x3 = subgroupBroadcast(y0, 3u);
+        p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
+        p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
+        p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
+        p3 += a0 * x3; q3 += a1 * x3; r3 += a2 * x3; s3 += a3 * x3;
+        if (TILES_PER_THREAD == 8u) {
+          // Tiles 4 .. 7: from lanes 4 .. 7, or from lanes 0 .. 3's second load on subgroups of 4.
+          let x4 = select(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 0u), TILE_LOADS == 2u);
+          let x5 = select(subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 1u), TILE_LOADS == 2u);
+          let x6 = select(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 2u), TILE_LOADS == 2u);
+          let x7 = select(subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 3u), TILE_LOADS == 2u);
+          p4 += a0 * x4; q4 += a1 * x4; r4 += a2 * x4; s4 += a3 * x4;
+          p5 += a0 * x5; q5 += a1 * x5; r5 += a2 * x5; s5 += a3 * x5;
+          p6 += a0 * x6; q6 += a1 * x6; r6 += a2 * x6; s6 += a3 * x6;
+          p7 += a0 * x7; q7 += a1 * x7; r7 += a2 * x7; s7 += a3 * x7;
+        }
+        vAt += T;
+      }
+      P0 += p0; P1 += p1; P2 += p2; P3 += p3; P4 += p4; P5 += p5; P6 += p6; P7 += p7;
+      Q0 += q0; Q1 += q1; Q2 += q2; Q3 += q3; Q4 += q4; Q5 += q5; Q6 += q6; Q7 += q7;
+      R0 += r0; R1 += r1; R2 += r2; R3 += r3; R4 += r4; R5 += r5; R6 += r6; R7 += r7;
+      S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
+    }
+  }
+  // 5. The stores, by the threads whose set exists.
+  if (!live) { return; }
+  let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
+  if (STORE_LOOP) {
+    // The tiles that exist (b + k*B < T for k < tilesHere) in a loop whose bound is known only at
+    // run time, over the accumulators copied into arrays, so that a compiler emits the stores once
+    // rather than once per tile. lavapipe turns every store with a per-invocation index into a loop
+    // over its SIMD lanes; the 128 stores of the written-out form (8 tiles x 4 groups x 4
+    // channels) were most of this kernel's compile time. SwiftShader keeps the written-out form.
+    let tilesHere = min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks);
+    let tilesP = array<vec4<f32>, 8>(P0, P1, P2, P3, P4, P5, P6, P7);
+    let tilesQ = array<vec4<f32>, 8>(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7);
+    let tilesR = array<vec4<f32>, 8>(R0, R1, R2, R3, R4, R5, R6, R7);
+    let tilesS = array<vec4<f32>, 8>(S0, S1, S2, S3, S4, S5, S6, S7);
+    for (var k = 0u; k < tilesHere; k++) {
+      store4(tilesP[k], tilesQ[k], tilesR[k], tilesS[k], present, xi, g0, b + k * blocks, true);
+    }
+  } else {
+    // Tile t0 = b always exists.
+    store4(P0, Q0, R0, S0, present, xi, g0, t0, true);
+    store4(P1, Q1, R1, S1, present, xi, g0, t1, b + 1u * blocks < T);
+    store4(P2, Q2, R2, S2, present, xi, g0, t2, b + 2u * blocks < T);
+    store4(P3, Q3, R3, S3, present, xi, g0, t3, b + 3u * blocks < T);
+    if (TILES_PER_THREAD == 8u) {
+      store4(P4, Q4, R4, S4, present, xi, g0, t4, b + 4u * blocks < T);
+      store4(P5, Q5, R5, S5, present, xi, g0, t5, b + 5u * blocks < T);
+      store4(P6, Q6, R6, S6, present, xi, g0, t6, b + 6u * blocks < T);
+      store4(P7, Q7, R7, S7, present, xi, g0, t7, b + 7u * blocks < T);
+    }
+  }
+}
+
+/** Tile t's four channel groups (those of the first `present` that exist), unless the tile is past T (!ok). */
+fn store4(p: vec4<f32>, q: vec4<f32>, r: vec4<f32>, s: vec4<f32>, present: u32, xi: u32, g0: u32, t: u32, ok: bool) {
+  if (!ok) { return; }
+  store(p, xi, 4u * g0, t);
+  if (present > 1u) { store(q, xi, 4u * g0 + 4u, t); }
+  if (present > 2u) { store(r, xi, 4u * g0 + 8u, t); }
+  if (present > 3u) { store(s, xi, 4u * g0 + 12u, t); }
+}
+
+/** Write output channels o0 .. o0+3 (those that exist) of tile t of product xi. */
+fn store(acc: vec4<f32>, xi: u32, o0: u32, t: u32) {
+  for (var c = 0u; c < 4u; c++) {
+    let o = o0 + c;
+    if (o < params.outChannels) {
+      m[(xi * params.outChannels + o) * params.tiles + t] = acc[c];
+    }
+  }
+}
+
