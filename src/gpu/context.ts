@@ -145,7 +145,8 @@ export class GpuContext {
     const requiredFeatures: GPUFeatureName[] = [];
     if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
     if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
-    // Subgroups: the CPU adapters' direct convolution shares its weights by shuffles (conv2d.ts).
+    // Subgroups: on lavapipe the direct convolution and the Winograd products share their loads
+    // across a subgroup by shuffles (kernels/conv2d.ts, kernels/conv2d-winograd.ts).
     if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
     const device = await adapter.requestDevice({
       label: 'resnet-stream device',

@@ -104,15 +104,17 @@ const PLAIN_SET_CHANNELS = 16;
 
 /**
  * Whether the register products of convolution s share their tiles' V across each subgroup
- * (conv2d-winograd-gemm-subgroup.wgsl; the same sums, the same bits): on the CPU adapters, where the
- * plain kernel's loads of V run lane by lane, when the device has 'subgroups' of one size, 4 or 8
- * and more lanes that divide the workgroup, and s has at least that many sets of 16 output
- * channels to give the lanes of a workgroup (ResNet18: 128 output channels and more on lavapipe,
- * all of them on SwiftShader). Not yet measured on a GPU, which takes the tiled products.
+ * (conv2d-winograd-gemm-subgroup.wgsl; the same sums, the same bits): on lavapipe, where the plain
+ * kernel's loads of V run lane by lane, when the device has 'subgroups' of one size, 4 or 8 and
+ * more lanes that divide the workgroup, and s has at least that many sets of 16 output channels to
+ * give the lanes of a workgroup (ResNet18: 128 output channels and more). ResNet18's products at
+ * 224 ran 1.18-1.50x faster there with 128 channels and more, 0.59-0.78x with 64; on SwiftShader
+ * 0.76-1.23x, no better on the whole (bench/results/2026-12-05-subgroup-kernels.md), so it keeps
+ * the plain kernel. Not yet measured on a GPU, which takes the tiled products.
  */
 export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
   const sizes = ctx.subgroupSizes;
-  if (!isCpuAdapter(ctx.adapter) || !sizes || sizes.min !== sizes.max) return false;
+  if (ctx.adapter.name !== 'lavapipe' || !sizes || sizes.min !== sizes.max) return false;
   const lanes = sizes.max;
   return (lanes === 4 || lanes >= 8) && WG % lanes === 0 && Math.ceil(s.outChannels / PLAIN_SET_CHANNELS) >= lanes;
 }

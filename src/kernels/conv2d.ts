@@ -97,14 +97,16 @@ export function storeLoop(ctx: GpuContext): boolean {
 }
 
 /**
- * Whether 'direct' shares its weights across subgroups (shaders/conv2d-subgroup.wgsl): on the CPU
- * adapters, where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' and
- * its subgroups fit whole into a workgroup. Not yet measured on a GPU, whose lanes of a
- * workgroup already read the same weights as one broadcast load: there conv2d.wgsl stays.
+ * Whether 'direct' shares its weights across subgroups (shaders/conv2d-subgroup.wgsl): on lavapipe,
+ * where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' and its
+ * subgroups fit whole into a workgroup. ResNet18's stem, stride-2 and 1x1 convolutions at 224 ran
+ * 1.09-1.38x faster there; on SwiftShader, whose shuffles cost more than its loads, 0.53-0.88x
+ * (bench/results/2026-12-05-subgroup-kernels.md), so it keeps conv2d.wgsl. Not yet measured on a
+ * GPU, whose lanes of a workgroup already read the same weights as one broadcast load.
  */
 export function subgroupWeightsFor(ctx: GpuContext): boolean {
   const lanes = ctx.subgroupSizes?.max ?? null;
-  return isCpuAdapter(ctx.adapter) && lanes !== null && WORKGROUP_SIZE % lanes === 0;
+  return ctx.adapter.name === 'lavapipe' && lanes !== null && WORKGROUP_SIZE % lanes === 0;
 }
 
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
