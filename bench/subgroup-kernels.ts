@@ -3,7 +3,9 @@
 // against conv2d.wgsl's CPU form, at the stem, stride-2 and 1x1 convolutions; and the Winograd
 // register products with V shared across each subgroup (conv2d-winograd-gemm-subgroup.wgsl) against
 // conv2d-winograd-gemm-plain.wgsl, at the 3x3 stride-1 convolutions in both tile sizes (the
-// products dispatch alone, on one input transform's V). Each shape's two dispatches interleaved,
+// products dispatch alone, on one input transform's V); and the stride-2 convolutions' input
+// gradients (conv2d-backward-subgroup.wgsl against conv2d-backward.wgsl, each with the channel
+// groups the engine picks). Each shape's two dispatches interleaved,
 // the order alternating round by round; medians; the two outputs compared bit for bit.
 // Bundled and run by bench/subgroup-kernels.mjs (options there). Prints one JSON line.
 import { loadavg } from 'node:os';
@@ -11,6 +13,7 @@ import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/n
 import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights, subgroupWeightsFor } from '../src/kernels/conv2d';
 import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogradSubgroupTiles, type WinogradTile } from '../src/kernels/conv2d-winograd';
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
+import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import type { Dispatch } from '../src/gpu/context';
 
 const get = (name: string, fallback: string) => {
@@ -111,6 +114,22 @@ for (const tile of [2, 4] as WinogradTile[]) {
     results.push(await pair(name, `winograd F(${tile}x${tile}) products`, winogradSubgroupTiles(ctx, s), [plainProducts, subgroupProducts], products, bytes.products));
     [...Object.values(inputs), output, ...products].forEach((b) => b.destroy());
   }
+}
+for (const { name, shape: s } of directShapes) {
+  const [oh, ow] = conv2dOutputSize(s);
+  const count = s.batch * s.inChannels * s.inHeight * s.inWidth;
+  const inputs = {
+    gradOutput: ctx.createStorageBuffer(`subgroup bench dy (${name})`, values(s.batch * s.outChannels * oh * ow, 1)),
+    weightsTransposed: ctx.createStorageBuffer(`subgroup bench transposed weights (${name})`, values(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2)),
+  };
+  const outputs: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench dx (${name}, plain)`, count * 4), storage(`subgroup bench dx (${name}, subgroup)`, count * 4)];
+  const groups = conv2dBackwardChannelGroups(ctx, s);
+  const dispatches: [Dispatch, Dispatch] = [
+    conv2dBackwardDispatch(ctx, s, { ...inputs, gradInput: outputs[0] }, `subgroup bench ${name} gradient (plain)`, groups, false),
+    conv2dBackwardDispatch(ctx, s, { ...inputs, gradInput: outputs[1] }, `subgroup bench ${name} gradient (subgroup)`, groups, true),
+  ];
+  results.push(await pair(name, `input gradient (${groups} channel group${groups > 1 ? 's' : ''})`, conv2dBackwardSubgroupWeights(ctx), dispatches, outputs, count * 4));
+  [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
 }
 const sizes = ctx.subgroupSizes;
 console.log(JSON.stringify({ adapterLine: adapterLine(ctx), subgroupSizes: sizes, batch, rounds, warmups, loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));

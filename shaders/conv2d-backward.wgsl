@@ -23,6 +23,9 @@
 //   4 mask   : storage read,  array<f32>        NCHW [N, Cin, H, W] (read only when mask = 1)
 //   5 dx     : storage write, array<f32>        NCHW [N, Cin, H, W]; must not alias the others
 //
+// Composition (src/kernels/conv2d-backward.ts): Params, GMAX, this file, parts/conv2d-backward-store.wgsl
+// (the epilogue, shared with conv2d-backward-subgroup.wgsl, lavapipe's form of this kernel).
+//
 // K and S are override constants (the tap loops unroll; one pipeline per (K, S, CGROUPS): the network
 // needs (3, 2), (1, 2) and (7, 2), its stride-1 gradients running as forward convolutions, see
 // src/model/backward.ts); P and the add / mask switches are uniforms (the switches only touch the
@@ -191,23 +194,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     wTap += kk;
   }
 
-  // 5. Epilogue: optional residual addend and ReLU mask, then store what exists.
-  let plane = h * wdt;
-  let rowBase = u32(iy) * wdt;
-  for (var g = 0u; g < CGROUPS; g++) {
-    for (var c = 0u; c < 4u; c++) {
-      let ci = 4u * (cg0 + g) + c;
-      if (ci >= cin) { break; }
-      let base = (n * cin + ci) * plane + rowBase;
-      for (var j = 0; j < i32(COLS); j++) {
-        let ix = ix0 + s * j;
-        if (ix >= i32(wdt)) { break; }
-        let i = base + u32(ix);
-        var r = acc[g][j][c];
-        if (params.add != 0u) { r += addend[i]; }
-        if (params.mask != 0u) { r = select(0.0, r, mask[i] > 0.0); }
-        dx[i] = r;
-      }
-    }
-  }
+  // 5. Epilogue (parts/conv2d-backward-store.wgsl): optional residual addend and ReLU mask, then
+  //    store what exists.
+  storeInputGradient(acc, n, cg0, iy, ix0);
 }

@@ -29,7 +29,8 @@
 // 8.3e-7 in blocks of 16; a direct sum: 1.7e-7 and 1.1e-6). It costs F(4x4)'s forward about 5% on
 // lavapipe and 9% on SwiftShader (one process, interleaved).
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
+// parts/winograd-products-store.wgsl (store4, store) follows it.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
@@ -187,25 +188,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
       store4(P5, Q5, R5, S5, present, xi, g0, t5, b + 5u * blocks < T);
       store4(P6, Q6, R6, S6, present, xi, g0, t6, b + 6u * blocks < T);
       store4(P7, Q7, R7, S7, present, xi, g0, t7, b + 7u * blocks < T);
-    }
-  }
-}
-
-/** Tile t's four channel groups (those of the first `present` that exist), unless the tile is past T (!ok). */
-fn store4(p: vec4<f32>, q: vec4<f32>, r: vec4<f32>, s: vec4<f32>, present: u32, xi: u32, g0: u32, t: u32, ok: bool) {
-  if (!ok) { return; }
-  store(p, xi, 4u * g0, t);
-  if (present > 1u) { store(q, xi, 4u * g0 + 4u, t); }
-  if (present > 2u) { store(r, xi, 4u * g0 + 8u, t); }
-  if (present > 3u) { store(s, xi, 4u * g0 + 12u, t); }
-}
-
-/** Write output channels o0 .. o0+3 (those that exist) of tile t of product xi. */
-fn store(acc: vec4<f32>, xi: u32, o0: u32, t: u32) {
-  for (var c = 0u; c < 4u; c++) {
-    let o = o0 + c;
-    if (o < params.outChannels) {
-      m[(xi * params.outChannels + o) * params.tiles + t] = acc[c];
     }
   }
 }

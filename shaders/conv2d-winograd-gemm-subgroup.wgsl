@@ -12,7 +12,8 @@
 // the block's 8 tiles from the lanes that loaded them by subgroupBroadcast (a vector element
 // broadcast on lavapipe).
 //
-// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
+// parts/winograd-products-store.wgsl (store4, store) follows it.
 // Bindings (group 0), layouts, SUM_BLOCK, TILES_PER_THREAD, STORE_LOOP: as conv2d-winograd-gemm-plain.wgsl.
 // Override constants: also TILE_LOADS (1, or 2 on subgroups of 4 lanes; src/kernels/conv2d-winograd.ts
 // sets it from the device's subgroup size, which must not vary: subgroupMinSize = subgroupMaxSize).
@@ -145,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
       for (var c = c0; c < end; c++) {
         let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
         let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u) { y1 = v[vAt + mine1]; }
-      let x0 = subgroupBroadcast(y0, 0u); let x1 = subgroupBroadcast(y0, 1u); let x2 = subgroupBroadcast(y0, 2u); let x3 = subgroupBroadcast(y0, 3u);
+        let x0 = subgroupBroadcast(y0, 0u); let x1 = subgroupBroadcast(y0, 1u); let x2 = subgroupBroadcast(y0, 2u); let x3 = subgroupBroadcast(y0, 3u);
         p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
         p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
         p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
@@ -200,23 +201,3 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     }
   }
 }
-
-/** Tile t's four channel groups (those of the first `present` that exist), unless the tile is past T (!ok). */
-fn store4(p: vec4<f32>, q: vec4<f32>, r: vec4<f32>, s: vec4<f32>, present: u32, xi: u32, g0: u32, t: u32, ok: bool) {
-  if (!ok) { return; }
-  store(p, xi, 4u * g0, t);
-  if (present > 1u) { store(q, xi, 4u * g0 + 4u, t); }
-  if (present > 2u) { store(r, xi, 4u * g0 + 8u, t); }
-  if (present > 3u) { store(s, xi, 4u * g0 + 12u, t); }
-}
-
-/** Write output channels o0 .. o0+3 (those that exist) of tile t of product xi. */
-fn store(acc: vec4<f32>, xi: u32, o0: u32, t: u32) {
-  for (var c = 0u; c < 4u; c++) {
-    let o = o0 + c;
-    if (o < params.outChannels) {
-      m[(xi * params.outChannels + o) * params.tiles + t] = acc[c];
-    }
-  }
-}
-

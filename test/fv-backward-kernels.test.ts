@@ -95,7 +95,9 @@ describe('conv2d backward (data gradient)', () => {
   // per-tap form (test/reference/conv2d-backward-per-tap.wgsl), both compiled by the adapter
   // under test, at every stride-2 case and at sizes with several column blocks and a remainder,
   // with 1, 3 and 8 groups of 4 input channels per thread (channel counts that leave the last
-  // thread's groups partly or wholly past Cin).
+  // thread's groups partly or wholly past Cin), each with its weights loaded per lane and shared
+  // across subgroups (conv2d-backward-subgroup.wgsl) on a device with 'subgroups' (both CPU
+  // adapters here; elsewhere the test checks that the shared form is refused).
   const bitCases: ConvCase[] = [
     ...convCases.filter((c) => c.shape.stride === 2),
     { name: 'stem 7x7 s2 p3, 40x37, Cin 3, Cout 6', shape: convShape(1, 3, 40, 37, 6, 7, 2, 3) },
@@ -117,12 +119,18 @@ describe('conv2d backward (data gradient)', () => {
       const wt = upload(ctx, packConv2dWeightsTransposed(w, randomArray(s.outChannels, rng, 0.5, 1.5), s));
       const addend = c.addend ? upload(ctx, randomArray(inCount, rng)) : undefined;
       const mask = c.mask ? upload(ctx, randomArray(inCount, rng).map((v) => (Math.abs(v) < 0.1 ? 0 : v))) : undefined;
-      const got = channelGroupCounts.map(() => poisoned(ctx, inCount));
+      const buffers = { gradOutput: dy, weightsTransposed: wt, addend, mask };
+      const shared = ctx.subgroupSizes !== null;
+      if (!shared) {
+        expect(() => conv2dBackwardDispatch(ctx, s, { ...buffers, gradInput: ctx.placeholder }, 'refused', 1, true)).toThrow(/'subgroups' feature/);
+      }
+      const forms = channelGroupCounts.flatMap((groups) => (shared ? [false, true] : [false]).map((subgroupWeights) => ({ groups, subgroupWeights })));
+      const formName = (f: { groups: number; subgroupWeights: boolean }) => `${f.groups} channel groups${f.subgroupWeights ? ', weights shared across subgroups' : ''}`;
+      const got = forms.map(() => poisoned(ctx, inCount));
       const want = poisoned(ctx, inCount);
       const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / 4);
       ctx.run([
-        ...channelGroupCounts.map((groups, i) => conv2dBackwardDispatch(ctx, s, { gradOutput: dy, weightsTransposed: wt, gradInput: got[i], addend, mask },
-          `conv2d-backward test, ${groups} channel groups`, groups)),
+        ...forms.map((f, i) => conv2dBackwardDispatch(ctx, s, { ...buffers, gradInput: got[i] }, `conv2d-backward test, ${formName(f)}`, f.groups, f.subgroupWeights)),
         ctx.dispatch('conv2d-backward per tap', PER_TAP_BACKWARD, {
           constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: 64 },
           params: {
@@ -137,7 +145,7 @@ describe('conv2d backward (data gradient)', () => {
       outs.forEach((a, k) => {
         let mismatches = 0;
         for (let i = 0; i < inCount; i++) if (!Object.is(a[i], b[i])) mismatches++;
-        expect(mismatches, `seed ${seed}, ${channelGroupCounts[k]} channel groups per thread`).toBe(0);
+        expect(mismatches, `seed ${seed}, ${formName(forms[k])}`).toBe(0);
       });
     });
   }

@@ -3,7 +3,9 @@
 // the forward's, transposed to vec4s over input channels with the epilogue scale folded in
 // (conv2d-weights-transpose, once per convolution). See shaders/conv2d-backward.wgsl.
 
+import subgroupSource from '../../shaders/conv2d-backward-subgroup.wgsl';
 import source from '../../shaders/conv2d-backward.wgsl';
+import store from '../../shaders/parts/conv2d-backward-store.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
@@ -43,8 +45,22 @@ export function conv2dBackwardKernel(label: string, ...wgsl: string[]) {
 }
 
 /** The kernel sized for one group of input channels per thread, and for up to MAX_CHANNEL_GROUPS (the shader's GMAX). */
-const CONV2D_BACKWARD_ONE_GROUP = conv2dBackwardKernel('conv2d-backward', 'const GMAX: u32 = 1u;', source);
-const CONV2D_BACKWARD_GROUPS = conv2dBackwardKernel('conv2d-backward-groups', `const GMAX: u32 = ${MAX_CHANNEL_GROUPS}u;`, source);
+const CONV2D_BACKWARD_ONE_GROUP = conv2dBackwardKernel('conv2d-backward', 'const GMAX: u32 = 1u;', source, store);
+const CONV2D_BACKWARD_GROUPS = conv2dBackwardKernel('conv2d-backward-groups', `const GMAX: u32 = ${MAX_CHANNEL_GROUPS}u;`, source, store);
+/** The same two with the weights shared across each subgroup (conv2d-backward-subgroup.wgsl): the same bits. */
+const CONV2D_BACKWARD_SUBGROUP_ONE_GROUP = conv2dBackwardKernel('conv2d-backward-subgroup', 'const GMAX: u32 = 1u;', subgroupSource, store);
+const CONV2D_BACKWARD_SUBGROUP_GROUPS = conv2dBackwardKernel('conv2d-backward-subgroup-groups', `const GMAX: u32 = ${MAX_CHANNEL_GROUPS}u;`, subgroupSource, store);
+
+/**
+ * Whether the gradients share their weights across each subgroup (conv2d-backward-subgroup.wgsl;
+ * the same bits): on lavapipe, as 'direct' does in the forward (subgroupWeightsFor in conv2d.ts),
+ * when the device has 'subgroups' and its subgroups fit whole into a workgroup. Elsewhere not:
+ * SwiftShader's shuffles cost more than its loads; not yet measured on a GPU.
+ */
+export function conv2dBackwardSubgroupWeights(ctx: GpuContext): boolean {
+  const lanes = ctx.subgroupSizes?.max ?? null;
+  return ctx.adapter.name === 'lavapipe' && lanes !== null && WORKGROUP_SIZE % lanes === 0;
+}
 
 /**
  * Host-side transposed weights (what conv2d-weights-transpose computes on the GPU): OIHW weights
@@ -88,21 +104,30 @@ export interface Conv2dBackwardBuffers {
 /**
  * dx = conv_transpose(dy * scale) [+ addend] [* (mask > 0)]: one thread per `channelGroups` x 4 input
  * channels x 8 input columns of one stride class (see the shader), workgroups split by image and
- * class. ceil(K / S) <= 9. `channelGroups` (1 to 8; default conv2dBackwardChannelGroups) changes
- * the speed only: every count gives the same bits.
+ * class. ceil(K / S) <= 9. `channelGroups` (1 to 8; default conv2dBackwardChannelGroups) and
+ * `subgroupWeights` (default conv2dBackwardSubgroupWeights; needs 'subgroups') change the speed
+ * only: every form gives the same bits.
  */
 export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2dBackwardBuffers,
   label = `conv2d-backward ${s.kernel}x${s.kernel} s${s.stride}${b.addend ? ' +addend' : ''}${b.mask ? ' relu-mask' : ''}`,
-  channelGroups = conv2dBackwardChannelGroups(ctx, s)): Dispatch {
+  channelGroups = conv2dBackwardChannelGroups(ctx, s), subgroupWeights = conv2dBackwardSubgroupWeights(ctx)): Dispatch {
   if (!Number.isInteger(channelGroups) || channelGroups < 1 || channelGroups > MAX_CHANNEL_GROUPS) {
     throw new Error(`${label}: channelGroups must be an integer from 1 to ${MAX_CHANNEL_GROUPS}, got ${channelGroups}`);
+  }
+  const lanes = ctx.subgroupSizes?.max ?? null;
+  if (subgroupWeights) {
+    if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
+    if (WORKGROUP_SIZE % lanes !== 0) throw new Error(`${label}: subgroups of ${lanes} lanes do not divide the workgroup of ${WORKGROUP_SIZE}`);
   }
   const [oh, ow] = conv2dOutputSize(s);
   // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
   const classRows = Math.ceil(s.inHeight / s.stride);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
+  // The subgroup form's threads past their class's blocks compute (see its shader) rather than
+  // leave, so its workgroup is no wider than the blocks, rounded up to whole subgroups.
+  const wg = subgroupWeights && lanes ? Math.min(WORKGROUP_SIZE, Math.ceil((classRows * colBlocks) / lanes) * lanes) : WORKGROUP_SIZE;
   const groups: [number, number, number] = [
-    Math.ceil((classRows * colBlocks) / WORKGROUP_SIZE), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
+    Math.ceil((classRows * colBlocks) / wg), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
     s.batch * s.stride * s.stride,
   ];
   // The shader's row of output gradients holds COLS + ceil(K/S) - 1 <= RMAX values.
@@ -114,8 +139,11 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
     throw new Error(`${label}: grid ${groups.join('x')} exceeds ${limit} workgroups per dimension`);
   }
   // One pipeline per (K, S, channel groups); P and the switches are uniforms (see the shader).
-  return ctx.dispatch(label, channelGroups > 1 ? CONV2D_BACKWARD_GROUPS : CONV2D_BACKWARD_ONE_GROUP, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: WORKGROUP_SIZE, CGROUPS: channelGroups },
+  const pipelineKernel = subgroupWeights
+    ? (channelGroups > 1 ? CONV2D_BACKWARD_SUBGROUP_GROUPS : CONV2D_BACKWARD_SUBGROUP_ONE_GROUP)
+    : (channelGroups > 1 ? CONV2D_BACKWARD_GROUPS : CONV2D_BACKWARD_ONE_GROUP);
+  return ctx.dispatch(label, pipelineKernel, {
+    constants: { KSIZE: s.kernel, STRIDE: s.stride, WG: wg, CGROUPS: channelGroups },
     params: {
       inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
       outHeight: oh, outWidth: ow, padding: s.padding, add: b.addend ? 1 : 0, mask: b.mask ? 1 : 0,

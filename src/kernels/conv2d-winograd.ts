@@ -30,6 +30,7 @@ import input4Source from '../../shaders/conv2d-winograd4-input.wgsl';
 import output4Source from '../../shaders/conv2d-winograd4-output.wgsl';
 import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import patchAt from '../../shaders/parts/winograd-patch.wgsl';
+import productsStore from '../../shaders/parts/winograd-products-store.wgsl';
 import storeOutput from '../../shaders/parts/winograd-store.wgsl';
 import tileAt from '../../shaders/parts/winograd-tile.wgsl';
 import { type AdapterDescription, type Dispatch, type GpuContext, grid1d } from '../gpu/context';
@@ -60,9 +61,9 @@ const TRANSFORMS = {
 } as const;
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
 const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
-const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource);
+const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, productsStore);
 /** The plain products with the tiles' V shared across each subgroup (the same sums, the same bits). */
-const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource);
+const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, productsStore);
 
 const WG = 64;
 /**
