@@ -124,8 +124,10 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
   const classRows = Math.ceil(s.inHeight / s.stride);
   const colBlocks = Math.ceil(Math.ceil(s.inWidth / s.stride) / COLUMN_BLOCK);
   // The subgroup form's threads past their class's blocks compute (see its shader) rather than
-  // leave, so its workgroup is no wider than the blocks, rounded up to whole subgroups.
-  const wg = subgroupWeights && lanes ? Math.min(WORKGROUP_SIZE, Math.ceil((classRows * colBlocks) / lanes) * lanes) : WORKGROUP_SIZE;
+  // leave, so its workgroup is one subgroup: wider, a small class's workgroup computed mostly
+  // nothing (layer4's gradient ran 4x slower at 64); sized by the class, each layer compiled a
+  // pipeline of its own.
+  const wg = subgroupWeights && lanes ? lanes : WORKGROUP_SIZE;
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / wg), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
     s.batch * s.stride * s.stride,

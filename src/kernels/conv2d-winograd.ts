@@ -225,8 +225,8 @@ export function conv2dWinogradDispatches(
   const sets = Math.ceil(vec4Groups / 4);
   const blocks = Math.ceil(tiles / tilesPerThread);
   const shared = plain && (opts.subgroupTiles ?? winogradSubgroupTiles(ctx, s));
-  // The subgroup products: one workgroup per (product, tile block, run of sets), a whole number of
-  // subgroups no wider than the sets.
+  // The subgroup products: one workgroup per (product, tile block, run of sets), one subgroup wide
+  // (a width that varied with the layer compiled a pipeline per layer).
   let sharedWG = 0;
   let tileLoads = 1;
   if (shared) {
@@ -236,7 +236,7 @@ export function conv2dWinogradDispatches(
     if (sizes.min !== lanes || !(lanes === 4 || lanes >= 8) || WG % lanes !== 0) {
       throw new Error(`${label}: subgroup-shared tiles need subgroups of one size, 4 or 8 to ${WG} lanes; the device has ${sizes.min} to ${lanes}`);
     }
-    sharedWG = Math.min(WG, Math.ceil(sets / lanes) * lanes);
+    sharedWG = lanes;
     tileLoads = lanes === 4 && tilesPerThread === 8 ? 2 : 1;
   }
   const gemmGrid: [number, number, number] = shared

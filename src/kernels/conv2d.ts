@@ -358,10 +358,11 @@ export function conv2dDispatch(
     if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
     if (f16 || !wide || tapLoop !== 'one') throw new Error(`${label}: subgroup-shared weights exist for f32 weights in one tap loop with 16 channels per thread only`);
     if (lanes > WORKGROUP_SIZE) throw new Error(`${label}: subgroups of ${lanes} lanes exceed the workgroup of ${WORKGROUP_SIZE}`);
-    // One (image, channel group) per workgroup, as 'rows'; a workgroup of whole subgroups, no
-    // wider than the layer's pixel blocks rounded up to one.
+    // One (image, channel group) per workgroup, as 'rows', and one subgroup per workgroup: a
+    // workgroup size that varied with the layer made one pipeline, and one compilation (about a
+    // second each on lavapipe), per layer.
     const blocks = oh * colBlocks;
-    const wg = Math.min(WORKGROUP_SIZE, Math.ceil(blocks / lanes) * lanes);
+    const wg = lanes;
     const tiles = Math.ceil(blocks / wg);
     const count = s.batch * directGroups * tiles;
     if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
