@@ -109,9 +109,9 @@ const PLAIN_SET_CHANNELS = 16;
  * kernel's loads of V run lane by lane, when the device has 'subgroups' of one size, 4 or 8 and
  * more lanes that divide the workgroup, and s has at least that many sets of 16 output channels to
  * give the lanes of a workgroup (ResNet18: 128 output channels and more). ResNet18's products at
- * 224 ran 1.13-1.62x faster there with 128 channels and more (one shape 0.98x), 0.59-0.65x with 64;
- * on SwiftShader 0.74-1.41x, no better on the whole (bench/results/2026-12-05-subgroup-kernels.md),
- * so it keeps the plain kernel. Not yet measured on a GPU, which takes the tiled products.
+ * 224 ran 1.14-1.50x faster there with 128 channels and more, 0.67-0.68x with 64; on SwiftShader
+ * 0.78-1.17x, no better on the whole (bench/results/2026-12-05-subgroup-kernels.md), so it keeps
+ * the plain kernel. Not yet measured on a GPU, which takes the tiled products.
  */
 export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
   const sizes = ctx.subgroupSizes;

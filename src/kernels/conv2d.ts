@@ -100,9 +100,8 @@ export function storeLoop(ctx: GpuContext): boolean {
  * Whether 'direct' shares its weights across subgroups (shaders/conv2d-subgroup.wgsl): on lavapipe,
  * where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' and its
  * subgroups fit whole into a workgroup. ResNet18's stem, stride-2 and 1x1 convolutions at 224 ran
- * 1.09-1.26x faster there at batch 1, 1.15-1.45x at batch 8; on SwiftShader, whose shuffles cost
- * more than its loads, 0.68-0.98x (bench/results/2026-12-05-subgroup-kernels{,-batch8}.md), so it
- * keeps conv2d.wgsl. Not yet measured on a
+ * 1.14-1.44x faster there at batch 1; on SwiftShader, whose shuffles cost more than its loads,
+ * 0.59-0.87x (bench/results/2026-12-05-subgroup-kernels{,-batch8}.md), so it keeps conv2d.wgsl. Not yet measured on a
  * GPU, whose lanes of a workgroup already read the same weights as one broadcast load.
  */
 export function subgroupWeightsFor(ctx: GpuContext): boolean {
