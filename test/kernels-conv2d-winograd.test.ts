@@ -141,7 +141,8 @@ describe('conv2d-winograd kernels', () => {
     if (!subgroupTilesRunnable(ctx)) return;
     const rng = makeRng(freshSeed());
     // Sets of 16 channels from 1 to 13 (a partial last set, idle lanes in a workgroup), tile counts
-    // that leave threads fewer than 8 or 4 tiles, and 70 sets (two runs of 64 lanes: 300 -> 1100 channels).
+    // that leave threads fewer than 8 or 4 tiles, and 70 sets (9 one-subgroup runs of sets on lavapipe,
+    // the last partial: 300 -> 1100 channels).
     for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200), shape(1, 9, 5, 6, 1100)]) {
       for (const tile of tiles) {
         const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
