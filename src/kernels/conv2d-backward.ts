@@ -9,7 +9,7 @@ import store from '../../shaders/parts/conv2d-backward-store.wgsl';
 import { type Dispatch, type GpuContext } from '../gpu/context';
 import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
-import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize } from './conv2d';
+import { CONV2D_GEOMETRY_PARAMS, type Conv2dShape, conv2dOutputSize, subgroupWeightsFor } from './conv2d';
 import { isCpuAdapter } from './conv2d-variants';
 
 const WORKGROUP_SIZE = 64;
@@ -53,15 +53,14 @@ const CONV2D_BACKWARD_SUBGROUP_GROUPS = conv2dBackwardKernel('conv2d-backward-su
 
 /**
  * Whether the gradients share their weights across each subgroup (conv2d-backward-subgroup.wgsl;
- * the same bits): on lavapipe, as 'direct' does in the forward (subgroupWeightsFor in conv2d.ts),
- * when the device has 'subgroups' and its subgroups fit whole into a workgroup. ResNet18's stride-2
- * gradients at 224 ran 1.36-1.67x faster there at batch 1 (the stem, 3 channels: 1.01x). Elsewhere
- * not: on SwiftShader, whose shuffles cost more than its loads, 0.67-1.15x
+ * the same bits): wherever 'direct' does in the forward (subgroupWeightsFor in conv2d.ts: lavapipe,
+ * with 'subgroups'). ResNet18's stride-2 gradients at 224 ran 1.36-1.67x faster there at batch 1
+ * (the stem, 3 channels: 1.01x). Elsewhere not: on SwiftShader, whose shuffles cost more than its
+ * loads, 0.67-1.15x
  * (bench/results/2026-12-05-subgroup-kernels.md); not yet measured on a GPU.
  */
 export function conv2dBackwardSubgroupWeights(ctx: GpuContext): boolean {
-  const lanes = ctx.subgroupSizes?.max ?? null;
-  return ctx.adapter.name === 'lavapipe' && lanes !== null && WORKGROUP_SIZE % lanes === 0;
+  return subgroupWeightsFor(ctx);
 }
 
 /**
