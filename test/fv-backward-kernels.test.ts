@@ -120,9 +120,9 @@ describe('conv2d backward (data gradient)', () => {
       const addend = c.addend ? upload(ctx, randomArray(inCount, rng)) : undefined;
       const mask = c.mask ? upload(ctx, randomArray(inCount, rng).map((v) => (Math.abs(v) < 0.1 ? 0 : v))) : undefined;
       const buffers = { gradOutput: dy, weightsTransposed: wt, addend, mask };
-      const shared = ctx.subgroupSizes !== null;
+      const shared = ctx.fixedSubgroupSize !== null;
       if (!shared) {
-        expect(() => conv2dBackwardDispatch(ctx, s, { ...buffers, gradInput: ctx.placeholder }, 'refused', 1, true)).toThrow(/'subgroups' feature/);
+        expect(() => conv2dBackwardDispatch(ctx, s, { ...buffers, gradInput: ctx.placeholder }, 'refused', 1, true)).toThrow(ctx.subgroupSizes ? /subgroups of one size/ : /'subgroups' feature/);
       }
       const forms = channelGroupCounts.flatMap((groups) => (shared ? [false, true] : [false]).map((subgroupWeights) => ({ groups, subgroupWeights })));
       const formName = (f: { groups: number; subgroupWeights: boolean }) => `${f.groups} channel groups${f.subgroupWeights ? ', weights shared across subgroups' : ''}`;

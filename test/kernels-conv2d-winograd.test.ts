@@ -77,8 +77,8 @@ const cases: Case[] = [
  * cannot, checks that asking for them is refused.
  */
 function subgroupTilesRunnable(ctx: GpuContext): boolean {
-  const sizes = ctx.subgroupSizes;
-  if (sizes && sizes.min === sizes.max && (sizes.max === 4 || sizes.max >= 8)) return true;
+  const lanes = ctx.fixedSubgroupSize;
+  if (lanes !== null && (lanes === 4 || lanes >= 8)) return true;
   const s = shape(1, 1, 2, 2, 1);
   const bytes = winogradScratchBytes(s, 2);
   const b = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder,
@@ -142,8 +142,13 @@ describe('conv2d-winograd kernels', () => {
     const rng = makeRng(freshSeed());
     // Sets of 16 channels from 1 to 13 (a partial last set, idle lanes in a workgroup), tile counts
     // that leave threads fewer than 8 or 4 tiles, and 70 sets (9 one-subgroup runs of sets on lavapipe,
-    // the last partial: 300 -> 1100 channels).
-    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200), shape(1, 9, 5, 6, 1100)]) {
+    // the last partial: 300 -> 1100 channels). 4 sets (64 and 60 channels) on 8 lanes take two tile
+    // blocks a workgroup: 13 x 11 has 6 blocks of F(2x2) tiles and 2 of F(4x4), both even; 17 x 15
+    // 9 and 3, so a last group without its second block; batch 2 at 9 x 9 7 and 3, with a partial
+    // last set (15 groups of 4 channels).
+    const lanes = ctx.fixedSubgroupSize!;
+    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200), shape(1, 9, 5, 6, 1100),
+      shape(1, 12, 13, 11, 64), shape(1, 12, 17, 15, 64), shape(2, 5, 9, 9, 60)]) {
       for (const tile of tiles) {
         const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
         const bytes = winogradScratchBytes(s, tile);
@@ -159,7 +164,13 @@ describe('conv2d-winograd kernels', () => {
           const name = subgroupTiles ? 'subgroup' : 'plain';
           const output = poisoned(ctx, count, `conv2d-winograd subgroup test output (${name})`);
           const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd subgroup test products (${name})`);
-          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: false, product: 'plain', tile, subgroupTiles }));
+          const dispatches = conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: false, product: 'plain', tile, subgroupTiles });
+          if (subgroupTiles) {
+            // Two blocks a workgroup exactly where the sets fill at most half of 8 or more lanes.
+            const twoBlocks = lanes >= 8 && Math.ceil(s.outChannels / 16) * 2 <= lanes;
+            expect(dispatches[1].pipeline.label, JSON.stringify(s)).toContain(`BLOCKS_PER_GROUP=${twoBlocks ? 2 : 1}`);
+          }
+          ctx.run(dispatches);
           results.push(await download(ctx, output, count));
         }
         expect(results[0].some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
-  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, supportsF16, toFloat16Bits,
+  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, subgroupWeightsFor, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
 import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
+import { conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
+import { conv2dWinogradDispatches, winogradScratchBytes, winogradSubgroupTiles } from '../src/kernels/conv2d-winograd';
 import type { GpuContext } from '../src/gpu/context';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
@@ -119,11 +121,14 @@ const formName = (f: Form) => (f.tapLoop
   ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''})`
   : f.variant);
 
-/** Whether ctx can run `form`; where it cannot (subgroup-shared weights without 'subgroups'), checks that the dispatch is refused. */
+/**
+ * Whether ctx can run `form`; where it cannot (subgroup-shared weights without 'subgroups' of one
+ * size), checks that the dispatch is refused.
+ */
 function runnable(ctx: GpuContext, form: Form): boolean {
-  if (!form.subgroupWeights || ctx.subgroupSizes !== null) return true;
+  if (!form.subgroupWeights || ctx.fixedSubgroupSize !== null) return true;
   const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
-  expect(() => conv2dDispatch(ctx, shape(1, 1, 3, 3, 1, 3, 1, 1), buffers, { relu: false, ...form })).toThrow(/'subgroups' feature/);
+  expect(() => conv2dDispatch(ctx, shape(1, 1, 3, 3, 1, 3, 1, 1), buffers, { relu: false, ...form })).toThrow(ctx.subgroupSizes ? /subgroups of one size/ : /'subgroups' feature/);
   return false;
 }
 
@@ -265,6 +270,33 @@ describe('conv2d kernel', () => {
 
   it('rejects a kernel larger than the padded input', () => {
     expect(() => conv2dOutputSize(shape(1, 1, 2, 2, 1, 7, 1, 1))).toThrow(/does not fit/);
+  });
+
+  it('keeps every subgroup form off a device whose subgroup size varies, and refuses it when forced', async () => {
+    // The subgroup kernels run workgroups of exactly one subgroup; where sizes vary (GPUs with
+    // 8 to 32 or 32 to 64 lanes) a workgroup could span two subgroups and a shuffle would read the
+    // wrong lanes. The same context with the sizes such a GPU reports, on lavapipe's name so that
+    // only the sizes stand in the way.
+    const ctx = await testContext();
+    const varying = Object.create(ctx, {
+      subgroupSizes: { value: { min: 8, max: 32 } },
+      adapter: { value: { ...ctx.adapter, name: 'lavapipe' } },
+    }) as GpuContext;
+    expect(varying.fixedSubgroupSize).toBeNull();
+    expect(subgroupWeightsFor(varying)).toBe(false);
+    expect(conv2dBackwardSubgroupWeights(varying)).toBe(false);
+    expect(winogradSubgroupTiles(varying, { outChannels: 512 })).toBe(false);
+    const s = shape(1, 16, 8, 8, 16, 3, 2, 1);
+    const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
+    expect(() => conv2dDispatch(varying, s, buffers, { relu: false, variant: 'direct', tapLoop: 'one', channelsPerThread: 16, subgroupWeights: true }))
+      .toThrow(/subgroups of one size; lavapipe's have 8 to 32 lanes/);
+    expect(() => conv2dBackwardDispatch(varying, s, { gradOutput: ctx.placeholder, weightsTransposed: ctx.placeholder, gradInput: ctx.placeholder }, 'forced', 1, true))
+      .toThrow(/subgroups of one size/);
+    const w = shape(1, 16, 8, 8, 16, 3, 1, 1);
+    const bytes = winogradScratchBytes(w, 2);
+    const scratch = { scratch: poisoned(ctx, bytes.input / 4, 'varying-size scratch'), products: poisoned(ctx, bytes.products / 4, 'varying-size products') };
+    expect(() => conv2dWinogradDispatches(varying, w, { ...buffers, ...scratch }, { relu: false, product: 'plain', subgroupTiles: true }))
+      .toThrow(/subgroups of one size/);
   });
 });
 

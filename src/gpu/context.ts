@@ -189,6 +189,24 @@ export class GpuContext {
     return typeof min === 'number' && typeof max === 'number' && min > 0 && max >= min ? { min, max } : null;
   }
 
+  /**
+   * The lanes of this device's subgroups where they all have one size, else null. The subgroup
+   * kernels run workgroups of exactly one subgroup, so that their shuffles and broadcasts reach the
+   * whole workgroup: a size that varied could split a workgroup across subgroups.
+   */
+  get fixedSubgroupSize(): number | null {
+    const sizes = this.subgroupSizes;
+    return sizes && sizes.min === sizes.max ? sizes.max : null;
+  }
+
+  /** fixedSubgroupSize, or throws, naming `label` and what needs the subgroups. */
+  requireFixedSubgroupSize(label: string, what: string): number {
+    const sizes = this.subgroupSizes;
+    if (!sizes) throw new Error(`${label}: ${what} need the 'subgroups' feature, which ${this.adapter.name} does not offer`);
+    if (sizes.min !== sizes.max) throw new Error(`${label}: ${what} need subgroups of one size; ${this.adapter.name}'s have ${sizes.min} to ${sizes.max} lanes`);
+    return sizes.max;
+  }
+
   get hasTimestamps(): boolean {
     return this.device.features.has('timestamp-query');
   }

@@ -115,11 +115,7 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
   if (!Number.isInteger(channelGroups) || channelGroups < 1 || channelGroups > MAX_CHANNEL_GROUPS) {
     throw new Error(`${label}: channelGroups must be an integer from 1 to ${MAX_CHANNEL_GROUPS}, got ${channelGroups}`);
   }
-  const lanes = ctx.subgroupSizes?.max ?? null;
-  if (subgroupWeights) {
-    if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
-    if (WORKGROUP_SIZE % lanes !== 0) throw new Error(`${label}: subgroups of ${lanes} lanes do not divide the workgroup of ${WORKGROUP_SIZE}`);
-  }
+  const lanes = subgroupWeights ? ctx.requireFixedSubgroupSize(label, 'subgroup-shared weights') : null;
   const [oh, ow] = conv2dOutputSize(s);
   // Blocks of the largest stride class (see the shader): ceil(H/S) rows x ceil(ceil(W/S) / 8) column blocks.
   const classRows = Math.ceil(s.inHeight / s.stride);

@@ -107,17 +107,28 @@ const PLAIN_SET_CHANNELS = 16;
  * Whether the register products of convolution s share their tiles' V across each subgroup
  * (conv2d-winograd-gemm-subgroup.wgsl; the same sums, the same bits): on lavapipe, where the plain
  * kernel's loads of V run lane by lane, when the device has 'subgroups' of one size, 4 or 8 and
- * more lanes that divide the workgroup, and s has at least that many sets of 16 output channels to
- * give the lanes of a workgroup (ResNet18: 128 output channels and more). ResNet18's products at
- * 224 ran 1.14-1.50x faster there with 128 channels and more, 0.67-0.68x with 64; on SwiftShader
- * 0.78-1.17x, no better on the whole (bench/results/2026-12-05-subgroup-kernels.md), so it keeps
- * the plain kernel. Not yet measured on a GPU, which takes the tiled products.
+ * more lanes that divide the workgroup, and s has enough sets of 16 output channels to give every
+ * lane of a workgroup its own (ResNet18: 128 output channels and more; 64 on 8 lanes, as two tile
+ * blocks a workgroup: subgroupBlocksPerGroup). ResNet18's products at 224 ran 1.14-1.50x faster
+ * there with 128 channels and more; with 64, 0.67-0.68x as one block a workgroup (half the lanes
+ * idle), XXX as two; on SwiftShader 0.78-1.17x, no better on the whole
+ * (bench/results/2026-12-05-subgroup-kernels.md), so it keeps the plain kernel. Not yet measured on
+ * a GPU, which takes the tiled products.
  */
 export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
-  const sizes = ctx.subgroupSizes;
-  if (ctx.adapter.name !== 'lavapipe' || !sizes || sizes.min !== sizes.max) return false;
-  const lanes = sizes.max;
-  return (lanes === 4 || lanes >= 8) && WG % lanes === 0 && Math.ceil(s.outChannels / PLAIN_SET_CHANNELS) >= lanes;
+  const lanes = ctx.fixedSubgroupSize;
+  if (ctx.adapter.name !== 'lavapipe' || lanes === null) return false;
+  const sets = Math.ceil(s.outChannels / PLAIN_SET_CHANNELS);
+  return (lanes === 4 || lanes >= 8) && WG % lanes === 0 && sets * subgroupBlocksPerGroup(lanes, sets) >= lanes;
+}
+
+/**
+ * Tile blocks per workgroup of the subgroup products: 2 where a convolution's sets fill at most
+ * half of a subgroup of 8 lanes or more (each lane then loads one tile of each block, and no lane
+ * computes a set twice), else 1. Subgroups of 4 lanes already load two tiles each (TILE_LOADS).
+ */
+function subgroupBlocksPerGroup(lanes: number, sets: number): 1 | 2 {
+  return lanes >= 8 && sets * 2 <= lanes ? 2 : 1;
 }
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */
@@ -229,18 +240,18 @@ export function conv2dWinogradDispatches(
   // (a width that varied with the layer compiled a pipeline per layer).
   let sharedWG = 0;
   let tileLoads = 1;
+  let blocksPerGroup = 1;
   if (shared) {
-    const sizes = ctx.subgroupSizes;
-    if (!sizes) throw new Error(`${label}: subgroup-shared tiles need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
-    const lanes = sizes.max;
-    if (sizes.min !== lanes || !(lanes === 4 || lanes >= 8) || WG % lanes !== 0) {
-      throw new Error(`${label}: subgroup-shared tiles need subgroups of one size, 4 or 8 to ${WG} lanes; the device has ${sizes.min} to ${lanes}`);
+    const lanes = ctx.requireFixedSubgroupSize(label, 'subgroup-shared tiles');
+    if (!(lanes === 4 || lanes >= 8) || WG % lanes !== 0) {
+      throw new Error(`${label}: subgroup-shared tiles need subgroups of 4 or 8 to ${WG} lanes; the device has ${lanes}`);
     }
     sharedWG = lanes;
     tileLoads = lanes === 4 && tilesPerThread === 8 ? 2 : 1;
+    blocksPerGroup = subgroupBlocksPerGroup(lanes, sets);
   }
   const gemmGrid: [number, number, number] = shared
-    ? grid1d(products * blocks * Math.ceil(sets / sharedWG) * sharedWG, sharedWG)
+    ? grid1d(products * Math.ceil(blocks / blocksPerGroup) * Math.ceil(sets / (sharedWG / blocksPerGroup)) * sharedWG, sharedWG)
     : plain
       ? grid1d(products * sets * blocks, WG)
       : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
@@ -253,7 +264,7 @@ export function conv2dWinogradDispatches(
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
     ctx.dispatch(`${label} products`, shared ? GEMM_SUBGROUP : plain ? GEMM_PLAIN : GEMM, {
-      constants: shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads }
+      constants: shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads, BLOCKS_PER_GROUP: blocksPerGroup }
         : plain ? { WG, ...plainConstants }
           : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },

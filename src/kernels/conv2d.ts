@@ -98,15 +98,14 @@ export function storeLoop(ctx: GpuContext): boolean {
 
 /**
  * Whether 'direct' shares its weights across subgroups (shaders/conv2d-subgroup.wgsl): on lavapipe,
- * where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' and its
- * subgroups fit whole into a workgroup. ResNet18's stem, stride-2 and 1x1 convolutions at 224 ran
+ * where conv2d.wgsl's weight loads run lane by lane, when the device has 'subgroups' of one size
+ * (each of its workgroups is one subgroup). ResNet18's stem, stride-2 and 1x1 convolutions at 224 ran
  * 1.14-1.44x faster there at batch 1; on SwiftShader, whose shuffles cost more than its loads,
  * 0.59-0.87x (bench/results/2026-12-05-subgroup-kernels{,-batch8}.md), so it keeps conv2d.wgsl. Not yet measured on a
  * GPU, whose lanes of a workgroup already read the same weights as one broadcast load.
  */
 export function subgroupWeightsFor(ctx: GpuContext): boolean {
-  const lanes = ctx.subgroupSizes?.max ?? null;
-  return ctx.adapter.name === 'lavapipe' && lanes !== null && WORKGROUP_SIZE % lanes === 0;
+  return ctx.adapter.name === 'lavapipe' && ctx.fixedSubgroupSize !== null;
 }
 
 /** `count` workgroups as (x, y, 1) with x, y <= limit and x * y >= count (as grid1d, with a settable limit). */
@@ -353,10 +352,8 @@ export function conv2dDispatch(
   const directGroups = wide ? Math.ceil(s.outChannels / WIDE_CHANNELS_PER_THREAD) : groups;
   const shared = opts.subgroupWeights ?? (!f16 && wide && tapLoop === 'one' && subgroupWeightsFor(ctx));
   if (shared) {
-    const lanes = ctx.subgroupSizes?.max ?? null;
-    if (lanes === null) throw new Error(`${label}: subgroup-shared weights need the 'subgroups' feature, which ${ctx.adapter.name} does not offer`);
+    const lanes = ctx.requireFixedSubgroupSize(label, 'subgroup-shared weights');
     if (f16 || !wide || tapLoop !== 'one') throw new Error(`${label}: subgroup-shared weights exist for f32 weights in one tap loop with 16 channels per thread only`);
-    if (lanes > WORKGROUP_SIZE) throw new Error(`${label}: subgroups of ${lanes} lanes exceed the workgroup of ${WORKGROUP_SIZE}`);
     // One (image, channel group) per workgroup, as 'rows', and one subgroup per workgroup: a
     // workgroup size that varied with the layer made one pipeline, and one compilation (about a
     // second each on lavapipe), per layer.
