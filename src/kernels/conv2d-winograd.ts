@@ -111,8 +111,8 @@ const PLAIN_SET_CHANNELS = 16;
  * lane of a workgroup its own (ResNet18: 128 output channels and more; 64 on 8 lanes, as two tile
  * blocks a workgroup: subgroupBlocksPerGroup). ResNet18's products at 224 ran 1.14-1.50x faster
  * there with 128 channels and more; with 64, 0.67-0.68x as one block a workgroup (half the lanes
- * idle), XXX as two; on SwiftShader 0.78-1.17x, no better on the whole
- * (bench/results/2026-12-05-subgroup-kernels.md), so it keeps the plain kernel. Not yet measured on
+ * idle), 1.19x (F(4x4)) and 1.30x (F(2x2)) as two; on SwiftShader 0.78-1.17x, no better on the whole
+ * (bench/results/2026-12-05-subgroup-kernels{,-two-blocks}.md), so it keeps the plain kernel. Not yet measured on
  * a GPU, which takes the tiled products.
  */
 export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
