@@ -10,19 +10,17 @@ import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/n
 import { type Conv2dShape, conv2dOutputSize } from '../src/kernels/conv2d';
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardKernel } from '../src/kernels/conv2d-backward';
+import { lcgValues, option } from './core/args';
+import { median } from './core/stats';
 
-const get = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const adapter = get('adapter', 'lavapipe') as AdapterChoice;
-const batch = Number(get('batch', '8'));
-const rounds = Number(get('rounds', '5'));
-const warmups = Number(get('warmups', '1'));
-const groupCounts = get('groups', '1,4,8').split(',').map(Number);
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const batch = Number(option('batch', '8'));
+const rounds = Number(option('rounds', '5'));
+const warmups = Number(option('warmups', '1'));
+const groupCounts = option('groups', '1,4,8').split(',').map(Number);
 const formName = (groups: number) => `${groups} group${groups > 1 ? 's' : ''}`;
-const baselineFile = get('baseline-file', '');
-const baselineName = get('baseline-name', 'baseline');
+const baselineFile = option('baseline-file', '');
+const baselineName = option('baseline-name', 'baseline');
 const baseline = baselineFile ? conv2dBackwardKernel(`conv2d-backward (${baselineName})`, readFileSync(baselineFile, 'utf8')) : null;
 
 /** ResNet18's stride-2 convolutions at 224 (the gradients a feature-visualisation step runs here). */
@@ -38,19 +36,6 @@ const convs: { name: string; shape: Omit<Conv2dShape, 'batch'> }[] = [
   },
 }));
 
-/** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */
-function values(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-
 const ctx = await createNodeContext(adapter);
 const loadBefore = loadavg()[0];
 const results = [];
@@ -58,9 +43,9 @@ for (const { name, shape } of convs) {
   const s: Conv2dShape = { batch, ...shape };
   const [oh, ow] = conv2dOutputSize(s);
   const inCount = batch * s.inChannels * s.inHeight * s.inWidth;
-  const gradOutput = ctx.createStorageBuffer(`conv-backward bench dy (${name})`, values(batch * s.outChannels * oh * ow, 1));
+  const gradOutput = ctx.createStorageBuffer(`conv-backward bench dy (${name})`, lcgValues(batch * s.outChannels * oh * ow, 1));
   const weightsTransposed = ctx.createStorageBuffer(`conv-backward bench weights (${name})`,
-    values(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2));
+    lcgValues(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2));
   // Only the counts the shape can use (a thread never owns more groups than the shape has).
   const usable = groupCounts.filter((g) => g <= Math.ceil(s.inChannels / 4));
   const outputs = usable.map((f) => ctx.device.createBuffer({

@@ -10,16 +10,15 @@ import { CONV2D_VARIANTS, type Conv2dVariant, convShapeKey } from '../src/kernel
 import { ResNetEngine } from '../src/model/engine';
 import { emptyKernelTable, measureKernels, scheduleConvs } from '../src/model/tune';
 import { randomWeights } from '../src/weights/random';
+import { option } from './core/args';
 
-const argv = process.argv.slice(2);
-const get = (name: string, fallback: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
-const adapter = get('adapter', 'lavapipe') as AdapterChoice;
-const size = Number(get('size', '224'));
-const batch = Number(get('batch', '1'));
-const rounds = Number(get('rounds', '5'));
-const variants = get('variants', CONV2D_VARIANTS.join(',')).split(',') as Conv2dVariant[];
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const size = Number(option('size', '224'));
+const batch = Number(option('batch', '1'));
+const rounds = Number(option('rounds', '5'));
+const variants = option('variants', CONV2D_VARIANTS.join(',')).split(',') as Conv2dVariant[];
 /** 'k3s1': the 3x3 stride-1 convolutions only; 'all': every convolution. */
-const which = get('convs', 'k3s1');
+const which = option('convs', 'k3s1');
 
 async function main(): Promise<void> {
   const load = [loadavg()];

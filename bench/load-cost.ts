@@ -5,14 +5,12 @@
 import { loadavg } from 'node:os';
 import probeSource from './kernels/load-probe.wgsl';
 import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
+import { option } from './core/args';
+import { median } from './core/stats';
 
-const get = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const adapter = get('adapter', 'lavapipe') as AdapterChoice;
-const rounds = Number(get('rounds', '7'));
-const warmups = Number(get('warmups', '2'));
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const rounds = Number(option('rounds', '7'));
+const warmups = Number(option('warmups', '2'));
 const LOOP = 4096;
 const WORKGROUPS = 128;
 const INVOCATIONS = WORKGROUPS * 64;
@@ -81,7 +79,6 @@ for (let r = 0; r < warmups + rounds; r++) {
     if (r >= warmups) samples[i].push(ms);
   }
 }
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const results = probes.map((p, i) => {
   const ms = median(samples[i]);
   const count = INVOCATIONS * LOOP * p.perIteration;

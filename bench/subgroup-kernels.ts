@@ -15,27 +15,13 @@ import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogra
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import type { Dispatch } from '../src/gpu/context';
+import { lcgValues, option } from './core/args';
+import { median } from './core/stats';
 
-const get = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-};
-const adapter = get('adapter', 'lavapipe') as AdapterChoice;
-const batch = Number(get('batch', '1'));
-const rounds = Number(get('rounds', '9'));
-const warmups = Number(get('warmups', '2'));
-
-/** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */
-function values(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const batch = Number(option('batch', '1'));
+const rounds = Number(option('rounds', '9'));
+const warmups = Number(option('warmups', '2'));
 
 // ResNet18's convolutions at 224, once per distinct shape.
 const plan = spatialPlan(224, 224);
@@ -80,10 +66,10 @@ for (const { name, shape: s } of directShapes) {
   const [oh, ow] = conv2dOutputSize(s);
   const count = s.batch * s.outChannels * oh * ow;
   const inputs = {
-    input: ctx.createStorageBuffer(`subgroup bench input (${name})`, values(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
-    weights: ctx.createStorageBuffer(`subgroup bench weights (${name})`, packConv2dWeights(values(s.outChannels * s.inChannels * s.kernel * s.kernel, 2), s)),
-    scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, values(s.outChannels, 3)),
-    shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, values(s.outChannels, 4)),
+    input: ctx.createStorageBuffer(`subgroup bench input (${name})`, lcgValues(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
+    weights: ctx.createStorageBuffer(`subgroup bench weights (${name})`, packConv2dWeights(lcgValues(s.outChannels * s.inChannels * s.kernel * s.kernel, 2), s)),
+    scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, lcgValues(s.outChannels, 3)),
+    shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, lcgValues(s.outChannels, 4)),
   };
   const outputs: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench output (${name}, plain)`, count * 4), storage(`subgroup bench output (${name}, subgroup)`, count * 4)];
   const form = { relu: true, variant: 'direct' as const, tapLoop: 'one' as const, channelsPerThread: 16 as const };
@@ -99,10 +85,10 @@ for (const tile of [2, 4] as WinogradTile[]) {
     const bytes = winogradScratchBytes(s, tile);
     const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
     const inputs = {
-      input: ctx.createStorageBuffer(`subgroup bench input (${name})`, values(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
-      weights: ctx.createStorageBuffer(`subgroup bench filter (${name})`, winogradFilter(values(s.outChannels * s.inChannels * 9, 2), s, tile)),
-      scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, values(s.outChannels, 3)),
-      shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, values(s.outChannels, 4)),
+      input: ctx.createStorageBuffer(`subgroup bench input (${name})`, lcgValues(s.batch * s.inChannels * s.inHeight * s.inWidth, 1)),
+      weights: ctx.createStorageBuffer(`subgroup bench filter (${name})`, winogradFilter(lcgValues(s.outChannels * s.inChannels * 9, 2), s, tile)),
+      scale: ctx.createStorageBuffer(`subgroup bench scale (${name})`, lcgValues(s.outChannels, 3)),
+      shift: ctx.createStorageBuffer(`subgroup bench shift (${name})`, lcgValues(s.outChannels, 4)),
       scratch: storage(`subgroup bench V (${name})`, bytes.input),
     };
     const output = storage(`subgroup bench output (${name})`, count * 4);
@@ -119,8 +105,8 @@ for (const { name, shape: s } of directShapes) {
   const [oh, ow] = conv2dOutputSize(s);
   const count = s.batch * s.inChannels * s.inHeight * s.inWidth;
   const inputs = {
-    gradOutput: ctx.createStorageBuffer(`subgroup bench dy (${name})`, values(s.batch * s.outChannels * oh * ow, 1)),
-    weightsTransposed: ctx.createStorageBuffer(`subgroup bench transposed weights (${name})`, values(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2)),
+    gradOutput: ctx.createStorageBuffer(`subgroup bench dy (${name})`, lcgValues(s.batch * s.outChannels * oh * ow, 1)),
+    weightsTransposed: ctx.createStorageBuffer(`subgroup bench transposed weights (${name})`, lcgValues(Math.ceil(s.inChannels / 4) * s.outChannels * s.kernel * s.kernel * 4, 2)),
   };
   const outputs: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench dx (${name}, plain)`, count * 4), storage(`subgroup bench dx (${name}, subgroup)`, count * 4)];
   const groups = conv2dBackwardChannelGroups(ctx, s);

@@ -24,15 +24,20 @@ export interface Timing {
 
 export const now = (): number => (globalThis.performance ?? { now: () => Date.now() }).now();
 
-export function summarize(samples: number[], warmups: number, reduced?: string): Timing {
+/** The median (the mean of the middle two of an even count; NaN of none). */
+export function median(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  const median = sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function summarize(samples: number[], warmups: number, reduced?: string): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
   return {
     samples: samples.map((s) => Math.round(s * 1000) / 1000),
     n: samples.length,
     warmups,
-    median,
+    median: median(samples),
     min: sorted[0] ?? NaN,
     max: sorted[sorted.length - 1] ?? NaN,
     mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length),

@@ -1,0 +1,19 @@
+// What the single-purpose bench scripts (conv-backward, conv-measure, load-cost, subgroup-kernels)
+// share: their --name value options and the inputs they time kernels on.
+
+/** The value after --name on the command line, or `fallback` where it is absent or has none. */
+export function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */
+export function lcgValues(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
