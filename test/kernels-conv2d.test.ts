@@ -109,16 +109,19 @@ function randomConvBuffers(ctx: GpuContext, s: Conv2dShape, rng: () => number, l
 // 'direct' runs in each of conv2d.wgsl's forms (directForm: nested loops or one loop over the taps,
 // 8 or 16 output channels per thread), whichever the test adapter would pick, and in the CPU form
 // with the weights shared across subgroups (conv2d-subgroup.wgsl), on a device with 'subgroups'
-// (both CPU adapters here; elsewhere the test checks that it is refused).
-type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16; subgroupWeights?: boolean };
+// (both CPU adapters here; elsewhere the test checks that it is refused). The subgroup form runs
+// twice: as the engine picks it (7x7 stride-2 shapes take conv2d-stem-subgroup.wgsl on subgroups of
+// 7 lanes and more: lavapipe) and with the stem kernel kept off.
+type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16; subgroupWeights?: boolean; stemRows?: boolean };
 const DIRECT_FORMS = [
   ...(['nested', 'one'] as const).flatMap((tapLoop) => ([8, 16] as const).map((channelsPerThread) => ({ tapLoop, channelsPerThread, subgroupWeights: false }))),
   { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true },
+  { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true, stemRows: false },
 ];
 const forms: Form[] = SINGLE_DISPATCH_VARIANTS.flatMap((variant): Form[] =>
   variant === 'direct' ? DIRECT_FORMS.map((f) => ({ variant, ...f })) : [{ variant }]);
 const formName = (f: Form) => (f.tapLoop
-  ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''})`
+  ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''}${f.stemRows === false ? ', no stem kernel' : ''})`
   : f.variant);
 
 /**
@@ -134,7 +137,7 @@ function runnable(ctx: GpuContext, form: Form): boolean {
 
 describe('conv2d kernel', () => {
   for (const [form, c] of forms.flatMap((f) => [...cases, ...rowsCases].map((c) => [f, c] as [Form, Case]))) {
-    const { variant, tapLoop, channelsPerThread, subgroupWeights } = form;
+    const { variant, tapLoop, channelsPerThread, subgroupWeights, stemRows } = form;
     it(`${formName(form)}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
       if (!runnable(ctx, form)) return;
@@ -159,7 +162,11 @@ describe('conv2d kernel', () => {
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { ...relu.opts, maxWorkgroupsPerDimension: cap, variant, tapLoop, channelsPerThread, subgroupWeights });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: cap, variant, tapLoop, channelsPerThread, subgroupWeights, stemRows });
+      if (subgroupWeights) {
+        const stem = stemRows !== false && s.kernel === 7 && s.stride === 2 && ctx.fixedSubgroupSize! >= 7;
+        expect(d.pipeline.label).toMatch(stem ? /^conv2d-stem-subgroup / : /^conv2d-subgroup /);
+      }
       if (cap) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(cap);
       if (cap) expect(d.workgroups[1], 'the grid is split over y').toBeGreaterThan(1);
       ctx.run([d]);
@@ -222,9 +229,10 @@ describe('conv2d kernel', () => {
     const rng = makeRng(freshSeed());
     // The last: 200 pixel blocks (conv2d.wgsl: three workgroups of 64 and a partial fourth; the
     // subgroup form: 25 of lavapipe's 8 lanes, 50 of SwiftShader's 4), 45 taps (a partial last
-    // chunk of every subgroup width), a partial second block of 16 channels.
+    // chunk of every subgroup width), a partial second block of 16 channels. The 7x7 stride-2 ones
+    // (the stem kernel on lavapipe): 7 and 8 columns a thread, 13 and 20 channels.
     for (const s of [shape(2, 3, 23, 19, 13, 7, 2, 3), shape(1, 6, 15, 11, 9, 3, 2, 1), shape(1, 5, 9, 10, 12, 1, 2, 0), shape(1, 4, 10, 9, 30, 3, 1, 1),
-      shape(1, 5, 40, 37, 20, 3, 1, 1)]) {
+      shape(1, 5, 40, 37, 20, 3, 1, 1), shape(1, 5, 31, 31, 20, 7, 2, 3)]) {
       const [oh, ow] = conv2dOutputSize(s);
       const count = s.batch * s.outChannels * oh * ow;
       const buffers = randomConvBuffers(ctx, s, rng, 'conv2d loop test');

@@ -13,6 +13,7 @@
 import direct from '../../shaders/conv2d.wgsl';
 import rows from '../../shaders/conv2d-rows.wgsl';
 import subgroupDirect from '../../shaders/conv2d-subgroup.wgsl';
+import subgroupStem from '../../shaders/conv2d-stem-subgroup.wgsl';
 import directBlock from '../../shaders/parts/conv2d-direct-block.wgsl';
 import epilogue from '../../shaders/parts/conv2d-epilogue.wgsl';
 import io from '../../shaders/parts/conv2d-io.wgsl';
@@ -215,6 +216,16 @@ const CONV2D_ROWS = kernel('conv2d-rows', ROWS_PARAMS, io, weightsF32, rows, epi
  * (shaders/conv2d-subgroup.wgsl): the same sums, the same bits. Its grid is conv2d-rows.wgsl's.
  */
 const CONV2D_SUBGROUP = kernel('conv2d-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupDirect, epilogue);
+/**
+ * CONV2D_SUBGROUP for 7x7 stride-2 convolutions (the stem), each kernel row's 21 inputs loaded once
+ * for its 7 taps (shaders/conv2d-stem-subgroup.wgsl): the same sums, the same bits, the same grid.
+ */
+const CONV2D_STEM_SUBGROUP = kernel('conv2d-stem-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupStem, epilogue);
+
+/** Whether the subgroup form of convolution s takes the stem kernel: 7x7, stride 2, 7 lanes or more. */
+export function stemRowsFor(s: Pick<Conv2dShape, 'kernel' | 'stride'>, lanes: number): boolean {
+  return s.kernel === 7 && s.stride === 2 && lanes >= 7;
+}
 
 /** IEEE binary16 bits of the f16 nearest to `value` (ties to even; overflow to infinity; subnormals kept). */
 export function toFloat16Bits(value: number): number {
@@ -308,6 +319,11 @@ export function conv2dDispatch(
      * device's 'subgroups' feature. Default subgroupWeightsFor(ctx).
      */
     subgroupWeights?: boolean;
+    /**
+     * The subgroup form of a 7x7 stride-2 convolution with each kernel row's inputs loaded once
+     * (shaders/conv2d-stem-subgroup.wgsl), the same bits. Default stemRowsFor(s, lanes).
+     */
+    stemRows?: boolean;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -363,8 +379,10 @@ export function conv2dDispatch(
     const count = s.batch * directGroups * tiles;
     if (count >= 2 ** 32) throw new Error(`${label}: ${count} workgroups exceed the 32-bit workgroup index`);
     const workgroups = splitGrid(count, limit);
-    return ctx.dispatch(label, CONV2D_SUBGROUP, {
-      constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: wg, STORE_LOOP: stores },
+    const stem = opts.stemRows ?? stemRowsFor(s, lanes);
+    if (stem && !stemRowsFor(s, lanes)) throw new Error(`${label}: the stem kernel takes 7x7 stride-2 convolutions on subgroups of 7 lanes or more`);
+    return ctx.dispatch(label, stem ? CONV2D_STEM_SUBGROUP : CONV2D_SUBGROUP, {
+      constants: stem ? { COLS: cols, WG: wg, STORE_LOOP: stores } : { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: wg, STORE_LOOP: stores },
       params: { ...shape, groups: directGroups, tiles, workgroups: count, groupsX: workgroups[0], relu },
       buffers, workgroups,
     });
