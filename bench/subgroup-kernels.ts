@@ -5,12 +5,13 @@
 // conv2d-winograd-gemm-plain.wgsl, at the 3x3 stride-1 convolutions in both tile sizes (the
 // products dispatch alone, on one input transform's V); and the stride-2 convolutions' input
 // gradients (conv2d-backward-subgroup.wgsl against conv2d-backward.wgsl, each with the channel
-// groups the engine picks). Each shape's two dispatches interleaved,
+// groups the engine picks); and on subgroups of 7 lanes and more the stem kernel
+// (conv2d-stem-subgroup.wgsl) against the subgroup form of 'direct' it replaces. Each shape's two dispatches interleaved,
 // the order alternating round by round; medians; the two outputs compared bit for bit.
 // Bundled and run by bench/subgroup-kernels.mjs (options there). Prints one JSON line.
 import { loadavg } from 'node:os';
 import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
-import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights, subgroupWeightsFor } from '../src/kernels/conv2d';
+import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights, stemRowsFor, subgroupWeightsFor } from '../src/kernels/conv2d';
 import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogradSubgroupTiles, type WinogradTile } from '../src/kernels/conv2d-winograd';
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
@@ -78,6 +79,16 @@ for (const { name, shape: s } of directShapes) {
     conv2dDispatch(ctx, s, { ...inputs, output: outputs[1] }, { ...form, subgroupWeights: true }, `subgroup bench ${name} (subgroup)`),
   ];
   results.push(await pair(name, 'direct', subgroupWeightsFor(ctx), dispatches, outputs, count * 4));
+  const lanes = ctx.fixedSubgroupSize;
+  if (lanes !== null && stemRowsFor(s, lanes)) {
+    // The stem kernel (conv2d-stem-subgroup.wgsl) against the subgroup form it replaces: 'plain' is
+    // conv2d-subgroup.wgsl here.
+    const stemPair: [Dispatch, Dispatch] = [
+      conv2dDispatch(ctx, s, { ...inputs, output: outputs[0] }, { ...form, subgroupWeights: true, stemRows: false }, `subgroup bench ${name} (subgroup)`),
+      conv2dDispatch(ctx, s, { ...inputs, output: outputs[1] }, { ...form, subgroupWeights: true, stemRows: true }, `subgroup bench ${name} (stem kernel)`),
+    ];
+    results.push(await pair(name, 'direct, stem kernel (plain column: the subgroup form it replaces)', subgroupWeightsFor(ctx), stemPair, outputs, count * 4));
+  }
   [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
 }
 for (const tile of [2, 4] as WinogradTile[]) {
