@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
-  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, subgroupWeightsFor, supportsF16, toFloat16Bits,
+  conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, stemRowsFor, subgroupWeightsFor, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
 import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
 import { conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
@@ -305,6 +305,21 @@ describe('conv2d kernel', () => {
     const scratch = { scratch: poisoned(ctx, bytes.input / 4, 'varying-size scratch'), products: poisoned(ctx, bytes.products / 4, 'varying-size products') };
     expect(() => conv2dWinogradDispatches(varying, w, { ...buffers, ...scratch }, { relu: false, product: 'plain', subgroupTiles: true }))
       .toThrow(/subgroups of one size/);
+  });
+
+  it('takes the stem kernel for 7x7 stride-2 convolutions on 7 lanes or more only, and refuses it forced elsewhere', async () => {
+    const ctx = await testContext();
+    expect(stemRowsFor({ kernel: 7, stride: 2 }, 8)).toBe(true);
+    expect(stemRowsFor({ kernel: 7, stride: 2 }, 4)).toBe(false);
+    expect(stemRowsFor({ kernel: 3, stride: 2 }, 8)).toBe(false);
+    expect(stemRowsFor({ kernel: 7, stride: 1 }, 8)).toBe(false);
+    // SwiftShader's 4 lanes and lavapipe's 8, whatever the test adapter has.
+    const fourLanes = Object.create(ctx, { subgroupSizes: { value: { min: 4, max: 4 } } }) as GpuContext;
+    const eightLanes = Object.create(ctx, { subgroupSizes: { value: { min: 8, max: 8 } } }) as GpuContext;
+    const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
+    const form = { relu: false, variant: 'direct', tapLoop: 'one', channelsPerThread: 16, subgroupWeights: true, stemRows: true } as const;
+    expect(() => conv2dDispatch(fourLanes, shape(1, 3, 16, 16, 8, 7, 2, 3), buffers, form)).toThrow(/stem kernel/);
+    expect(() => conv2dDispatch(eightLanes, shape(1, 3, 16, 16, 8, 3, 2, 1), buffers, form)).toThrow(/stem kernel/);
   });
 });
 
