@@ -21,7 +21,7 @@ import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
 /** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 3;
+export const KERNEL_TABLE_VERSION = 4;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */
