@@ -12,10 +12,12 @@
 // uniform one, runs both sides under a mask: a sliding window chosen that way ran 1.1-1.3x slower).
 //
 // Composition (src/kernels/conv2d.ts): Params (as conv2d-rows.wgsl's), parts/conv2d-io.wgsl,
-// parts/conv2d-weights-f32.wgsl, parts/conv2d-direct-block.wgsl, this file, parts/conv2d-epilogue.wgsl.
+// parts/conv2d-weights-f32.wgsl, parts/conv2d-direct-block.wgsl, parts/conv2d-subgroup-grid.wgsl,
+// this file, parts/conv2d-epilogue.wgsl.
 //
-// Grid: as conv2d-subgroup.wgsl: one workgroup per (image n, channel group g of 16, tile of WG
-// pixel blocks), WG the subgroup size; thread lid takes pixel block j = tile * WG + lid.
+// Grid (parts/conv2d-subgroup-grid.wgsl), as conv2d-subgroup.wgsl: one workgroup per (image n,
+// channel group g of 16, tile of WG pixel blocks), WG the subgroup size; thread lid takes pixel
+// block j = tile * WG + lid.
 //
 // Invariants:
 //   - WG is the subgroup size, which does not vary (src/kernels/conv2d.ts), so a workgroup is one
@@ -46,25 +48,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let wdt = params.inWidth;
   let kk = KSIZE * KSIZE;
 
-  // 1. The workgroup's (n, g, tile); past the end, the whole workgroup leaves.
+  // 1. The workgroup (past the end, the whole workgroup leaves) and the thread's pixel block
+  //    (parts/conv2d-subgroup-grid.wgsl: the last one again past the end, computed, not stored).
   let w = wid.x + wid.y * params.groupsX;
   if (w >= params.workgroups) { return; }
-  let tile = w % params.tiles;
-  let ng = w / params.tiles;
-  let g = ng % params.groups;
-  let n = ng / params.groups;
-
-  // 2. The thread's pixel block (the last one again past the end: computed, not stored).
-  let blocks = params.outHeight * params.colBlocks;
-  let j = tile * WG + lid;
-  let live = j < blocks;
-  let block = min(j, blocks - 1u);
-  let oy = block / params.colBlocks;
-  let ox0 = (block % params.colBlocks) * COLS;
+  let pb = pixelBlock(w, lid);
+  let n = pb.n;
+  let g = pb.g;
+  let oy = pb.oy;
+  let ox0 = pb.ox0;
   let iy0 = i32(oy * 2u) - params.padding;
   let ix0 = i32(ox0 * 2u) - params.padding;
 
-  // 3. Weight offsets of the packed groups 4g .. 4g+3, as conv2d-subgroup.wgsl; this lane's tap of
+  // 2. Weight offsets of the packed groups 4g .. 4g+3, as conv2d-subgroup.wgsl; this lane's tap of
   //    each row.
   let last = params.vec4Groups - 1u;
   let mine = min(lane, KSIZE - 1u);
@@ -73,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let w2 = min(4u * g + 2u, last) * cin * kk + mine;
   let w3 = min(4u * g + 3u, last) * cin * kk + mine;
 
-  // 4. The kernel rows (ci, ky) in order: the row's weights (lane l: tap l), its 21 inputs, then
+  // 3. The kernel rows (ci, ky) in order: the row's weights (lane l: tap l), its 21 inputs, then
   //    its 7 taps, each taking its weights from its lane.
   var acc: Block;    // channels 16g .. 16g+7
   var wide: Block;   // channels 16g+8 .. 16g+15
@@ -125,13 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     xPlane = select(xPlane, xPlane + h * wdt, planeEnd);
   }
 
-  // 5. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time) for the blocks that exist.
-  if (!live) { return; }
-  let e = 2u * g;
-  epilogue(n, e, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
-           acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
-  if (8u * (e + 1u) < params.outChannels) {
-    epilogue(n, e + 1u, oy, ox0, wide.a0, wide.a1, wide.a2, wide.a3, wide.a4, wide.a5, wide.a6, wide.a7,
-             wide.b0, wide.b1, wide.b2, wide.b3, wide.b4, wide.b5, wide.b6, wide.b7);
-  }
+  // 4. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time) for the blocks that exist.
+  if (!pb.live) { return; }
+  storeBlocks(n, g, oy, ox0, acc, wide, true);
 }

@@ -13,11 +13,12 @@
 // shuffles, see src/kernels/conv2d.ts (subgroupWeightsFor).
 //
 // Composition (src/kernels/conv2d.ts): Params (as conv2d-rows.wgsl's: tiles, workgroups, groupsX),
-// parts/conv2d-io.wgsl, parts/conv2d-weights-f32.wgsl, parts/conv2d-direct-block.wgsl, this file,
-// parts/conv2d-epilogue.wgsl.
+// parts/conv2d-io.wgsl, parts/conv2d-weights-f32.wgsl, parts/conv2d-direct-block.wgsl,
+// parts/conv2d-subgroup-grid.wgsl, this file, parts/conv2d-epilogue.wgsl.
 //
-// Grid: one workgroup per (image n, channel group g, tile of WG pixel blocks), as conv2d-rows.wgsl:
-// workgroup w = (n * G + g) * tiles + tile, its thread lid taking pixel block j = tile * WG + lid
+// Grid (parts/conv2d-subgroup-grid.wgsl): one workgroup per (image n, channel group g, tile of WG
+// pixel blocks), as conv2d-rows.wgsl: workgroup w = (n * G + g) * tiles + tile, its thread lid
+// taking pixel block j = tile * WG + lid
 // (output row oy = j / colBlocks, columns ox0 = (j % colBlocks) * COLS ..). So g, and with it every
 // weight a thread reads, is the same across the workgroup and hence across each of its subgroups:
 // a shuffle never hands a lane weights of another channel group.
@@ -49,25 +50,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let wdt = params.inWidth;
   let kk = KSIZE * KSIZE;
 
-  // 1. The workgroup's (n, g, tile); past the end, the whole workgroup leaves.
+  // 1. The workgroup (past the end, the whole workgroup leaves) and the thread's pixel block
+  //    (parts/conv2d-subgroup-grid.wgsl: the last one again past the end, computed, not stored).
   let w = wid.x + wid.y * params.groupsX;
   if (w >= params.workgroups) { return; }
-  let tile = w % params.tiles;
-  let ng = w / params.tiles;
-  let g = ng % params.groups;
-  let n = ng / params.groups;
-
-  // 2. The thread's pixel block (the last one again past the end: computed, not stored).
-  let blocks = params.outHeight * params.colBlocks;
-  let j = tile * WG + lid;
-  let live = j < blocks;
-  let block = min(j, blocks - 1u);
-  let oy = block / params.colBlocks;
-  let ox0 = (block % params.colBlocks) * COLS;
+  let pb = pixelBlock(w, lid);
+  let n = pb.n;
+  let g = pb.g;
+  let oy = pb.oy;
+  let ox0 = pb.ox0;
   let iy0 = i32(oy * STRIDE) - params.padding;
   let ix0 = i32(ox0 * STRIDE) - params.padding;
 
-  // 3. Weight offsets of the packed groups 4g .. 4g+3 (16 channels, as conv2d.wgsl's WIDE), a group
+  // 2. Weight offsets of the packed groups 4g .. 4g+3 (16 channels, as conv2d.wgsl's WIDE), a group
   //    past the last read from the last (its channels are never stored).
   let last = params.vec4Groups - 1u;
   let w0 = (4u * g) * cin * kk;
@@ -75,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let w2 = min(4u * g + 2u, last) * cin * kk;
   let w3 = min(4u * g + 3u, last) * cin * kk;
 
-  // 4. The taps r = (ci * K + ky) * K + kx in order, in chunks of one subgroup's width: lane l loads
+  // 3. The taps r = (ci * K + ky) * K + kx in order, in chunks of one subgroup's width: lane l loads
   //    tap r0 + l's weights, then each tap of the chunk takes its weights from its lane. (ky, kx)
   //    and the input plane step as in conv2d.wgsl's one loop.
   var acc: Block;    // channels 16g .. 16g+7
@@ -102,13 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
   }
 
-  // 5. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time) for the blocks that exist.
-  if (!live) { return; }
-  let e = 2u * g;
-  epilogue(n, e, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
-           acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
-  if (8u * (e + 1u) < params.outChannels) {
-    epilogue(n, e + 1u, oy, ox0, wide.a0, wide.a1, wide.a2, wide.a3, wide.a4, wide.a5, wide.a6, wide.a7,
-             wide.b0, wide.b1, wide.b2, wide.b3, wide.b4, wide.b5, wide.b6, wide.b7);
-  }
+  // 4. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time) for the blocks that exist.
+  if (!pb.live) { return; }
+  storeBlocks(n, g, oy, ox0, acc, wide, true);
 }

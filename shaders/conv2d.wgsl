@@ -147,11 +147,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   // 6. Epilogue (parts/conv2d-epilogue.wgsl, 8 channels at a time: its group e holds channels
   //    8e .. 8e+7): per-channel affine (folded BatchNorm or bias) and optional ReLU; the in-range
   //    part of the block is stored.
-  let e = select(g, 2u * g, WIDE);
-  epilogue(n, e, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
-           acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
-  if (WIDE && 8u * (e + 1u) < params.outChannels) {
-    epilogue(n, e + 1u, oy, ox0, wide.a0, wide.a1, wide.a2, wide.a3, wide.a4, wide.a5, wide.a6, wide.a7,
-             wide.b0, wide.b1, wide.b2, wide.b3, wide.b4, wide.b5, wide.b6, wide.b7);
-  }
+  storeBlocks(n, g, oy, ox0, acc, wide, WIDE);
 }

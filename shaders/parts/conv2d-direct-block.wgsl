@@ -35,6 +35,21 @@ fn inputs(row: u32, ix: i32, rowOk: bool) -> Inputs {
                 tap(row, ix + 4 * s, rowOk), tap(row, ix + 5 * s, rowOk), tap(row, ix + 6 * s, rowOk), v7);
 }
 
+/**
+ * A thread's outputs through the epilogue (parts/conv2d-epilogue.wgsl, 8 channels a call: its group
+ * e holds channels 8e .. 8e+7). With 16 channels a thread (channel group g = groups 2g, 2g+1): acc,
+ * then wide where group 2g+1 exists; with 8 (group g): acc.
+ */
+fn storeBlocks(n: u32, g: u32, oy: u32, ox0: u32, acc: Block, wide: Block, sixteen: bool) {
+  let e = select(g, 2u * g, sixteen);
+  epilogue(n, e, oy, ox0, acc.a0, acc.a1, acc.a2, acc.a3, acc.a4, acc.a5, acc.a6, acc.a7,
+           acc.b0, acc.b1, acc.b2, acc.b3, acc.b4, acc.b5, acc.b6, acc.b7);
+  if (sixteen && 8u * (e + 1u) < params.outChannels) {
+    epilogue(n, e + 1u, oy, ox0, wide.a0, wide.a1, wide.a2, wide.a3, wide.a4, wide.a5, wide.a6, wide.a7,
+             wide.b0, wide.b1, wide.b2, wide.b3, wide.b4, wide.b5, wide.b6, wide.b7);
+  }
+}
+
 /** One tap: the weights wa, wb of 8 channels times the inputs x of the COLS columns, added to acc. */
 fn accumulate(acc: Block, wa: vec4<f32>, wb: vec4<f32>, x: Inputs) -> Block {
   let v0 = x.v0; let v1 = x.v1; let v2 = x.v2; let v3 = x.v3;

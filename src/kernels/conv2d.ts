@@ -15,6 +15,7 @@ import rows from '../../shaders/conv2d-rows.wgsl';
 import subgroupDirect from '../../shaders/conv2d-subgroup.wgsl';
 import subgroupStem from '../../shaders/conv2d-stem-subgroup.wgsl';
 import directBlock from '../../shaders/parts/conv2d-direct-block.wgsl';
+import subgroupGrid from '../../shaders/parts/conv2d-subgroup-grid.wgsl';
 import epilogue from '../../shaders/parts/conv2d-epilogue.wgsl';
 import io from '../../shaders/parts/conv2d-io.wgsl';
 import weightsF16 from '../../shaders/parts/conv2d-weights-f16.wgsl';
@@ -215,12 +216,12 @@ const CONV2D_ROWS = kernel('conv2d-rows', ROWS_PARAMS, io, weightsF32, rows, epi
  * conv2d.wgsl's CPU form with the weights loaded once per subgroup and shuffled to its lanes
  * (shaders/conv2d-subgroup.wgsl): the same sums, the same bits. Its grid is conv2d-rows.wgsl's.
  */
-const CONV2D_SUBGROUP = kernel('conv2d-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupDirect, epilogue);
+const CONV2D_SUBGROUP = kernel('conv2d-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupGrid, subgroupDirect, epilogue);
 /**
  * CONV2D_SUBGROUP for 7x7 stride-2 convolutions (the stem), each kernel row's 21 inputs loaded once
  * for its 7 taps (shaders/conv2d-stem-subgroup.wgsl): the same sums, the same bits, the same grid.
  */
-const CONV2D_STEM_SUBGROUP = kernel('conv2d-stem-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupStem, epilogue);
+const CONV2D_STEM_SUBGROUP = kernel('conv2d-stem-subgroup', ROWS_PARAMS, io, weightsF32, directBlock, subgroupGrid, subgroupStem, epilogue);
 
 /** Whether the subgroup form of convolution s takes the stem kernel: 7x7, stride 2, 7 lanes or more. */
 export function stemRowsFor(s: Pick<Conv2dShape, 'kernel' | 'stride'>, lanes: number): boolean {
