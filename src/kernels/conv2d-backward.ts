@@ -124,7 +124,7 @@ export function conv2dBackwardDispatch(ctx: GpuContext, s: Conv2dShape, b: Conv2
   // leave, so its workgroup is one subgroup: wider, a small class's workgroup computed mostly
   // nothing (layer4's gradient ran 4x slower at 64); sized by the class, each layer compiled a
   // pipeline of its own.
-  const wg = subgroupWeights && lanes ? lanes : WORKGROUP_SIZE;
+  const wg = lanes ?? WORKGROUP_SIZE;
   const groups: [number, number, number] = [
     Math.ceil((classRows * colBlocks) / wg), Math.ceil(Math.ceil(s.inChannels / 4) / channelGroups),
     s.batch * s.stride * s.stride,
