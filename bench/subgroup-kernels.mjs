@@ -58,11 +58,13 @@ const lines = [
   'ResNet18\'s convolutions at 224, each distinct shape once, one dispatch (the wait for the queue included), the two',
   'forms interleaved with the order alternating round by round; median ms. `direct`: conv2d.wgsl\'s CPU form (one tap',
   'loop, 16 channels per thread) against conv2d-subgroup.wgsl (the weights shared by shuffles; for the 7x7 stride-2 stem on',
-  '7 lanes and more, conv2d-stem-subgroup.wgsl, whose own row then times it against conv2d-subgroup.wgsl). `products`: the Winograd',
+  '7 lanes and more, conv2d-stem-subgroup.wgsl, whose own row then times it against conv2d-subgroup.wgsl; `padded input`: the',
+  'adapter\'s own form, and on lavapipe also conv2d.wgsl\'s CPU form, reading its input zero-padded by zero-pad.wgsl, the pad',
+  'included, against the same form reading it unpadded). `products`: the Winograd',
   'products alone, conv2d-winograd-gemm-plain.wgsl against conv2d-winograd-gemm-subgroup.wgsl (V shared). `input gradient`:',
   'the stride-2 convolutions\' data gradients, conv2d-backward.wgsl against conv2d-backward-subgroup.wgsl (weights shuffled),',
   'both with the channel groups per thread the engine picks. `used`: whether',
-  'the engine picks the subgroup form for that shape on this adapter. `same bits`: the two outputs equal bit for bit.', '',
+  'the engine picks the subgroup form (the padded input) for that shape on this adapter. `same bits`: the two outputs equal bit for bit.', '',
 ];
 for (const run of runs) {
   const sizes = run.subgroupSizes ? `subgroups of ${run.subgroupSizes.min === run.subgroupSizes.max ? run.subgroupSizes.max : `${run.subgroupSizes.min}-${run.subgroupSizes.max}`} lanes` : 'no subgroups';

@@ -6,7 +6,9 @@
 // products dispatch alone, on one input transform's V); and the stride-2 convolutions' input
 // gradients (conv2d-backward-subgroup.wgsl against conv2d-backward.wgsl, each with the channel
 // groups the engine picks); and on subgroups of 7 lanes and more the stem kernel
-// (conv2d-stem-subgroup.wgsl) against the subgroup form of 'direct' it replaces. Each shape's two dispatches interleaved,
+// (conv2d-stem-subgroup.wgsl) against the subgroup form of 'direct' it replaces; and 'direct' with
+// a zero-padded input (zero-pad.wgsl and PADDED_INPUT, the pad timed with it) against the same
+// form without, at the convolutions with padding. Each shape's two forms interleaved,
 // the order alternating round by round; medians; the two outputs compared bit for bit.
 // Bundled and run by bench/subgroup-kernels.mjs (options there). Prints one JSON line.
 import { loadavg } from 'node:os';
@@ -16,6 +18,8 @@ import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogra
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import type { Dispatch } from '../src/gpu/context';
+import { zeroPadDispatch, zeroPadLength } from '../src/kernels/zero-pad';
+import { paddedInputFor } from '../src/kernels/conv2d-variants';
 import { lcgValues, option } from './core/args';
 import { median } from './core/stats';
 
@@ -44,13 +48,16 @@ const ctx = await createNodeContext(adapter);
 const loadBefore = loadavg()[0];
 const storage = (label: string, bytes: number) => ctx.device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 
-/** Times a pair of dispatches (plain, subgroup) interleaved; reads both outputs back and compares them. */
-async function pair(name: string, kernel: string, chosen: boolean, dispatches: [Dispatch, Dispatch], outputs: [GPUBuffer, GPUBuffer], bytes: number) {
+/**
+ * Times a pair of forms (plain, subgroup: one dispatch each, or a list run as one submission)
+ * interleaved; reads both outputs back and compares them.
+ */
+async function pair(name: string, kernel: string, chosen: boolean, dispatches: [Dispatch | Dispatch[], Dispatch | Dispatch[]], outputs: [GPUBuffer, GPUBuffer], bytes: number) {
   const samples: [number[], number[]] = [[], []];
   for (let round = 0; round < warmups + rounds; round++) {
     for (const i of round % 2 ? [1, 0] : [0, 1]) {
       const start = performance.now();
-      ctx.run([dispatches[i]]);
+      ctx.run([dispatches[i]].flat());
       await ctx.finish();
       if (round >= warmups) samples[i].push(performance.now() - start);
     }
@@ -88,6 +95,27 @@ for (const { name, shape: s } of directShapes) {
       conv2dDispatch(ctx, s, { ...inputs, output: outputs[1] }, { ...form, subgroupWeights: true, stemRows: true }, `subgroup bench ${name} (stem kernel)`),
     ];
     results.push(await pair(name, 'direct, stem kernel (plain column: the subgroup form it replaces)', subgroupWeightsFor(ctx), stemPair, outputs, count * 4));
+  }
+  if (s.padding > 0) {
+    // 'direct' reading a zero-padded copy of its input, the pad included (zero-pad.wgsl, then
+    // PADDED_INPUT), against the same form reading the input as it is: the adapter's own form, and
+    // where that is the subgroup form also conv2d.wgsl's CPU form (what compatibility mode runs).
+    const pad = { planes: s.batch * s.inChannels, height: s.inHeight, width: s.inWidth, pad: s.padding };
+    const padded = storage(`padded bench input (${name})`, zeroPadLength(pad) * 4);
+    const cpuForm = { subgroupWeights: false, tapLoop: 'one', channelsPerThread: 16 } as const;
+    for (const own of subgroupWeightsFor(ctx) ? [true, false] : [true]) {
+      const forced = own ? {} : cpuForm;
+      const padPair: [Dispatch, Dispatch[]] = [
+        conv2dDispatch(ctx, s, { ...inputs, output: outputs[0] }, { relu: true, variant: 'direct', ...forced }, `padded bench ${name} (unpadded)`),
+        [
+          zeroPadDispatch(ctx, pad, { input: inputs.input, output: padded }),
+          conv2dDispatch(ctx, s, { ...inputs, input: padded, output: outputs[1] }, { relu: true, variant: 'direct', paddedInput: true, ...forced }, `padded bench ${name} (padded)`),
+        ],
+      ];
+      const kernel = `direct${own ? '' : " (conv2d.wgsl's CPU form)"}, padded input and its pad (plain column: the input unpadded)`;
+      results.push(await pair(name, kernel, own && paddedInputFor(ctx.adapter), padPair, outputs, count * 4));
+    }
+    padded.destroy();
   }
   [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
 }

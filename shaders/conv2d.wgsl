@@ -16,7 +16,8 @@
 //   - parts/conv2d-epilogue.wgsl: the affine epilogue, ReLU and stores (step 6).
 //
 // Override constants: KSIZE (K), STRIDE (S), COLS (output columns per thread: 7 or 8), WG (threads
-// per workgroup), ONE_LOOP (step 5), WIDE (16 output channels per thread instead of 8); K and S are
+// per workgroup), ONE_LOOP (step 5), WIDE (16 output channels per thread instead of 8),
+// PADDED_INPUT (parts/conv2d-direct-block.wgsl: x holds the input zero-padded, no tap is checked); K and S are
 // constants of the tap loop's stepping and addressing. The padding P,
 // the ReLU flag and all sizes are uniforms (a runtime K was 10-40% slower on lavapipe; a ReLU
 // override would double the pipelines for no measurable gain).
@@ -47,7 +48,9 @@
 //   - threads with t >= N * G * OH * colBlocks return before any load;
 //   - columns ox0+j >= OW and channels >= Cout are computed (from clamped, in-bounds reads and zero
 //     weights) but never written; every output element is written by exactly one thread;
-//   - every read of x is clamped into its row and masked to 0 when the tap lies in the padding;
+//   - every read of x is clamped into its row and masked to 0 when the tap lies in the padding
+//     (with PADDED_INPUT the padding is in x, and only the idle columns past OW, never stored, may
+//     read past their row);
 //   - with COLS = 7 the eighth column (a7, b7) is never loaded, accumulated or stored;
 //   - without WIDE the second Block is neither accumulated nor stored.
 
@@ -59,6 +62,12 @@ override WG: u32 = 64u;
 override ONE_LOOP: bool = false;
 /** 16 output channels per thread (two Blocks) instead of 8. */
 override WIDE: bool = false;
+
+/** Input row iy clamped into the plane for the read (with PADDED_INPUT every row is inside). */
+fn inputRow(iy: i32, h: u32) -> u32 {
+  if (PADDED_INPUT) { return u32(iy); }
+  return u32(clamp(iy, 0, i32(h) - 1));
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -114,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     for (var r = 0u; r < cin * kk; r++) {
       // Input row iy, clamped for the read and flagged when it is padding.
       let iy = iy0 + i32(ky);
-      let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
+      let row = xPlane + inputRow(iy, h) * wdt;
       let x = inputs(row, ix0 + i32(kx), iy >= 0 && iy < i32(h));
       acc = accumulate(acc, weight(w0 + r), weight(w1 + r), x);
       if (WIDE) { wide = accumulate(wide, weight(w2 + r), weight(w3 + r), x); }
@@ -132,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       for (var ky = 0u; ky < KSIZE; ky++) {
         let iy = iy0 + i32(ky);
         let rowOk = iy >= 0 && iy < i32(h);
-        let row = xPlane + u32(clamp(iy, 0, i32(h) - 1)) * wdt;
+        let row = xPlane + inputRow(iy, h) * wdt;
         for (var kx = 0u; kx < KSIZE; kx++) {
           let x = inputs(row, ix0 + i32(kx), rowOk);
           acc = accumulate(acc, weight(w0 + r), weight(w1 + r), x);

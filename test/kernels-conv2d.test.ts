@@ -3,10 +3,11 @@ import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
   conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, stemRowsFor, subgroupWeightsFor, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
-import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor } from '../src/kernels/conv2d-variants';
+import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor, paddedInputFor } from '../src/kernels/conv2d-variants';
 import { conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import { conv2dWinogradDispatches, winogradScratchBytes, winogradSubgroupTiles } from '../src/kernels/conv2d-winograd';
-import type { GpuContext } from '../src/gpu/context';
+import { zeroPadDispatch, zeroPadLength } from '../src/kernels/zero-pad';
+import type { Dispatch, GpuContext } from '../src/gpu/context';
 import { channelAffine, conv2d } from './reference/cpu';
 import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, reluCase, testContext, upload } from './helpers/gpu';
 
@@ -111,18 +112,41 @@ function randomConvBuffers(ctx: GpuContext, s: Conv2dShape, rng: () => number, l
 // with the weights shared across subgroups (conv2d-subgroup.wgsl), on a device with 'subgroups'
 // (both CPU adapters here; elsewhere the test checks that it is refused). The subgroup form runs
 // twice: as the engine picks it (7x7 stride-2 shapes take conv2d-stem-subgroup.wgsl on subgroups of
-// 7 lanes and more: lavapipe) and with the stem kernel kept off.
-type Form = { variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16; subgroupWeights?: boolean; stemRows?: boolean };
-const DIRECT_FORMS = [
+// 7 lanes and more: lavapipe) and with the stem kernel kept off. Three forms also read their input
+// zero-padded by zero-pad.wgsl (PADDED_INPUT: SwiftShader's form, the GPUs' and the subgroup form).
+type Form = {
+  variant: Conv2dVariant; tapLoop?: 'one' | 'nested'; channelsPerThread?: 8 | 16; subgroupWeights?: boolean; stemRows?: boolean; paddedInput?: boolean;
+};
+const DIRECT_FORMS: Omit<Form, 'variant'>[] = [
   ...(['nested', 'one'] as const).flatMap((tapLoop) => ([8, 16] as const).map((channelsPerThread) => ({ tapLoop, channelsPerThread, subgroupWeights: false }))),
   { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true },
   { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true, stemRows: false },
+  { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: false, paddedInput: true },
+  { tapLoop: 'nested' as const, channelsPerThread: 8 as const, subgroupWeights: false, paddedInput: true },
+  { tapLoop: 'one' as const, channelsPerThread: 16 as const, subgroupWeights: true, paddedInput: true },
 ];
+// The float64 cases run every form but two of the padded ones: those run the same kernels as their
+// unpadded forms, whose bits they match in the tests below (each case's shaders compile anew: about
+// a second a case on lavapipe).
 const forms: Form[] = SINGLE_DISPATCH_VARIANTS.flatMap((variant): Form[] =>
-  variant === 'direct' ? DIRECT_FORMS.map((f) => ({ variant, ...f })) : [{ variant }]);
+  variant === 'direct'
+    ? DIRECT_FORMS.filter((f) => !f.paddedInput || (f.tapLoop === 'one' && !f.subgroupWeights)).map((f) => ({ variant, ...f }))
+    : [{ variant }]);
 const formName = (f: Form) => (f.tapLoop
-  ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''}${f.stemRows === false ? ', no stem kernel' : ''})`
+  ? `${f.variant} (${f.tapLoop} tap loop, ${f.channelsPerThread} channels per thread${f.subgroupWeights ? ', weights shared across subgroups' : ''}${f.stemRows === false ? ', no stem kernel' : ''}${f.paddedInput ? ', zero-padded input' : ''})`
   : f.variant);
+
+/**
+ * The dispatches of a form: the convolution, and with a zero-padded input first the pad of
+ * b.input into a new poisoned buffer (zero-pad.wgsl), which the convolution then reads.
+ */
+function formDispatches(ctx: GpuContext, s: Conv2dShape, b: Parameters<typeof conv2dDispatch>[2],
+  opts: Parameters<typeof conv2dDispatch>[3], label: string): Dispatch[] {
+  if (!opts.paddedInput) return [conv2dDispatch(ctx, s, b, opts)];
+  const pad = { planes: s.batch * s.inChannels, height: s.inHeight, width: s.inWidth, pad: s.padding };
+  const padded = poisoned(ctx, zeroPadLength(pad), `${label} zero-padded input`);
+  return [zeroPadDispatch(ctx, pad, { input: b.input, output: padded }), conv2dDispatch(ctx, s, { ...b, input: padded }, opts)];
+}
 
 /**
  * Whether ctx can run `form`; where it cannot (subgroup-shared weights without 'subgroups' of one
@@ -137,7 +161,7 @@ function runnable(ctx: GpuContext, form: Form): boolean {
 
 describe('conv2d kernel', () => {
   for (const [form, c] of forms.flatMap((f) => [...cases, ...rowsCases].map((c) => [f, c] as [Form, Case]))) {
-    const { variant, tapLoop, channelsPerThread, subgroupWeights, stemRows } = form;
+    const { variant, tapLoop, channelsPerThread, subgroupWeights, stemRows, paddedInput } = form;
     it(`${formName(form)}: matches the float64 reference: ${c.name}`, async () => {
       const ctx = await testContext();
       if (!runnable(ctx, form)) return;
@@ -156,20 +180,22 @@ describe('conv2d kernel', () => {
       const cap = c.maxWorkgroupsPerDimension && (subgroupWeights ? 15 : c.maxWorkgroupsPerDimension);
       const out = poisoned(ctx, count, 'conv2d test output');
       const relu = reluCase(ctx, c.relu, count, 'conv2d test');
-      const d = conv2dDispatch(ctx, s, {
+      const dispatches = formDispatches(ctx, s, {
         input: upload(ctx, x, 'conv2d test input'),
         weights: upload(ctx, packConv2dWeights(w, s), 'conv2d test weights'),
         scale: upload(ctx, scale, 'conv2d test scale'),
         shift: upload(ctx, shift, 'conv2d test shift'),
         output: out,
-      }, { ...relu.opts, maxWorkgroupsPerDimension: cap, variant, tapLoop, channelsPerThread, subgroupWeights, stemRows });
+      }, { ...relu.opts, maxWorkgroupsPerDimension: cap, variant, tapLoop, channelsPerThread, subgroupWeights, stemRows, paddedInput }, 'conv2d test');
+      const d = dispatches[dispatches.length - 1];
+      if (paddedInput) expect(dispatches[0].pipeline.label).toMatch(/^zero-pad /);
       if (subgroupWeights) {
         const stem = stemRows !== false && s.kernel === 7 && s.stride === 2 && ctx.fixedSubgroupSize! >= 7;
         expect(d.pipeline.label).toMatch(stem ? /^conv2d-stem-subgroup / : /^conv2d-subgroup /);
       }
       if (cap) expect(Math.max(...d.workgroups)).toBeLessThanOrEqual(cap);
       if (cap) expect(d.workgroups[1], 'the grid is split over y').toBeGreaterThan(1);
-      ctx.run([d]);
+      ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
       expect(sumRelativeError(y, expected, x, w, scale, shift, s, oh * ow), `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE);
@@ -224,7 +250,7 @@ describe('conv2d kernel', () => {
     expect(resolveConv2dVariant(ctx.adapter, 'auto')).toBe(auto);
   });
 
-  it("gives the same bits from every form of 'direct' (tap loops, channels per thread: the same sums in the same order)", async () => {
+  it("gives the same bits from every form of 'direct' (tap loops, channels per thread, subgroups, a zero-padded input: the same sums in the same order)", async () => {
     const ctx = await testContext();
     const rng = makeRng(freshSeed());
     // The last: 200 pixel blocks (conv2d.wgsl: three workgroups of 64 and a partial fourth; the
@@ -239,8 +265,9 @@ describe('conv2d kernel', () => {
       const results: Float32Array[] = [];
       for (const form of DIRECT_FORMS) {
         if (!runnable(ctx, { variant: 'direct', ...form })) continue;
-        const output = poisoned(ctx, count, `conv2d loop test output (${formName({ variant: 'direct', ...form })})`);
-        ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', ...form })]);
+        const name = formName({ variant: 'direct', ...form });
+        const output = poisoned(ctx, count, `conv2d loop test output (${name})`);
+        ctx.run(formDispatches(ctx, s, { ...buffers, output }, { relu: false, variant: 'direct', ...form }, `conv2d loop test (${name})`));
         results.push(await download(ctx, output, count));
       }
       for (const r of results.slice(1)) expect(new Uint32Array(r.buffer)).toEqual(new Uint32Array(results[0].buffer));
@@ -265,7 +292,7 @@ describe('conv2d kernel', () => {
             const output = poisoned(ctx, count, `conv2d store test output (${name})`);
             const reluOutput = mode === 'both' ? poisoned(ctx, count, `conv2d store test relu output (${name})`) : undefined;
             const relu = { relu: mode === 'relu', ...(reluOutput ? { reluOutput } : {}) };
-            ctx.run([conv2dDispatch(ctx, s, { ...buffers, output }, { ...relu, ...form, storeLoop: loop })]);
+            ctx.run(formDispatches(ctx, s, { ...buffers, output }, { ...relu, ...form, storeLoop: loop }, `conv2d store test (${name})`));
             results.push([await download(ctx, output, count), ...(reluOutput ? [await download(ctx, reluOutput, count)] : [])]);
           }
           for (let i = 0; i < results[0].length; i++) {
@@ -274,6 +301,17 @@ describe('conv2d kernel', () => {
         }
       }
     }
+  });
+
+  it("reads a zero-padded input in 'direct' only, and picks it on SwiftShader only", async () => {
+    const ctx = await testContext();
+    const buffers = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder };
+    expect(() => conv2dDispatch(ctx, shape(1, 4, 8, 8, 8, 3, 1, 1), buffers, { relu: false, variant: 'rows', paddedInput: true }))
+      .toThrow(/a zero-padded input is read by 'direct' only, not by 'rows'$/);
+    // 'rows' runs 'direct' for the shapes it does not cover, which may then read a padded input.
+    expect(conv2dDispatch(ctx, shape(1, 4, 8, 8, 8, 3, 2, 1), buffers, { relu: false, variant: 'rows', paddedInput: true }).pipeline.label).not.toMatch(/^conv2d-rows/);
+    expect(paddedInputFor({ ...ctx.adapter, name: 'swiftshader' })).toBe(true);
+    for (const name of ['lavapipe', 'nvidia ampere', 'compatibility-mode adapter (no adapter info)']) expect(paddedInputFor({ ...ctx.adapter, name }), name).toBe(false);
   });
 
   it('rejects a kernel larger than the padded input', () => {

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { CONV2D_VARIANTS, supportsF16 } from '../src/kernels/conv2d';
+import { paddedInputFor } from '../src/kernels/conv2d-variants';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
 import { randomWeights } from '../src/weights/random';
@@ -86,6 +87,33 @@ describe('ResNet18 forward with each conv2d variant forced', () => {
       expect(errors.fc, 'f16 weights were not used').toBeGreaterThan(F32_TOLERANCE);
     } finally {
       engine.dispose();
+    }
+  });
+
+  it("'direct' reading zero-padded inputs (paddedInput, SwiftShader's default): every tap the same bits as without", async () => {
+    const seed = freshSeed();
+    const weights = randomWeights(seed);
+    const input = { shape: [2, 3, 45, 38], data: randomArray(2 * 3 * 45 * 38, makeRng(seed), -2, 2) };
+    const ctx = await testContext();
+    const byDefault = await ResNetEngine.create({ context: ctx });
+    expect(byDefault.kernels.paddedInput).toBe(paddedInputFor(ctx.adapter));
+    byDefault.dispose();
+    const results = [];
+    for (const paddedInput of [false, true]) {
+      const engine = await ResNetEngine.create({ context: ctx, paddedInput });
+      try {
+        engine.loadWeights(weights);
+        // The stem and the three stride-2 3x3 convolutions read a padded copy (the 1x1 downsamples have no padding).
+        const pads = engine.plan(2, 45, 38, allTapNames()).dispatches.filter((d) => d.pipeline.label.startsWith('zero-pad ')).length;
+        expect(pads).toBe(paddedInput ? 4 : 0);
+        results.push(await engine.forward(input, { taps: allTapNames() }));
+      } finally {
+        engine.dispose();
+      }
+    }
+    for (const tap of allTapNames()) {
+      const [a, b] = results.map((r) => r.get(tap)!.data);
+      expect(new Uint32Array(b.buffer, b.byteOffset, b.length), `${tap} (seed ${seed})`).toEqual(new Uint32Array(a.buffer, a.byteOffset, a.length));
     }
   });
 

@@ -19,10 +19,14 @@ function checkBuffers(s: ForwardSchedule): void {
   const owner = new Map<number, number>([[s.tensors[s.input].buffer, s.input]]); // buffer -> tensor whose value it holds now
   s.steps.forEach((step) => {
     const { reads, writes } = stepTensors(step);
+    // A convolution's scratch is written before it is read, within the step.
+    const internal = new Set(step.op === 'conv' ? [step.scratch, step.products, step.paddedInput].filter((t) => t !== undefined) : []);
     expect(new Set(writes.map((t) => s.tensors[t].buffer)).size, `${step.label} writes two tensors to one buffer`).toBe(writes.length);
-    for (const t of reads) expect(owner.get(s.tensors[t].buffer), `${step.label} reads ${s.tensors[t].name}`).toBe(t);
+    for (const t of reads.filter((r) => !internal.has(r))) expect(owner.get(s.tensors[t].buffer), `${step.label} reads ${s.tensors[t].name}`).toBe(t);
     for (const t of writes) {
-      if (!reads.includes(t)) expect(reads.map((r) => s.tensors[r].buffer), `${step.label} writes a buffer it reads`).not.toContain(s.tensors[t].buffer);
+      if (!reads.includes(t) || internal.has(t)) {
+        expect(reads.filter((r) => r !== t).map((r) => s.tensors[r].buffer), `${step.label} writes a buffer it reads`).not.toContain(s.tensors[t].buffer);
+      }
       owner.set(s.tensors[t].buffer, t);
     }
   });
@@ -110,6 +114,27 @@ describe('forward planner', () => {
     expect([...kernel.values()].filter((v) => v === 'rows')).toHaveLength(12);
     const f16 = planForward(request(['fc'], { precision: 'f16' }));
     expect(f16.steps.filter((st) => st.op === 'conv').every((st) => st.op === 'conv' && st.variant === 'direct' && st.precision === 'f16')).toBe(true);
+  });
+
+  it("gives a 'direct' convolution with padding a zero-padded copy of its input where asked, as scratch of its step", () => {
+    const s = planForward({ ...request(['fc'], { kernels: { conv2d: 'winograd-mixed', paddedInput: true } }), batch: 1, height: 224, width: 224 });
+    const convs = s.steps.flatMap((st) => (st.op === 'conv' ? [st] : []));
+    const padded = convs.filter((st) => st.paddedInput !== undefined);
+    // The stem and the three stride-2 3x3 convolutions: not the Winograd ones, not the 1x1 downsamples (no padding).
+    expect(padded.map((st) => st.conv.conv)).toEqual(['conv1', 'layer2.0.conv1', 'layer3.0.conv1', 'layer4.0.conv1']);
+    expect(padded.every((st) => st.variant === 'direct')).toBe(true);
+    expect(convs.filter((st) => st.variant === 'direct' && st.conv.padding > 0 && st.paddedInput === undefined)).toEqual([]);
+    expect(padded.map((st) => s.tensors[st.paddedInput!].shape)).toEqual([[1, 3, 230, 230], [1, 64, 58, 58], [1, 128, 30, 30], [1, 256, 16, 16]]);
+    expect(s.tensors[padded[0].paddedInput!].name).toBe('conv1+bn1+relu zero-padded input');
+    for (const st of padded) {
+      expect(stepTensors(st).writes).toContain(st.paddedInput);
+      expect(s.tensors[st.paddedInput!].retained).toBe(false);
+    }
+    checkBuffers(s);
+    // Off by default, and for every kernel but 'direct'.
+    expect(planForward(request(['fc'])).steps.some((st) => st.op === 'conv' && st.paddedInput !== undefined)).toBe(false);
+    const rowsPadded = planForward(request(['fc'], { kernels: { conv2d: 'rows', paddedInput: true } }));
+    expect(rowsPadded.steps.filter((st) => st.op === 'conv' && st.paddedInput !== undefined)).toHaveLength(4);
   });
 
   it('validates a request in one place, with one line per error', () => {

@@ -2,8 +2,9 @@
 // convolution's accumulators and one tap's work. A thread owns 8 output channels x COLS (7 or 8)
 // neighbouring output columns of one row (a Block: a_j = channels 8g..8g+3 at column ox0+j, b_j =
 // channels 8g+4..8g+7); per tap it loads COLS inputs (tap, inputs: each clamped into its row and 0
-// in the padding) and does 16 vec4 FMAs with two vec4 weights (accumulate). Needs the kernel's
-// overrides COLS and STRIDE, Params' inWidth and the binding x (parts/conv2d-io.wgsl).
+// in the padding, or with PADDED_INPUT read as they lie) and does 16 vec4 FMAs with two vec4
+// weights (accumulate). Declares the override PADDED_INPUT; needs the kernel's overrides COLS and
+// STRIDE, Params' inWidth and the binding x (parts/conv2d-io.wgsl).
 
 /** A thread's accumulators: a_j = channels 8g..8g+3 at column ox0+j, b_j = channels 8g+4..8g+7. */
 struct Block {
@@ -11,8 +12,19 @@ struct Block {
   b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>, b4: vec4<f32>, b5: vec4<f32>, b6: vec4<f32>, b7: vec4<f32>,
 }
 
+/**
+ * Whether x holds the input with its zero padding already in memory (src/kernels/zero-pad.ts; the
+ * kernel is then given the padded sizes and padding 0): every tap of a stored output is inside, so
+ * tap() reads it without a clamp or a mask (on SwiftShader those cost a 'direct' convolution about
+ * as much as its loads; src/kernels/conv2d.ts paddedInputFor). A column past the output's width
+ * (the last block's idle columns, never stored) may then read the next row, or past the buffer's
+ * end, where WebGPU's bounds checks keep the read inside the buffer.
+ */
+override PADDED_INPUT: bool = false;
+
 /** x[row + ix] broadcast to a vec4, or 0 when the row or the column ix is in the padding. */
 fn tap(row: u32, ix: i32, rowOk: bool) -> vec4<f32> {
+  if (PADDED_INPUT) { return vec4<f32>(x[row + u32(ix)]); }
   let w = i32(params.inWidth);
   return vec4<f32>(select(0.0, x[row + u32(clamp(ix, 0, w - 1))], rowOk && ix >= 0 && ix < w));
 }

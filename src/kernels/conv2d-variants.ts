@@ -135,6 +135,22 @@ export function isCpuAdapter(adapter: AdapterDescription): boolean {
   return adapter.name === 'lavapipe' || adapter.name === 'swiftshader';
 }
 
+/**
+ * Whether 'direct' convolutions with padding read a copy of their input with the zero padding in
+ * memory (a zero-pad dispatch into scratch first, then conv2d.wgsl's PADDED_INPUT, the same bits):
+ * on SwiftShader only.
+ * - SwiftShader: each tap's clamp into its row and mask for the padding cost about as much as its
+ *   load. ResNet18's stem and stride-2 3x3 convolutions at batch 1 ran 1.02-1.43x faster with the
+ *   pad included (bench/results/2026-12-06-subgroup-kernels-padded{-swiftshader,}.md, two runs),
+ *   its forward 0.91-0.93x the time per round (bench/results/2026-12-06-ab-trees-padded-swiftshader-*.md).
+ * - lavapipe: 0.89-1.09x in both its subgroup forms and conv2d.wgsl's CPU form (what compatibility
+ *   mode runs there; the same file), where the loads dominate. Compatibility mode hides the
+ *   adapter, and a real GPU would pay a pass over the input for checks that cost it little: off.
+ */
+export function paddedInputFor(adapter: AdapterDescription): boolean {
+  return adapter.name === 'swiftshader';
+}
+
 /** Compatibility mode over ANGLE (Chromium) reports no adapter at all: what runs below is unknown. */
 export function adapterHidden(adapter: AdapterDescription): boolean {
   return adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description;

@@ -325,6 +325,12 @@ export function conv2dDispatch(
      * (shaders/conv2d-stem-subgroup.wgsl), the same bits. Default stemRowsFor(s, lanes).
      */
     stemRows?: boolean;
+    /**
+     * b.input holds the input zero-padded by s.padding on each side (zeroPadDispatch: N x Cin x
+     * (H + 2P) x (W + 2P)), read without bounds checks (PADDED_INPUT), the same bits. 'direct' in
+     * every form; 'rows' refuses it. The forward's default: paddedInputFor.
+     */
+    paddedInput?: boolean;
   },
   label = `conv2d ${s.kernel}x${s.kernel} s${s.stride}${opts.relu ? ' relu' : ''}`,
 ): Dispatch {
@@ -334,10 +340,14 @@ export function conv2dDispatch(
   const groups = Math.ceil(s.outChannels / CHANNELS_PER_THREAD);
   const vec4Groups = Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK);
   const limit = opts.maxWorkgroupsPerDimension ?? 65535;
+  // A padded input is the same convolution over the padded sizes with no padding.
+  const padded = opts.paddedInput === true;
+  const border = padded ? 2 * s.padding : 0;
   const shape = {
-    inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, outChannels: s.outChannels,
-    outHeight: oh, outWidth: ow, padding: s.padding, colBlocks, groups, vec4Groups,
+    inChannels: s.inChannels, inHeight: s.inHeight + border, inWidth: s.inWidth + border, outChannels: s.outChannels,
+    outHeight: oh, outWidth: ow, padding: padded ? 0 : s.padding, colBlocks, groups, vec4Groups,
   };
+  const paddedInput = padded ? 1 : 0;
   const { mode: relu, yRelu } = reluMode(ctx, opts, label);
   const buffers = [b.input, b.weights, b.scale, b.shift, b.output, yRelu];
   const stores = (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0;
@@ -349,6 +359,7 @@ export function conv2dDispatch(
   if (f16 && !supportsF16(ctx)) throw new Error(`${label}: f16 weights need the 'shader-f16' feature, which ${ctx.adapter.name} does not offer`);
   // 'rows' covers 3x3 stride 1 only (see shaders/conv2d-rows.wgsl), and f32 weights only.
   if (conv2dVariantRun(variant, s, opts.precision) === 'rows') {
+    if (padded) throw new Error(`${label}: a zero-padded input is read by 'direct' only, not by 'rows'`);
     // One (image, channel group) per workgroup; its threads walk the pixel blocks, so a workgroup
     // is no wider than the layer's block count rounded up to 4 (a SwiftShader SIMD group).
     const blocks = oh * colBlocks;
@@ -383,7 +394,9 @@ export function conv2dDispatch(
     const stem = opts.stemRows ?? stemRowsFor(s, lanes);
     if (stem && !stemRowsFor(s, lanes)) throw new Error(`${label}: the stem kernel takes 7x7 stride-2 convolutions on subgroups of 7 lanes or more`);
     return ctx.dispatch(label, stem ? CONV2D_STEM_SUBGROUP : CONV2D_SUBGROUP, {
-      constants: stem ? { COLS: cols, WG: wg, STORE_LOOP: stores } : { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: wg, STORE_LOOP: stores },
+      constants: stem
+        ? { COLS: cols, WG: wg, STORE_LOOP: stores, PADDED_INPUT: paddedInput }
+        : { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: wg, STORE_LOOP: stores, PADDED_INPUT: paddedInput },
       params: { ...shape, groups: directGroups, tiles, workgroups: count, groupsX: workgroups[0], relu },
       buffers, workgroups,
     });
@@ -392,7 +405,10 @@ export function conv2dDispatch(
   if (threads >= 2 ** 32) throw new Error(`${label}: ${threads} threads exceed the 32-bit thread index`);
   const workgroups = splitGrid(Math.ceil(threads / WORKGROUP_SIZE), limit);
   return ctx.dispatch(label, f16 ? CONV2D_F16 : CONV2D, {
-    constants: { KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0, WIDE: wide ? 1 : 0, STORE_LOOP: stores },
+    constants: {
+      KSIZE: s.kernel, STRIDE: s.stride, COLS: cols, WG: WORKGROUP_SIZE, ONE_LOOP: tapLoop === 'one' ? 1 : 0, WIDE: wide ? 1 : 0, STORE_LOOP: stores,
+      PADDED_INPUT: paddedInput,
+    },
     params: { ...shape, groups: directGroups, threads, groupsX: workgroups[0], relu },
     buffers, workgroups,
   });

@@ -34,7 +34,7 @@ import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
 import {
-  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, isWinogradVariant, usesWinograd, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, paddedInputFor, isWinogradVariant, usesWinograd, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
@@ -122,7 +122,9 @@ export class BackwardPlan implements DifferentiableNetwork {
     readonly batch: number, readonly height: number, readonly width: number, readonly target: TapName, options: BackwardOptions = {}) {
     const arch = weights.architecture;
     const blocks = arch.blocks;
-    const kernels = options.kernels ?? { conv2d: backwardConv2dVariantFor(ctx.adapter, { winogradWeights: winogradWeights(arch) }) };
+    const kernels = options.kernels ?? {
+      conv2d: backwardConv2dVariantFor(ctx.adapter, { winogradWeights: winogradWeights(arch) }), paddedInput: paddedInputFor(ctx.adapter),
+    };
     this.forwardPlan = new ForwardPlan(ctx, weights, planForward({
       architecture: arch, batch, height, width, taps: savedTaps(target, arch), missing: weights.missing, kernels, precision: options.precision,
     }));

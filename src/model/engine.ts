@@ -4,7 +4,9 @@
 import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
-import { type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, resolveConv2dVariant } from '../kernels/conv2d-variants';
+import {
+  type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, paddedInputFor, resolveConv2dVariant,
+} from '../kernels/conv2d-variants';
 import { type HostTensor, type TensorMap, elementCount, firstNonFinite } from '../util/tensor';
 import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, tapShape, winogradWeights } from './architecture';
 import { BackwardPlan } from './backward';
@@ -50,6 +52,12 @@ export interface EngineOptions extends GpuContextOptions {
    * 'rows' force one. This engine's plans use it (the `kernels` the planner is given).
    */
   convVariant?: Conv2dVariant | 'auto';
+  /**
+   * 'direct' convolutions with padding read a copy of their input with the zero padding in memory
+   * (one more dispatch and a scratch tensor each; no bounds checks in the convolution): the same
+   * bits either way. Default paddedInputFor(adapter): on SwiftShader only.
+   */
+  paddedInput?: boolean;
   /**
    * 'f16': convolution weights stored as f16 (f32 products and sums; conv2d.wgsl reading f16 weights), on
    * adapters with the 'shader-f16' feature. Default 'f32'.
@@ -133,7 +141,10 @@ export class ResNetEngine {
       if (options.precision === 'f16' && !supportsF16(ctx)) {
         throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
       }
-      const kernels = { conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto', { winogradWeights: winogradWeights(RESNET18) }) };
+      const kernels = {
+        conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto', { winogradWeights: winogradWeights(RESNET18) }),
+        paddedInput: options.paddedInput ?? paddedInputFor(ctx.adapter),
+      };
       return new ResNetEngine(ctx, options, kernels);
     } catch (e) {
       if (!options.context || options.ownContext) ctx.destroy();

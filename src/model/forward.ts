@@ -16,6 +16,7 @@ import { globalAvgPoolDispatch } from '../kernels/global-avgpool';
 import { linearDispatch } from '../kernels/linear';
 import { maxpool2dDispatch } from '../kernels/maxpool2d';
 import { reluDispatch } from '../kernels/relu';
+import { zeroPadDispatch } from '../kernels/zero-pad';
 import { elementCount } from '../util/tensor';
 import type { TapName } from './architecture';
 import type { NetworkWeights } from './gpu-weights';
@@ -37,7 +38,9 @@ export function convStepDispatches(
   shape: Conv2dShape & { groups: number },
   buffers: { input: GPUBuffer; weights: GPUBuffer; scale: GPUBuffer; shift: GPUBuffer; output: GPUBuffer; scratch?: GPUBuffer; products?: GPUBuffer;
     /** The step's post-ReLU output when it keeps both (ReluOptions.reluOutput). */
-    reluOutput?: GPUBuffer },
+    reluOutput?: GPUBuffer;
+    /** Scratch for the input zero-padded, which 'direct' then reads (ForwardStep paddedInput). */
+    paddedInput?: GPUBuffer },
   step: { variant: Conv2dRun; relu: boolean; precision: Conv2dPrecision },
   label: string,
 ): Dispatch | Dispatch[] {
@@ -49,7 +52,15 @@ export function convStepDispatches(
   if (isWinogradVariant(step.variant)) {
     return conv2dWinogradDispatches(ctx, dense, buffers, { ...relu, tile: winogradTileOf(step.variant) }, `${label} (${step.variant})`);
   }
-  return conv2dDispatch(ctx, dense, buffers, { ...relu, variant: step.variant, precision: step.precision }, label);
+  const options = { ...relu, variant: step.variant, precision: step.precision };
+  if (buffers.paddedInput && step.variant === 'direct' && dense.padding > 0) {
+    const pad = { planes: dense.batch * dense.inChannels, height: dense.inHeight, width: dense.inWidth, pad: dense.padding };
+    return [
+      zeroPadDispatch(ctx, pad, { input: buffers.input, output: buffers.paddedInput }, `${label} (zero pad)`),
+      conv2dDispatch(ctx, dense, { ...buffers, input: buffers.paddedInput }, { ...options, paddedInput: true }, label),
+    ];
+  }
+  return conv2dDispatch(ctx, dense, buffers, options, label);
 }
 
 /** A compiled forward: dispatches, the input buffer and the buffers holding each requested tap. */
@@ -108,7 +119,10 @@ export class ForwardPlan {
         };
         const filter = isWinogradVariant(step.variant) ? weights.winograd(spec, winogradTileOf(step.variant)) : weights.filter(spec, step.precision);
         const buffers = { input: bufferOf(step.input), weights: filter, ...epilogue, output: bufferOf(step.output) };
-        const optional = { scratch: optionalBuffer(step.scratch), products: optionalBuffer(step.products), reluOutput: optionalBuffer(step.reluOutput) };
+        const optional = {
+          scratch: optionalBuffer(step.scratch), products: optionalBuffer(step.products), reluOutput: optionalBuffer(step.reluOutput),
+          paddedInput: optionalBuffer(step.paddedInput),
+        };
         return convStepDispatches(ctx, { ...shape, groups: spec.groups ?? 1 }, { ...buffers, ...optional }, step, step.label);
       }
       case 'batchnorm': {

@@ -23,7 +23,7 @@ import {
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
 import {
-  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, paddedInputFor, isWinogradVariant, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
@@ -43,11 +43,17 @@ export interface KernelChoices {
   layers?: Readonly<Record<string, Conv2dVariant>>;
   /** Choices by convolution geometry (tune.ts convShapeKey), as a measured KernelTable gives them; `layers` wins. */
   shapes?: Readonly<Record<string, Conv2dVariant>>;
+  /**
+   * 'direct' convolutions with padding first copy their input, zero-padded, into scratch and read
+   * it without bounds checks (the same bits). Default false; engines set paddedInputFor(adapter)
+   * (SwiftShader).
+   */
+  paddedInput?: boolean;
 }
 
 /** Every convolution with the variant measured fastest on this adapter class (conv2dVariantFor). */
 export function defaultKernels(adapter: AdapterDescription): KernelChoices {
-  return { conv2d: conv2dVariantFor(adapter) };
+  return { conv2d: conv2dVariantFor(adapter), paddedInput: paddedInputFor(adapter) };
 }
 
 export interface ForwardRequest {
@@ -176,10 +182,11 @@ export type ForwardStep = { label: string } & (
   /**
    * `scratch`: the split-K partial sums of a 'gemm' convolution that splits (gemmScratchBytes), or
    * the transformed input of a 'winograd' one; `products`: a 'winograd' convolution's products
-   * (winogradScratchBytes).
+   * (winogradScratchBytes); `paddedInput`: the input zero-padded, which a 'direct' convolution
+   * reads (KernelChoices.paddedInput).
    */
   | { op: 'conv'; conv: ConvSpec; input: number; output: number; epilogue: ConvEpilogue; relu: boolean; reluOutput?: number; variant: Conv2dRun;
-    precision: Conv2dPrecision; scratch?: number; products?: number }
+    precision: Conv2dPrecision; scratch?: number; products?: number; paddedInput?: number }
   /** The stand-alone BatchNorm of `conv` (its raw parameters), optionally with ReLU. */
   | { op: 'batchnorm'; conv: ConvSpec; input: number; output: number; relu: boolean; reluOutput?: number }
   | { op: 'relu'; input: number; output: number }
@@ -259,12 +266,16 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
     const scratch = scratchBytes ? tensor(`${label} ${winograd ? 'Winograd input' : 'split-K'} scratch`, [scratchBytes / 4]) : undefined;
     const products = winograd ? tensor(`${label} Winograd products`, [winograd.products / 4]) : undefined;
+    const paddedInput = kernels.paddedInput && variant === 'direct' && spec.padding > 0
+      ? tensor(`${label} zero-padded input`, [batch, spec.inChannels, inHeight + 2 * spec.padding, inWidth + 2 * spec.padding])
+      : undefined;
     // A grouped convolution reads its f32 filter whatever the precision (its kernel has no f16 form).
     const stepPrecision = variant === 'grouped' ? 'f32' : precision;
     steps.push({
       op: 'conv', label, conv: spec, input, output, epilogue, relu, variant, precision: stepPrecision,
       ...(reluOutput !== undefined ? { reluOutput } : {}),
       ...(scratch !== undefined ? { scratch } : {}), ...(products !== undefined ? { products } : {}),
+      ...(paddedInput !== undefined ? { paddedInput } : {}),
     });
   };
 
@@ -402,7 +413,7 @@ export function stepTensors(s: ForwardStep): { reads: number[]; writes: number[]
     case 'add': return { reads: [s.a, s.b], writes: [s.output, ...present(s.reluOutput)] };
     case 'ablate': return { reads: [s.tensor], writes: [s.tensor] };
     case 'conv': {
-      const scratch = present(s.scratch, s.products);
+      const scratch = present(s.scratch, s.products, s.paddedInput);
       return { reads: [s.input, ...scratch], writes: [s.output, ...present(s.reluOutput), ...scratch] };
     }
     case 'batchnorm': return { reads: [s.input], writes: [s.output, ...present(s.reluOutput)] };

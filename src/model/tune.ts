@@ -12,7 +12,7 @@ import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
 import { packConv2dWeights } from '../kernels/conv2d';
 import {
   CONV2D_VARIANTS, type Conv2dKernel, type Conv2dVariant, type ConvGeometry, type WinogradVariant, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant,
-  winogradScratchBytes, winogradTileOf,
+  paddedInputFor, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { winogradFilter } from '../kernels/conv2d-winograd';
 import { mulberry32 } from '../util/random';
@@ -21,7 +21,7 @@ import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
 /** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 4;
+export const KERNEL_TABLE_VERSION = 5;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */
@@ -143,8 +143,14 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
       };
     };
     const winograd = new Map(candidates.filter(isWinogradVariant).map((v) => [v, winogradBuffers(v)]));
+    // 'direct' reads its input zero-padded where a forward would (paddedInputFor), the pad timed with it.
+    const padded = candidates.includes('direct') && g.padding > 0 && paddedInputFor(ctx.adapter)
+      ? buffer('zero-padded input', new Float32Array(g.batch * g.inChannels * (g.inHeight + 2 * g.padding) * (g.inWidth + 2 * g.padding)))
+      : undefined;
     try {
-      const buffersFor = (v: Conv2dVariant) => ({ input, weights, scale, shift, output, scratch: gemmScratch, ...(isWinogradVariant(v) ? winograd.get(v) : {}) });
+      const buffersFor = (v: Conv2dVariant) => ({
+        input, weights, scale, shift, output, scratch: gemmScratch, ...(isWinogradVariant(v) ? winograd.get(v) : {}), ...(v === 'direct' && padded ? { paddedInput: padded } : {}),
+      });
       const dispatches = new Map<Conv2dVariant, Dispatch[]>(candidates.map((v) => [v, [convStepDispatches(ctx, { ...g, groups: 1 },
         buffersFor(v), { variant: v, relu: true, precision: 'f32' }, `${label} (${v})`)].flat()]));
       // Warm-up (pipelines compiled), and the repeat count from the slowest candidate's first time.
