@@ -16,7 +16,7 @@ struct Block {
  * Whether x holds the input with its zero padding already in memory (src/kernels/zero-pad.ts; the
  * kernel is then given the padded sizes and padding 0): every tap of a stored output is inside, so
  * tap() reads it without a clamp or a mask (on SwiftShader those cost a 'direct' convolution about
- * as much as its loads; src/kernels/conv2d.ts paddedInputFor). A column past the output's width
+ * as much as its loads; src/kernels/conv2d-variants.ts paddedInputFor). A column past the output's width
  * (the last block's idle columns, never stored) may then read the next row, or past the buffer's
  * end, where WebGPU's bounds checks keep the read inside the buffer.
  */

@@ -34,7 +34,7 @@ import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
 import {
-  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, paddedInputFor, isWinogradVariant, usesWinograd, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, isWinogradVariant, paddedInputFor, usesWinograd, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
