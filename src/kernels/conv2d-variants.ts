@@ -151,6 +151,15 @@ export function paddedInputFor(adapter: AdapterDescription): boolean {
   return adapter.name === 'swiftshader';
 }
 
+/**
+ * Whether a convolution that runs `run` reads a zero-padded copy of its input where padded inputs
+ * are on (KernelChoices.paddedInput): 'direct' with padding. The planner, the forward's dispatches
+ * and the kernel tuner ask this one rule.
+ */
+export function readsPaddedInput(run: Conv2dRun, shape: Pick<ConvGeometry, 'padding'>): boolean {
+  return run === 'direct' && shape.padding > 0;
+}
+
 /** Compatibility mode over ANGLE (Chromium) reports no adapter at all: what runs below is unknown. */
 export function adapterHidden(adapter: AdapterDescription): boolean {
   return adapter.featureLevel === 'compatibility' && !adapter.vendor && !adapter.description;

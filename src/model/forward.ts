@@ -8,7 +8,7 @@ import { addDispatch } from '../kernels/add';
 import { batchnormDispatch } from '../kernels/batchnorm';
 import { channelReplaceDispatch } from '../kernels/channel-replace';
 import { type Conv2dShape, conv2dDispatch } from '../kernels/conv2d';
-import { type Conv2dPrecision, type Conv2dRun, isWinogradVariant, winogradTileOf } from '../kernels/conv2d-variants';
+import { type Conv2dPrecision, type Conv2dRun, isWinogradVariant, readsPaddedInput, winogradTileOf } from '../kernels/conv2d-variants';
 import { conv2dGemmDispatches } from '../kernels/conv2d-gemm';
 import { conv2dWinogradDispatches } from '../kernels/conv2d-winograd';
 import { groupedConv2dDispatch } from '../kernels/conv2d-grouped';
@@ -53,7 +53,7 @@ export function convStepDispatches(
     return conv2dWinogradDispatches(ctx, dense, buffers, { ...relu, tile: winogradTileOf(step.variant) }, `${label} (${step.variant})`);
   }
   const options = { ...relu, variant: step.variant, precision: step.precision };
-  if (buffers.paddedInput && step.variant === 'direct' && dense.padding > 0) {
+  if (buffers.paddedInput && readsPaddedInput(step.variant, dense)) {
     const pad = { planes: dense.batch * dense.inChannels, height: dense.inHeight, width: dense.inWidth, pad: dense.padding };
     return [
       zeroPadDispatch(ctx, pad, { input: buffers.input, output: buffers.paddedInput }, `${label} (zero pad)`),

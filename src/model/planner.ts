@@ -23,7 +23,7 @@ import {
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
 import {
-  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, paddedInputFor, isWinogradVariant, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, paddedInputFor, readsPaddedInput, isWinogradVariant, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
@@ -266,7 +266,7 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
     // The scratch lives for this one step: its buffer serves later tensors of the same size.
     const scratch = scratchBytes ? tensor(`${label} ${winograd ? 'Winograd input' : 'split-K'} scratch`, [scratchBytes / 4]) : undefined;
     const products = winograd ? tensor(`${label} Winograd products`, [winograd.products / 4]) : undefined;
-    const paddedInput = kernels.paddedInput && variant === 'direct' && spec.padding > 0
+    const paddedInput = kernels.paddedInput && readsPaddedInput(variant, spec)
       ? tensor(`${label} zero-padded input`, [batch, spec.inChannels, inHeight + 2 * spec.padding, inWidth + 2 * spec.padding])
       : undefined;
     // A grouped convolution reads its f32 filter whatever the precision (its kernel has no f16 form).

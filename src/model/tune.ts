@@ -12,9 +12,10 @@ import type { AdapterDescription, Dispatch, GpuContext } from '../gpu/context';
 import { packConv2dWeights } from '../kernels/conv2d';
 import {
   CONV2D_VARIANTS, type Conv2dKernel, type Conv2dVariant, type ConvGeometry, type WinogradVariant, conv2dVariantRun, convShapeKey, gemmScratchBytes, isWinogradVariant,
-  paddedInputFor, winogradScratchBytes, winogradTileOf,
+  paddedInputFor, readsPaddedInput, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { winogradFilter } from '../kernels/conv2d-winograd';
+import { zeroPadLength } from '../kernels/zero-pad';
 import { mulberry32 } from '../util/random';
 import type { ConvSpec } from './architecture';
 import { convStepDispatches } from './forward';
@@ -144,8 +145,8 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
     };
     const winograd = new Map(candidates.filter(isWinogradVariant).map((v) => [v, winogradBuffers(v)]));
     // 'direct' reads its input zero-padded where a forward would (paddedInputFor), the pad timed with it.
-    const padded = candidates.includes('direct') && g.padding > 0 && paddedInputFor(ctx.adapter)
-      ? buffer('zero-padded input', new Float32Array(g.batch * g.inChannels * (g.inHeight + 2 * g.padding) * (g.inWidth + 2 * g.padding)))
+    const padded = candidates.includes('direct') && readsPaddedInput('direct', g) && paddedInputFor(ctx.adapter)
+      ? buffer('zero-padded input', new Float32Array(zeroPadLength({ planes: g.batch * g.inChannels, height: g.inHeight, width: g.inWidth, pad: g.padding })))
       : undefined;
     try {
       const buffersFor = (v: Conv2dVariant) => ({
