@@ -2,6 +2,7 @@
 // one process per adapter.
 //
 //   node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch 1] [--rounds 9] [--warmups 2]
+//        [--kernels direct,winograd,backward]
 //        [--out DIR] [--name NAME]
 //
 // Writes <out>/<date>-subgroup-kernels[-NAME].json (every sample, adapter, load average) and .md (the table).
@@ -18,12 +19,12 @@ const root = resolve(benchDir, '..');
 const argv = process.argv.slice(2);
 const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 if (argv.includes('--help')) {
-  console.log('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--out DIR] [--name NAME]');
+  console.log('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--kernels direct,winograd,backward] [--out DIR] [--name NAME]');
   process.exit(0);
 }
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
-const passThrough = ['batch', 'rounds', 'warmups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
+const passThrough = ['batch', 'rounds', 'warmups', 'kernels'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
 
 const bundle = join(benchDir, '.build', 'subgroup-kernels.mjs');
 await esbuild.build({

@@ -14,7 +14,7 @@
 import { loadavg } from 'node:os';
 import { adapterLine, createNodeContext, type AdapterChoice } from '../src/gpu/node';
 import { type Conv2dShape, conv2dDispatch, conv2dOutputSize, packConv2dWeights, stemRowsFor, subgroupWeightsFor } from '../src/kernels/conv2d';
-import { conv2dWinogradDispatches, winogradFilter, winogradScratchBytes, winogradSubgroupTiles, type WinogradTile } from '../src/kernels/conv2d-winograd';
+import { conv2dWinogradDispatches, winogradFilter, winogradGridLanes, winogradScratchBytes, winogradSubgroupTiles, winogradTiles, type WinogradTile } from '../src/kernels/conv2d-winograd';
 import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import type { Dispatch } from '../src/gpu/context';
@@ -27,6 +27,8 @@ const adapter = option('adapter', 'lavapipe') as AdapterChoice;
 const batch = Number(option('batch', '1'));
 const rounds = Number(option('rounds', '9'));
 const warmups = Number(option('warmups', '2'));
+/** Which groups of pairs to time: direct, winograd, backward (default all). */
+const groupsToRun = new Set(option('kernels', 'direct,winograd,backward').split(','));
 
 // ResNet18's convolutions at 224, once per distinct shape.
 const plan = spatialPlan(224, 224);
@@ -70,7 +72,7 @@ async function pair(name: string, kernel: string, chosen: boolean, dispatches: [
 }
 
 const results = [];
-for (const { name, shape: s } of directShapes) {
+for (const { name, shape: s } of groupsToRun.has('direct') ? directShapes : []) {
   const [oh, ow] = conv2dOutputSize(s);
   const count = s.batch * s.outChannels * oh * ow;
   const inputs = {
@@ -120,7 +122,7 @@ for (const { name, shape: s } of directShapes) {
   [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
 }
 for (const tile of [2, 4] as WinogradTile[]) {
-  for (const { name, shape: s } of winogradShapes) {
+  for (const { name, shape: s } of groupsToRun.has('winograd') ? winogradShapes : []) {
     const bytes = winogradScratchBytes(s, tile);
     const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
     const inputs = {
@@ -132,15 +134,27 @@ for (const tile of [2, 4] as WinogradTile[]) {
     };
     const output = storage(`subgroup bench output (${name})`, count * 4);
     const products: [GPUBuffer, GPUBuffer] = [storage(`subgroup bench M (${name}, plain)`, bytes.products), storage(`subgroup bench M (${name}, subgroup)`, bytes.products)];
-    const [transform, plainProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[0] }, { relu: false, product: 'plain', tile, subgroupTiles: false });
-    const [, subgroupProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[1] }, { relu: false, product: 'plain', tile, subgroupTiles: true });
+    const [transform, plainProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[0] }, { relu: false, product: 'plain', tile, subgroupTiles: false, gridLanes: null });
+    const [, subgroupProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[1] }, { relu: false, product: 'plain', tile, subgroupTiles: true, gridLanes: null });
     ctx.run([transform]);
     await ctx.finish();
     results.push(await pair(name, `winograd F(${tile}x${tile}) products`, winogradSubgroupTiles(ctx, s), [plainProducts, subgroupProducts], products, bytes.products));
+    // The grid products (conv2d-winograd-gemm-grid.wgsl), each layout of the lanes, against the
+    // form the engine ran before them: the subgroup products where it took those, else the plain.
+    const { tiles } = winogradTiles(s, tile);
+    const chosenLanes = winogradGridLanes(ctx, s, tiles);
+    if (chosenLanes !== null) {
+      const before = winogradSubgroupTiles(ctx, s) ? subgroupProducts : plainProducts;
+      for (const gridLanes of [2, 4, 8] as const) {
+        const [, gridProducts] = conv2dWinogradDispatches(ctx, s, { ...inputs, output, products: products[1] }, { relu: false, product: 'plain', tile, gridLanes });
+        const kernel = `winograd F(${tile}x${tile}) products, grid of ${gridLanes} x ${8 / gridLanes} lanes (plain column: the ${winogradSubgroupTiles(ctx, s) ? 'subgroup' : 'plain'} products)`;
+        results.push(await pair(name, kernel, gridLanes === chosenLanes, [before, gridProducts], products, bytes.products));
+      }
+    }
     [...Object.values(inputs), output, ...products].forEach((b) => b.destroy());
   }
 }
-for (const { name, shape: s } of directShapes) {
+for (const { name, shape: s } of groupsToRun.has('backward') ? directShapes : []) {
   const [oh, ow] = conv2dOutputSize(s);
   const count = s.batch * s.inChannels * s.inHeight * s.inWidth;
   const inputs = {

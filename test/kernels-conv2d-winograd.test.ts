@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
-  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, plainTilesPerThread, winogradProductKernel, winogradScratchBytes,
+  type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradGridLanes, plainTilesPerThread, winogradProductKernel, winogradScratchBytes,
 } from '../src/kernels/conv2d-winograd';
 import type { GpuContext } from '../src/gpu/context';
 import { channelAffine, conv2d } from './reference/cpu';
@@ -87,19 +87,38 @@ function subgroupTilesRunnable(ctx: GpuContext): boolean {
   return false;
 }
 
+/**
+ * Whether ctx runs the grid products (subgroups of exactly 8 lanes); where it cannot, checks that
+ * asking for them is refused.
+ */
+function gridRunnable(ctx: GpuContext): boolean {
+  if (ctx.fixedSubgroupSize === 8) return true;
+  const s = shape(1, 1, 2, 2, 1);
+  const bytes = winogradScratchBytes(s, 2);
+  const b = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder,
+    scratch: poisoned(ctx, bytes.input / 4, 'refusal scratch'), products: poisoned(ctx, bytes.products / 4, 'refusal products') };
+  expect(() => conv2dWinogradDispatches(ctx, s, b, { relu: false, product: 'plain', gridLanes: 2 })).toThrow(/subgroup|grid/);
+  return false;
+}
+
 describe('conv2d-winograd kernels', () => {
   const worst: Record<WinogradTile, number> = { 2: 0, 4: 0 };
   // 'plain, subgroup': the register products with V shared across subgroups
   // (conv2d-winograd-gemm-subgroup.wgsl), on a device with 'subgroups' of one size (both CPU
   // adapters here; elsewhere the test checks that it is refused).
-  type Products = WinogradProductKernel | 'plain, subgroup';
-  const products: Products[] = ['tiled', 'plain', 'plain, subgroup'];
-  const productOptions = (p: Products) => (p === 'tiled' ? { product: p } : { product: 'plain' as const, subgroupTiles: p !== 'plain' });
+  // 'plain, grid': the register products with U and V shared across a subgroup of 8 laid out as
+  // 2 x 4 lanes (conv2d-winograd-gemm-grid.wgsl; the most shuffles of its layouts), on lavapipe.
+  type Products = WinogradProductKernel | 'plain, subgroup' | 'plain, grid';
+  const products: Products[] = ['tiled', 'plain', 'plain, subgroup', 'plain, grid'];
+  const productOptions = (p: Products) => (p === 'tiled' ? { product: p }
+    : p === 'plain, grid' ? { product: 'plain' as const, gridLanes: 2 as const }
+      : { product: 'plain' as const, subgroupTiles: p !== 'plain' });
   const tiles: WinogradTile[] = [2, 4];
   for (const [tile, product, c] of tiles.flatMap((t) => products.flatMap((p) => cases.map((c) => [t, p, c] as const)))) {
     it(`F(${tile}x${tile}, 3x3) matches the float64 reference (${product} products): ${c.name}`, async () => {
       const ctx = await testContext();
       if (product === 'plain, subgroup' && !subgroupTilesRunnable(ctx)) return;
+      if (product === 'plain, grid' && !gridRunnable(ctx)) return;
       const seed = freshSeed();
       const rng = makeRng(seed);
       const s = c.shape;
@@ -124,7 +143,7 @@ describe('conv2d-winograd kernels', () => {
       }, { ...relu.opts, ...productOptions(product), tile });
       expect(dispatches).toHaveLength(3);
       expect(dispatches[0].pipeline.label).toMatch(tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
-      expect(dispatches[1].pipeline.label).toMatch({ tiled: /^conv2d-winograd-gemm /, plain: /^conv2d-winograd-gemm-plain /, 'plain, subgroup': /^conv2d-winograd-gemm-subgroup / }[product]);
+      expect(dispatches[1].pipeline.label).toMatch({ tiled: /^conv2d-winograd-gemm /, plain: /^conv2d-winograd-gemm-plain /, 'plain, subgroup': /^conv2d-winograd-gemm-subgroup /, 'plain, grid': /^conv2d-winograd-gemm-grid / }[product]);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
@@ -179,6 +198,60 @@ describe('conv2d-winograd kernels', () => {
     }
   });
 
+  it('gives the same bits from the grid products, each layout of the lanes, as from the plain products', async () => {
+    const ctx = await testContext();
+    if (!gridRunnable(ctx)) return;
+    const rng = makeRng(freshSeed());
+    // Sets of 16 channels from 1 to 70 (partial runs of sets for every layout; 44 and 60 channels a
+    // partial last set), tile counts that leave a block of tiles, and a lane's run of them, partly
+    // or wholly past T (F(2x2): 30, 180, 12, 16, 20, 70, 12; F(4x4): 9, 50, 3, 4, 6, 20, 3), and
+    // 4 tiles a thread (F(4x4) at 7x7 and 3x3).
+    const layouts = [2, 4, 8] as const;
+    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200),
+      shape(1, 9, 5, 6, 1100), shape(2, 5, 9, 9, 60)]) {
+      for (const tile of tiles) {
+        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+        const bytes = winogradScratchBytes(s, tile);
+        const buffers = {
+          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd grid test input'),
+          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd grid test filter'),
+          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd grid test scale'),
+          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd grid test shift'),
+          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd grid test input scratch'),
+        };
+        const run = async (name: string, opts: { gridLanes: 2 | 4 | 8 | null; storeLoop?: boolean }) => {
+          const output = poisoned(ctx, count, `conv2d-winograd grid test output (${name})`);
+          const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd grid test products (${name})`);
+          const dispatches = conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: false, product: 'plain', tile, subgroupTiles: false, ...opts });
+          expect(dispatches[1].pipeline.label).toMatch(opts.gridLanes === null ? /^conv2d-winograd-gemm-plain / : new RegExp(`^conv2d-winograd-gemm-grid .*CHANNEL_LANES=${opts.gridLanes}`));
+          ctx.run(dispatches);
+          return download(ctx, output, count);
+        };
+        const plain = await run('plain', { gridLanes: null });
+        expect(plain.some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);
+        for (const gridLanes of layouts) {
+          const grid = await run(`grid ${gridLanes}`, { gridLanes });
+          expect(new Uint32Array(grid.buffer), `F(${tile}x${tile}) ${gridLanes} lanes ${JSON.stringify(s)}`).toEqual(new Uint32Array(plain.buffer));
+        }
+        // The stores written out (SwiftShader's form) in one layout.
+        const written = await run('grid 4, stores written out', { gridLanes: 4, storeLoop: false });
+        expect(new Uint32Array(written.buffer), `F(${tile}x${tile}) written out ${JSON.stringify(s)}`).toEqual(new Uint32Array(plain.buffer));
+      }
+    }
+  });
+
+  it('picks the grid layout of the least load cost, and only on lavapipe with subgroups of 8', async () => {
+    const ctx = await testContext();
+    const lanes = (outChannels: number, tiles: number) => winogradGridLanes(ctx, { outChannels }, tiles);
+    if (ctx.adapter.name !== 'lavapipe' || ctx.fixedSubgroupSize !== 8) {
+      expect(lanes(512, 16)).toBeNull();
+      return;
+    }
+    // ResNet18 at 224, F(4x4, 3x3) at batch 1: layer1 (64 channels, 196 tiles) 4 x 2, layer2
+    // (128, 49) 2 x 4, layer3 (256, 16) 4 x 2, layer4 (512, 4 tiles, 4 a thread) 8 x 1.
+    expect([lanes(64, 196), lanes(128, 49), lanes(256, 16), lanes(512, 4)]).toEqual([4, 2, 4, 8]);
+  });
+
   it('gives the same bits from the register products with their stores in a loop and written out (STORE_LOOP)', async () => {
     const ctx = await testContext();
     const rng = makeRng(freshSeed());
@@ -200,7 +273,7 @@ describe('conv2d-winograd kernels', () => {
         for (const loop of [true, false]) {
           const output = poisoned(ctx, count, `conv2d-winograd store test output (${loop ? 'loop' : 'written out'})`);
           const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd store test products (${loop ? 'loop' : 'written out'})`);
-          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: true, product: 'plain', tile, storeLoop: loop, subgroupTiles: false }));
+          ctx.run(conv2dWinogradDispatches(ctx, s, { ...buffers, output, products }, { relu: true, product: 'plain', tile, storeLoop: loop, subgroupTiles: false, gridLanes: null }));
           results.push(await download(ctx, output, count));
         }
         expect(results[0].some(Number.isNaN), `F(${tile}x${tile}) ${JSON.stringify(s)}`).toBe(false);

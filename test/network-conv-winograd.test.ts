@@ -7,7 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { WinogradVariant } from '../src/kernels/conv2d-variants';
-import { winogradProductKernel, winogradSubgroupTiles } from '../src/kernels/conv2d-winograd';
+import { winogradGridLanes, winogradProductKernel, winogradSubgroupTiles } from '../src/kernels/conv2d-winograd';
 import { stemRowsFor, subgroupWeightsFor } from '../src/kernels/conv2d';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
@@ -43,12 +43,14 @@ describe.each(variants)('ResNet18 forward with the %s convolution forced', (vari
       if (winogradProductKernel(ctx.adapter) === 'tiled') {
         expect(count('conv2d-winograd-gemm')).toBe(13);
       } else {
-        // In registers; on lavapipe with V shared across subgroups where a convolution has enough
-        // output channels for the lanes (winogradSubgroupTiles): with 8 lanes all 13 (layer 1's 64 as
-        // two tile blocks a workgroup), with 4 the 9 of layers 2 to 4.
-        const shared = (winogradSubgroupTiles(ctx, { outChannels: 64 }) ? 4 : 0) + (winogradSubgroupTiles(ctx, { outChannels: 128 }) ? 9 : 0);
+        // In registers; on lavapipe with subgroups of 8 lanes all 13 as the grid products
+        // (winogradGridLanes), else with V shared across subgroups where a convolution has enough
+        // output channels for the lanes (winogradSubgroupTiles: with 4 lanes the 9 of layers 2 to 4).
+        const grid = winogradGridLanes(ctx, { outChannels: 64 }, 1) !== null ? 13 : 0;
+        const shared = grid ? 0 : (winogradSubgroupTiles(ctx, { outChannels: 64 }) ? 4 : 0) + (winogradSubgroupTiles(ctx, { outChannels: 128 }) ? 9 : 0);
+        expect(count('conv2d-winograd-gemm-grid')).toBe(grid);
         expect(count('conv2d-winograd-gemm-subgroup')).toBe(shared);
-        expect(count('conv2d-winograd-gemm-plain')).toBe(13 - shared);
+        expect(count('conv2d-winograd-gemm-plain')).toBe(13 - grid - shared);
       }
       // The 7 others (stem, stride-2, 1x1): 'direct', its weights shared across subgroups where the
       // device can (subgroupWeightsFor: lavapipe with 'subgroups'), the stem then in its own kernel

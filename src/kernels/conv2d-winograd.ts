@@ -20,6 +20,7 @@
 // F(4x4)'s above it, its transform coefficients being larger (test/kernels-conv2d-winograd.test.ts).
 
 import filterSource from '../../shaders/conv2d-winograd-filter.wgsl';
+import gemmGridSource from '../../shaders/conv2d-winograd-gemm-grid.wgsl';
 import gemmPlainSource from '../../shaders/conv2d-winograd-gemm-plain.wgsl';
 import gemmSubgroupSource from '../../shaders/conv2d-winograd-gemm-subgroup.wgsl';
 import gemmSource from '../../shaders/conv2d-winograd-gemm.wgsl';
@@ -64,6 +65,8 @@ const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
 const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, productsStore);
 /** The plain products with the tiles' V shared across each subgroup (the same sums, the same bits). */
 const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, productsStore);
+/** The plain products with U and V shared across a subgroup laid out as a grid (the same sums, the same bits). */
+const GEMM_GRID = kernel('conv2d-winograd-gemm-grid', GEMM_PARAMS, gemmGridSource, productsStore);
 
 const WG = 64;
 /**
@@ -129,6 +132,50 @@ export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'out
  */
 function subgroupBlocksPerGroup(lanes: number, sets: number): 1 | 2 {
   return lanes >= 8 && sets * 2 <= lanes ? 2 : 1;
+}
+
+/** Lanes across the channel sets of the grid products (conv2d-winograd-gemm-grid.wgsl). */
+export type WinogradGridLanes = 2 | 4 | 8;
+const GRID_LANES: readonly WinogradGridLanes[] = [2, 4, 8];
+/** The subgroup size the grid products are written for (4 x CHANNEL_LANES a multiple of it). */
+const GRID_SUBGROUP = 8;
+
+/**
+ * What a layout of the register products loads per input channel, in units of a scalar storage
+ * load by every lane (a vec4 costs about 2.3 of them on lavapipe: ~1.7 against ~0.75 ns,
+ * conv2d-winograd-gemm-plain.wgsl), times its workgroups: the grid products with `lanes` across
+ * the channel sets, on subgroups of 8.
+ */
+function gridLoadCost(lanes: WinogradGridLanes, sets: number, tiles: number): number {
+  const tilesPerThread = plainTilesPerThread(tiles);
+  const blockTiles = tilesPerThread * (GRID_SUBGROUP / lanes);
+  const workgroups = Math.ceil(tiles / blockTiles) * Math.ceil(sets / lanes);
+  return workgroups * (VEC4_LOAD_COST * (4 * lanes) / GRID_SUBGROUP + Math.max(1, tilesPerThread / lanes));
+}
+const VEC4_LOAD_COST = 2.3;
+
+/**
+ * The grid products' lanes across the channel sets for a convolution of `outChannels` and `tiles`
+ * Winograd tiles, or null where they do not run: on lavapipe with subgroups of 8 lanes, the layout
+ * of the least load cost (gridLoadCost; ties to more channel lanes, the fewer shuffles).
+ */
+export function winogradGridLanes(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>, tiles: number): WinogradGridLanes | null {
+  if (ctx.adapter.name !== 'lavapipe' || ctx.fixedSubgroupSize !== GRID_SUBGROUP) return null;
+  const sets = Math.ceil(s.outChannels / PLAIN_SET_CHANNELS);
+  let best: WinogradGridLanes = 8;
+  for (const lanes of GRID_LANES) if (gridLoadCost(lanes, sets, tiles) < gridLoadCost(best, sets, tiles)) best = lanes;
+  return best;
+}
+
+/**
+ * Whether the grid products take two input channels a pass (PAIRED): with 2 or 4 lanes across the
+ * channel sets, not with 8, whose lanes load 4 vec4 of U each and so hold twice the operands a
+ * pass. F(4x4)'s products on lavapipe (one process, interleaved, 25 rounds): paired 0.87 to 0.94x
+ * the time of one channel a pass at ResNet18's layers 1 to 3 (2 and 4 lanes), 1.05 to 1.08x at
+ * layer4 (8 lanes).
+ */
+function gridPaired(lanes: WinogradGridLanes): boolean {
+  return lanes !== 8;
 }
 
 /** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */
@@ -218,6 +265,12 @@ export function conv2dWinogradDispatches(
      * of one size). Default winogradSubgroupTiles(ctx, s).
      */
     subgroupTiles?: boolean;
+    /**
+     * The register products with U and V shared across a subgroup of 8 laid out as a grid, this
+     * many lanes across the channel sets (the same bits). Default: winogradGridLanes(ctx, s, tiles)
+     * unless subgroupTiles is given.
+     */
+    gridLanes?: WinogradGridLanes | null;
   },
   label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
@@ -235,7 +288,14 @@ export function conv2dWinogradDispatches(
   const tilesPerThread = plainTilesPerThread(tiles);
   const sets = Math.ceil(vec4Groups / 4);
   const blocks = Math.ceil(tiles / tilesPerThread);
-  const shared = plain && (opts.subgroupTiles ?? winogradSubgroupTiles(ctx, s));
+  const gridLanes = plain ? (opts.gridLanes !== undefined ? opts.gridLanes : opts.subgroupTiles === undefined ? winogradGridLanes(ctx, s, tiles) : null) : null;
+  const shared = plain && gridLanes === null && (opts.subgroupTiles ?? winogradSubgroupTiles(ctx, s));
+  if (gridLanes !== null) {
+    const lanes = ctx.requireFixedSubgroupSize(label, 'grid products');
+    if (lanes !== GRID_SUBGROUP || !GRID_LANES.includes(gridLanes)) {
+      throw new Error(`${label}: the grid products need subgroups of ${GRID_SUBGROUP} lanes and 2, 4 or 8 of them across the channels; the device has ${lanes}, asked ${gridLanes}`);
+    }
+  }
   // The subgroup products: one workgroup per (product, tile block, run of sets), one subgroup wide
   // (a width that varied with the layer compiled a pipeline per layer).
   let sharedWG = 0;
@@ -250,7 +310,10 @@ export function conv2dWinogradDispatches(
     tileLoads = lanes === 4 && tilesPerThread === 8 ? 2 : 1;
     blocksPerGroup = subgroupBlocksPerGroup(lanes, sets);
   }
-  const gemmGrid: [number, number, number] = shared
+  const gridBlockTiles = gridLanes === null ? 0 : tilesPerThread * (GRID_SUBGROUP / gridLanes);
+  const gemmGrid: [number, number, number] = gridLanes !== null
+    ? grid1d(products * Math.ceil(tiles / gridBlockTiles) * Math.ceil(sets / gridLanes) * GRID_SUBGROUP, GRID_SUBGROUP)
+    : shared
     ? grid1d(products * Math.ceil(blocks / blocksPerGroup) * Math.ceil(sets / (sharedWG / blocksPerGroup)) * sharedWG, sharedWG)
     : plain
       ? grid1d(products * sets * blocks, WG)
@@ -263,8 +326,9 @@ export function conv2dWinogradDispatches(
       params: { inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, tilesH, tilesW, tiles },
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
     }),
-    ctx.dispatch(`${label} products`, shared ? GEMM_SUBGROUP : plain ? GEMM_PLAIN : GEMM, {
-      constants: shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads, BLOCKS_PER_GROUP: blocksPerGroup }
+    ctx.dispatch(`${label} products`, gridLanes !== null ? GEMM_GRID : shared ? GEMM_SUBGROUP : plain ? GEMM_PLAIN : GEMM, {
+      constants: gridLanes !== null ? { WG: GRID_SUBGROUP, ...plainConstants, CHANNEL_LANES: gridLanes, PAIRED: gridPaired(gridLanes) ? 1 : 0 }
+        : shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads, BLOCKS_PER_GROUP: blocksPerGroup }
         : plain ? { WG, ...plainConstants }
           : { WG: 256 },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },

@@ -22,7 +22,7 @@ import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
 /** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 5;
+export const KERNEL_TABLE_VERSION = 6;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */

@@ -1,0 +1,230 @@
+// conv2d-winograd-gemm-grid.wgsl: the products of the Winograd convolutions as
+// conv2d-winograd-gemm-plain.wgsl computes them (16 output channels x 8 tiles per thread in
+// registers, the same sums in the same order: the same bits), with the lanes of a subgroup laid
+// out as a grid, CHANNEL_LANES sets of 16 output channels by WG / CHANNEL_LANES runs of tiles, and
+// every value a lane needs from U and V loaded once for the subgroup and handed round by
+// subgroupShuffle.
+//
+// Why: on lavapipe (Mesa 25) a storage load whose index is not a compile-time constant runs as a
+// loop over the SIMD lanes, and that loop, not the multiply-adds, is most of the products' time.
+// conv2d-winograd-gemm-subgroup.wgsl shares V only: each lane still loads the 4 vec4 of U of its
+// own 16 channels, and a subgroup of 8 lanes loads 32 vec4 of U and 8 scalars of V per input
+// channel for 128 x 8 products. Here a subgroup of 8 lanes as 2 x 4 takes 32 channels x 32 tiles:
+// 8 vec4 of U (one a lane) and 32 scalars of V (four a lane) for the same 1,024 products; as
+// 4 x 2, 64 channels x 16 tiles, 16 vec4 and 16 scalars. A shuffle is one vector permute there.
+// src/kernels/conv2d-winograd.ts (winogradGridLanes) picks the layout per convolution from its
+// channel sets and tiles.
+//
+// Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the
+// struct before this file; parts/winograd-products-store.wgsl (store4, store) follows it.
+// Bindings (group 0), layouts, PRODUCTS, TILES_PER_THREAD, STORE_LOOP: as
+// conv2d-winograd-gemm-plain.wgsl. SUM_BLOCK: as there, 0 being one block of all the input
+// channels (its sums then start from -0.0, which adds nothing to any float, -0.0 included, so one
+// block gives the plain kernel's one sum bit for bit).
+// Override constants: also WG, which must equal the subgroup size (src/kernels/conv2d-winograd.ts
+// asks for a device whose subgroup size does not vary), and CHANNEL_LANES (2, 4 or 8: lanes across
+// the channel sets; WG / CHANNEL_LANES across the tiles), with 4 * CHANNEL_LANES a multiple of WG.
+// Dispatch: PRODUCTS * TB * R workgroups of WG threads (TB = ceil(T / (TILES_PER_THREAD * WG /
+// CHANNEL_LANES)) blocks of tiles, R = ceil(S4 / CHANNEL_LANES) runs of the S4 = ceil(G4 / 4)
+// channel sets), workgroup w = (xi * TB + tb) * R + run. Lane l works on set run * CHANNEL_LANES +
+// l % CHANNEL_LANES and tiles tb * blockTiles + (l / CHANNEL_LANES) * TILES_PER_THREAD + k.
+// Invariants:
+//   - no lane leaves before the loop over the input channels (sets and tiles past the last are
+//     loaded clamped to the last, computed and not stored; a workgroup past the end leaves whole),
+//     so every lane a shuffle reads is active and the loop's bounds are uniform;
+//   - lane l loads vec4 groups run * 4 * CHANNEL_LANES + l * U_LOADS + j (j < U_LOADS) and tiles
+//     tb * blockTiles + l * V_LOADS + j (j < V_LOADS): the group i of a lane's set, and its tile k,
+//     are the load i % U_LOADS (k % V_LOADS) of one lane, a compile-time choice;
+//   - every element of m is written by exactly one lane; tiles past T are not written.
+enable subgroups;
+
+override WG: u32 = 8u;
+override PRODUCTS: u32 = 16u;
+/** Input channels per partial sum (0: one sum over all of them). */
+override SUM_BLOCK: u32 = 0u;
+/** Tiles per thread: 8, or 4 (tiles 4 .. 7 absent). */
+override TILES_PER_THREAD: u32 = 8u;
+/** The stores in a loop over the tiles (true) or written out per tile (false). */
+override STORE_LOOP: bool = true;
+/** Lanes across the channel sets: 2, 4 or 8. */
+override CHANNEL_LANES: u32 = 2u;
+/** Two input channels a pass of the loop (see there), or one. */
+override PAIRED: bool = true;
+/** Vec4 groups of U (1, 2 or 4) and tiles of V (1, 2 or 4) each lane loads per input channel. */
+override U_LOADS: u32 = 4u * CHANNEL_LANES / WG;
+override V_LOADS: u32 = max(1u, TILES_PER_THREAD / CHANNEL_LANES);
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+
+/** Where a lane loads its share of U and V, and which lanes hold what it needs (main's step 3). */
+struct Addresses {
+  u: vec4<u32>, v: vec4<u32>, uFrom: vec4<u32>, vFromLow: vec4<u32>, vFromHigh: vec4<u32>,
+}
+
+/** One input channel's operands for a lane: its 4 vec4 groups of U and its 8 tiles of V. */
+struct Operands {
+  a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
+  x0: f32, x1: f32, x2: f32, x3: f32, x4: f32, x5: f32, x6: f32, x7: f32,
+}
+
+/**
+ * Input channel c's operands (V of the channel from vAt): the lane's loads (the conditions are
+ * override constants, so unused loads compile away), then group i of its set from load i % U_LOADS
+ * of lane uFrom_i and tile k from load k % V_LOADS of lane vFrom_k. Called in uniform control flow.
+ */
+fn operands(c: u32, vAt: u32, at: Addresses) -> Operands {
+  let l0 = u[at.u.x + c];
+  var l1 = l0; if (U_LOADS >= 2u) { l1 = u[at.u.y + c]; }
+  var l2 = l0; var l3 = l0; if (U_LOADS == 4u) { l2 = u[at.u.z + c]; l3 = u[at.u.w + c]; }
+  let y0 = v[vAt + at.v.x];
+  var y1 = y0; if (V_LOADS >= 2u) { y1 = v[vAt + at.v.y]; }
+  var y2 = y0; var y3 = y0; if (V_LOADS == 4u) { y2 = v[vAt + at.v.z]; y3 = v[vAt + at.v.w]; }
+  let uOdd = select(l0, select(l1, l3, U_LOADS == 4u), U_LOADS >= 2u);   // load 1 or 3
+  let vOdd = select(y0, y1, V_LOADS >= 2u);                                 // load 1 (k = 1, 5)
+  let vThird = select(y0, select(y1, y3, V_LOADS == 4u), V_LOADS >= 2u); // load k % V_LOADS, k = 3, 7
+  var o: Operands;
+  o.a0 = subgroupShuffle(l0, at.uFrom.x);
+  o.a1 = subgroupShuffle(select(l0, l1, U_LOADS >= 2u), at.uFrom.y);
+  o.a2 = subgroupShuffle(select(l0, l2, U_LOADS == 4u), at.uFrom.z);
+  o.a3 = subgroupShuffle(uOdd, at.uFrom.w);
+  o.x0 = subgroupShuffle(y0, at.vFromLow.x);
+  o.x1 = subgroupShuffle(vOdd, at.vFromLow.y);
+  o.x2 = subgroupShuffle(select(y0, y2, V_LOADS == 4u), at.vFromLow.z);
+  o.x3 = subgroupShuffle(vThird, at.vFromLow.w);
+  if (TILES_PER_THREAD == 8u) {
+    o.x4 = subgroupShuffle(y0, at.vFromHigh.x);
+    o.x5 = subgroupShuffle(vOdd, at.vFromHigh.y);
+    o.x6 = subgroupShuffle(select(y0, y2, V_LOADS == 4u), at.vFromHigh.z);
+    o.x7 = subgroupShuffle(vThird, at.vFromHigh.w);
+  }
+  return o;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let cin = params.inChannels;
+  let cout = params.outChannels;
+  let T = params.tiles;
+  let vec4Groups = (cout + 3u) / 4u;
+  let sets = (vec4Groups + 3u) / 4u;
+  let blockTiles = TILES_PER_THREAD * (WG / CHANNEL_LANES);
+  // 1. The workgroup's product xi, block of tiles tb and run of sets; past the end it leaves whole.
+  let tileBlocks = (T + blockTiles - 1u) / blockTiles;
+  let setRuns = (sets + CHANNEL_LANES - 1u) / CHANNEL_LANES;
+  let w = wid.x + wid.y * groups.x;
+  if (w >= PRODUCTS * tileBlocks * setRuns) { return; }
+  let run = w % setRuns;
+  let tb = (w / setRuns) % tileBlocks;
+  let xi = w / (setRuns * tileBlocks);
+  // 2. The lane's place in the grid: its set of 16 output channels and its first tile.
+  let row = lane % CHANNEL_LANES;
+  let column = lane / CHANNEL_LANES;
+  let channelSet = run * CHANNEL_LANES + row;
+  let g0 = 4u * channelSet;
+  let firstTile = tb * blockTiles + column * TILES_PER_THREAD;
+  // 3. What the lane loads for the subgroup: vec4 groups (clamped to the last) and tiles (clamped
+  //    to the block's last and to T - 1); and the lanes holding group i of this lane's set (its
+  //    load i % U_LOADS) and its tile k (load k % V_LOADS).
+  let groupBase = run * 4u * CHANNEL_LANES + lane * U_LOADS;
+  let lastGroup = vec4<u32>(vec4Groups - 1u);
+  let tileBase = tb * blockTiles;
+  let firstLoad = vec4<u32>(lane * V_LOADS) + vec4<u32>(0u, 1u, 2u, 3u);
+  let vFirst = column * TILES_PER_THREAD;
+  var at: Addresses;
+  at.u = (xi * vec4Groups + min(vec4<u32>(groupBase) + vec4<u32>(0u, 1u, 2u, 3u), lastGroup)) * cin;
+  at.v = min(tileBase + min(firstLoad, vec4<u32>(blockTiles - 1u)), vec4<u32>(T - 1u));
+  at.uFrom = (vec4<u32>(4u * row) + vec4<u32>(0u, 1u, 2u, 3u)) / U_LOADS;
+  at.vFromLow = (vec4<u32>(vFirst) + vec4<u32>(0u, 1u, 2u, 3u)) / V_LOADS;
+  at.vFromHigh = (vec4<u32>(vFirst) + vec4<u32>(4u, 5u, 6u, 7u)) / V_LOADS;
+  // P_k, Q_k, R_k, S_k: channels 4*g0 .. +3, +4 .. +7, +8 .. +11, +12 .. +15 of the lane's tile k,
+  // summed over the input channels in blocks (p_k .. s_k: one block's sums). They start from 0.0 as
+  // in the plain kernel, or with one block from -0.0, so that P = -0.0 + p is p bit for bit.
+  let start = select(0.0, -0.0, SUM_BLOCK == 0u);
+  var P0 = vec4<f32>(start); var P1 = vec4<f32>(start); var P2 = vec4<f32>(start); var P3 = vec4<f32>(start);
+  var P4 = vec4<f32>(start); var P5 = vec4<f32>(start); var P6 = vec4<f32>(start); var P7 = vec4<f32>(start);
+  var Q0 = vec4<f32>(start); var Q1 = vec4<f32>(start); var Q2 = vec4<f32>(start); var Q3 = vec4<f32>(start);
+  var Q4 = vec4<f32>(start); var Q5 = vec4<f32>(start); var Q6 = vec4<f32>(start); var Q7 = vec4<f32>(start);
+  var R0 = vec4<f32>(start); var R1 = vec4<f32>(start); var R2 = vec4<f32>(start); var R3 = vec4<f32>(start);
+  var R4 = vec4<f32>(start); var R5 = vec4<f32>(start); var R6 = vec4<f32>(start); var R7 = vec4<f32>(start);
+  var S0 = vec4<f32>(start); var S1 = vec4<f32>(start); var S2 = vec4<f32>(start); var S3 = vec4<f32>(start);
+  var S4 = vec4<f32>(start); var S5 = vec4<f32>(start); var S6 = vec4<f32>(start); var S7 = vec4<f32>(start);
+  let block = select(SUM_BLOCK, cin, SUM_BLOCK == 0u);
+  var vAt = xi * cin * T;
+  for (var c0 = 0u; c0 < cin; c0 += block) {
+    var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
+    var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
+    var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
+    var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
+    var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
+    var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
+    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+    var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+    let end = min(cin, c0 + block);
+    // With PAIRED, two input channels a pass: each accumulator is updated once per pass, as
+    // ((p + a x) + a' x'), the order of two passes of one channel, so the same bits. lavapipe stores
+    // every variable a loop updates through the loop's lane mask (a blend, and a spill slot's load
+    // and store); a pass of two channels halves those. Then one channel a pass: the rest.
+    var c = c0;
+    for (; PAIRED && c + 1u < end; c += 2u) {
+      let o = operands(c, vAt, at);
+      let n = operands(c + 1u, vAt + T, at);
+      p0 = p0 + o.a0 * o.x0 + n.a0 * n.x0; q0 = q0 + o.a1 * o.x0 + n.a1 * n.x0; r0 = r0 + o.a2 * o.x0 + n.a2 * n.x0; s0 = s0 + o.a3 * o.x0 + n.a3 * n.x0;
+      p1 = p1 + o.a0 * o.x1 + n.a0 * n.x1; q1 = q1 + o.a1 * o.x1 + n.a1 * n.x1; r1 = r1 + o.a2 * o.x1 + n.a2 * n.x1; s1 = s1 + o.a3 * o.x1 + n.a3 * n.x1;
+      p2 = p2 + o.a0 * o.x2 + n.a0 * n.x2; q2 = q2 + o.a1 * o.x2 + n.a1 * n.x2; r2 = r2 + o.a2 * o.x2 + n.a2 * n.x2; s2 = s2 + o.a3 * o.x2 + n.a3 * n.x2;
+      p3 = p3 + o.a0 * o.x3 + n.a0 * n.x3; q3 = q3 + o.a1 * o.x3 + n.a1 * n.x3; r3 = r3 + o.a2 * o.x3 + n.a2 * n.x3; s3 = s3 + o.a3 * o.x3 + n.a3 * n.x3;
+      if (TILES_PER_THREAD == 8u) {
+        p4 = p4 + o.a0 * o.x4 + n.a0 * n.x4; q4 = q4 + o.a1 * o.x4 + n.a1 * n.x4; r4 = r4 + o.a2 * o.x4 + n.a2 * n.x4; s4 = s4 + o.a3 * o.x4 + n.a3 * n.x4;
+        p5 = p5 + o.a0 * o.x5 + n.a0 * n.x5; q5 = q5 + o.a1 * o.x5 + n.a1 * n.x5; r5 = r5 + o.a2 * o.x5 + n.a2 * n.x5; s5 = s5 + o.a3 * o.x5 + n.a3 * n.x5;
+        p6 = p6 + o.a0 * o.x6 + n.a0 * n.x6; q6 = q6 + o.a1 * o.x6 + n.a1 * n.x6; r6 = r6 + o.a2 * o.x6 + n.a2 * n.x6; s6 = s6 + o.a3 * o.x6 + n.a3 * n.x6;
+        p7 = p7 + o.a0 * o.x7 + n.a0 * n.x7; q7 = q7 + o.a1 * o.x7 + n.a1 * n.x7; r7 = r7 + o.a2 * o.x7 + n.a2 * n.x7; s7 = s7 + o.a3 * o.x7 + n.a3 * n.x7;
+      }
+      vAt += 2u * T;
+    }
+    for (; c < end; c++) {
+      let o = operands(c, vAt, at);
+      p0 = p0 + o.a0 * o.x0; q0 = q0 + o.a1 * o.x0; r0 = r0 + o.a2 * o.x0; s0 = s0 + o.a3 * o.x0;
+      p1 = p1 + o.a0 * o.x1; q1 = q1 + o.a1 * o.x1; r1 = r1 + o.a2 * o.x1; s1 = s1 + o.a3 * o.x1;
+      p2 = p2 + o.a0 * o.x2; q2 = q2 + o.a1 * o.x2; r2 = r2 + o.a2 * o.x2; s2 = s2 + o.a3 * o.x2;
+      p3 = p3 + o.a0 * o.x3; q3 = q3 + o.a1 * o.x3; r3 = r3 + o.a2 * o.x3; s3 = s3 + o.a3 * o.x3;
+      if (TILES_PER_THREAD == 8u) {
+        p4 = p4 + o.a0 * o.x4; q4 = q4 + o.a1 * o.x4; r4 = r4 + o.a2 * o.x4; s4 = s4 + o.a3 * o.x4;
+        p5 = p5 + o.a0 * o.x5; q5 = q5 + o.a1 * o.x5; r5 = r5 + o.a2 * o.x5; s5 = s5 + o.a3 * o.x5;
+        p6 = p6 + o.a0 * o.x6; q6 = q6 + o.a1 * o.x6; r6 = r6 + o.a2 * o.x6; s6 = s6 + o.a3 * o.x6;
+        p7 = p7 + o.a0 * o.x7; q7 = q7 + o.a1 * o.x7; r7 = r7 + o.a2 * o.x7; s7 = s7 + o.a3 * o.x7;
+      }
+      vAt += T;
+    }
+    P0 += p0; P1 += p1; P2 += p2; P3 += p3; P4 += p4; P5 += p5; P6 += p6; P7 += p7;
+    Q0 += q0; Q1 += q1; Q2 += q2; Q3 += q3; Q4 += q4; Q5 += q5; Q6 += q6; Q7 += q7;
+    R0 += r0; R1 += r1; R2 += r2; R3 += r3; R4 += r4; R5 += r5; R6 += r6; R7 += r7;
+    S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
+  }
+  // 4. The stores, by the lanes whose set exists, for the tiles that exist.
+  if (channelSet >= sets || firstTile >= T) { return; }
+  let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
+  let tilesHere = min(TILES_PER_THREAD, T - firstTile);
+  if (STORE_LOOP) {
+    let tilesP = array<vec4<f32>, 8>(P0, P1, P2, P3, P4, P5, P6, P7);
+    let tilesQ = array<vec4<f32>, 8>(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7);
+    let tilesR = array<vec4<f32>, 8>(R0, R1, R2, R3, R4, R5, R6, R7);
+    let tilesS = array<vec4<f32>, 8>(S0, S1, S2, S3, S4, S5, S6, S7);
+    for (var k = 0u; k < tilesHere; k++) {
+      store4(tilesP[k], tilesQ[k], tilesR[k], tilesS[k], present, xi, g0, firstTile + k, true);
+    }
+  } else {
+    store4(P0, Q0, R0, S0, present, xi, g0, firstTile, true);
+    store4(P1, Q1, R1, S1, present, xi, g0, firstTile + 1u, tilesHere > 1u);
+    store4(P2, Q2, R2, S2, present, xi, g0, firstTile + 2u, tilesHere > 2u);
+    store4(P3, Q3, R3, S3, present, xi, g0, firstTile + 3u, tilesHere > 3u);
+    if (TILES_PER_THREAD == 8u) {
+      store4(P4, Q4, R4, S4, present, xi, g0, firstTile + 4u, tilesHere > 4u);
+      store4(P5, Q5, R5, S5, present, xi, g0, firstTile + 5u, tilesHere > 5u);
+      store4(P6, Q6, R6, S6, present, xi, g0, firstTile + 6u, tilesHere > 6u);
+      store4(P7, Q7, R7, S7, present, xi, g0, firstTile + 7u, tilesHere > 7u);
+    }
+  }
+}
