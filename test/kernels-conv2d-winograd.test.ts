@@ -101,6 +101,21 @@ function gridRunnable(ctx: GpuContext): boolean {
   return false;
 }
 
+/**
+ * Random input, U (winogradFilter of random weights), scale and shift for s, and a poisoned
+ * scratch for V: the buffers of a bit-identity test, labelled by `test`.
+ */
+function winogradBuffers(ctx: GpuContext, s: Conv2dShape, tile: WinogradTile, rng: () => number, test: string) {
+  const bytes = winogradScratchBytes(s, tile);
+  return {
+    input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), `conv2d-winograd ${test} test input`),
+    weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), `conv2d-winograd ${test} test filter`),
+    scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), `conv2d-winograd ${test} test scale`),
+    shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), `conv2d-winograd ${test} test shift`),
+    scratch: poisoned(ctx, bytes.input / 4, `conv2d-winograd ${test} test input scratch`),
+  };
+}
+
 describe('conv2d-winograd kernels', () => {
   const worst: Record<WinogradTile, number> = { 2: 0, 4: 0 };
   // 'plain, subgroup': the register products with V shared across subgroups
@@ -171,13 +186,7 @@ describe('conv2d-winograd kernels', () => {
       for (const tile of tiles) {
         const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
         const bytes = winogradScratchBytes(s, tile);
-        const buffers = {
-          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd subgroup test input'),
-          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd subgroup test filter'),
-          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd subgroup test scale'),
-          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd subgroup test shift'),
-          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd subgroup test input scratch'),
-        };
+        const buffers = winogradBuffers(ctx, s, tile, rng, 'subgroup');
         const results: Float32Array[] = [];
         for (const subgroupTiles of [false, true]) {
           const name = subgroupTiles ? 'subgroup' : 'plain';
@@ -212,13 +221,7 @@ describe('conv2d-winograd kernels', () => {
       for (const tile of tiles) {
         const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
         const bytes = winogradScratchBytes(s, tile);
-        const buffers = {
-          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd grid test input'),
-          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd grid test filter'),
-          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd grid test scale'),
-          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd grid test shift'),
-          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd grid test input scratch'),
-        };
+        const buffers = winogradBuffers(ctx, s, tile, rng, 'grid');
         const run = async (name: string, opts: { gridLanes: 2 | 4 | 8 | null; storeLoop?: boolean }) => {
           const output = poisoned(ctx, count, `conv2d-winograd grid test output (${name})`);
           const products = poisoned(ctx, bytes.products / 4, `conv2d-winograd grid test products (${name})`);
@@ -262,13 +265,7 @@ describe('conv2d-winograd kernels', () => {
       for (const tile of tiles) {
         const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
         const bytes = winogradScratchBytes(s, tile);
-        const buffers = {
-          input: upload(ctx, randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng), 'conv2d-winograd store test input'),
-          weights: upload(ctx, winogradFilter(randomArray(s.outChannels * s.inChannels * 9, rng), s, tile), 'conv2d-winograd store test filter'),
-          scale: upload(ctx, randomArray(s.outChannels, rng, 0.5, 1.5), 'conv2d-winograd store test scale'),
-          shift: upload(ctx, randomArray(s.outChannels, rng, -0.5, 0.5), 'conv2d-winograd store test shift'),
-          scratch: poisoned(ctx, bytes.input / 4, 'conv2d-winograd store test input scratch'),
-        };
+        const buffers = winogradBuffers(ctx, s, tile, rng, 'store');
         const results: Float32Array[] = [];
         for (const loop of [true, false]) {
           const output = poisoned(ctx, count, `conv2d-winograd store test output (${loop ? 'loop' : 'written out'})`);
