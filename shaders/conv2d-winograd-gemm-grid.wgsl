@@ -6,12 +6,15 @@
 // subgroupShuffle.
 //
 // Why: on lavapipe (Mesa 25) a storage load whose index is not a compile-time constant runs as a
-// loop over the SIMD lanes, and that loop, not the multiply-adds, is most of the products' time.
-// conv2d-winograd-gemm-subgroup.wgsl shares V only: each lane still loads the 4 vec4 of U of its
+// loop over the SIMD lanes. conv2d-winograd-gemm-subgroup.wgsl shares V only: each lane still loads the 4 vec4 of U of its
 // own 16 channels, and a subgroup of 8 lanes loads 32 vec4 of U and 8 scalars of V per input
 // channel for 128 x 8 products. Here a subgroup of 8 lanes as 2 x 4 takes 32 channels x 32 tiles:
 // 8 vec4 of U (one a lane) and 32 scalars of V (four a lane) for the same 1,024 products; as
 // 4 x 2, 64 channels x 16 tiles, 16 vec4 and 16 scalars. A shuffle is one vector permute there.
+// What then costs most is the accumulators: lavapipe keeps a variable that a loop updates in memory
+// and writes it through the loop's lane mask (a load, the add, a blend and a store per update, in
+// its JIT code), so with PAIRED a pass of the loop takes two input channels and updates each
+// accumulator once (the README's "The Winograd products as a grid of lanes" has the measurements).
 // src/kernels/conv2d-winograd.ts (winogradGridLanes) picks the layout per convolution from its
 // channel sets and tiles.
 //
@@ -22,8 +25,9 @@
 // channels (its sums then start from -0.0, which adds nothing to any float, -0.0 included, so one
 // block gives the plain kernel's one sum bit for bit).
 // Override constants: also WG, which must equal the subgroup size (src/kernels/conv2d-winograd.ts
-// asks for a device whose subgroup size does not vary), and CHANNEL_LANES (2, 4 or 8: lanes across
-// the channel sets; WG / CHANNEL_LANES across the tiles), with 4 * CHANNEL_LANES a multiple of WG.
+// asks for a device whose subgroup size does not vary), CHANNEL_LANES (2, 4 or 8: lanes across
+// the channel sets; WG / CHANNEL_LANES across the tiles), with 4 * CHANNEL_LANES a multiple of WG,
+// and PAIRED; U_LOADS and V_LOADS follow from them (the caller leaves them).
 // Dispatch: PRODUCTS * TB * R workgroups of WG threads (TB = ceil(T / (TILES_PER_THREAD * WG /
 // CHANNEL_LANES)) blocks of tiles, R = ceil(S4 / CHANNEL_LANES) runs of the S4 = ceil(G4 / 4)
 // channel sets), workgroup w = (xi * TB + tb) * R + run. Lane l works on set run * CHANNEL_LANES +
@@ -82,8 +86,8 @@ fn operands(c: u32, vAt: u32, at: Addresses) -> Operands {
   let y0 = v[vAt + at.v.x];
   var y1 = y0; if (V_LOADS >= 2u) { y1 = v[vAt + at.v.y]; }
   var y2 = y0; var y3 = y0; if (V_LOADS == 4u) { y2 = v[vAt + at.v.z]; y3 = v[vAt + at.v.w]; }
-  let uOdd = select(l0, select(l1, l3, U_LOADS == 4u), U_LOADS >= 2u);   // load 1 or 3
-  let vOdd = select(y0, y1, V_LOADS >= 2u);                                 // load 1 (k = 1, 5)
+  let uOdd = select(l0, select(l1, l3, U_LOADS == 4u), U_LOADS >= 2u);   // load 3 % U_LOADS (group 3)
+  let vOdd = select(y0, y1, V_LOADS >= 2u);                                 // load k % V_LOADS, k = 1, 5
   let vThird = select(y0, select(y1, y3, V_LOADS == 4u), V_LOADS >= 2u); // load k % V_LOADS, k = 3, 7
   var o: Operands;
   o.a0 = subgroupShuffle(l0, at.uFrom.x);
