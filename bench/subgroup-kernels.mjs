@@ -2,7 +2,7 @@
 // one process per adapter.
 //
 //   node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch 1] [--rounds 9] [--warmups 2]
-//        [--kernels direct,winograd,backward]
+//        [--kernels direct,winograd,backward,maxpool]
 //        [--out DIR] [--name NAME]
 //
 // Writes <out>/<date>-subgroup-kernels[-NAME].json (every sample, adapter, load average) and .md (the table).
@@ -19,7 +19,7 @@ const root = resolve(benchDir, '..');
 const argv = process.argv.slice(2);
 const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 if (argv.includes('--help')) {
-  console.log('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--kernels direct,winograd,backward] [--out DIR] [--name NAME]');
+  console.log('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--kernels direct,winograd,backward,maxpool] [--out DIR] [--name NAME]');
   process.exit(0);
 }
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
@@ -64,7 +64,8 @@ const lines = [
   'included, against the same form reading it unpadded). `products`: the Winograd',
   'products alone, conv2d-winograd-gemm-plain.wgsl against conv2d-winograd-gemm-subgroup.wgsl (V shared). `input gradient`:',
   'the stride-2 convolutions\' data gradients, conv2d-backward.wgsl against conv2d-backward-subgroup.wgsl (weights shuffled),',
-  'both with the channel groups per thread the engine picks. `used`: whether',
+  'both with the channel groups per thread the engine picks. `max pool`: the stem\'s 3x3 stride-2 pool with its window written',
+  'out (maxpool2d.wgsl\'s WINDOW3) against loops over the window (not a subgroup kernel; timed here alike). `used`: whether',
   'the engine picks the subgroup form (the padded input) for that shape on this adapter. `same bits`: the two outputs equal bit for bit.', '',
 ];
 for (const run of runs) {

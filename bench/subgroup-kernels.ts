@@ -19,6 +19,7 @@ import { RESNET18, blockConvs, spatialPlan } from '../src/model/architecture';
 import { conv2dBackwardChannelGroups, conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import type { Dispatch } from '../src/gpu/context';
 import { zeroPadDispatch, zeroPadLength } from '../src/kernels/zero-pad';
+import { maxpool2dDispatch, maxpool2dOutputSize } from '../src/kernels/maxpool2d';
 import { paddedInputFor } from '../src/kernels/conv2d-variants';
 import { lcgValues, option } from './core/args';
 import { median } from './core/stats';
@@ -27,8 +28,8 @@ const adapter = option('adapter', 'lavapipe') as AdapterChoice;
 const batch = Number(option('batch', '1'));
 const rounds = Number(option('rounds', '9'));
 const warmups = Number(option('warmups', '2'));
-/** Which groups of pairs to time: direct, winograd, backward (default all). */
-const groupsToRun = new Set(option('kernels', 'direct,winograd,backward').split(','));
+/** Which groups of pairs to time: direct, winograd, backward, maxpool (default all). */
+const groupsToRun = new Set(option('kernels', 'direct,winograd,backward,maxpool').split(','));
 
 // ResNet18's convolutions at 224, once per distinct shape.
 const plan = spatialPlan(224, 224);
@@ -169,6 +170,21 @@ for (const { name, shape: s } of groupsToRun.has('backward') ? directShapes : []
   ];
   results.push(await pair(name, `input gradient (${groups} channel group${groups > 1 ? 's' : ''})`, conv2dBackwardSubgroupWeights(ctx), dispatches, outputs, count * 4));
   [...Object.values(inputs), ...outputs].forEach((b) => b.destroy());
+}
+if (groupsToRun.has('maxpool')) {
+  // The stem's max pool with its 3x3 window written out (maxpool2d.wgsl's WINDOW3) against the
+  // loops over the window (plain column).
+  const pool = { batch, channels: 64, inHeight: 112, inWidth: 112, kernel: 3, stride: 2, padding: 1 };
+  const [oh, ow] = maxpool2dOutputSize(pool);
+  const count = batch * 64 * oh * ow;
+  const input = ctx.createStorageBuffer('maxpool bench input', lcgValues(batch * 64 * 112 * 112, 1));
+  const outputs: [GPUBuffer, GPUBuffer] = [storage('maxpool bench output (loops)', count * 4), storage('maxpool bench output (written out)', count * 4)];
+  const dispatches: [Dispatch, Dispatch] = [
+    maxpool2dDispatch(ctx, pool, input, outputs[0], 'maxpool bench (loops)', false),
+    maxpool2dDispatch(ctx, pool, input, outputs[1], 'maxpool bench (written out)', true),
+  ];
+  results.push(await pair('maxpool 3x3 s2 (64, 112)', 'max pool, the 3x3 window written out (plain column: loops over the window)', true, dispatches, outputs, count * 4));
+  [input, ...outputs].forEach((b) => b.destroy());
 }
 const sizes = ctx.subgroupSizes;
 console.log(JSON.stringify({ adapterLine: adapterLine(ctx), subgroupSizes: sizes, batch, rounds, warmups, loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], results }));

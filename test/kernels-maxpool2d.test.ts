@@ -18,6 +18,25 @@ const shape = (batch: number, channels: number, inHeight: number, inWidth: numbe
   ({ batch, channels, inHeight, inWidth, kernel, stride, padding });
 
 describe('maxpool2d kernel', () => {
+  it('gives the same bits with a 3x3 window written out as with loops over it, and refuses it for other windows', async () => {
+    const ctx = await testContext();
+    const rng = makeRng(freshSeed());
+    for (const s of [shape(2, 5, 15, 13, 3, 2, 1), shape(1, 3, 16, 12, 3, 2, 1), shape(2, 2, 6, 5, 3, 1, 1), shape(1, 6, 1, 1, 3, 2, 1), shape(1, 2, 10, 7, 3, 3, 0)]) {
+      const [oh, ow] = maxpool2dOutputSize(s);
+      const count = s.batch * s.channels * oh * ow;
+      const x = upload(ctx, randomArray(s.batch * s.channels * s.inHeight * s.inWidth, rng), 'maxpool2d forms test input');
+      const outputs = [false, true].map((window3) => {
+        const y = poisoned(ctx, count, `maxpool2d forms test output (${window3 ? 'written out' : 'loops'})`);
+        ctx.run([maxpool2dDispatch(ctx, s, x, y, 'maxpool2d forms test', window3)]);
+        return y;
+      });
+      const [loops, written] = [await download(ctx, outputs[0], count), await download(ctx, outputs[1], count)];
+      expect(new Uint32Array(written.buffer), JSON.stringify(s)).toEqual(new Uint32Array(loops.buffer));
+    }
+    const five = shape(1, 3, 11, 10, 5, 3, 2);
+    expect(() => maxpool2dDispatch(ctx, five, ctx.placeholder, ctx.placeholder, 'maxpool2d refusal test', true)).toThrow(/3x3/);
+  });
+
   const cases: [string, Maxpool2dShape][] = [
     ['ResNet 3/2/1, batch 2, odd size', shape(2, 5, 15, 13, 3, 2, 1)],
     ['ResNet 3/2/1, even size', shape(1, 3, 16, 12, 3, 2, 1)],
@@ -26,6 +45,8 @@ describe('maxpool2d kernel', () => {
     ['5/3/2', shape(1, 3, 11, 10, 5, 3, 2)],
     ['3/2/1 on a 1x1 input', shape(1, 6, 1, 1, 3, 2, 1)],
     ['3/2/1 on a 2x2 input to a 1x1 output', shape(2, 3, 2, 2, 3, 2, 1)],
+    ['3/2/0 (no padding)', shape(1, 3, 9, 8, 3, 2, 0)],
+    ['3/3/0 (windows side by side, the last columns unread)', shape(1, 2, 10, 7, 3, 3, 0)],
   ];
   for (const [name, s] of cases) {
     it(`matches the reference: ${name}`, async () => {

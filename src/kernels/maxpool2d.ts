@@ -40,12 +40,19 @@ export function maxpool2dOutputSize(s: Maxpool2dShape): [number, number] {
   return [oh, ow];
 }
 
+/**
+ * One thread per output. A 3x3 window is written out (WINDOW3) unless `window3` is false: ResNet18's
+ * stem pool at 224 ran 1.64x as fast as the loops on lavapipe and 2.01x on SwiftShader (medians of
+ * 21 per-round ratios), the same bits (bench/subgroup-kernels.mjs --kernels maxpool,
+ * bench/results/2026-12-06-subgroup-kernels-maxpool.md).
+ */
 export function maxpool2dDispatch(ctx: GpuContext, s: Maxpool2dShape, x: GPUBuffer, y: GPUBuffer,
-  label = `maxpool2d ${s.kernel}x${s.kernel} s${s.stride}`): Dispatch {
+  label = `maxpool2d ${s.kernel}x${s.kernel} s${s.stride}`, window3 = s.kernel === 3): Dispatch {
   const [oh, ow] = maxpool2dOutputSize(s);
   const count = s.batch * s.channels * oh * ow;
+  if (window3 && s.kernel !== 3) throw new Error(`${label}: the written-out window is 3x3, the pool's is ${s.kernel}x${s.kernel}`);
   return ctx.dispatch(label, MAXPOOL2D, {
-    constants: { WG: WORKGROUP_SIZE },
+    constants: { WG: WORKGROUP_SIZE, WINDOW3: window3 ? 1 : 0 },
     params: { inHeight: s.inHeight, inWidth: s.inWidth, outHeight: oh, outWidth: ow, kernel: s.kernel, stride: s.stride, padding: s.padding, count },
     buffers: [x, y], workgroups: grid1d(count, WORKGROUP_SIZE),
   });
