@@ -163,7 +163,7 @@ export function winogradGridLanes(ctx: GpuContext, s: Pick<Conv2dShape, 'outChan
   if (ctx.adapter.name !== 'lavapipe' || ctx.fixedSubgroupSize !== GRID_SUBGROUP) return null;
   const sets = Math.ceil(s.outChannels / PLAIN_SET_CHANNELS);
   let best: WinogradGridLanes = 8;
-  for (const lanes of GRID_LANES) if (gridLoadCost(lanes, sets, tiles) < gridLoadCost(best, sets, tiles)) best = lanes;
+  for (const lanes of [4, 2] as const) if (gridLoadCost(lanes, sets, tiles) < gridLoadCost(best, sets, tiles)) best = lanes;
   return best;
 }
 
@@ -314,10 +314,10 @@ export function conv2dWinogradDispatches(
   const gemmGrid: [number, number, number] = gridLanes !== null
     ? grid1d(products * Math.ceil(tiles / gridBlockTiles) * Math.ceil(sets / gridLanes) * GRID_SUBGROUP, GRID_SUBGROUP)
     : shared
-    ? grid1d(products * Math.ceil(blocks / blocksPerGroup) * Math.ceil(sets / (sharedWG / blocksPerGroup)) * sharedWG, sharedWG)
-    : plain
-      ? grid1d(products * sets * blocks, WG)
-      : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
+      ? grid1d(products * Math.ceil(blocks / blocksPerGroup) * Math.ceil(sets / (sharedWG / blocksPerGroup)) * sharedWG, sharedWG)
+      : plain
+        ? grid1d(products * sets * blocks, WG)
+        : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
   const plainConstants = { PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0 };
   return [
