@@ -8,7 +8,10 @@
 // groups the engine picks); and on subgroups of 7 lanes and more the stem kernel
 // (conv2d-stem-subgroup.wgsl) against the subgroup form of 'direct' it replaces; and 'direct' with
 // a zero-padded input (zero-pad.wgsl and PADDED_INPUT, the pad timed with it) against the same
-// form without, at the convolutions with padding. Each shape's two forms interleaved,
+// form without, at the convolutions with padding; where the grid products run (lavapipe, subgroups
+// of 8), each of their layouts (conv2d-winograd-gemm-grid.wgsl) against the products the engine
+// ran before them; and the stem's max pool with its 3x3 window written out against loops over it.
+// `--kernels` picks the groups (direct, winograd, backward, maxpool). Each shape's two forms interleaved,
 // the order alternating round by round; medians; the two outputs compared bit for bit.
 // Bundled and run by bench/subgroup-kernels.mjs (options there). Prints one JSON line.
 import { loadavg } from 'node:os';
