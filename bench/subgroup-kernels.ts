@@ -105,7 +105,7 @@ for (const { name, shape: s } of groupsToRun.has('direct') ? directShapes : []) 
   if (s.padding > 0) {
     // 'direct' reading a zero-padded copy of its input, the pad included (zero-pad.wgsl, then
     // PADDED_INPUT), against the same form reading the input as it is: the adapter's own form, and
-    // where that is the subgroup form also conv2d.wgsl's CPU form (what compatibility mode runs).
+    // where that is the subgroup form also conv2d.wgsl's CPU form.
     const pad = { planes: s.batch * s.inChannels, height: s.inHeight, width: s.inWidth, pad: s.padding };
     const padded = storage(`padded bench input (${name})`, zeroPadLength(pad) * 4);
     const cpuForm = { subgroupWeights: false, tapLoop: 'one', channelsPerThread: 16 } as const;

@@ -143,9 +143,10 @@ export function isCpuAdapter(adapter: AdapterDescription): boolean {
  *   load. ResNet18's stem and stride-2 3x3 convolutions at batch 1 ran 1.02-1.43x faster with the
  *   pad included (bench/results/2026-12-06-subgroup-kernels-padded{-swiftshader,}.md, two runs),
  *   its forward 0.91-0.93x the time per round (bench/results/2026-12-06-ab-trees-padded-swiftshader-*.md).
- * - lavapipe: 0.89-1.09x in both its subgroup forms and conv2d.wgsl's CPU form (what compatibility
- *   mode runs there; the same file), where the loads dominate. Compatibility mode hides the
- *   adapter, and a real GPU would pay a pass over the input for checks that cost it little: off.
+ * - lavapipe: 0.89-1.09x in both its subgroup forms and conv2d.wgsl's CPU form (the same file),
+ *   where the loads dominate. Compatibility mode hides the adapter (and runs conv2d.wgsl's GPU
+ *   form there, directForm; unmeasured), and a real GPU would pay a pass over the input for
+ *   checks that cost it little: off.
  */
 export function paddedInputFor(adapter: AdapterDescription): boolean {
   return adapter.name === 'swiftshader';
