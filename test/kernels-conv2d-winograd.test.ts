@@ -79,12 +79,17 @@ const cases: Case[] = [
 function subgroupTilesRunnable(ctx: GpuContext): boolean {
   const lanes = ctx.fixedSubgroupSize;
   if (lanes !== null && (lanes === 4 || lanes >= 8)) return true;
+  expectProductsRefused(ctx, { subgroupTiles: true }, /subgroup/);
+  return false;
+}
+
+/** Checks that conv2dWinogradDispatches refuses plain products with `opts` on ctx (a 2x2 map). */
+function expectProductsRefused(ctx: GpuContext, opts: { subgroupTiles?: boolean; gridLanes?: 2 | 4 | 8 }, message: RegExp): void {
   const s = shape(1, 1, 2, 2, 1);
   const bytes = winogradScratchBytes(s, 2);
   const b = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder,
     scratch: poisoned(ctx, bytes.input / 4, 'refusal scratch'), products: poisoned(ctx, bytes.products / 4, 'refusal products') };
-  expect(() => conv2dWinogradDispatches(ctx, s, b, { relu: false, product: 'plain', subgroupTiles: true })).toThrow(/subgroup/);
-  return false;
+  expect(() => conv2dWinogradDispatches(ctx, s, b, { relu: false, product: 'plain', ...opts })).toThrow(message);
 }
 
 /**
@@ -93,11 +98,7 @@ function subgroupTilesRunnable(ctx: GpuContext): boolean {
  */
 function gridRunnable(ctx: GpuContext): boolean {
   if (ctx.fixedSubgroupSize === 8) return true;
-  const s = shape(1, 1, 2, 2, 1);
-  const bytes = winogradScratchBytes(s, 2);
-  const b = { input: ctx.placeholder, weights: ctx.placeholder, scale: ctx.placeholder, shift: ctx.placeholder, output: ctx.placeholder,
-    scratch: poisoned(ctx, bytes.input / 4, 'refusal scratch'), products: poisoned(ctx, bytes.products / 4, 'refusal products') };
-  expect(() => conv2dWinogradDispatches(ctx, s, b, { relu: false, product: 'plain', gridLanes: 2 })).toThrow(/subgroup|grid/);
+  expectProductsRefused(ctx, { gridLanes: 2 }, /subgroup|grid/);
   return false;
 }
 
