@@ -116,7 +116,8 @@ const PLAIN_SET_CHANNELS = 16;
  * there with 128 channels and more; with 64, 0.67-0.68x as one block a workgroup (half the lanes
  * idle), 1.19x (F(4x4)) and 1.30x (F(2x2)) as two; on SwiftShader 0.78-1.17x, no better on the whole
  * (bench/results/2026-12-05-subgroup-kernels{,-two-blocks}.md), so it keeps the plain kernel. Not yet measured on
- * a GPU, which takes the tiled products.
+ * a GPU, which takes the tiled products. Where the grid products run (winogradGridLanes: subgroups
+ * of 8), conv2dWinogradDispatches takes them instead by default.
  */
 export function winogradSubgroupTiles(ctx: GpuContext, s: Pick<Conv2dShape, 'outChannels'>): boolean {
   const lanes = ctx.fixedSubgroupSize;
@@ -262,7 +263,8 @@ export function conv2dWinogradDispatches(
     storeLoop?: boolean;
     /**
      * The register products with V shared across each subgroup, the same bits (needs 'subgroups'
-     * of one size). Default winogradSubgroupTiles(ctx, s).
+     * of one size). Default winogradSubgroupTiles(ctx, s) where the grid products (gridLanes) do
+     * not run; given, it also turns the grid's default off.
      */
     subgroupTiles?: boolean;
     /**
