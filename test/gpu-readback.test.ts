@@ -1,6 +1,6 @@
 // Readback through a ReadbackSlot (issue #6): the kept staging buffer never returns stale or mixed
 // data, the sleep-before-map still returns the right values, and the learned GPU time follows the
-// rules in src/gpu/context.ts.
+// rules in src/gpu/context.ts; GpuContext.finish sleeps first only where maps are deferred.
 
 import { describe, expect, it } from 'vitest';
 import { ReadbackSlot } from '../src/gpu/context';
@@ -92,6 +92,36 @@ describe('readback with a slot', () => {
       expect(relativeError(rc, b), `seed ${seed}`).toBe(0);
     } finally {
       slot.destroy();
+    }
+  });
+});
+
+describe('finish, sleeping first', () => {
+  it('sleeps on a timer before waiting only where maps are deferred (Node), and waits for the work either way', async () => {
+    const ctx = await testContext();
+    const seed = freshSeed();
+    const rng = makeRng(seed);
+    const count = 4099;
+    const x = upload(ctx, new Float32Array(count), 'finish test input');
+    const y = poisoned(ctx, count, 'finish test output');
+    const defer = ctx.deferMaps;
+    try {
+      for (const deferred of [true, false]) {
+        ctx.deferMaps = deferred;
+        const data = randomArray(count, rng);
+        writeBuffer(ctx.device, x, data);
+        ctx.run([reluDispatch(ctx, count, x, y)]);
+        const t0 = performance.now();
+        // Deferred: at least the 30 ms asked; not deferred: no 3 s sleep (a ReLU of 4,099 values).
+        await ctx.finish(deferred ? 30 : 3000);
+        const elapsed = performance.now() - t0;
+        if (deferred) expect(elapsed).toBeGreaterThanOrEqual(29);
+        else expect(elapsed).toBeLessThan(2000);
+        const [out] = await ctx.readback([{ buffer: y, byteLength: count * 4 }]);
+        expect(relativeError(out, relu(data)), `seed ${seed}, deferred ${deferred}`).toBe(0);
+      }
+    } finally {
+      ctx.deferMaps = defer;
     }
   });
 });

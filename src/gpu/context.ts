@@ -396,10 +396,17 @@ export class GpuContext {
     }
   }
 
-  /** Wait for all submitted work. */
-  async finish(): Promise<void> {
+  /**
+   * Wait for all submitted work. `sleepFirstMs`: in Node (deferMaps), sleep that long on a timer
+   * before waiting, as readback does (ReadbackSlot): the wait itself polls in a busy loop that takes
+   * a core from a CPU adapter's threads. A caller that times work passes less than it expects.
+   */
+  async finish(sleepFirstMs = 0): Promise<void> {
     const lostSignal = this.whenLost();
     try {
+      if (this.deferMaps && sleepFirstMs >= ReadbackSlot.MIN_SLEEP_MS) {
+        await Promise.race([new Promise((ok) => setTimeout(ok, sleepFirstMs)), lostSignal.rejected]);
+      }
       await Promise.race([this.device.queue.onSubmittedWorkDone(), lostSignal.rejected]);
     } finally {
       lostSignal.done();

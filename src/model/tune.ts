@@ -94,6 +94,9 @@ export interface MeasureOptions {
   onProgress?: (done: number, total: number, key: string, m: KernelMeasurement) => void;
 }
 
+/** The tuner sleeps this fraction of a candidate's fastest time before waiting (an oversleep would be timed). */
+const FINISH_SLEEP_FRACTION = 0.75;
+
 const median = (a: number[]) => {
   const s = [...a].sort((x, y) => x - y);
   const m = s.length >> 1;
@@ -104,7 +107,8 @@ const median = (a: number[]) => {
  * Measure the candidates on every geometry the table lacks, in place: random input and filters,
  * unit epilogue with ReLU, each candidate's dispatches warmed once, then `rounds` interleaved
  * rounds (the order rotated each round) of `repeat` convolutions per submission, wall-clock time to
- * onSubmittedWorkDone. Returns the table.
+ * onSubmittedWorkDone (in Node after a sleep through most of the candidate's fastest time so far:
+ * GpuContext.finish). Returns the table.
  */
 export async function measureKernels(ctx: GpuContext, table: KernelTable, geometries: readonly ConvGeometry[], options: MeasureOptions = {}): Promise<KernelTable> {
   const rounds = options.rounds ?? 5;
@@ -168,10 +172,15 @@ export async function measureKernels(ctx: GpuContext, table: KernelTable, geomet
         for (let i = 0; i < candidates.length; i++) {
           const v = candidates[(i + r) % candidates.length];
           const list = Array.from({ length: repeat }, () => dispatches.get(v)!).flat();
+          // In Node, the wait sleeps through most of the fastest submission seen so far first
+          // (GpuContext.finish): its polling loop would otherwise take a core from a CPU adapter
+          // and time every candidate up to 2x slow (lavapipe: the 3x3 'direct' convolutions).
+          const seen = times.get(v)!;
+          const sleepMs = seen.length ? FINISH_SLEEP_FRACTION * Math.min(...seen) * repeat : 0;
           const t0 = performance.now();
           ctx.run(list, label);
-          await ctx.finish();
-          times.get(v)!.push((performance.now() - t0) / repeat);
+          await ctx.finish(sleepMs);
+          seen.push((performance.now() - t0) / repeat);
         }
       }
       const ms = Object.fromEntries(candidates.map((v) => [v, median(times.get(v)!)])) as Partial<Record<Conv2dVariant, number>>;
