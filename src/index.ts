@@ -24,9 +24,9 @@ export type { AnalysisJson, BlockResult, ChannelResult } from './analysis/analyz
 // Browser conveniences (src/browser): weights from a URL / File / bytes with progress, images to
 // tensors, engine creation with compatibility-mode fallback, ImageNet class names and top-k.
 export {
-  type ClassScore, type CreateEngineOptions, type FeatureLevelChoice, type ImageSource, type LoadWeightsOptions, type WebGpuSupport,
-  type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
-  imagenetClassNames, imagesToTensor, loadCheckpointFrom, loadCheckpointInto, loadWeightsFrom, readWeightsBytes, topK,
+  type ClassScore, type CreateEngineOptions, type FeatureLevelChoice, type ImageSource, type KernelTableStorage, type LoadWeightsOptions,
+  type WebGpuSupport, type WeightsSource, classify, createEngine, describeWebGpu, detectFeatureLevel, forwardImage, imageToRgb, imageToTensor,
+  imagenetClassNames, imagesToTensor, kernelTableStorageKey, loadCheckpointFrom, loadCheckpointInto, loadWeightsFrom, readWeightsBytes, topK,
 } from './browser/index';
 // Feature visualisation for a page: visualiseChannels(engine, { tap, channels, steps, size, seed, onStep, signal }).
 export {

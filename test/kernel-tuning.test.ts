@@ -142,4 +142,46 @@ describe('kernel choice by measurement', () => {
       else process.env.RESNET_STREAM_CACHE = saved;
     }
   });
+
+  it('a page: createEngine({ measureKernels, kernelTableStorage }) keeps the table in the storage per adapter and reuses it; bad items and refusing storages only cost a measurement', async () => {
+    const { createEngine, kernelTableStorageKey } = await import('../src/browser/engine');
+    const ctx = await testContext();
+    const items = new Map<string, string>();
+    const storage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+    const weights = randomWeights(5);
+    const input = { shape: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32).fill(0.5) };
+    const measured: KernelTable[] = [];
+    const run = async (store: typeof storage) => {
+      const engine = await createEngine({ context: ctx, measureKernels: true, kernelTableStorage: store, onKernelTable: (t) => measured.push(t) });
+      try {
+        engine.loadWeights(weights);
+        const fc = (await engine.forward(input)).get('fc')!.data;
+        return { fc, table: engine.kernelTable! };
+      } finally {
+        engine.dispose();
+      }
+    };
+    const key = kernelTableStorageKey(ctx.adapter);
+    // 1. Measured, kept under the adapter's key; the caller's onKernelTable still hears of it.
+    const first = await run(storage);
+    expect(measured).toHaveLength(1);
+    expect([...items.keys()]).toEqual([key]);
+    expect(JSON.parse(items.get(key)!)).toEqual(first.table);
+    // 2. Read back: nothing measured, the same choices, the same logits.
+    const second = await run(storage);
+    expect(measured).toHaveLength(1);
+    expect(second.table).toEqual(first.table);
+    expect(second.fc).toEqual(first.fc);
+    // 3. An item of another kernel version: measured again and rewritten.
+    items.set(key, JSON.stringify({ ...first.table, version: -1 }));
+    await run(storage);
+    expect(measured).toHaveLength(2);
+    expect(JSON.parse(items.get(key)!).version).toBe(first.table.version);
+    // 4. An item that does not parse in a storage that refuses to write (quota, privacy settings):
+    //    measured, and the forward still runs.
+    const refusing = { getItem: () => '{ not json', setItem: () => { throw new Error('QuotaExceededError'); } };
+    const fourth = await run(refusing);
+    expect(measured).toHaveLength(3);
+    expect(relativeError(fourth.fc, first.fc)).toBeLessThanOrEqual(F32_TOLERANCE); // its choices may differ
+  });
 });

@@ -1,10 +1,11 @@
 // The engine for a web page: WebGPU detection (core, else compatibility mode), an engine from the
 // page's own GPUDevice or from a freshly requested one, and one-call runs from images.
 
-import { WebGpuUnavailableError } from '../gpu/context';
+import { type AdapterDescription, WebGpuUnavailableError } from '../gpu/context';
 import { type TapName } from '../model/architecture';
 import { type EngineOptions, type ForwardOptions, ResNetEngine } from '../model/engine';
 import type { EvalOptions } from '../image/transforms';
+import { type KernelTable, adapterKey, kernelTableFits } from '../model/tune';
 import type { HostTensor } from '../weights/safetensors';
 import { type ClassScore, topK } from './classes';
 import { type ImageSource, imageToTensor } from './image';
@@ -29,6 +30,9 @@ export interface WebGpuSupport {
   };
 }
 
+/** Where a page keeps measured kernel tables: `localStorage`, `sessionStorage`, or anything with their getItem and setItem. */
+export type KernelTableStorage = Pick<Storage, 'getItem' | 'setItem'>;
+
 export interface CreateEngineOptions extends Omit<EngineOptions, 'featureLevel'> {
   /**
    * 'auto' (default): a core adapter when there is one, else a compatibility-mode adapter (WebGPU on
@@ -36,6 +40,53 @@ export interface CreateEngineOptions extends Omit<EngineOptions, 'featureLevel'>
    * compatibility adapter beats a software-fallback core one. Or force one level.
    */
   featureLevel?: FeatureLevelChoice;
+  /**
+   * With `measureKernels`, and no `kernelTable` given: keep the measured kernel table in this storage
+   * (say `localStorage`), one item per adapter (kernelTableStorageKey), read when the engine is made
+   * and rewritten whenever a measurement adds shapes, so that a page measures each convolution shape
+   * once per browser profile rather than on every load (seconds on a CPU adapter). An item of another
+   * adapter or kernel version, or one that does not parse, is measured again, never trusted; a
+   * storage that refuses to read or write (quota, privacy settings) costs only that measurement.
+   */
+  kernelTableStorage?: KernelTableStorage;
+}
+
+/** The storage item that holds the kernel table of an adapter (adapterKey: vendor, architecture, device, description, feature level). */
+export function kernelTableStorageKey(adapter: AdapterDescription): string {
+  return `resnet-stream kernel table: ${adapterKey(adapter)}`;
+}
+
+/** The table kept in `storage` for this adapter, or undefined (none, unreadable, or not for it). */
+function storedKernelTable(storage: KernelTableStorage, adapter: AdapterDescription): KernelTable | undefined {
+  try {
+    const text = storage.getItem(kernelTableStorageKey(adapter));
+    const table = text === null ? undefined : (JSON.parse(text) as KernelTable);
+    return table && kernelTableFits(table, adapter) ? table : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** EngineOptions that read the table from `storage` and write every extended one back (the user's onKernelTable still called). */
+function withStoredKernelTable(options: Omit<CreateEngineOptions, 'featureLevel'>): Omit<CreateEngineOptions, 'featureLevel'> {
+  const { kernelTableStorage: storage, ...rest } = options;
+  if (!storage || !rest.measureKernels || rest.kernelTable) return rest;
+  let adapterOf: AdapterDescription | null = null;
+  return {
+    ...rest,
+    kernelTable: (adapter) => {
+      adapterOf = adapter;
+      return storedKernelTable(storage, adapter);
+    },
+    onKernelTable: (table) => {
+      try {
+        if (adapterOf) storage.setItem(kernelTableStorageKey(adapterOf), JSON.stringify(table));
+      } catch {
+        // Quota or privacy settings: the next load measures again.
+      }
+      rest.onKernelTable?.(table);
+    },
+  };
 }
 
 function gpuOf(gpu?: GPU): GPU | undefined {
@@ -114,10 +165,12 @@ export async function describeWebGpu(options: Pick<CreateEngineOptions, 'gpu' | 
  * A ResNetEngine for this page. With `device` (or `context`) it uses what the page already has;
  * otherwise it requests an adapter: core first, then compatibility mode where no core adapter exists
  * or the core one is a software fallback (featureLevel 'auto', the default; see detectFeatureLevel).
+ * With `measureKernels` and `kernelTableStorage`, the measured kernel table is kept in that storage.
  * Throws WebGpuUnavailableError with the reason.
  */
 export async function createEngine(options: CreateEngineOptions = {}): Promise<ResNetEngine> {
-  const { featureLevel = 'auto', ...rest } = options;
+  const { featureLevel = 'auto', ...given } = options;
+  const rest = withStoredKernelTable(given);
   if (rest.device || rest.context || featureLevel !== 'auto') {
     return ResNetEngine.create({ ...rest, featureLevel: featureLevel === 'auto' ? undefined : featureLevel });
   }

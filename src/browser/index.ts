@@ -6,8 +6,8 @@ export {
 } from './weights';
 export { type ImageSource, imageToRgb, imageToTensor, imagesToTensor } from './image';
 export {
-  type CreateEngineOptions, type FeatureLevelChoice, type WebGpuSupport, classify, createEngine, describeWebGpu, detectFeatureLevel,
-  forwardImage,
+  type CreateEngineOptions, type FeatureLevelChoice, type KernelTableStorage, type WebGpuSupport, classify, createEngine, describeWebGpu,
+  detectFeatureLevel, forwardImage, kernelTableStorageKey,
 } from './engine';
 export { type ClassScore, imagenetClassNames, topK } from './classes';
 export {

@@ -1,7 +1,7 @@
 // ResNetEngine: the public face of the engine. Holds a GPU context, the weights on the GPU and a
 // small cache of compiled forward plans; `forward` runs a batch and reads back the taps asked for.
 
-import { DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
+import { type AdapterDescription, DeviceLostError, GpuContext, type GpuContextOptions } from '../gpu/context';
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import {
@@ -66,9 +66,10 @@ export interface EngineOptions extends GpuContextOptions {
   /**
    * Kernel choice by measurement (tune.ts): a table measured before on this adapter (used as it is:
    * deterministic), whose shapes override `convVariant`. A table of another adapter or kernel version
-   * is ignored (kernelTableFits).
+   * is ignored (kernelTableFits). Or a function that gives the table for the adapter once the
+   * engine has one (a page's stored tables: createEngine's kernelTableStorage).
    */
-  kernelTable?: KernelTable;
+  kernelTable?: KernelTable | ((adapter: AdapterDescription) => KernelTable | undefined);
   /**
    * Measure every convolution shape a forward meets that the table lacks, before its plan is built
    * (about 15 timed runs of each candidate; seconds on a CPU adapter, milliseconds on a GPU), and keep
@@ -130,7 +131,8 @@ export class ResNetEngine {
     this.maxMemoryBytes = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
     this.measure = options.measureKernels ?? false;
     this.onKernelTable = options.onKernelTable;
-    const given = options.kernelTable && kernelTableFits(options.kernelTable, ctx.adapter) ? options.kernelTable : null;
+    const offered = typeof options.kernelTable === 'function' ? options.kernelTable(ctx.adapter) : options.kernelTable;
+    const given = offered && kernelTableFits(offered, ctx.adapter) ? offered : null;
     this.table = given ?? (this.measure ? emptyKernelTable(ctx.adapter) : null);
     if (!(this.maxMemoryBytes > 0)) throw new Error(`maxMemoryBytes must be a positive number of bytes, got ${options.maxMemoryBytes}`);
   }
