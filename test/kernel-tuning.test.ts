@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ConvGeometry, convShapeKey } from '../src/kernels/conv2d-variants';
 import { allTapNames } from '../src/model/architecture';
 import { ResNetEngine } from '../src/model/engine';
-import { type KernelTable, candidatesFor, emptyKernelTable, measureKernels } from '../src/model/tune';
+import { type KernelTable, candidatesFor, emptyKernelTable, kernelTableFits, measureKernels } from '../src/model/tune';
 import { randomWeights } from '../src/weights/random';
 import { referenceForward } from './reference/resnet';
 import { freshSeed, makeRng, randomArray, relativeError, testContext } from './helpers/gpu';
@@ -143,6 +143,18 @@ describe('kernel choice by measurement', () => {
     }
   });
 
+  it('a table fits only its adapter and kernel version, with a known variant for every shape', async () => {
+    const ctx = await testContext();
+    const good: KernelTable = { ...emptyKernelTable(ctx.adapter), shapes: { 'b1 3x8x8 -> 4 k3 s1 p1': { variant: 'rows', ms: { rows: 1 }, macs: 864 } } };
+    expect(kernelTableFits(good, ctx.adapter)).toBe(true);
+    expect(kernelTableFits(emptyKernelTable(ctx.adapter), ctx.adapter)).toBe(true);
+    const bad: unknown[] = [
+      null, 5, 'table', { ...good, version: good.version + 1 }, { ...good, adapter: 'another adapter' }, { ...good, shapes: null },
+      { ...good, shapes: [] }, { ...good, shapes: { k: null } }, { ...good, shapes: { k: { variant: 'fastest' } } },
+    ];
+    for (const t of bad) expect(kernelTableFits(t as KernelTable, ctx.adapter), JSON.stringify(t)).toBe(false);
+  });
+
   it('a page: createEngine({ measureKernels, kernelTableStorage }) keeps the table in the storage per adapter and reuses it; bad items and refusing storages only cost a measurement', async () => {
     const { createEngine, kernelTableStorageKey } = await import('../src/browser/engine');
     const ctx = await testContext();
@@ -172,7 +184,8 @@ describe('kernel choice by measurement', () => {
     expect(measured).toHaveLength(1);
     expect(second.table).toEqual(first.table);
     expect(second.fc).toEqual(first.fc);
-    // 3. An item of another kernel version: measured again and rewritten.
+    // 3. An item of another kernel version: measured again and rewritten. (Other tables that do not
+    //    fit: kernelTableFits below.)
     items.set(key, JSON.stringify({ ...first.table, version: -1 }));
     await run(storage);
     expect(measured).toHaveLength(2);

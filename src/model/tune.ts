@@ -51,9 +51,16 @@ export function emptyKernelTable(adapter: AdapterDescription): KernelTable {
   return { version: KERNEL_TABLE_VERSION, adapter: adapterKey(adapter), shapes: {} };
 }
 
-/** Whether a table (say, read from a file) was measured on this adapter with these kernels. */
+/**
+ * Whether a table (say, read from a file or a page's storage) was measured on this adapter with
+ * these kernels, and holds a known variant for every shape: anything else is measured again.
+ */
 export function kernelTableFits(table: KernelTable, adapter: AdapterDescription): boolean {
-  return table.version === KERNEL_TABLE_VERSION && table.adapter === adapterKey(adapter) && typeof table.shapes === 'object';
+  const t = table as Partial<KernelTable> | null | undefined;
+  const shapes = t?.shapes;
+  return t?.version === KERNEL_TABLE_VERSION && t.adapter === adapterKey(adapter) &&
+    typeof shapes === 'object' && shapes !== null && !Array.isArray(shapes) &&
+    Object.values(shapes).every((m) => typeof m === 'object' && m !== null && CONV2D_VARIANTS.includes(m.variant));
 }
 
 /** The variants of a table by shape key, as KernelChoices.shapes takes them. */
