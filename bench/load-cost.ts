@@ -23,6 +23,10 @@ const scalars = device.createBuffer({ label: 'load-probe scalars', size: element
 const vectors = device.createBuffer({ label: 'load-probe vectors', size: elements * 16, usage: GPUBufferUsage.STORAGE });
 const table = device.createBuffer({ label: 'load-probe table', size: 1024 * 16, usage: GPUBufferUsage.UNIFORM });
 const sums = device.createBuffer({ label: 'load-probe sums', size: INVOCATIONS * 16, usage: GPUBufferUsage.STORAGE });
+const TEXTURE_WIDTH = 1024;
+const texels = device.createTexture({
+  label: 'load-probe texels', size: [TEXTURE_WIDTH, Math.ceil(elements / TEXTURE_WIDTH)], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING,
+});
 const layout = device.createBindGroupLayout({
   label: 'load-probe layout',
   entries: [
@@ -30,11 +34,15 @@ const layout = device.createBindGroupLayout({
     { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } },
     { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
     { binding: 3, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'storage' } },
+    { binding: 4, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' } },
   ],
 });
 const bindGroup = device.createBindGroup({
   label: 'load-probe bindings', layout,
-  entries: [scalars, vectors, table, sums].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  entries: [
+    ...[scalars, vectors, table, sums].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    { binding: 4, resource: texels.createView({ label: 'load-probe texels view' }) },
+  ],
 });
 const pipelineLayout = device.createPipelineLayout({ label: 'load-probe pipeline layout', bindGroupLayouts: [layout] });
 
@@ -48,12 +56,14 @@ const probes: Probe[] = [
   { name: 'uniform buffer vec4, workgroup-uniform index', entryPoint: 'uniformLoads', indexMode: 0, what: 'load', perIteration: 4 },
   { name: 'workgroup memory vec4, per-invocation index', entryPoint: 'workgroupLoads', indexMode: 1, what: 'load', perIteration: 4 },
   { name: 'workgroup memory vec4, workgroup-uniform index', entryPoint: 'workgroupLoads', indexMode: 0, what: 'load', perIteration: 4 },
+  { name: 'texture rgba32float texel, per-invocation index', entryPoint: 'textureLoads', indexMode: 1, what: 'load', perIteration: 4 },
+  { name: 'texture rgba32float texel, workgroup-uniform index', entryPoint: 'textureLoads', indexMode: 0, what: 'load', perIteration: 4 },
   { name: 'vec4 multiply-add, no loads', entryPoint: 'fmaOnly', indexMode: 0, what: 'fma', perIteration: 16 },
 ];
 
 const pipelines = await Promise.all(probes.map((p) => device.createComputePipelineAsync({
   label: `load-probe ${p.entryPoint} index mode ${p.indexMode}`, layout: pipelineLayout,
-  compute: { module, entryPoint: p.entryPoint, constants: { INDEX_MODE: p.indexMode, LOOP } },
+  compute: { module, entryPoint: p.entryPoint, constants: { INDEX_MODE: p.indexMode, LOOP, TEXTURE_WIDTH } },
 })));
 
 async function run(i: number): Promise<number> {

@@ -12,21 +12,25 @@
 //                 elements, as the kernels' per-invocation loads do.
 // Entry points: scalarLoads (storage f32, each broadcast to a vec4), vec4Loads (storage vec4),
 // uniformLoads (a uniform-buffer array of vec4, the index wrapped into it), workgroupLoads
-// (workgroup memory, filled once before a barrier), fmaOnly (no loads).
+// (workgroup memory, filled once before a barrier), textureLoads (texels of an rgba32float texture,
+// TEXTURE_WIDTH wide, element i at (i % width, i / width)), fmaOnly (no loads).
 //
 // Bindings (group 0, every entry point's layout holds all four):
 //   0 scalars : storage read, array<f32>        (at least (4 * LOOP + 64) elements)
 //   1 vectors : storage read, array<vec4<f32>>  (the same count)
 //   2 table   : uniform,      array<vec4<f32>, 1024>
 //   3 sums    : storage write, array<vec4<f32>> (one per invocation)
+//   4 texels  : texture_2d<f32>, rgba32float      (TEXTURE_WIDTH x enough rows for the same count)
 
 override INDEX_MODE: u32 = 0u;
 override LOOP: u32 = 4096u;
+override TEXTURE_WIDTH: u32 = 1024u;
 
 @group(0) @binding(0) var<storage, read> scalars: array<f32>;
 @group(0) @binding(1) var<storage, read> vectors: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> table: array<vec4<f32>, 1024>;
 @group(0) @binding(3) var<storage, read_write> sums: array<vec4<f32>>;
+@group(0) @binding(4) var texels: texture_2d<f32>;
 
 var<workgroup> staged: array<vec4<f32>, 1024>;
 
@@ -81,6 +85,21 @@ fn workgroupLoads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   for (var c = 0u; c < LOOP; c++) {
     let i = b + 4u * c;
     a0 += staged[i & 1023u]; a1 += staged[(i + 1u) & 1023u]; a2 += staged[(i + 2u) & 1023u]; a3 += staged[(i + 3u) & 1023u];
+  }
+  done(wid, lid, a0 + a1 + a2 + a3);
+}
+
+fn texel(i: u32) -> vec4<f32> {
+  return textureLoad(texels, vec2u(i % TEXTURE_WIDTH, i / TEXTURE_WIDTH), 0);
+}
+
+@compute @workgroup_size(64)
+fn textureLoads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  let b = base(wid, lid);
+  for (var c = 0u; c < LOOP; c++) {
+    let i = b + 4u * c;
+    a0 += texel(i); a1 += texel(i + 1u); a2 += texel(i + 2u); a3 += texel(i + 3u);
   }
   done(wid, lid, a0 + a1 + a2 + a3);
 }
