@@ -175,3 +175,43 @@ describe.skipIf(noChromium)('README: "Use it in your page"', () => {
     expectSameTop5(top5!, node, `README example, seed ${seed}`);
   }, 240_000);
 });
+
+describe.skipIf(noChromium)('a page keeps its measured kernel table in localStorage', () => {
+  it('measures on the first load, reads the table back after a reload and measures nothing, with the same logits', async () => {
+    writeFileSync(join(root, 'readme/storage.html'), '<!doctype html><meta charset="utf-8"><title>kernel table storage</title>');
+    // One load of the page: an engine that measures and keeps its table in localStorage, a forward
+    // at 32 x 32 (11 convolution shapes to measure), what was measured and what the storage holds.
+    const run = `(async () => {
+      const m = await import('/dist/resnet-stream.js');
+      const measured = [];
+      const engine = await m.createEngine({ measureKernels: true, kernelTableStorage: localStorage, onKernelTable: (t) => measured.push(t) });
+      try {
+        engine.loadWeights(await m.loadWeightsFrom('/readme/resnet18-f37072fd.pth'));
+        const fc = (await engine.forward({ shape: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32).fill(0.5) })).get('fc').data;
+        const key = m.kernelTableStorageKey(engine.ctx.adapter);
+        return { measured: measured.length, fc: Array.from(fc), key, keys: Object.keys(localStorage), stored: localStorage.getItem(key), table: engine.kernelTable };
+      } finally {
+        engine.dispose();
+      }
+    })()`;
+    type Run = { measured: number; fc: number[]; key: string; keys: string[]; stored: string | null; table: { shapes: Record<string, unknown> } };
+    const t0 = Date.now();
+    const { first, second, errors } = await withBrowserPage({ adapter: 'swiftshader', root, timeoutMs: 300_000 }, async (s) => {
+      await s.page.goto(s.url('/readme/storage.html'));
+      await s.page.evaluate(() => localStorage.clear());
+      const first = await s.page.evaluate(run) as Run;
+      await s.page.reload();
+      const second = await s.page.evaluate(run) as Run;
+      return { first, second, errors: s.consoleErrors };
+    });
+    console.log(`kernel table in localStorage (SwiftShader): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(errors).toEqual([]);
+    expect(first.measured).toBe(1);
+    expect(Object.keys(first.table.shapes)).toHaveLength(11);
+    expect(first.keys).toEqual([first.key]);
+    expect(JSON.parse(first.stored!)).toEqual(first.table);
+    expect(second.measured).toBe(0); // read back after the reload
+    expect(second.table).toEqual(first.table);
+    expect(second.fc).toEqual(first.fc); // the same kernels: the same bits
+  }, 320_000);
+});
