@@ -53,7 +53,12 @@ export interface CreateEngineOptions extends Omit<EngineOptions, 'featureLevel'>
 
 /** The storage item that holds the kernel table of an adapter (adapterKey: vendor, architecture, device, description, feature level). */
 export function kernelTableStorageKey(adapter: AdapterDescription): string {
-  return `resnet-stream kernel table: ${adapterKey(adapter)}`;
+  return storageKeyOf(adapterKey(adapter));
+}
+
+/** The storage item of the adapter whose adapterKey is `key` (a table's own `adapter` field). */
+function storageKeyOf(key: string): string {
+  return `resnet-stream kernel table: ${key}`;
 }
 
 /** The table kept in `storage` for this adapter, or undefined (none, unreadable, or not for it). */
@@ -71,16 +76,13 @@ function storedKernelTable(storage: KernelTableStorage, adapter: AdapterDescript
 function withStoredKernelTable(options: Omit<CreateEngineOptions, 'featureLevel'>): Omit<CreateEngineOptions, 'featureLevel'> {
   const { kernelTableStorage: storage, ...rest } = options;
   if (!storage || !rest.measureKernels || rest.kernelTable) return rest;
-  let adapterOf: AdapterDescription | null = null;
   return {
     ...rest,
-    kernelTable: (adapter) => {
-      adapterOf = adapter;
-      return storedKernelTable(storage, adapter);
-    },
+    kernelTable: (adapter) => storedKernelTable(storage, adapter),
     onKernelTable: (table) => {
       try {
-        if (adapterOf) storage.setItem(kernelTableStorageKey(adapterOf), JSON.stringify(table));
+        // The engine's table names its adapter (adapterKey), so the item is the one read above.
+        storage.setItem(storageKeyOf(table.adapter), JSON.stringify(table));
       } catch {
         // Quota or privacy settings: the next load measures again.
       }
