@@ -6,13 +6,19 @@
 // bench/head-to-head.mjs:
 //
 //   node bench/head-to-head.mjs [--adapter lavapipe] [--rounds 30] [--warmups 20] [--size 224]
-//        [--conv-variant V] [--date YYYY-MM-DD] [--out bench/results] [--suffix -2]
+//        [--conv-variant V] [--without-subgroups] [--date YYYY-MM-DD] [--out bench/results] [--suffix -2]
+//
+// --without-subgroups adds a third engine to every round: ours on the same adapter with the
+// 'subgroups' feature withheld (bench/core/withhold.ts), the kernels a page gets in Chromium's
+// compatibility mode, which offers no subgroups. It separates what that mode costs through the
+// missing feature from what it costs through the browser (its GL translation, its readback).
 //
 // Same seeded ResNet18 weights and input as the benchmark; both engines' logits are compared with
 // each other before timing. A run is what the benchmark times: upload the input, forward, read the
 // logits back. ONNX Runtime runs one wasm thread (Node has no Worker for its threaded path); its
 // first runs are slow while V8 tiers its code up, hence the long warm-up. Writes
-// <date>-head-to-head-node-<adapter>[-V][suffix].{json,md} (a suffix keeps a repeat beside the first run).
+// <date>-head-to-head-node-<adapter>[-V][-without-subgroups][suffix].{json,md} (a suffix keeps a
+// repeat beside the first run).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,6 +31,7 @@ import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED, randomInput, randomResnet18Wei
 import { createOurEngine } from '../engine-adapter';
 import { buildResnetOnnx } from '../peers/onnx-resnet';
 import { createOrtPeer } from '../peers/ort-peer';
+import { withholdFeatures } from '../core/withhold';
 import { nodeSuiteEnv } from './env';
 
 function arg(name: string, fallback: string): string {
@@ -37,6 +44,7 @@ const rounds = Number(arg('rounds', '30'));
 const warmups = Number(arg('warmups', '20'));
 const size = Number(arg('size', '224'));
 const convVariant = arg('conv-variant', '');
+const withoutSubgroups = process.argv.includes('--without-subgroups');
 const outDir = arg('out', join('bench', 'results'));
 const suffix = arg('suffix', '');
 const today = new Date();
@@ -50,45 +58,67 @@ const stats = (xs: number[]) => {
 };
 const ms = (x: number) => x.toFixed(1);
 
+type EngineName = 'ours' | 'ortWasm' | 'oursWithoutSubgroups';
+const LABELS: Record<EngineName, string> = {
+  ours: 'resnet-stream (ours)',
+  ortWasm: 'ONNX Runtime Web wasm (1 thread)',
+  oursWithoutSubgroups: "resnet-stream (ours), 'subgroups' withheld",
+};
+
+/** The order of round r: a rotation of the engines, reversed every other round. */
+function roundOrder(names: EngineName[], r: number): EngineName[] {
+  const k = ((r % names.length) + names.length) % names.length;
+  const rotated = [...names.slice(k), ...names.slice(0, k)];
+  return r % 2 ? rotated.reverse() : rotated;
+}
+
 async function main(): Promise<void> {
   const load = [loadavg()];
   const env = await nodeSuiteEnv(adapter, process.cwd(), log);
   const weights = randomResnet18Weights(DEFAULT_WEIGHT_SEED);
   const input = randomInput(DEFAULT_INPUT_SEED, 1, size, size);
 
-  const { engine: ours } = await createOurEngine({ gpu: env.gpu, ...(convVariant ? { convVariant } : {}) }, weights);
+  const variant = convVariant ? { convVariant } : {};
+  const { engine: ours } = await createOurEngine({ gpu: env.gpu, ...variant }, weights);
+  const plain = withoutSubgroups
+    ? (await createOurEngine({ gpu: withholdFeatures(env.gpu!, ['subgroups']), ...variant }, weights)).engine
+    : null;
+  if (plain?.device()?.features.has('subgroups')) throw new Error("the withheld engine's device has 'subgroups'");
   const ort = await env.loadOrt();
   const peer = await createOrtPeer(ort, buildResnetOnnx(weights, 1, size, size).bytes, 'wasm');
-  const engines: Record<'ours' | 'ortWasm', () => Promise<Float32Array>> = {
+  const engines: Partial<Record<EngineName, () => Promise<Float32Array>>> = {
     ours: async () => (await ours.forward(input, ['fc'])).get('fc')!.data,
     ortWasm: () => peer.predict(input),
   };
-  const agreement = compareLogits(await engines.ours(), await engines.ortWasm());
+  if (plain) engines.oursWithoutSubgroups = async () => (await plain.forward(input, ['fc'])).get('fc')!.data;
+  const names = Object.keys(engines) as EngineName[];
+  const ortLogits = await engines.ortWasm!();
+  const agreement = compareLogits(await engines.ours!(), ortLogits);
   log(`logits, ours against ORT wasm: ${agreement.relError.toExponential(2)} of their scale, top-1 ${agreement.top1Agree ? 'agrees' : 'DIFFERS'}`);
-  if (!agreement.ok) throw new Error('the engines disagree; nothing timed');
+  const plainAgreement = plain ? compareLogits(await engines.oursWithoutSubgroups!(), ortLogits) : null;
+  if (plainAgreement) log(`logits, ours without subgroups against ORT wasm: ${plainAgreement.relError.toExponential(2)} of their scale`);
+  if (!agreement.ok || (plainAgreement && !plainAgreement.ok)) throw new Error('the engines disagree; nothing timed');
   const device = describeDevice(ours.device());
 
-  const samples: Record<'ours' | 'ortWasm', number[]> = { ours: [], ortWasm: [] };
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<EngineName, number[]>;
   for (let r = -warmups; r < rounds; r++) {
-    const order = (['ours', 'ortWasm'] as const).slice();
-    if (r % 2) order.reverse();
-    const took: Record<string, number> = {};
-    for (const name of order) {
+    const took: Partial<Record<EngineName, number>> = {};
+    for (const name of roundOrder(names, r)) {
       const t0 = now();
-      await engines[name]();
+      await engines[name]!();
       took[name] = now() - t0;
     }
-    if (r >= 0) {
-      samples.ours.push(took.ours);
-      samples.ortWasm.push(took.ortWasm);
-    }
-    log(`${r < 0 ? `warm-up ${r + warmups + 1}/${warmups}` : `round ${r + 1}/${rounds}`}: ours ${ms(took.ours)}, ORT wasm ${ms(took.ortWasm)} ms`);
+    if (r >= 0) for (const name of names) samples[name].push(took[name]!);
+    log(`${r < 0 ? `warm-up ${r + warmups + 1}/${warmups}` : `round ${r + 1}/${rounds}`}: ` +
+      names.map((name) => `${LABELS[name]} ${ms(took[name]!)}`).join(', ') + ' ms');
   }
   load.push(loadavg());
   ours.dispose();
+  plain?.dispose();
   await peer.dispose();
 
-  const ratios = samples.ours.map((x, i) => x / samples.ortWasm[i]);
+  const perRound = (a: number[], b: number[]) => a.map((x, i) => x / b[i]);
+  const ratios = perRound(samples.ours, samples.ortWasm);
   const oursStats = stats(samples.ours);
   const ortStats = stats(samples.ortWasm);
   const summary = {
@@ -97,31 +127,45 @@ async function main(): Promise<void> {
     ratioOfMedians: oursStats.median / ortStats.median,
     medianOfRoundRatios: stats(ratios).median,
     oursFasterRounds: ratios.filter((x) => x < 1).length,
+    ...(plain ? {
+      oursWithoutSubgroups: stats(samples.oursWithoutSubgroups),
+      /** Per round: ours without subgroups / ours; and / ORT wasm. */
+      withoutSubgroupsOverOurs: stats(perRound(samples.oursWithoutSubgroups, samples.ours)).median,
+      withoutSubgroupsOverOrtWasm: stats(perRound(samples.oursWithoutSubgroups, samples.ortWasm)).median,
+    } : {}),
   };
-  const id = `${date}-head-to-head-node-${adapter}${convVariant ? `-${convVariant}` : ''}${suffix}`;
+  const id = `${date}-head-to-head-node-${adapter}${convVariant ? `-${convVariant}` : ''}${plain ? '-without-subgroups' : ''}${suffix}`;
   const adapterLine = [device?.vendor, device?.architecture, device?.description].filter(Boolean).join(' / ') || adapter;
   const result = {
     date, adapter: adapterLine, runtime: env.userAgent, cores: env.cores, size, rounds, warmups,
-    convVariant: convVariant || 'auto', loadavg: load, agreement, summary, samples,
+    convVariant: convVariant || 'auto', loadavg: load, agreement, ...(plainAgreement ? { plainAgreement } : {}), summary, samples,
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, `${id}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  const row = (name: EngineName) => {
+    const s = stats(samples[name]);
+    return `| ${LABELS[name]} | ${ms(s.median)} | ${ms(s.min)} | ${ms(s.max)} |`;
+  };
   const md = [
     `# ResNet18 batch 1, ours against ONNX Runtime wasm, interleaved: Node + Dawn / ${adapter}, ${date}`,
     '',
     `- Adapter: ${adapterLine}; our convolution kernels: ${convVariant || 'the engine\'s choice (auto)'}`,
     `- Runtime: ${env.userAgent}; ${env.cores} cores; ONNX Runtime Web wasm EP, 1 thread, SIMD`,
     `- 1-minute load average ${load[0][0].toFixed(2)} before, ${load[1][0].toFixed(2)} after`,
-    `- ${rounds} rounds after ${warmups} warm-up rounds; each round runs both engines once, the order alternating`,
-    `- Input ${size} x ${size}, seed ${DEFAULT_INPUT_SEED}; weights randomWeights(${DEFAULT_WEIGHT_SEED}); logits agree within ${agreement.relError.toExponential(1)} of their scale`,
+    `- ${rounds} rounds after ${warmups} warm-up rounds; each round runs ${plain ? 'every engine' : 'both engines'} once, ` +
+      (plain ? 'the order rotating and reversed every other round' : 'the order alternating'),
+    `- Input ${size} x ${size}, seed ${DEFAULT_INPUT_SEED}; weights randomWeights(${DEFAULT_WEIGHT_SEED}); logits agree within ${agreement.relError.toExponential(1)} of their scale` +
+      (plainAgreement ? ` (without subgroups: ${plainAgreement.relError.toExponential(1)})` : ''),
     '',
     '| engine | median | min | max |',
     '|---|---:|---:|---:|',
-    `| resnet-stream (ours) | ${ms(summary.ours.median)} | ${ms(summary.ours.min)} | ${ms(summary.ours.max)} |`,
-    `| ONNX Runtime Web wasm (1 thread) | ${ms(summary.ortWasm.median)} | ${ms(summary.ortWasm.min)} | ${ms(summary.ortWasm.max)} |`,
+    ...names.map(row),
     '',
     `Ours / ORT wasm: ${summary.ratioOfMedians.toFixed(3)} (medians); the median of the per-round ratios ${summary.medianOfRoundRatios.toFixed(3)}; ` +
-      `ours faster in ${summary.oursFasterRounds} of ${rounds} rounds. Every sample: \`${id}.json\`.`,
+      `ours faster in ${summary.oursFasterRounds} of ${rounds} rounds.` +
+      (plain ? ` Without subgroups, per round: ${summary.withoutSubgroupsOverOurs!.toFixed(3)}x ours with them, ` +
+        `${summary.withoutSubgroupsOverOrtWasm!.toFixed(3)}x ORT wasm (medians of the per-round ratios).` : '') +
+      ` Every sample: \`${id}.json\`.`,
     '',
   ].join('\n');
   writeFileSync(join(outDir, `${id}.md`), md);
