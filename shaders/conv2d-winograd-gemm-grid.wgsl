@@ -19,7 +19,7 @@
 // channel sets and tiles.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the
-// struct before this file; parts/winograd-products-store.wgsl (store4, store) follows it.
+// struct before this file; parts/winograd-products-store.wgsl (storeTiles) follows it.
 // Bindings (group 0), layouts, PRODUCTS, TILES_PER_THREAD, STORE_LOOP: as
 // conv2d-winograd-gemm-plain.wgsl. SUM_BLOCK: as there, 0 being one block of all the input
 // channels (its sums then start from -0.0, which adds nothing to any float, -0.0 included, so one
@@ -209,26 +209,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   }
   // 4. The stores, by the lanes whose set exists, for the tiles that exist.
   if (channelSet >= sets || firstTile >= T) { return; }
-  let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
-  let tilesHere = min(TILES_PER_THREAD, T - firstTile);
-  if (STORE_LOOP) {
-    let tilesP = array<vec4<f32>, 8>(P0, P1, P2, P3, P4, P5, P6, P7);
-    let tilesQ = array<vec4<f32>, 8>(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7);
-    let tilesR = array<vec4<f32>, 8>(R0, R1, R2, R3, R4, R5, R6, R7);
-    let tilesS = array<vec4<f32>, 8>(S0, S1, S2, S3, S4, S5, S6, S7);
-    for (var k = 0u; k < tilesHere; k++) {
-      store4(tilesP[k], tilesQ[k], tilesR[k], tilesS[k], present, xi, g0, firstTile + k, true);
-    }
-  } else {
-    store4(P0, Q0, R0, S0, present, xi, g0, firstTile, true);
-    store4(P1, Q1, R1, S1, present, xi, g0, firstTile + 1u, tilesHere > 1u);
-    store4(P2, Q2, R2, S2, present, xi, g0, firstTile + 2u, tilesHere > 2u);
-    store4(P3, Q3, R3, S3, present, xi, g0, firstTile + 3u, tilesHere > 3u);
-    if (TILES_PER_THREAD == 8u) {
-      store4(P4, Q4, R4, S4, present, xi, g0, firstTile + 4u, tilesHere > 4u);
-      store4(P5, Q5, R5, S5, present, xi, g0, firstTile + 5u, tilesHere > 5u);
-      store4(P6, Q6, R6, S6, present, xi, g0, firstTile + 6u, tilesHere > 6u);
-      store4(P7, Q7, R7, S7, present, xi, g0, firstTile + 7u, tilesHere > 7u);
-    }
-  }
+  storeTiles(array(P0, P1, P2, P3, P4, P5, P6, P7), array(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7),
+             array(R0, R1, R2, R3, R4, R5, R6, R7), array(S0, S1, S2, S3, S4, S5, S6, S7),
+             vec4Groups - g0, xi, g0, firstTile, 1u, min(TILES_PER_THREAD, T - firstTile));
 }

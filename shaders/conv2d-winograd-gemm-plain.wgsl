@@ -30,7 +30,7 @@
 // lavapipe and 9% on SwiftShader (one process, interleaved).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
-// parts/winograd-products-store.wgsl (store4, store) follows it.
+// parts/winograd-products-store.wgsl (storeTiles) follows it.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
@@ -162,32 +162,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
       S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
     }
   }
-  let present = vec4Groups - g0;   // 1 .. 4 of the four groups exist
-  if (STORE_LOOP) {
-    // The tiles that exist (b + k*B < T for k < tilesHere) in a loop whose bound is known only at
-    // run time, over the accumulators copied into arrays, so that a compiler emits the stores once
-    // rather than once per tile. lavapipe turns every store with a per-invocation index into a loop
-    // over its SIMD lanes; the 128 stores of the written-out form (8 tiles x 4 groups x 4
-    // channels) were most of this kernel's compile time. SwiftShader keeps the written-out form.
-    let tilesHere = min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks);
-    let tilesP = array<vec4<f32>, 8>(P0, P1, P2, P3, P4, P5, P6, P7);
-    let tilesQ = array<vec4<f32>, 8>(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7);
-    let tilesR = array<vec4<f32>, 8>(R0, R1, R2, R3, R4, R5, R6, R7);
-    let tilesS = array<vec4<f32>, 8>(S0, S1, S2, S3, S4, S5, S6, S7);
-    for (var k = 0u; k < tilesHere; k++) {
-      store4(tilesP[k], tilesQ[k], tilesR[k], tilesS[k], present, xi, g0, b + k * blocks, true);
-    }
-  } else {
-    // Tile t0 = b always exists.
-    store4(P0, Q0, R0, S0, present, xi, g0, t0, true);
-    store4(P1, Q1, R1, S1, present, xi, g0, t1, b + 1u * blocks < T);
-    store4(P2, Q2, R2, S2, present, xi, g0, t2, b + 2u * blocks < T);
-    store4(P3, Q3, R3, S3, present, xi, g0, t3, b + 3u * blocks < T);
-    if (TILES_PER_THREAD == 8u) {
-      store4(P4, Q4, R4, S4, present, xi, g0, t4, b + 4u * blocks < T);
-      store4(P5, Q5, R5, S5, present, xi, g0, t5, b + 5u * blocks < T);
-      store4(P6, Q6, R6, S6, present, xi, g0, t6, b + 6u * blocks < T);
-      store4(P7, Q7, R7, S7, present, xi, g0, t7, b + 7u * blocks < T);
-    }
-  }
+  // The tiles b, b + B, ... that exist (b + kB < T), the groups of the set that exist (1 .. 4).
+  storeTiles(array(P0, P1, P2, P3, P4, P5, P6, P7), array(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7),
+             array(R0, R1, R2, R3, R4, R5, R6, R7), array(S0, S1, S2, S3, S4, S5, S6, S7),
+             vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
 }
