@@ -1,6 +1,6 @@
 // Our engine against ONNX Runtime's wasm engine (the CPU engine a user without a GPU would pick) in
-// one Node process, their runs interleaved: each round runs both once, the order alternating from
-// round to round, so that a machine whose speed drifts over minutes (a shared 2-core machine drifts
+// one Node process, their runs interleaved: each round runs both once, in the orders AB, BA, BA, AB
+// in turn, so that a machine whose speed drifts over minutes (a shared 2-core machine drifts
 // by +-50%) slows both alike. The benchmark proper (npm run bench) times each engine's runs in a
 // block, one engine after another, where such a drift lands on one engine only. Bundled and run by
 // bench/head-to-head.mjs:
@@ -65,11 +65,15 @@ const LABELS: Record<EngineName, string> = {
   oursWithoutSubgroups: "resnet-stream (ours), 'subgroups' withheld",
 };
 
-/** The order of round r: a rotation of the engines, reversed every other round. */
+/**
+ * The order of round r: the engines rotated by r, and reversed in every other run of n rounds, so
+ * that n! rounds run every order once (two engines: AB, BA, BA, AB, ...; three: all six).
+ */
 function roundOrder(names: EngineName[], r: number): EngineName[] {
-  const k = ((r % names.length) + names.length) % names.length;
+  const n = names.length;
+  const k = ((r % n) + n) % n;
   const rotated = [...names.slice(k), ...names.slice(0, k)];
-  return r % 2 ? rotated.reverse() : rotated;
+  return Math.floor(r / n) % 2 ? rotated.reverse() : rotated;
 }
 
 async function main(): Promise<void> {
@@ -153,7 +157,7 @@ async function main(): Promise<void> {
     `- Runtime: ${env.userAgent}; ${env.cores} cores; ONNX Runtime Web wasm EP, 1 thread, SIMD`,
     `- 1-minute load average ${load[0][0].toFixed(2)} before, ${load[1][0].toFixed(2)} after`,
     `- ${rounds} rounds after ${warmups} warm-up rounds; each round runs ${plain ? 'every engine' : 'both engines'} once, ` +
-      (plain ? 'the order rotating and reversed every other round' : 'the order alternating'),
+      'every order of them in turn',
     `- Input ${size} x ${size}, seed ${DEFAULT_INPUT_SEED}; weights randomWeights(${DEFAULT_WEIGHT_SEED}); logits agree within ${agreement.relError.toExponential(1)} of their scale` +
       (plainAgreement ? ` (without subgroups: ${plainAgreement.relError.toExponential(1)})` : ''),
     '',
