@@ -70,8 +70,14 @@ const LAVAPIPE_ICDS = [
 
 export type BrowserAdapter = 'swiftshader' | 'lavapipe';
 
-/** The lavapipe ICD file, or null when Mesa's Vulkan drivers are not installed. */
+/**
+ * The lavapipe ICD file, or null when Mesa's Vulkan drivers are not installed.
+ * RESNET_STREAM_LAVAPIPE_ICD names another one (a newer Mesa unpacked beside the system's:
+ * bench/README.md, "A newer Mesa, nothing installed").
+ */
 export function lavapipeIcd(): string | null {
+  const named = process.env.RESNET_STREAM_LAVAPIPE_ICD;
+  if (named) return existsSync(named) ? named : null;
   return LAVAPIPE_ICDS.find((p) => existsSync(p)) ?? null;
 }
 
