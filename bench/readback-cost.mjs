@@ -1,0 +1,65 @@
+// What reading ResNet18's taps back costs a page, in its parts (bench/page/readback-cost.ts): the
+// engine's readback of 50 buffers of the taps' sizes (26.1 MB) into fresh arrays and into arrays in
+// use, and the JavaScript copy alone into fresh arrays made four ways and into arrays in use. Why
+// "all taps" costs more than the plain forward in a page, and what `into` saves.
+//
+//   node bench/readback-cost.mjs [--adapters lavapipe,swiftshader] [--rounds 20] [--warmups 3] [--out DIR]
+//
+// Writes <out>/<date>-readback-cost.json (every sample) and .md (medians). Default out:
+// bench/.build/results (bench/results only when asked). CHROMIUM_PATH and RESNET_STREAM_LAVAPIPE_ICD
+// as for the benchmark (bench/README.md).
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, '..');
+const argv = process.argv.slice(2);
+const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
+if (argv.includes('--help')) {
+  console.log('node bench/readback-cost.mjs [--adapters lavapipe,swiftshader] [--rounds N] [--warmups N] [--out DIR]');
+  process.exit(0);
+}
+const outDir = resolve(root, get('out', 'bench/.build/results'));
+const build = join(benchDir, '.build');
+mkdirSync(build, { recursive: true });
+const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, target: 'es2022', logLevel: 'warning', absWorkingDir: root };
+await esbuild.build({ ...common, entryPoints: [join(benchDir, 'page', 'readback-cost.ts')], outfile: join(build, 'readback-cost-page.js'), platform: 'browser' });
+writeFileSync(join(build, 'readback-cost.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>resnet-stream readback cost</title>\n<script type="module" src="/bench/.build/readback-cost-page.js"></script>\n');
+await esbuild.build({ ...common, entryPoints: [join(benchDir, 'readback-cost.ts')], outfile: join(build, 'readback-cost.mjs'), platform: 'node', packages: 'external' });
+
+const passThrough = ['adapters', 'rounds', 'warmups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
+const r = spawnSync(process.execPath, [join(build, 'readback-cost.mjs'), ...passThrough], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+const runs = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+if (r.status !== 0 || !runs.length) {
+  process.stderr.write(`[readback-cost] failed (${r.status ?? r.signal})\n`);
+  process.exit(1);
+}
+
+const date = new Date().toISOString().slice(0, 10);
+const cpu = cpus();
+const machine = `${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}), Node ${process.version}`;
+const command = `node bench/readback-cost.mjs ${argv.join(' ')}`.trim();
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${date}-readback-cost.json`), `${JSON.stringify({ date, machine, command, runs }, null, 1)}\n`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const lines = [
+  `# What reading ResNet18's taps back costs a page, ${date}`, '',
+  `\`${command}\`. Machine: ${machine}. Headless Chromium; ${runs[0].buffers} storage buffers sized as ResNet18's taps at 224`,
+  `(${runs[0].megabytes.toFixed(1)} MB). "readback": GpuContext.readback with a kept staging buffer, as a forward plan reads its taps`,
+  '(the copies into the staging buffer, the map, the copy out). "copy": JavaScript alone, the same bytes from one ArrayBuffer.',
+  'Each measure once a round, in turn; medians of the rounds after warm-ups; the fresh arrays of a measure stay alive until the next.', '',
+];
+for (const run of runs) {
+  lines.push(`## ${run.adapter} (${run.browser})`, '', `Load average (1 min) ${run.loadBefore.toFixed(2)} before, ${run.loadAfter.toFixed(2)} after; ${run.rounds} rounds after ${run.warmups} warm-ups.`, '',
+    '| measure | median ms | min | max |', '|---|---:|---:|---:|');
+  for (const [name, xs] of Object.entries(run.samples)) {
+    lines.push(`| ${name} | ${median(xs).toFixed(2)} | ${Math.min(...xs).toFixed(2)} | ${Math.max(...xs).toFixed(2)} |`);
+  }
+  lines.push('');
+}
+writeFileSync(join(outDir, `${date}-readback-cost.md`), `${lines.join('\n')}`);
+process.stderr.write(`[readback-cost] wrote ${join(outDir, `${date}-readback-cost.md`)}\n`);
