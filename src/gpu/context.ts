@@ -370,12 +370,11 @@ export class GpuContext {
     const lost = lostSignal.rejected;
     try {
       // The queue runs without Dawn's event polling; only the map itself needs it.
-      const sleepMs = slot && this.deferMaps ? slot.sleepMs() : 0;
-      if (sleepMs > 0) await Promise.race([new Promise((ok) => setTimeout(ok, sleepMs)), lost]);
+      const sleptMs = await this.sleepBeforeWait(slot?.sleepMs() ?? 0, lost);
       const woke = performance.now();
       await Promise.race([staging.mapAsync(GPUMapMode.READ), lost]);
       const done = performance.now();
-      slot?.record(sleepMs, done - submitted, done - woke);
+      slot?.record(sleptMs, done - submitted, done - woke);
       const mapped = staging.getMappedRange();
       // A caller's array (`into`, same length) is overwritten; otherwise a new one. Writing into
       // memory already in use skips the page faults of fresh memory, which cost more than the copy
@@ -397,20 +396,30 @@ export class GpuContext {
   }
 
   /**
-   * Wait for all submitted work. `sleepFirstMs`: in Node (deferMaps), sleep that long on a timer
-   * before waiting, as readback does (ReadbackSlot): the wait itself polls in a busy loop that takes
-   * a core from a CPU adapter's threads. A caller that times work passes less than it expects.
+   * Wait for all submitted work. `sleepFirstMs`: sleep that long first where waiting polls
+   * (sleepBeforeWait), as readback does (ReadbackSlot). A caller that times work passes less than it
+   * expects.
    */
   async finish(sleepFirstMs = 0): Promise<void> {
     const lostSignal = this.whenLost();
     try {
-      if (this.deferMaps && sleepFirstMs >= ReadbackSlot.MIN_SLEEP_MS) {
-        await Promise.race([new Promise((ok) => setTimeout(ok, sleepFirstMs)), lostSignal.rejected]);
-      }
+      await this.sleepBeforeWait(sleepFirstMs, lostSignal.rejected);
       await Promise.race([this.device.queue.onSubmittedWorkDone(), lostSignal.rejected]);
     } finally {
       lostSignal.done();
     }
+  }
+
+  /**
+   * In Node (deferMaps) sleep `ms` on a timer before a wait: Dawn's Node binding waits by polling in
+   * a busy loop, which takes a core from a CPU adapter's threads. Not where maps are not deferred
+   * (browsers do not poll), nor below ReadbackSlot.MIN_SLEEP_MS. Returns the ms slept, or `lost`'s
+   * rejection.
+   */
+  private async sleepBeforeWait(ms: number, lost: Promise<never>): Promise<number> {
+    if (!this.deferMaps || ms < ReadbackSlot.MIN_SLEEP_MS) return 0;
+    await Promise.race([new Promise((ok) => setTimeout(ok, ms)), lost]);
+    return ms;
   }
 
   destroy(): void {
