@@ -19,7 +19,8 @@
 // channel sets and tiles.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the
-// struct before this file; parts/winograd-products-store.wgsl (storeTiles) follows it.
+// struct before this file; parts/winograd-products-block.wgsl (Products, Operands,
+// multiplyAdd) and parts/winograd-products-store.wgsl (storeTiles) follow it.
 // Bindings (group 0), layouts, PRODUCTS, TILES_PER_THREAD, STORE_LOOP: as
 // conv2d-winograd-gemm-plain.wgsl. SUM_BLOCK: as there, 0 being one block of all the input
 // channels (its sums then start from -0.0, which adds nothing to any float, -0.0 included, so one
@@ -66,12 +67,6 @@ override V_LOADS: u32 = max(1u, TILES_PER_THREAD / CHANNEL_LANES);
 /** Where a lane loads its share of U and V, and which lanes hold what it needs (main's step 3). */
 struct Addresses {
   u: vec4<u32>, v: vec4<u32>, uFrom: vec4<u32>, vFromLow: vec4<u32>, vFromHigh: vec4<u32>,
-}
-
-/** One input channel's operands for a lane: its 4 vec4 groups of U and its 8 tiles of V. */
-struct Operands {
-  a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
-  x0: f32, x1: f32, x2: f32, x3: f32, x4: f32, x5: f32, x6: f32, x7: f32,
 }
 
 /**
@@ -144,31 +139,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   at.uFrom = (vec4<u32>(4u * row) + vec4<u32>(0u, 1u, 2u, 3u)) / U_LOADS;
   at.vFromLow = (vec4<u32>(vFirst) + vec4<u32>(0u, 1u, 2u, 3u)) / V_LOADS;
   at.vFromHigh = (vec4<u32>(vFirst) + vec4<u32>(4u, 5u, 6u, 7u)) / V_LOADS;
-  // P_k, Q_k, R_k, S_k: channels 4*g0 .. +3, +4 .. +7, +8 .. +11, +12 .. +15 of the lane's tile k,
-  // summed over the input channels in blocks (p_k .. s_k: one block's sums). They start from 0.0 as
-  // in the plain kernel, or with one block from -0.0, so that P = -0.0 + p is p bit for bit.
-  let start = select(0.0, -0.0, SUM_BLOCK == 0u);
-  var P0 = vec4<f32>(start); var P1 = vec4<f32>(start); var P2 = vec4<f32>(start); var P3 = vec4<f32>(start);
-  var P4 = vec4<f32>(start); var P5 = vec4<f32>(start); var P6 = vec4<f32>(start); var P7 = vec4<f32>(start);
-  var Q0 = vec4<f32>(start); var Q1 = vec4<f32>(start); var Q2 = vec4<f32>(start); var Q3 = vec4<f32>(start);
-  var Q4 = vec4<f32>(start); var Q5 = vec4<f32>(start); var Q6 = vec4<f32>(start); var Q7 = vec4<f32>(start);
-  var R0 = vec4<f32>(start); var R1 = vec4<f32>(start); var R2 = vec4<f32>(start); var R3 = vec4<f32>(start);
-  var R4 = vec4<f32>(start); var R5 = vec4<f32>(start); var R6 = vec4<f32>(start); var R7 = vec4<f32>(start);
-  var S0 = vec4<f32>(start); var S1 = vec4<f32>(start); var S2 = vec4<f32>(start); var S3 = vec4<f32>(start);
-  var S4 = vec4<f32>(start); var S5 = vec4<f32>(start); var S6 = vec4<f32>(start); var S7 = vec4<f32>(start);
+  // The sums (parts/winograd-products-block.wgsl), over the input channels in blocks. total starts
+  // from 0.0 as in the plain kernel, or with one block from -0.0, so that -0.0 + part is part bit
+  // for bit.
+  var total = productsAt(select(0.0, -0.0, SUM_BLOCK == 0u));
   let block = select(SUM_BLOCK, cin, SUM_BLOCK == 0u);
   var vAt = xi * cin * T;
   for (var c0 = 0u; c0 < cin; c0 += block) {
-    var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
-    var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
-    var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
-    var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
-    var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
-    var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
-    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
-    var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+    var part = productsAt(0.0);
     let end = min(cin, c0 + block);
-    // With PAIRED, two input channels a pass: each accumulator is updated once per pass, as
+    // With PAIRED, two input channels a pass: each sum is updated once per pass, as
     // ((p + a x) + a' x'), the order of two passes of one channel, so the same bits. lavapipe stores
     // every variable a loop updates through the loop's lane mask (a blend, and a spill slot's load
     // and store); a pass of two channels halves those. Then one channel a pass: the rest.
@@ -176,40 +156,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     for (; PAIRED && c + 1u < end; c += 2u) {
       let o = operands(c, vAt, at);
       let n = operands(c + 1u, vAt + T, at);
-      p0 = p0 + o.a0 * o.x0 + n.a0 * n.x0; q0 = q0 + o.a1 * o.x0 + n.a1 * n.x0; r0 = r0 + o.a2 * o.x0 + n.a2 * n.x0; s0 = s0 + o.a3 * o.x0 + n.a3 * n.x0;
-      p1 = p1 + o.a0 * o.x1 + n.a0 * n.x1; q1 = q1 + o.a1 * o.x1 + n.a1 * n.x1; r1 = r1 + o.a2 * o.x1 + n.a2 * n.x1; s1 = s1 + o.a3 * o.x1 + n.a3 * n.x1;
-      p2 = p2 + o.a0 * o.x2 + n.a0 * n.x2; q2 = q2 + o.a1 * o.x2 + n.a1 * n.x2; r2 = r2 + o.a2 * o.x2 + n.a2 * n.x2; s2 = s2 + o.a3 * o.x2 + n.a3 * n.x2;
-      p3 = p3 + o.a0 * o.x3 + n.a0 * n.x3; q3 = q3 + o.a1 * o.x3 + n.a1 * n.x3; r3 = r3 + o.a2 * o.x3 + n.a2 * n.x3; s3 = s3 + o.a3 * o.x3 + n.a3 * n.x3;
-      if (TILES_PER_THREAD == 8u) {
-        p4 = p4 + o.a0 * o.x4 + n.a0 * n.x4; q4 = q4 + o.a1 * o.x4 + n.a1 * n.x4; r4 = r4 + o.a2 * o.x4 + n.a2 * n.x4; s4 = s4 + o.a3 * o.x4 + n.a3 * n.x4;
-        p5 = p5 + o.a0 * o.x5 + n.a0 * n.x5; q5 = q5 + o.a1 * o.x5 + n.a1 * n.x5; r5 = r5 + o.a2 * o.x5 + n.a2 * n.x5; s5 = s5 + o.a3 * o.x5 + n.a3 * n.x5;
-        p6 = p6 + o.a0 * o.x6 + n.a0 * n.x6; q6 = q6 + o.a1 * o.x6 + n.a1 * n.x6; r6 = r6 + o.a2 * o.x6 + n.a2 * n.x6; s6 = s6 + o.a3 * o.x6 + n.a3 * n.x6;
-        p7 = p7 + o.a0 * o.x7 + n.a0 * n.x7; q7 = q7 + o.a1 * o.x7 + n.a1 * n.x7; r7 = r7 + o.a2 * o.x7 + n.a2 * n.x7; s7 = s7 + o.a3 * o.x7 + n.a3 * n.x7;
-      }
+      part = multiplyAdd(multiplyAdd(part, o), n);
       vAt += 2u * T;
     }
     for (; c < end; c++) {
-      let o = operands(c, vAt, at);
-      p0 = p0 + o.a0 * o.x0; q0 = q0 + o.a1 * o.x0; r0 = r0 + o.a2 * o.x0; s0 = s0 + o.a3 * o.x0;
-      p1 = p1 + o.a0 * o.x1; q1 = q1 + o.a1 * o.x1; r1 = r1 + o.a2 * o.x1; s1 = s1 + o.a3 * o.x1;
-      p2 = p2 + o.a0 * o.x2; q2 = q2 + o.a1 * o.x2; r2 = r2 + o.a2 * o.x2; s2 = s2 + o.a3 * o.x2;
-      p3 = p3 + o.a0 * o.x3; q3 = q3 + o.a1 * o.x3; r3 = r3 + o.a2 * o.x3; s3 = s3 + o.a3 * o.x3;
-      if (TILES_PER_THREAD == 8u) {
-        p4 = p4 + o.a0 * o.x4; q4 = q4 + o.a1 * o.x4; r4 = r4 + o.a2 * o.x4; s4 = s4 + o.a3 * o.x4;
-        p5 = p5 + o.a0 * o.x5; q5 = q5 + o.a1 * o.x5; r5 = r5 + o.a2 * o.x5; s5 = s5 + o.a3 * o.x5;
-        p6 = p6 + o.a0 * o.x6; q6 = q6 + o.a1 * o.x6; r6 = r6 + o.a2 * o.x6; s6 = s6 + o.a3 * o.x6;
-        p7 = p7 + o.a0 * o.x7; q7 = q7 + o.a1 * o.x7; r7 = r7 + o.a2 * o.x7; s7 = s7 + o.a3 * o.x7;
-      }
+      part = multiplyAdd(part, operands(c, vAt, at));
       vAt += T;
     }
-    P0 += p0; P1 += p1; P2 += p2; P3 += p3; P4 += p4; P5 += p5; P6 += p6; P7 += p7;
-    Q0 += q0; Q1 += q1; Q2 += q2; Q3 += q3; Q4 += q4; Q5 += q5; Q6 += q6; Q7 += q7;
-    R0 += r0; R1 += r1; R2 += r2; R3 += r3; R4 += r4; R5 += r5; R6 += r6; R7 += r7;
-    S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
+    total = addBlock(total, part);
   }
   // 4. The stores, by the lanes whose set exists, for the tiles that exist.
   if (channelSet >= sets || firstTile >= T) { return; }
-  storeTiles(array(P0, P1, P2, P3, P4, P5, P6, P7), array(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7),
-             array(R0, R1, R2, R3, R4, R5, R6, R7), array(S0, S1, S2, S3, S4, S5, S6, S7),
-             vec4Groups - g0, xi, g0, firstTile, 1u, min(TILES_PER_THREAD, T - firstTile));
+  storeProducts(total, vec4Groups - g0, xi, g0, firstTile, 1u, min(TILES_PER_THREAD, T - firstTile));
 }

@@ -15,7 +15,8 @@
 // each, every lane loading one tile of each block, so that no lane computes a set twice.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
-// parts/winograd-products-store.wgsl (storeTiles) follows it.
+// parts/winograd-products-block.wgsl (Products, Operands,
+// multiplyAdd) and parts/winograd-products-store.wgsl (storeTiles) follow it.
 // Bindings (group 0), layouts, SUM_BLOCK, TILES_PER_THREAD, STORE_LOOP: as conv2d-winograd-gemm-plain.wgsl.
 // Override constants: also TILE_LOADS (1, or 2 on subgroups of 4 lanes) and BLOCKS_PER_GROUP (1, or 2
 // with TILE_LOADS 1); src/kernels/conv2d-winograd.ts sets them from the device's subgroup size, which
@@ -53,9 +54,28 @@ override BLOCKS_PER_GROUP: u32 = 1u;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 
-/** Tile k of block b (k-th of b, b+B, b+2B, ...), or b itself where that is past T. */
-fn tileOf(b: u32, k: u32, blocks: u32, T: u32) -> u32 {
-  return select(b, b + k * blocks, b + k * blocks < T);
+/**
+ * Input channel c's operands: the thread's own 4 vec4 groups of U (from uAt + c), and its tiles of V
+ * (from vAt) from the lanes that loaded them: this lane loads tiles mine0 and (with TILE_LOADS 2
+ * or two blocks) mine1; tile k comes from lane k's first load (with two blocks, its second for the
+ * threads of the second block: fromSecond), or on subgroups of 4 tiles 4 .. 7 from lanes 0 .. 3's
+ * second load. Called in uniform control flow.
+ */
+fn operands(c: u32, vAt: u32, uAt: vec4<u32>, mine0: u32, mine1: u32, fromSecond: bool) -> Operands {
+  var o: Operands;
+  o.a0 = u[uAt.x + c]; o.a1 = u[uAt.y + c]; o.a2 = u[uAt.z + c]; o.a3 = u[uAt.w + c];
+  let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u || BLOCKS_PER_GROUP == 2u) { y1 = v[vAt + mine1]; }
+  o.x0 = select(subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), fromSecond);
+  o.x1 = select(subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u), fromSecond);
+  o.x2 = select(subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), fromSecond);
+  o.x3 = select(subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u), fromSecond);
+  if (TILES_PER_THREAD == 8u) {
+    o.x4 = select(select(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), fromSecond), subgroupBroadcast(y1, 0u), TILE_LOADS == 2u);
+    o.x5 = select(select(subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u), fromSecond), subgroupBroadcast(y1, 1u), TILE_LOADS == 2u);
+    o.x6 = select(select(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), fromSecond), subgroupBroadcast(y1, 2u), TILE_LOADS == 2u);
+    o.x7 = select(select(subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u), fromSecond), subgroupBroadcast(y1, 3u), TILE_LOADS == 2u);
+  }
+  return o;
 }
 
 @compute @workgroup_size(WG)
@@ -94,98 +114,31 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let mine0 = tileOf(b0, min(lane, TILES_PER_THREAD - 1u), blocks, T);
   let mine1 = select(tileOf(b0, min(lane + subgroupSize, TILES_PER_THREAD - 1u), blocks, T),
                      tileOf(min(b0 + 1u, blocks - 1u), min(lane, TILES_PER_THREAD - 1u), blocks, T), BLOCKS_PER_GROUP == 2u);
-  // P_j, Q_j, R_j, S_j: channels 4*g0 .. +3, 4*g0+4 .. +7, 4*g0+8 .. +11, 4*g0+12 .. +15 of tile
-  // t_j, summed over the input channels (in blocks of SUM_BLOCK: p_j .. s_j are one block's sums).
-  var P0 = vec4<f32>(0.0); var P1 = vec4<f32>(0.0); var P2 = vec4<f32>(0.0); var P3 = vec4<f32>(0.0);
-  var P4 = vec4<f32>(0.0); var P5 = vec4<f32>(0.0); var P6 = vec4<f32>(0.0); var P7 = vec4<f32>(0.0);
-  var Q0 = vec4<f32>(0.0); var Q1 = vec4<f32>(0.0); var Q2 = vec4<f32>(0.0); var Q3 = vec4<f32>(0.0);
-  var Q4 = vec4<f32>(0.0); var Q5 = vec4<f32>(0.0); var Q6 = vec4<f32>(0.0); var Q7 = vec4<f32>(0.0);
-  var R0 = vec4<f32>(0.0); var R1 = vec4<f32>(0.0); var R2 = vec4<f32>(0.0); var R3 = vec4<f32>(0.0);
-  var R4 = vec4<f32>(0.0); var R5 = vec4<f32>(0.0); var R6 = vec4<f32>(0.0); var R7 = vec4<f32>(0.0);
-  var S0 = vec4<f32>(0.0); var S1 = vec4<f32>(0.0); var S2 = vec4<f32>(0.0); var S3 = vec4<f32>(0.0);
-  var S4 = vec4<f32>(0.0); var S5 = vec4<f32>(0.0); var S6 = vec4<f32>(0.0); var S7 = vec4<f32>(0.0);
-  let u0 = (xi * vec4Groups + g0) * cin;
-  let u1 = (xi * vec4Groups + g1) * cin;
-  let u2 = (xi * vec4Groups + g2) * cin;
-  let u3 = (xi * vec4Groups + g3) * cin;
+  let uAt = (xi * vec4Groups + vec4<u32>(g0, g1, g2, g3)) * cin;
+  // 4. The sums (parts/winograd-products-block.wgsl), over the input channels in blocks of SUM_BLOCK.
+  var total = productsAt(0.0);
   var vAt = xi * cin * T;
   if (SUM_BLOCK == 0u) {
-    // One sum over all the input channels, straight into P .. S: F(2x2)'s loop exactly as it was
-    // before SUM_BLOCK existed, so that its code and speed do not depend on the option. The
-    // blocked loop below with one block gives the same bits (130 tap-hash cases), but with a
-    // second set of 32 accumulators it ran ResNet18's forward with 'winograd' forced 1.10x slower
-    // on lavapipe (bench/ab-trees.mjs --conv-variant winograd: median per-round ratio, faster in
-    // 9 of 30 rounds; CPU time 1.22x), so the loop is written twice.
+    // One sum over all the input channels, straight into total, as conv2d-winograd-gemm-plain.wgsl
+    // (which says why the loop is written twice).
     for (var c = 0u; c < cin; c++) {
-      let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
-      let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u || BLOCKS_PER_GROUP == 2u) { y1 = v[vAt + mine1]; }
-      let x0 = select(subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), fromSecond);
-      let x1 = select(subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u), fromSecond);
-      let x2 = select(subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), fromSecond);
-      let x3 = select(subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u), fromSecond);
-      P0 += a0 * x0; Q0 += a1 * x0; R0 += a2 * x0; S0 += a3 * x0;
-      P1 += a0 * x1; Q1 += a1 * x1; R1 += a2 * x1; S1 += a3 * x1;
-      P2 += a0 * x2; Q2 += a1 * x2; R2 += a2 * x2; S2 += a3 * x2;
-      P3 += a0 * x3; Q3 += a1 * x3; R3 += a2 * x3; S3 += a3 * x3;
-      if (TILES_PER_THREAD == 8u) {
-        // Tiles 4 .. 7: from lanes 4 .. 7, or from lanes 0 .. 3's second load on subgroups of 4.
-        let x4 = select(select(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), fromSecond), subgroupBroadcast(y1, 0u), TILE_LOADS == 2u);
-        let x5 = select(select(subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u), fromSecond), subgroupBroadcast(y1, 1u), TILE_LOADS == 2u);
-        let x6 = select(select(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), fromSecond), subgroupBroadcast(y1, 2u), TILE_LOADS == 2u);
-        let x7 = select(select(subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u), fromSecond), subgroupBroadcast(y1, 3u), TILE_LOADS == 2u);
-        P4 += a0 * x4; Q4 += a1 * x4; R4 += a2 * x4; S4 += a3 * x4;
-        P5 += a0 * x5; Q5 += a1 * x5; R5 += a2 * x5; S5 += a3 * x5;
-        P6 += a0 * x6; Q6 += a1 * x6; R6 += a2 * x6; S6 += a3 * x6;
-        P7 += a0 * x7; Q7 += a1 * x7; R7 += a2 * x7; S7 += a3 * x7;
-      }
+      total = multiplyAdd(total, operands(c, vAt, uAt, mine0, mine1, fromSecond));
       vAt += T;
     }
   } else {
-    // SUM_BLOCK channels at a time into p .. s, each block's sums then added into P .. S.
+    // SUM_BLOCK channels at a time into part, each block's sums then added into total.
     for (var c0 = 0u; c0 < cin; c0 += SUM_BLOCK) {
-      var p0 = vec4<f32>(0.0); var p1 = vec4<f32>(0.0); var p2 = vec4<f32>(0.0); var p3 = vec4<f32>(0.0);
-      var p4 = vec4<f32>(0.0); var p5 = vec4<f32>(0.0); var p6 = vec4<f32>(0.0); var p7 = vec4<f32>(0.0);
-      var q0 = vec4<f32>(0.0); var q1 = vec4<f32>(0.0); var q2 = vec4<f32>(0.0); var q3 = vec4<f32>(0.0);
-      var q4 = vec4<f32>(0.0); var q5 = vec4<f32>(0.0); var q6 = vec4<f32>(0.0); var q7 = vec4<f32>(0.0);
-      var r0 = vec4<f32>(0.0); var r1 = vec4<f32>(0.0); var r2 = vec4<f32>(0.0); var r3 = vec4<f32>(0.0);
-      var r4 = vec4<f32>(0.0); var r5 = vec4<f32>(0.0); var r6 = vec4<f32>(0.0); var r7 = vec4<f32>(0.0);
-      var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
-      var s4 = vec4<f32>(0.0); var s5 = vec4<f32>(0.0); var s6 = vec4<f32>(0.0); var s7 = vec4<f32>(0.0);
+      var part = productsAt(0.0);
       let end = min(cin, c0 + SUM_BLOCK);
       for (var c = c0; c < end; c++) {
-        let a0 = u[u0 + c]; let a1 = u[u1 + c]; let a2 = u[u2 + c]; let a3 = u[u3 + c];
-        let y0 = v[vAt + mine0]; var y1 = 0.0; if (TILE_LOADS == 2u || BLOCKS_PER_GROUP == 2u) { y1 = v[vAt + mine1]; }
-        let x0 = select(subgroupBroadcast(y0, 0u), subgroupBroadcast(y1, 0u), fromSecond);
-        let x1 = select(subgroupBroadcast(y0, 1u), subgroupBroadcast(y1, 1u), fromSecond);
-        let x2 = select(subgroupBroadcast(y0, 2u), subgroupBroadcast(y1, 2u), fromSecond);
-        let x3 = select(subgroupBroadcast(y0, 3u), subgroupBroadcast(y1, 3u), fromSecond);
-        p0 += a0 * x0; q0 += a1 * x0; r0 += a2 * x0; s0 += a3 * x0;
-        p1 += a0 * x1; q1 += a1 * x1; r1 += a2 * x1; s1 += a3 * x1;
-        p2 += a0 * x2; q2 += a1 * x2; r2 += a2 * x2; s2 += a3 * x2;
-        p3 += a0 * x3; q3 += a1 * x3; r3 += a2 * x3; s3 += a3 * x3;
-        if (TILES_PER_THREAD == 8u) {
-          // Tiles 4 .. 7: from lanes 4 .. 7, or from lanes 0 .. 3's second load on subgroups of 4.
-          let x4 = select(select(subgroupBroadcast(y0, 4u), subgroupBroadcast(y1, 4u), fromSecond), subgroupBroadcast(y1, 0u), TILE_LOADS == 2u);
-          let x5 = select(select(subgroupBroadcast(y0, 5u), subgroupBroadcast(y1, 5u), fromSecond), subgroupBroadcast(y1, 1u), TILE_LOADS == 2u);
-          let x6 = select(select(subgroupBroadcast(y0, 6u), subgroupBroadcast(y1, 6u), fromSecond), subgroupBroadcast(y1, 2u), TILE_LOADS == 2u);
-          let x7 = select(select(subgroupBroadcast(y0, 7u), subgroupBroadcast(y1, 7u), fromSecond), subgroupBroadcast(y1, 3u), TILE_LOADS == 2u);
-          p4 += a0 * x4; q4 += a1 * x4; r4 += a2 * x4; s4 += a3 * x4;
-          p5 += a0 * x5; q5 += a1 * x5; r5 += a2 * x5; s5 += a3 * x5;
-          p6 += a0 * x6; q6 += a1 * x6; r6 += a2 * x6; s6 += a3 * x6;
-          p7 += a0 * x7; q7 += a1 * x7; r7 += a2 * x7; s7 += a3 * x7;
-        }
+        part = multiplyAdd(part, operands(c, vAt, uAt, mine0, mine1, fromSecond));
         vAt += T;
       }
-      P0 += p0; P1 += p1; P2 += p2; P3 += p3; P4 += p4; P5 += p5; P6 += p6; P7 += p7;
-      Q0 += q0; Q1 += q1; Q2 += q2; Q3 += q3; Q4 += q4; Q5 += q5; Q6 += q6; Q7 += q7;
-      R0 += r0; R1 += r1; R2 += r2; R3 += r3; R4 += r4; R5 += r5; R6 += r6; R7 += r7;
-      S0 += s0; S1 += s1; S2 += s2; S3 += s3; S4 += s4; S5 += s5; S6 += s6; S7 += s7;
+      total = addBlock(total, part);
     }
   }
   // 5. The stores, by the threads whose set exists.
   if (!live) { return; }
   // The tiles b, b + B, ... that exist (b + kB < T), the groups of the set that exist (1 .. 4).
-  storeTiles(array(P0, P1, P2, P3, P4, P5, P6, P7), array(Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7),
-             array(R0, R1, R2, R3, R4, R5, R6, R7), array(S0, S1, S2, S3, S4, S5, S6, S7),
-             vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
+  storeProducts(total, vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
 }

@@ -31,6 +31,7 @@ import input4Source from '../../shaders/conv2d-winograd4-input.wgsl';
 import output4Source from '../../shaders/conv2d-winograd4-output.wgsl';
 import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
 import patchAt from '../../shaders/parts/winograd-patch.wgsl';
+import productsBlock from '../../shaders/parts/winograd-products-block.wgsl';
 import productsStore from '../../shaders/parts/winograd-products-store.wgsl';
 import storeOutput from '../../shaders/parts/winograd-store.wgsl';
 import tileAt from '../../shaders/parts/winograd-tile.wgsl';
@@ -62,11 +63,11 @@ const TRANSFORMS = {
 } as const;
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
 const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
-const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, productsStore);
+const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, productsBlock, productsStore);
 /** The plain products with the tiles' V shared across each subgroup (the same sums, the same bits). */
-const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, productsStore);
+const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, productsBlock, productsStore);
 /** The plain products with U and V shared across a subgroup laid out as a grid (the same sums, the same bits). */
-const GEMM_GRID = kernel('conv2d-winograd-gemm-grid', GEMM_PARAMS, gemmGridSource, productsStore);
+const GEMM_GRID = kernel('conv2d-winograd-gemm-grid', GEMM_PARAMS, gemmGridSource, productsBlock, productsStore);
 
 const WG = 64;
 /**
