@@ -35,9 +35,12 @@ fn tileOf(b: u32, k: u32, blocks: u32, T: u32) -> u32 {
 
 /**
  * Every sum at `value` (0.0, or -0.0: see conv2d-winograd-gemm-grid.wgsl). The kernels start each
- * block's sums from it in so many words: declared as `var part: Products;` inside the loop over the
- * blocks, on lavapipe, the sums of a block began where the previous block's had ended (the float64
- * tests of F(4x4, 3x3), whose blocks are 16 input channels, failed), not from zero.
+ * block's sums from it in so many words. WGSL makes a `var` without an initializer zero each time
+ * control enters its declaration, each pass of a loop included, but the WGSL compiler of the
+ * `webgpu` package (Dawn, 0.6.2) zeroes it once per invocation, on lavapipe and SwiftShader alike:
+ * declared as `var part: Products;` inside the loop over the blocks, a block's sums began where the
+ * previous block's had ended, and the float64 tests of F(4x4, 3x3) (blocks of 16 input channels)
+ * failed. (wgpu's naga had the same fault: gfx-rs/wgpu issue 9489.)
  */
 fn productsAt(value: f32) -> Products {
   let z = vec4<f32>(value);
