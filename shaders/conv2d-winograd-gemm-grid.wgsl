@@ -167,5 +167,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   }
   // 4. The stores, by the lanes whose set exists, for the tiles that exist.
   if (channelSet >= sets || firstTile >= T) { return; }
-  storeProducts(total, vec4Groups - g0, xi, g0, firstTile, 1u, min(TILES_PER_THREAD, T - firstTile));
+  storeTiles(total, vec4Groups - g0, xi, g0, firstTile, 1u, min(TILES_PER_THREAD, T - firstTile));
 }

@@ -128,5 +128,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     }
   }
   // The tiles b, b + B, ... that exist (b + kB < T), the groups of the set that exist (1 .. 4).
-  storeProducts(total, vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
+  storeTiles(total, vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
 }

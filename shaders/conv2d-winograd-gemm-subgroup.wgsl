@@ -140,5 +140,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   // 5. The stores, by the threads whose set exists.
   if (!live) { return; }
   // The tiles b, b + B, ... that exist (b + kB < T), the groups of the set that exist (1 .. 4).
-  storeProducts(total, vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
+  storeTiles(total, vec4Groups - g0, xi, g0, b, blocks, min(TILES_PER_THREAD, (T - b + blocks - 1u) / blocks));
 }

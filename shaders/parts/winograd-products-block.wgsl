@@ -6,7 +6,8 @@
 // shuffles of both); the sums, and their order, are these.
 // Accumulators are named struct members, as parts/conv2d-direct-block.wgsl's Block: SwiftShader
 // neither unrolls loops nor keeps a private array indexed in a loop in registers.
-// Needs the override constant TILES_PER_THREAD; parts/winograd-products-store.wgsl stores a block.
+// Needs the override constant TILES_PER_THREAD; parts/winograd-products-store.wgsl (storeTiles)
+// stores a block.
 
 /**
  * A thread's sums: p_k, q_k, r_k, s_k are output channels 4*g0 .. +3, +4 .. +7, +8 .. +11,
@@ -71,13 +72,4 @@ fn addBlock(total: Products, part: Products) -> Products {
   r.r0 += part.r0; r.r1 += part.r1; r.r2 += part.r2; r.r3 += part.r3; r.r4 += part.r4; r.r5 += part.r5; r.r6 += part.r6; r.r7 += part.r7;
   r.s0 += part.s0; r.s1 += part.s1; r.s2 += part.s2; r.s3 += part.s3; r.s4 += part.s4; r.s5 += part.s5; r.s6 += part.s6; r.s7 += part.s7;
   return r;
-}
-
-/** storeTiles (parts/winograd-products-store.wgsl) of a thread's sums. */
-fn storeProducts(acc: Products, present: u32, xi: u32, g0: u32, first: u32, stride: u32, tilesHere: u32) {
-  storeTiles(array(acc.p0, acc.p1, acc.p2, acc.p3, acc.p4, acc.p5, acc.p6, acc.p7),
-             array(acc.q0, acc.q1, acc.q2, acc.q3, acc.q4, acc.q5, acc.q6, acc.q7),
-             array(acc.r0, acc.r1, acc.r2, acc.r3, acc.r4, acc.r5, acc.r6, acc.r7),
-             array(acc.s0, acc.s1, acc.s2, acc.s3, acc.s4, acc.s5, acc.s6, acc.s7),
-             present, xi, g0, first, stride, tilesHere);
 }

@@ -2,20 +2,23 @@
 // (conv2d-winograd-gemm-plain.wgsl, conv2d-winograd-gemm-subgroup.wgsl,
 // conv2d-winograd-gemm-grid.wgsl): a thread's sums for its tiles, four vec4 groups of output
 // channels each, into m[X, Cout, T] for the channels and tiles that exist.
-// Needs Params' outChannels and tiles, the binding m and the override constants STORE_LOOP and
-// TILES_PER_THREAD.
+// Needs Params' outChannels and tiles, the binding m, the override constants STORE_LOOP and
+// TILES_PER_THREAD, and parts/winograd-products-block.wgsl (Products).
 
 /**
  * A thread's sums for up to TILES_PER_THREAD tiles: tile k (k < tilesHere; tile 0 always exists) is
- * tile first + k * stride of the product, its channel groups g0 .. g0+3 in p[k], q[k], r[k], s[k].
+ * tile first + k * stride of the product, its channel groups g0 .. g0+3 in acc's p_k, q_k, r_k, s_k.
  * With STORE_LOOP the tiles are stored in a loop whose bound is known only at run time, so that a
  * compiler emits the stores once rather than once per tile: lavapipe turns every store with a
  * per-invocation index into a loop over its SIMD lanes, and the 128 stores of the written-out form
  * (8 tiles x 4 groups x 4 channels) were most of these kernels' compile time. SwiftShader, which
  * does not unroll loops or keep indexed arrays in registers, keeps the written-out form.
  */
-fn storeTiles(p: array<vec4<f32>, 8>, q: array<vec4<f32>, 8>, r: array<vec4<f32>, 8>, s: array<vec4<f32>, 8>,
-              present: u32, xi: u32, g0: u32, first: u32, stride: u32, tilesHere: u32) {
+fn storeTiles(acc: Products, present: u32, xi: u32, g0: u32, first: u32, stride: u32, tilesHere: u32) {
+  let p = array(acc.p0, acc.p1, acc.p2, acc.p3, acc.p4, acc.p5, acc.p6, acc.p7);
+  let q = array(acc.q0, acc.q1, acc.q2, acc.q3, acc.q4, acc.q5, acc.q6, acc.q7);
+  let r = array(acc.r0, acc.r1, acc.r2, acc.r3, acc.r4, acc.r5, acc.r6, acc.r7);
+  let s = array(acc.s0, acc.s1, acc.s2, acc.s3, acc.s4, acc.s5, acc.s6, acc.s7);
   if (STORE_LOOP) {
     for (var k = 0u; k < tilesHere; k++) {
       store4(p[k], q[k], r[k], s[k], present, xi, g0, first + k * stride, true);
