@@ -1,6 +1,6 @@
 // Bundles bench/conv-measure.ts (its .wgsl imports as text) into bench/.build and runs it:
 //   node bench/conv-measure.mjs [--adapter lavapipe] [--size 224] [--batch 1] [--rounds 5]
-//        [--variants direct,rows,gemm,winograd] [--convs k3s1|all]
+//        [--variants direct,rows,gemm,winograd] [--convs k3s1|k3s2|all] [--without-subgroups | --compat]
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';

@@ -68,7 +68,7 @@ export function engineStatus(): { available: boolean; reason?: string } {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
-export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility'; convVariant?: string; architecture?: string },
+export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core' | 'compatibility'; convVariant?: string; winogradStride2?: boolean; architecture?: string },
   weights: TensorMap): Promise<{ engine: OurEngine; createMs: number; loadMs: number }> {
   const status = engineStatus();
   if (!status.available) throw new Error(`our engine is not available: ${status.reason}`);
@@ -76,7 +76,8 @@ export async function createOurEngine(options: { gpu?: GPU; featureLevel?: 'core
   const t0 = performance.now();
   // 'measured': every convolution's kernel chosen by measurement on this adapter (tune.ts).
   const kernels = options.convVariant === 'measured' ? { measureKernels: true } : options.convVariant ? { convVariant: options.convVariant } : {};
-  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...kernels });
+  const stride2 = options.winogradStride2 !== undefined ? { winogradStride2: options.winogradStride2 } : {};
+  const e: Any = await Engine.create({ gpu: options.gpu, featureLevel: options.featureLevel, ...kernels, ...stride2 });
   const t1 = performance.now();
   // Insisting on the architecture turns a mix-up of weight files into an error, not a wrong network.
   e.loadWeights(weights, ...(options.architecture ? [{ architecture: options.architecture }] : []));

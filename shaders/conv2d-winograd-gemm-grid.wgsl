@@ -134,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let firstLoad = vec4<u32>(lane * V_LOADS) + vec4<u32>(0u, 1u, 2u, 3u);
   let vFirst = column * TILES_PER_THREAD;
   var at: Addresses;
-  at.u = (xi * vec4Groups + min(vec4<u32>(groupBase) + vec4<u32>(0u, 1u, 2u, 3u), lastGroup)) * cin;
+  at.u = (filterPlane(xi) * vec4Groups + min(vec4<u32>(groupBase) + vec4<u32>(0u, 1u, 2u, 3u), lastGroup)) * cin;
   at.v = min(tileBase + min(firstLoad, vec4<u32>(blockTiles - 1u)), vec4<u32>(T - 1u));
   at.uFrom = (vec4<u32>(4u * row) + vec4<u32>(0u, 1u, 2u, 3u)) / U_LOADS;
   at.vFromLow = (vec4<u32>(vFirst) + vec4<u32>(0u, 1u, 2u, 3u)) / V_LOADS;

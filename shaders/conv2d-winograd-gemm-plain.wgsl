@@ -100,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   // Tiles past T read tile b instead (always present) and are not stored.
   let tiles = array(b, tileOf(b, 1u, blocks, T), tileOf(b, 2u, blocks, T), tileOf(b, 3u, blocks, T),
                     tileOf(b, 4u, blocks, T), tileOf(b, 5u, blocks, T), tileOf(b, 6u, blocks, T), tileOf(b, 7u, blocks, T));
-  let uAt = (xi * vec4Groups + vec4<u32>(g0, g1, g2, g3)) * cin;
+  let uAt = (filterPlane(xi) * vec4Groups + vec4<u32>(g0, g1, g2, g3)) * cin;
   // The sums (parts/winograd-products-block.wgsl), over the input channels in blocks of SUM_BLOCK.
   var total = productsAt(0.0);
   var vAt = xi * cin * T;

@@ -114,7 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let mine0 = tileOf(b0, min(lane, TILES_PER_THREAD - 1u), blocks, T);
   let mine1 = select(tileOf(b0, min(lane + subgroupSize, TILES_PER_THREAD - 1u), blocks, T),
                      tileOf(min(b0 + 1u, blocks - 1u), min(lane, TILES_PER_THREAD - 1u), blocks, T), BLOCKS_PER_GROUP == 2u);
-  let uAt = (xi * vec4Groups + vec4<u32>(g0, g1, g2, g3)) * cin;
+  let uAt = (filterPlane(xi) * vec4Groups + vec4<u32>(g0, g1, g2, g3)) * cin;
   // 4. The sums (parts/winograd-products-block.wgsl), over the input channels in blocks of SUM_BLOCK.
   var total = productsAt(0.0);
   var vAt = xi * cin * T;

@@ -49,7 +49,7 @@ fn main(@builtin(local_invocation_index) flat: u32, @builtin(workgroup_id) wid: 
   let cout = params.outChannels;
   let T = params.tiles;
   let vec4Groups = (cout + 3u) / 4u;
-  let uBase = xi * vec4Groups * cin;
+  let uBase = filterPlane(xi) * vec4Groups * cin;
   let vBase = xi * cin * T;
 
   var acc0 = vec4<f32>(0.0);

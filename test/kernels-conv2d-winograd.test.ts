@@ -1,11 +1,12 @@
-// The Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (src/kernels/conv2d-winograd.ts: filter,
-// input, both product and output kernels) against the float64 reference, on fresh random data of
-// awkward shapes: batch 2, output sizes that are not multiples of the tile (partial tiles), a 1x1
-// image, channel counts that are not multiples of 4 or of the 16-channel step, several tiles of the
-// product both ways, and layer4's 512-channel sums.
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions, and F(4x4, 3x3) at stride 2
+// (src/kernels/conv2d-winograd.ts: filter, input, every product and output kernel) against the
+// float64 reference, on fresh random data of awkward shapes: batch 2, output sizes that are not
+// multiples of the tile (partial tiles), odd input sizes at stride 2, a 1x1 image, channel counts
+// that are not multiples of 4 or of the 16-channel step, several tiles of the product both ways,
+// and layer4's 512-channel sums.
 
 import { describe, expect, it } from 'vitest';
-import { type Conv2dShape, biasAsScaleShift, packConv2dWeights } from '../src/kernels/conv2d';
+import { type Conv2dShape, biasAsScaleShift, conv2dOutputSize, packConv2dWeights } from '../src/kernels/conv2d';
 import { conv2dVariantRun } from '../src/kernels/conv2d-variants';
 import {
   type WinogradProductKernel, type WinogradTile, conv2dWinogradDispatches, winogradFilter, winogradFilterDispatch, winogradFilterLength, winogradGridLanes, plainTilesPerThread, winogradProductKernel, winogradScratchBytes,
@@ -32,10 +33,21 @@ import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, rel
 // runs of fresh seeds, 3 on lavapipe and 1 on SwiftShader), about 3x F(2x2)'s; with Lavin & Gray's
 // 0, +-1, +-2 and one sum it was 1.5e-6. Bound 3e-6. An indexing error (O(1)), or a block of input
 // channels left out (the cases of 33 input channels: blocks of 16, 16 and 1), fails both.
+//
+// F(4x4, 3x3) at stride 2: F(4, 2)'s transforms (coefficients up to 8 in A^T, 3 in B^T) on the
+// even points, none on the odd; products summed in blocks of 16 as F(4x4)'s. TOLERANCE_STRIDE2 says
+// what it measured.
 const TOLERANCE: Record<WinogradTile, number> = { 2: 1e-6, 4: 3e-6 };
+const TOLERANCE_STRIDE2 = 3e-6;
 
-const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number): Conv2dShape =>
-  ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride: 1, padding: 1 });
+const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number, stride = 1): Conv2dShape =>
+  ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride, padding: 1 });
+
+/** Elements of s's output. */
+const outputCount = (s: Conv2dShape) => s.batch * s.outChannels * conv2dOutputSize(s).reduce((a, b) => a * b);
+
+/** The tile sizes that run s: both at stride 1, F(4x4, 3x3) at stride 2. */
+const tilesOf = (s: Conv2dShape): WinogradTile[] => (s.stride === 2 ? [4] : [2, 4]);
 
 /** relu 'both': y before the ReLU and a second output after it (ReluOptions.reluOutput). */
 interface Case { name: string; shape: Conv2dShape; relu: boolean | 'both'; affine: boolean }
@@ -49,7 +61,7 @@ interface Case { name: string; shape: Conv2dShape; relu: boolean | 'both'; affin
  */
 function termRelativeError(y: Float32Array, expected: Float64Array, x: Float32Array, w: Float32Array, scale: ArrayLike<number>, s: Conv2dShape): number {
   const terms = conv2d(x.map(Math.abs), w.map(Math.abs), null, s);
-  const plane = s.inHeight * s.inWidth;
+  const plane = conv2dOutputSize(s).reduce((a, b) => a * b);
   let termScale = 0;
   let worst = 0;
   for (let i = 0; i < y.length; i++) {
@@ -70,6 +82,20 @@ const cases: Case[] = [
   { name: 'both outputs: batch 2, 11x7, Cin 9, Cout 6', shape: shape(2, 9, 11, 7, 6), relu: 'both', affine: true },
   { name: 'batch 3, 3x3, Cin 20, Cout 36 (F(4x4): 3 tiles, 4 a thread; F(2x2): 12, 8 a thread)', shape: shape(3, 20, 3, 3, 36), relu: true, affine: true },
   { name: 'batch 1, 9x10, Cin 7, Cout 44 (11 groups of 4 channels: the plain products\' last set of 4 groups has 3)', shape: shape(1, 7, 9, 10, 44), relu: true, affine: true },
+];
+
+/** F(4x4, 3x3) at stride 2: odd and even input sizes (outputs half, rounded up), partial tiles. */
+const stride2Cases: Case[] = [
+  { name: 'stride 2, batch 2, 7x9 (4x5 outputs), Cin 3, Cout 5, relu', shape: shape(2, 3, 7, 9, 5, 2), relu: true, affine: true },
+  { name: 'stride 2, batch 2, 13x5 (7x3), Cin 17, Cout 17, no relu', shape: shape(2, 17, 13, 5, 17, 2), relu: false, affine: false },
+  { name: 'stride 2, batch 2, 1x1 image, Cin 5, Cout 3 (only the centre tap is inside)', shape: shape(2, 5, 1, 1, 3, 2), relu: false, affine: true },
+  { name: 'stride 2, batch 1, 2x2 (1x1), Cin 1, Cout 1', shape: shape(1, 1, 2, 2, 1, 2), relu: true, affine: false },
+  { name: 'stride 2, batch 2, 33x37 (17x19: 50 tiles), Cin 33, Cout 130, relu', shape: shape(2, 33, 33, 37, 130, 2), relu: true, affine: true },
+  { name: 'stride 2, layer4-like: Cin 256, 14x14 (7x7: 4 tiles), Cout 20', shape: shape(1, 256, 14, 14, 20, 2), relu: false, affine: true },
+  { name: 'stride 2, layer2-like: Cin 64, 28x28 (14x14), Cout 64', shape: shape(1, 64, 28, 28, 64, 2), relu: true, affine: true },
+  { name: 'stride 2, both outputs: batch 2, 11x7, Cin 9, Cout 6', shape: shape(2, 9, 11, 7, 6, 2), relu: 'both', affine: true },
+  { name: 'stride 2, batch 3, 6x6 (3x3: 1 tile a map), Cin 20, Cout 36', shape: shape(3, 20, 6, 6, 36, 2), relu: true, affine: true },
+  { name: 'stride 2, batch 1, 18x20 (9x10), Cin 7, Cout 44', shape: shape(1, 7, 18, 20, 44, 2), relu: true, affine: true },
 ];
 
 /**
@@ -118,7 +144,7 @@ function winogradBuffers(ctx: GpuContext, s: Conv2dShape, tile: WinogradTile, rn
 }
 
 describe('conv2d-winograd kernels', () => {
-  const worst: Record<WinogradTile, number> = { 2: 0, 4: 0 };
+  const worst: Record<string, number> = { 2: 0, 4: 0, '4 at stride 2': 0 };
   // 'plain, subgroup': the register products with V shared across subgroups
   // (conv2d-winograd-gemm-subgroup.wgsl), on a device with 'subgroups' of one size (both CPU
   // adapters here; elsewhere the test checks that it is refused).
@@ -130,7 +156,8 @@ describe('conv2d-winograd kernels', () => {
     : p === 'plain, grid' ? { product: 'plain' as const, gridLanes: 2 as const }
       : { product: 'plain' as const, subgroupTiles: p !== 'plain' });
   const tiles: WinogradTile[] = [2, 4];
-  for (const [tile, product, c] of tiles.flatMap((t) => products.flatMap((p) => cases.map((c) => [t, p, c] as const)))) {
+  const allCases = [...tiles.flatMap((t) => cases.map((c) => [t, c] as const)), ...stride2Cases.map((c) => [4 as const, c] as const)];
+  for (const [tile, product, c] of allCases.flatMap(([t, c]) => products.map((p) => [t, p, c] as const))) {
     it(`F(${tile}x${tile}, 3x3) matches the float64 reference (${product} products): ${c.name}`, async () => {
       const ctx = await testContext();
       if (product === 'plain, subgroup' && !subgroupTilesRunnable(ctx)) return;
@@ -138,7 +165,7 @@ describe('conv2d-winograd kernels', () => {
       const seed = freshSeed();
       const rng = makeRng(seed);
       const s = c.shape;
-      const [oh, ow] = [s.inHeight, s.inWidth];
+      const [oh, ow] = conv2dOutputSize(s);
       const x = randomArray(s.batch * s.inChannels * s.inHeight * s.inWidth, rng);
       const w = randomArray(s.outChannels * s.inChannels * 9, rng);
       const { scale, shift } = c.affine
@@ -158,16 +185,17 @@ describe('conv2d-winograd kernels', () => {
         products: poisoned(ctx, bytes.products / 4, 'conv2d-winograd test products'),
       }, { ...relu.opts, ...productOptions(product), tile });
       expect(dispatches).toHaveLength(3);
-      expect(dispatches[0].pipeline.label).toMatch(tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
+      expect(dispatches[0].pipeline.label).toMatch(s.stride === 2 ? /^conv2d-winograd4s2-input / : tile === 4 ? /^conv2d-winograd4-input / : /^conv2d-winograd-input /);
       expect(dispatches[1].pipeline.label).toMatch({ tiled: /^conv2d-winograd-gemm /, plain: /^conv2d-winograd-gemm-plain /, 'plain, subgroup': /^conv2d-winograd-gemm-subgroup /, 'plain, grid': /^conv2d-winograd-gemm-grid / }[product]);
       ctx.run(dispatches);
       const y = await download(ctx, out, count);
       const expected = channelAffine(conv2d(x, w, null, s), scale, shift, s.batch, s.outChannels, oh * ow, relu.referenceRelu);
       await relu.check(y);
       const e = termRelativeError(y, expected, x, w, scale, s);
-      worst[tile] = Math.max(worst[tile], e);
-      console.log(`winograd F(${tile}x${tile}) (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst[tile].toExponential(2)}`);
-      expect(e, `seed ${seed}`).toBeLessThanOrEqual(TOLERANCE[tile]);
+      const form = s.stride === 2 ? '4 at stride 2' : `${tile}`;
+      worst[form] = Math.max(worst[form], e);
+      console.log(`winograd F(${tile}x${tile}) (${product}) ${c.name} (seed ${seed}): ${e.toExponential(2)}, worst so far ${worst[form].toExponential(2)}`);
+      expect(e, `seed ${seed}`).toBeLessThanOrEqual(s.stride === 2 ? TOLERANCE_STRIDE2 : TOLERANCE[tile]);
     });
   }
 
@@ -183,9 +211,9 @@ describe('conv2d-winograd kernels', () => {
     // last set (15 groups of 4 channels).
     const lanes = ctx.fixedSubgroupSize!;
     for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200), shape(1, 9, 5, 6, 1100),
-      shape(1, 12, 13, 11, 64), shape(1, 12, 17, 15, 64), shape(2, 5, 9, 9, 60)]) {
-      for (const tile of tiles) {
-        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+      shape(1, 12, 13, 11, 64), shape(1, 12, 17, 15, 64), shape(2, 5, 9, 9, 60), shape(2, 33, 33, 37, 130, 2), shape(1, 9, 14, 14, 1100, 2)]) {
+      for (const tile of tilesOf(s)) {
+        const count = outputCount(s);
         const bytes = winogradScratchBytes(s, tile);
         const buffers = winogradBuffers(ctx, s, tile, rng, 'subgroup');
         const results: Float32Array[] = [];
@@ -218,9 +246,9 @@ describe('conv2d-winograd kernels', () => {
     // 4 tiles a thread (F(4x4) at 7x7 and 3x3).
     const layouts = [2, 4, 8] as const;
     for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(1, 40, 9, 8, 200),
-      shape(1, 9, 5, 6, 1100), shape(2, 5, 9, 9, 60)]) {
-      for (const tile of tiles) {
-        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+      shape(1, 9, 5, 6, 1100), shape(2, 5, 9, 9, 60), shape(2, 33, 33, 37, 130, 2), shape(1, 12, 14, 14, 200, 2)]) {
+      for (const tile of tilesOf(s)) {
+        const count = outputCount(s);
         const bytes = winogradScratchBytes(s, tile);
         const buffers = winogradBuffers(ctx, s, tile, rng, 'grid');
         const run = async (name: string, opts: { gridLanes: 2 | 4 | 8 | null; storeLoop?: boolean }) => {
@@ -262,9 +290,9 @@ describe('conv2d-winograd kernels', () => {
     // Tile counts that leave some threads fewer than their 8 or 4 tiles (F(2x2): 25, 180, 12, 16;
     // F(4x4): 9, 50, 3, 4) and channel counts that leave the last set of four groups partly empty
     // (44, 130).
-    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12)]) {
-      for (const tile of tiles) {
-        const count = s.batch * s.outChannels * s.inHeight * s.inWidth;
+    for (const s of [shape(1, 7, 9, 10, 44), shape(2, 33, 17, 19, 130), shape(3, 20, 3, 3, 36), shape(1, 16, 7, 7, 12), shape(2, 33, 33, 37, 130, 2)]) {
+      for (const tile of tilesOf(s)) {
+        const count = outputCount(s);
         const bytes = winogradScratchBytes(s, tile);
         const buffers = winogradBuffers(ctx, s, tile, rng, 'store');
         const results: Float32Array[] = [];
@@ -280,13 +308,14 @@ describe('conv2d-winograd kernels', () => {
     }
   });
 
-  for (const tile of tiles) {
-    it(`makes the same F(${tile}x${tile}, 3x3) U on the GPU from the packed filter as winogradFilter on the CPU`, async () => {
+  for (const [tile, stride] of [[2, 1], [4, 1], [4, 2]] as const) {
+    it(`makes the same F(${tile}x${tile}, 3x3) U at stride ${stride} on the GPU from the packed filter as winogradFilter on the CPU`, async () => {
       const ctx = await testContext();
       const seed = freshSeed();
-      const s = shape(1, 7, 1, 1, 10);
+      const s = shape(1, 7, 1, 1, 10, stride);
       const w = randomArray(s.outChannels * s.inChannels * 9, makeRng(seed));
       const length = winogradFilterLength(s, tile);
+      // 16 or 36 planes of U at stride 1, 36 at stride 2 (81 products).
       expect(length).toBe((tile + 2) ** 2 * 12 * 7);
       const out = poisoned(ctx, length, 'conv2d-winograd filter test output');
       ctx.run([winogradFilterDispatch(ctx, s, { weights: upload(ctx, packConv2dWeights(w, s), 'conv2d-winograd filter test packed'), output: out }, tile)]);
@@ -307,7 +336,7 @@ describe('conv2d-winograd kernels', () => {
     expect(winogradProductKernel({ ...base, name: 'qualcomm', featureLevel: 'compatibility', vendor: 'qualcomm', description: 'Adreno' })).toBe('tiled');
   });
 
-  it('runs 3x3 stride-1 padding-1 convolutions only, and refuses others in one line', async () => {
+  it('runs 3x3 padding-1 convolutions of stride 1 (F(4x4, 3x3): 1 or 2) only, and refuses others in one line', async () => {
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd');
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
     expect(conv2dVariantRun('winograd', { kernel: 1, stride: 1, padding: 0 })).toBe('direct');
@@ -315,7 +344,11 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
     expect(conv2dVariantRun('winograd', { kernel: 3, stride: 1, padding: 1 }, 'f16')).toBe('direct');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1 })).toBe('winograd4');
-    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('direct');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 })).toBe('winograd4');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 0 })).toBe('direct');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 3, padding: 1 })).toBe('direct');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1, groups: 32 })).toBe('grouped');
+    expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 2, padding: 1 }, 'f16')).toBe('direct');
     expect(conv2dVariantRun('winograd4', { kernel: 3, stride: 1, padding: 1, groups: 32 })).toBe('grouped');
     // The mix: F(4x4) from 4 tiles of it a map (4 x 4 outputs each) where it needs fewer products
     // than F(2x2) (36 a tile against 16), F(2x2) otherwise, whatever the batch; other shapes as 'winograd'.
@@ -335,7 +368,17 @@ describe('conv2d-winograd kernels', () => {
     expect(conv2dVariantRun('winograd-mixed', at(64, 1, 1))).toBe('winograd');
     expect(conv2dVariantRun('winograd-mixed', at(8, 5, 6))).toBe('winograd'); // 144 products an image either way
     expect(conv2dVariantRun('winograd-mixed', at(8, 3, 3))).toBe('winograd'); // 1 tile a map, whatever the batch
-    expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), stride: 2 })).toBe('direct');
+    // The 3x3 stride-2 padding-1 ones: F(4x4, 3x3)'s stride-2 form where winogradStride2 is on (the
+    // default of a call that names the variant for this shape), 'direct' where it is off.
+    for (const v of ['winograd4', 'winograd-mixed'] as const) {
+      expect(conv2dVariantRun(v, { ...at(1, 56, 56), stride: 2 }), v).toBe('winograd4');
+      expect(conv2dVariantRun(v, { ...at(1, 1, 1), stride: 2 }), v).toBe('winograd4');
+      expect(conv2dVariantRun(v, { ...at(1, 56, 56), stride: 2 }, 'f32', false), v).toBe('direct');
+      expect(conv2dVariantRun(v, { ...at(1, 56, 56), stride: 2 }, 'f32', true), v).toBe('winograd4');
+    }
+    expect(conv2dVariantRun('winograd', { ...at(1, 56, 56), stride: 2 }, 'f32', true)).toBe('direct');
+    expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), stride: 2, groups: 32 })).toBe('grouped');
+    expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), stride: 2 }, 'f16')).toBe('direct');
     expect(conv2dVariantRun('winograd-mixed', { ...at(1, 56, 56), groups: 32 })).toBe('grouped');
     expect(conv2dVariantRun('winograd-mixed', at(1, 56, 56), 'f16')).toBe('direct');
     expect(() => conv2dVariantRun('winograd-mixed', { kernel: 3, stride: 1, padding: 1 })).toThrow(/map size/);
@@ -347,8 +390,12 @@ describe('conv2d-winograd kernels', () => {
     expect(() => conv2dWinogradDispatches(ctx, shape(1, 4, 4, 4, 4), {
       input: buf(64), weights: buf(256), scale: buf(4), shift: buf(4), output: buf(64), scratch: buf(4), products: buf(256),
     }, { relu: false })).toThrow(/transformed input needs a scratch buffer of 1024 bytes$/);
-    expect(() => conv2dWinogradDispatches(ctx, s, { input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(16) }, { relu: false, tile: 4 }))
-      .toThrow(/Winograd F\(4x4, 3x3\) needs kernel 3, stride 1, padding 1, got k3 s2 p1$/);
+    expect(() => conv2dWinogradDispatches(ctx, { ...s, stride: 3 }, { input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(16) }, { relu: false, tile: 4 }))
+      .toThrow(/Winograd F\(4x4, 3x3\) needs kernel 3, stride 1 or 2, padding 1, got k3 s3 p1$/);
+    // At stride 2: 81 products of Cin 4 and one tile (2x2 outputs).
+    expect(() => conv2dWinogradDispatches(ctx, s, {
+      input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(16), scratch: buf(4), products: buf(324),
+    }, { relu: false, tile: 4 })).toThrow(/transformed input needs a scratch buffer of 1296 bytes$/);
     expect(() => conv2dWinogradDispatches(ctx, shape(1, 4, 4, 4, 4), {
       input: buf(64), weights: buf(576), scale: buf(4), shift: buf(4), output: buf(64), scratch: buf(4), products: buf(576),
     }, { relu: false, tile: 4 })).toThrow(/transformed input needs a scratch buffer of 576 bytes$/);

@@ -3,7 +3,7 @@ import {
   type Conv2dShape, type Conv2dVariant, biasAsScaleShift, columnsPerThread, conv2dDispatch, conv2dOutputSize,
   conv2dVariantFor, fromFloat16Bits, packConv2dWeights, packConv2dWeightsF16, resolveConv2dVariant, stemRowsFor, subgroupWeightsFor, supportsF16, toFloat16Bits,
 } from '../src/kernels/conv2d';
-import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor, paddedInputFor } from '../src/kernels/conv2d-variants';
+import { SINGLE_DISPATCH_VARIANTS, WINOGRAD_FILTER_BUDGET_BYTES, backwardConv2dVariantFor, paddedInputFor, winogradStride2For } from '../src/kernels/conv2d-variants';
 import { conv2dBackwardDispatch, conv2dBackwardSubgroupWeights } from '../src/kernels/conv2d-backward';
 import { conv2dWinogradDispatches, winogradScratchBytes, winogradSubgroupTiles } from '../src/kernels/conv2d-winograd';
 import { zeroPadDispatch, zeroPadLength } from '../src/kernels/zero-pad';
@@ -242,6 +242,15 @@ describe('conv2d kernel', () => {
     expect(conv2dVariantFor(compat, { winogradWeights: f4Weights + 1 })).toBe('winograd');
     expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights + 1 })).toBe('direct');
     expect(backwardConv2dVariantFor(compat, { winogradWeights: 9_437_184 })).toBe('winograd4');
+    // Where the adapter is hidden, F(4x4, 3x3) runs the 3x3 stride-2 convolutions too
+    // (winogradStride2For), so their filters count against the budget there (ResNet18's: 1.5 M
+    // weights), and nowhere else.
+    expect(winogradStride2For(compat)).toBe(true);
+    for (const name of ['lavapipe', 'swiftshader', 'nvidia ampere']) expect(winogradStride2For(desc(name)), name).toBe(false);
+    expect(conv2dVariantFor(compat, { winogradWeights: f4Weights - 1, winogradStride2Weights: 1 })).toBe('winograd-mixed');
+    expect(conv2dVariantFor(compat, { winogradWeights: f4Weights, winogradStride2Weights: 1 })).toBe('winograd');
+    expect(conv2dVariantFor(desc('lavapipe'), { winogradWeights: f4Weights, winogradStride2Weights: 1 })).toBe('winograd-mixed');
+    expect(conv2dVariantFor(compat, { winogradWeights: budgetWeights, winogradStride2Weights: 1_000_000 })).toBe('winograd');
     // A real GPU gets the tiled GEMM (measured on an NVIDIA H200, see conv2dVariantFor).
     expect(conv2dVariantFor({ ...ctx.adapter, name: 'nvidia ampere', vendor: 'nvidia', isFallbackAdapter: false })).toBe('gemm');
     const auto = resolveConv2dVariant(ctx.adapter, 'auto');

@@ -6,7 +6,7 @@ import {
   type Architecture, type BlockSpec, type ConvSpec, RESNET18, allTapNames, blockTapNames, expectedTensors, tapShape,
 } from '../src/model/architecture';
 import {
-  type ForwardRequest, type ForwardSchedule, type ForwardStep, MissingWeightsError, planForward, scheduleMemory, stepTensors, validateForwardRequest,
+  type ForwardRequest, type ForwardSchedule, type ForwardStep, type KernelChoices, MissingWeightsError, planForward, scheduleMemory, stepTensors, validateForwardRequest,
 } from '../src/model/planner';
 import { pooledBytes } from '../src/util/tensor';
 
@@ -135,6 +135,33 @@ describe('forward planner', () => {
     expect(planForward(request(['fc'])).steps.some((st) => st.op === 'conv' && st.paddedInput !== undefined)).toBe(false);
     const rowsPadded = planForward(request(['fc'], { kernels: { conv2d: 'rows', paddedInput: true } }));
     expect(rowsPadded.steps.filter((st) => st.op === 'conv' && st.paddedInput !== undefined)).toHaveLength(4);
+  });
+
+  it('runs the 3x3 stride-2 convolutions by F(4x4, 3x3) where winogradStride2 is on or a per-shape choice names it, with their scratch', () => {
+    const at224 = (kernels: KernelChoices) => planForward({ ...request(['fc'], { kernels }), batch: 1, height: 224, width: 224 });
+    const runs = (s: ForwardSchedule) => new Map(s.steps.flatMap((st) => (st.op === 'conv' ? [[st.conv.conv, st] as const] : [])));
+    const stride2 = ['layer2.0.conv1', 'layer3.0.conv1', 'layer4.0.conv1'];
+    // Off (the default): 'direct', as before it existed.
+    for (const kernels of [{ conv2d: 'winograd-mixed' }, { conv2d: 'winograd4' }, { conv2d: 'winograd-mixed', winogradStride2: false }] as KernelChoices[]) {
+      const off = runs(at224(kernels));
+      for (const conv of stride2) expect(off.get(conv)!.variant, `${conv} ${JSON.stringify(kernels)}`).toBe('direct');
+    }
+    // On: F(4x4, 3x3) with its stride-2 scratch (81 products: V 81 x Cin x tiles, M 81 x Cout x
+    // tiles; layer2.0.conv1 at 224: 64 -> 128 channels, 28x28 outputs, 7 x 7 tiles).
+    const on = at224({ conv2d: 'winograd-mixed', winogradStride2: true });
+    const onRuns = runs(on);
+    for (const conv of stride2) expect(onRuns.get(conv)!.variant, conv).toBe('winograd4');
+    const layer2 = onRuns.get('layer2.0.conv1')!;
+    expect(on.tensors[layer2.scratch!].shape).toEqual([81 * 64 * 49]);
+    expect(on.tensors[layer2.products!].shape).toEqual([81 * 128 * 49]);
+    // 'winograd' (F(2x2, 3x3)) has no stride-2 form, and the stem and the 1x1 downsamples stay 'direct'.
+    for (const conv of stride2) expect(runs(at224({ conv2d: 'winograd', winogradStride2: true })).get(conv)!.variant, conv).toBe('direct');
+    for (const conv of ['conv1', 'layer2.0.downsample.0']) expect(onRuns.get(conv)!.variant, conv).toBe('direct');
+    checkBuffers(on);
+    // A measured table's choice of 'winograd4' for a stride-2 shape holds with the flag off.
+    const tuned = runs(at224({ conv2d: 'direct', shapes: { 'b1 128x28x28 -> 256 k3 s2 p1': 'winograd4' } }));
+    expect(tuned.get('layer3.0.conv1')!.variant).toBe('winograd4');
+    expect(tuned.get('layer2.0.conv1')!.variant).toBe('direct');
   });
 
   it('validates a request in one place, with one line per error', () => {

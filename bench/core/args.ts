@@ -1,10 +1,15 @@
 // What the single-purpose bench scripts (conv-backward, conv-measure, load-cost, subgroup-kernels)
-// share: their --name value options and the inputs they time kernels on.
+// share: their --name value options and flags, and the inputs they time kernels on.
 
 /** The value after --name on the command line, or `fallback` where it is absent or has none. */
 export function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** Whether --name is on the command line. */
+export function flag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
 }
 
 /** Uniform values in [-0.5, 0.5) from a linear congruential generator (the timings need no better). */

@@ -63,6 +63,8 @@ export type Step =
     plan: TimingPlan; throughputPlan: TimingPlan; skipVerification?: boolean;
     /** Our engine's `convVariant` option (ours only); absent: the engine's choice per adapter. */
     convVariant?: string;
+    /** Our engine's `winogradStride2` option (ours only); absent: the engine's choice per adapter. */
+    winogradStride2?: boolean;
     /**
      * Skip a batch > 1 variant when batch x (batch-1 median) x (warm-ups + runs) would exceed this
      * many seconds (SwiftShader: a batch-32 forward takes minutes). 0 = never skip.
@@ -253,10 +255,11 @@ interface Runner {
 }
 
 async function createRunner(env: SuiteEnv, engine: EngineName, weights: TensorMap, size: number, arch: Architecture,
-  result: ModelResult, convVariant?: string): Promise<Runner> {
+  result: ModelResult, convVariant?: string, winogradStride2?: boolean): Promise<Runner> {
   if (engine === 'ours') {
-    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant,
+    const { engine: e, createMs, loadMs } = await createOurEngine({ gpu: env.gpu, featureLevel: env.featureLevel, convVariant, winogradStride2,
       ...(result.arch ? { architecture: result.arch } : {}) }, weights);
+    if (winogradStride2 !== undefined) result.notes.push(`winogradStride2 forced ${winogradStride2 ? 'on' : 'off'}`);
     if (convVariant === 'measured') {
       const t0 = now();
       const layers = await e.tuneKernels(1, size, size);
@@ -344,7 +347,7 @@ async function runModel(env: SuiteEnv, step: Extract<Step, { kind: 'model' }>): 
     const input = await loadInput(env, step.data.input);
     if (input.shape[2] !== size) throw new Error(`input is ${input.shape[2]} px, step wants ${size}`);
     env.log(`${engine}: setup`);
-    runner = await createRunner(env, engine, weights, size, arch, result, step.convVariant);
+    runner = await createRunner(env, engine, weights, size, arch, result, step.convVariant, step.winogradStride2);
     env.log(`${engine}: setup ${result.setupMs?.toFixed(0)} ms`);
     const tapsFor = (v: Variant) => (v.taps === 'all' ? (runner?.allTaps?.() ?? ['fc']) : ['fc']);
 

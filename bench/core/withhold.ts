@@ -19,3 +19,21 @@ export function withholdFeatures(gpu: GPU, withheld: readonly string[]): GPU {
   };
   return Object.assign(Object.create(gpu) as GPU, { requestAdapter });
 }
+
+/**
+ * `gpu` as a page sees it in Chromium's compatibility mode over ANGLE: no 'subgroups', no
+ * 'timestamp-query' or 'shader-f16', and adapter info with every field empty, so that the engine
+ * (made with featureLevel 'compatibility') cannot tell what runs below (adapterHidden) and picks
+ * what it picks there. The driver underneath is still the Node one's: no browser, no GL translation.
+ */
+export function asCompatibilityMode(gpu: GPU): GPU {
+  const withheld = withholdFeatures(gpu, ['subgroups', 'timestamp-query', 'shader-f16']);
+  const requestAdapter = async (options?: GPURequestAdapterOptions): Promise<GPUAdapter | null> => {
+    const adapter = await withheld.requestAdapter(options);
+    if (!adapter) return null;
+    const info = { vendor: '', architecture: '', device: '', description: '' };
+    Object.defineProperty(adapter, 'info', { value: info, configurable: true });
+    return adapter;
+  };
+  return Object.assign(Object.create(gpu) as GPU, { requestAdapter });
+}

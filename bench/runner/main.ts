@@ -52,6 +52,8 @@ export interface Options {
   engines: EngineName[];
   /** Our engine's convolution kernel (its `convVariant` option); undefined: the engine's own choice. */
   convVariant?: string;
+  /** Our engine's `winogradStride2` option; undefined: the engine's choice per adapter. */
+  winogradStride2?: boolean;
   /** Appended to the results' configuration id and label: a second run of a configuration on one date. */
   tag?: string;
   size: number;
@@ -90,6 +92,10 @@ bench/results/<date>-<config>.{json,md,svg} and <date>-summary.md.
   --conv-variant V    our engine's convolution kernel: direct, rows, gemm, winograd or winograd4 (default: its choice per
                       adapter), or measured (each layer's kernel timed on the adapter, the fastest
                       kept); the results' configuration id gets '-V' appended
+  --winograd-stride2 on|off
+                      our engine's winogradStride2 (F(4x4, 3x3) for the 3x3 stride-2 convolutions where
+                      its variant is winograd4 or winograd-mixed; default: its choice per adapter, on
+                      where compatibility mode hides the adapter); name the run with --tag
   --tag T             appended to the results' configuration id ('-T') and label: another run of a
                       configuration on a date that has one, kept beside it
   --runs N            timed runs per batch-1 measure (default 20), after --warmups N (default 3)
@@ -149,6 +155,8 @@ export function parseArgs(argv: string[], root: string): Options {
   const convVariant = get('conv-variant');
   const choices = [...CONV2D_VARIANTS, 'measured'];
   if (convVariant !== undefined && !choices.includes(convVariant)) throw new Error(`--conv-variant wants ${choices.join(', ')}, got '${convVariant}'`);
+  const stride2 = get('winograd-stride2');
+  if (stride2 !== undefined && stride2 !== 'on' && stride2 !== 'off') throw new Error(`--winograd-stride2 wants on or off, got '${stride2}'`);
   const tag = get('tag');
   if (tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(tag)) throw new Error(`--tag wants lower-case letters, digits and '-', got '${tag}'`);
   const arch = get('arch') ?? RESNET18.name;
@@ -158,6 +166,7 @@ export function parseArgs(argv: string[], root: string): Options {
     configs,
     engines,
     convVariant,
+    ...(stride2 !== undefined ? { winogradStride2: stride2 === 'on' } : {}),
     tag,
     size: num('size', verifyOnly ? 64 : 224),
     runs,
@@ -215,6 +224,7 @@ function buildSteps(opts: Options, data: ReturnType<typeof prepareData>): Step[]
       kind: 'model', engine, arch: opts.arch, size: opts.size, data: paths, variants, plan, throughputPlan,
       throughputBudgetSeconds: opts.throughputBudget,
       ...(engine === 'ours' && opts.convVariant ? { convVariant: opts.convVariant } : {}),
+      ...(engine === 'ours' && opts.winogradStride2 !== undefined ? { winogradStride2: opts.winogradStride2 } : {}),
     });
   }
   if (opts.matmulSize > 0) steps.push({ kind: 'matmul', size: opts.matmulSize, plan: { warmups: Math.min(opts.warmups, 2), runs: opts.matmulRuns } });

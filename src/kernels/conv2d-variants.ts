@@ -13,7 +13,10 @@ import type { AdapterDescription } from '../gpu/context';
  * three dispatches and two scratch tensors; other shapes run 'direct'), results equal to float32
  * rounding (transforms and another summation order). 'winograd4': Winograd F(4x4, 3x3), the same
  * kernels' larger tile: 36 products per 16 outputs where F(2x2, 3x3) needs 16 per 4, a larger
- * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts).
+ * transform error (still far below the network's tolerance: test/kernels-conv2d-winograd.test.ts);
+ * it has a stride-2 form too (81 products per 16 outputs where 'direct' takes 144), which runs the
+ * 3x3 stride-2 padding-1 convolutions where KernelChoices.winogradStride2 is on (winogradStride2For),
+ * or a per-layer or per-shape choice names 'winograd4'.
  * 'winograd-mixed': a choice by map size between the two, per convolution (winogradMixedTile):
  * F(4x4, 3x3) where its tiles fill a thread of the register products (at least 4 tiles a map)
  * and it needs fewer products than F(2x2, 3x3), padding included; F(2x2, 3x3) on smaller maps
@@ -91,10 +94,10 @@ export const WINOGRAD_FILTER_BUDGET_BYTES = 256 * 2 ** 20;
  *   On a GPU, the H200's measured table chose F(2x2, 3x3) for these convolutions).
  * - Any other fallback adapter: 'direct'.
  */
-export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
+export function conv2dVariantFor(adapter: AdapterDescription, network?: WinogradNetwork): Conv2dVariant {
   // AdapterDescription.name is 'swiftshader' / 'lavapipe' from vendor, architecture, device and
   // description (llvmpipe included).
-  const winograd = winogradWithin(WINOGRAD_FILTER_BUDGET_BYTES, network);
+  const winograd = winogradWithin(WINOGRAD_FILTER_BUDGET_BYTES, network, winogradStride2For(adapter));
   if (isCpuAdapter(adapter)) return winograd ?? 'rows';
   if (adapterHidden(adapter)) return winograd ?? 'direct';
   if (adapter.isFallbackAdapter) return 'direct';
@@ -102,15 +105,43 @@ export function conv2dVariantFor(adapter: AdapterDescription, network?: { winogr
 }
 
 /**
- * The Winograd choice whose filters fit `budget` bytes (null: none): 'winograd-mixed' while all
- * the 3x3 stride-1 filters in F(4x4, 3x3) form would fit (the mix makes F(4x4) filters for the
- * larger maps and F(2x2) for the smaller, and another input size may swap them), else 'winograd'
- * while F(2x2, 3x3)'s fit.
+ * A network's weights that Winograd filters are made from (src/model/architecture.ts
+ * winogradNetwork): of its 3x3 stride-1 padding-1 convolutions, and of its 3x3 stride-2 ones, which
+ * F(4x4, 3x3) runs where winogradStride2 is on.
  */
-function winogradWithin(budget: number, network?: { winogradWeights: number }): 'winograd-mixed' | 'winograd' | null {
-  const bytes = (tile: WinogradTile) => ((network?.winogradWeights ?? 0) * 4 * winogradProducts(tile)) / 9;
+export interface WinogradNetwork {
+  winogradWeights: number;
+  winogradStride2Weights?: number;
+}
+
+/**
+ * The Winograd choice whose filters fit `budget` bytes (null: none): 'winograd-mixed' while all
+ * the 3x3 stride-1 filters in F(4x4, 3x3) form would fit, with the stride-2 ones where `stride2`
+ * (36 planes of U each as well: 4x the filter; the mix makes F(4x4) filters for the larger maps
+ * and F(2x2) for the smaller, and another input size may swap them), else 'winograd' while
+ * F(2x2, 3x3)'s fit (it has no stride-2 form).
+ */
+function winogradWithin(budget: number, network: WinogradNetwork | undefined, stride2: boolean): 'winograd-mixed' | 'winograd' | null {
+  const weights = (tile: WinogradTile) => (network?.winogradWeights ?? 0) + (tile === 4 && stride2 ? network?.winogradStride2Weights ?? 0 : 0);
+  const bytes = (tile: WinogradTile) => (weights(tile) * 4 * winogradProducts(tile)) / 9;
   if (bytes(4) <= budget) return 'winograd-mixed';
   return bytes(2) <= budget ? 'winograd' : null;
+}
+
+/**
+ * Whether F(4x4, 3x3)'s stride-2 form runs the 3x3 stride-2 padding-1 convolutions of a network
+ * whose variant is 'winograd4' or 'winograd-mixed' (KernelChoices.winogradStride2; else they run
+ * 'direct'): where compatibility mode hides the adapter, whose 'direct' takes its GPU form without
+ * subgroups. ResNet18's three such convolutions at 224, batch 1, with the adapter hidden and
+ * 'subgroups' withheld in Node (bench/conv-measure.mjs --compat, the kernel tuner's timing):
+ * lavapipe 12.4 / 13.4 / 20.4 ms against 'direct''s 21.1 / 17.3 / 31.7; SwiftShader 67 / 47 / 74
+ * against 178 / 117 / 155. Where the adapter is known 'direct' has forms of its own and the gain
+ * is gone: lavapipe with subgroups 17.8 / 15.1 / 16.7 against 14.6 / 14.8 / 13.2 (the subgroup
+ * forms of 'direct'); SwiftShader 45 / 65 / 70 against 53 / 55 / 73 (its padded input). Not yet
+ * measured on a GPU, whose default ('gemm') runs no Winograd.
+ */
+export function winogradStride2For(adapter: AdapterDescription): boolean {
+  return adapterHidden(adapter);
 }
 
 /**
@@ -122,7 +153,7 @@ function winogradWithin(budget: number, network?: { winogradWeights: number }): 
  * 0.66x the time of F(2x2, 3x3)'s in a feature-visualisation step at batch 8
  * (bench/fv-profile.ts), whose batches give even layer4's maps enough tiles.
  */
-export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: { winogradWeights: number }): Conv2dVariant {
+export function backwardConv2dVariantFor(adapter: AdapterDescription, network?: WinogradNetwork): Conv2dVariant {
   const forward = conv2dVariantFor(adapter, network);
   return forward === 'winograd-mixed' ? 'winograd4' : forward;
 }
@@ -168,7 +199,7 @@ export function adapterHidden(adapter: AdapterDescription): boolean {
 
 /** A caller's choice ('auto' = conv2dVariantFor), checked: an unknown name throws. */
 export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2dVariant | 'auto',
-  network?: { winogradWeights: number }): Conv2dVariant {
+  network?: WinogradNetwork): Conv2dVariant {
   if (choice === 'auto') return conv2dVariantFor(adapter, network);
   if (!CONV2D_VARIANTS.includes(choice)) {
     throw new Error(`conv2d: unknown variant '${String(choice)}' (expected ${CONV2D_VARIANTS.join(', ')} or auto)`);
@@ -181,15 +212,19 @@ export function resolveConv2dVariant(adapter: AdapterDescription, choice: Conv2d
  * stride 1 only, 'winograd' and 'winograd4' 3x3 stride 1 padding 1 only, 'winograd-mixed' runs one
  * of them by the map size (which it then needs: winogradMixedTile), 'gemm' every shape,
  * the f16 path exists for 'direct' only, and a grouped convolution runs 'grouped' (f32 weights).
+ * With `winogradStride2` (KernelChoices.winogradStride2; true for a choice that names this
+ * convolution's layer or shape), 'winograd4' and 'winograd-mixed' run 3x3 stride-2 padding-1
+ * convolutions by F(4x4, 3x3)'s stride-2 form; F(2x2, 3x3) has none.
  */
 export function conv2dVariantRun(variant: Conv2dVariant,
   shape: { kernel: number; stride: number; padding: number; groups?: number } & Partial<ConvGeometry>,
-  precision: Conv2dPrecision = 'f32'): Conv2dRun {
+  precision: Conv2dPrecision = 'f32', winogradStride2 = true): Conv2dRun {
   if ((shape.groups ?? 1) > 1) return 'grouped';
   if (precision === 'f16') return 'direct';
   if (variant === 'gemm') return 'gemm';
   const threeByThree = shape.kernel === 3 && shape.stride === 1;
   if (usesWinograd(variant)) {
+    if (isWinogradStride2Shape(shape)) return variant !== 'winograd' && winogradStride2 ? 'winograd4' : 'direct';
     if (!threeByThree || shape.padding !== 1) return 'direct';
     if (variant !== 'winograd-mixed') return variant;
     const { inHeight, inWidth } = shape;
@@ -283,15 +318,38 @@ export function winogradTileOf(v: WinogradVariant): WinogradTile {
   return v === 'winograd4' ? 4 : 2;
 }
 
-/** Products per tile, (tile + 2)^2: 16 for F(2x2, 3x3), 36 for F(4x4, 3x3). */
-export function winogradProducts(tile: WinogradTile): number {
-  return (tile + 2) * (tile + 2);
+/**
+ * Whether a convolution is one F(4x4, 3x3)'s stride-2 form computes: 3x3, stride 2, padding 1, not
+ * grouped (ResNet18's layer2-4 first convolutions; shaders/conv2d-winograd4s2-input.wgsl).
+ */
+export function isWinogradStride2Shape(s: { kernel: number; stride: number; padding: number; groups?: number }): boolean {
+  return s.kernel === 3 && s.stride === 2 && s.padding === 1 && (s.groups ?? 1) === 1;
 }
 
-/** The tile x tile output tiles of a 3x3 stride-1 padding-1 convolution (outputs = inputs): per image and in all. */
-export function winogradTiles(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'>, tile: WinogradTile = 2): { tilesH: number; tilesW: number; tiles: number } {
-  const tilesH = Math.ceil(s.inHeight / tile);
-  const tilesW = Math.ceil(s.inWidth / tile);
+/**
+ * Products per tile: (tile + 2)^2 at stride 1, 16 for F(2x2, 3x3), 36 for F(4x4, 3x3); 81 for
+ * F(4x4, 3x3) at stride 2 (9 points a dimension: F(4, 2)'s 5 on the even inputs, 4 on the odd).
+ */
+export function winogradProducts(tile: WinogradTile, stride = 1): number {
+  return stride === 2 ? 81 : (tile + 2) * (tile + 2);
+}
+
+/**
+ * Planes of U per output and input channel: one per product at stride 1; 36 for F(4x4, 3x3) at
+ * stride 2, whose products along an odd point share their filter value (shaders/parts/winograd-filter-plane.wgsl).
+ */
+export function winogradFilterPlanes(tile: WinogradTile, stride = 1): number {
+  return stride === 2 ? 36 : winogradProducts(tile);
+}
+
+/**
+ * The tile x tile output tiles of a 3x3 padding-1 convolution (stride 1: outputs = inputs; stride
+ * 2: half, rounded up): per image and in all.
+ */
+export function winogradTiles(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWidth'> & { stride?: number }, tile: WinogradTile = 2): { tilesH: number; tilesW: number; tiles: number } {
+  const stride = s.stride ?? 1;
+  const tilesH = Math.ceil(Math.ceil(s.inHeight / stride) / tile);
+  const tilesW = Math.ceil(Math.ceil(s.inWidth / stride) / tile);
   return { tilesH, tilesW, tiles: s.batch * tilesH * tilesW };
 }
 
@@ -302,6 +360,6 @@ export function winogradTiles(s: Pick<ConvGeometry, 'batch' | 'inHeight' | 'inWi
  */
 export function winogradScratchBytes(s: ConvGeometry, tile: WinogradTile = 2): { input: number; products: number } {
   const { tiles } = winogradTiles(s, tile);
-  const x = winogradProducts(tile);
+  const x = winogradProducts(tile, s.stride);
   return { input: x * s.inChannels * tiles * 4, products: x * s.outChannels * tiles * 4 };
 }

@@ -29,7 +29,11 @@ import outputSource from '../../shaders/conv2d-winograd-output.wgsl';
 import filter4Source from '../../shaders/conv2d-winograd4-filter.wgsl';
 import input4Source from '../../shaders/conv2d-winograd4-input.wgsl';
 import output4Source from '../../shaders/conv2d-winograd4-output.wgsl';
+import filter4s2Source from '../../shaders/conv2d-winograd4s2-filter.wgsl';
+import input4s2Source from '../../shaders/conv2d-winograd4s2-input.wgsl';
+import output4s2Source from '../../shaders/conv2d-winograd4s2-output.wgsl';
 import gemmTile from '../../shaders/parts/gemm-tile.wgsl';
+import filterPlane from '../../shaders/parts/winograd-filter-plane.wgsl';
 import patchAt from '../../shaders/parts/winograd-patch.wgsl';
 import productsBlock from '../../shaders/parts/winograd-products-block.wgsl';
 import productsStore from '../../shaders/parts/winograd-products-store.wgsl';
@@ -40,15 +44,17 @@ import { kernel } from '../gpu/kernel';
 import { uniforms } from '../gpu/uniforms';
 import { type ReluOptions, reluMode } from './relu';
 import { type Conv2dShape, CONV2D_CHANNEL_BLOCK, conv2dOutputSize, storeLoop } from './conv2d';
-import { type WinogradTile, adapterHidden, isCpuAdapter, winogradProducts, winogradScratchBytes, winogradTiles } from './conv2d-variants';
+import {
+  type WinogradTile, adapterHidden, isCpuAdapter, isWinogradStride2Shape, winogradFilterPlanes, winogradProducts, winogradScratchBytes, winogradTiles,
+} from './conv2d-variants';
 
-export { type WinogradTile, winogradProducts, winogradScratchBytes, winogradTiles };
+export { type WinogradTile, isWinogradStride2Shape, winogradFilterPlanes, winogradProducts, winogradScratchBytes, winogradTiles };
 
 const TILING = { tilesH: 'u32', tilesW: 'u32', tiles: 'u32' } as const;
 const FILTER_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32' });
 const INPUT_PARAMS = uniforms('Params', { inChannels: 'u32', inHeight: 'u32', inWidth: 'u32', ...TILING });
 const OUTPUT_PARAMS = uniforms('Params', { outChannels: 'u32', outHeight: 'u32', outWidth: 'u32', ...TILING, relu: 'u32' });
-/** The transforms of each tile size; the products are shared. */
+/** The transforms of each tile size at stride 1, and of F(4x4, 3x3) at stride 2; the products are shared. */
 const TRANSFORMS = {
   2: {
     filter: kernel('conv2d-winograd-filter', FILTER_PARAMS, filterSource),
@@ -60,14 +66,21 @@ const TRANSFORMS = {
     input: kernel('conv2d-winograd4-input', INPUT_PARAMS, tileAt, patchAt, input4Source),
     output: kernel('conv2d-winograd4-output', OUTPUT_PARAMS, tileAt, storeOutput, output4Source),
   },
+  '4s2': {
+    filter: kernel('conv2d-winograd4s2-filter', FILTER_PARAMS, filter4s2Source),
+    input: kernel('conv2d-winograd4s2-input', INPUT_PARAMS, tileAt, patchAt, input4s2Source),
+    output: kernel('conv2d-winograd4s2-output', OUTPUT_PARAMS, tileAt, storeOutput, output4s2Source),
+  },
 } as const;
+/** The transforms of a tile size at a stride (stride 2: F(4x4, 3x3) only). */
+const transformsOf = (tile: WinogradTile, stride: number) => (stride === 2 ? TRANSFORMS['4s2'] : TRANSFORMS[tile]);
 const GEMM_PARAMS = uniforms('Params', { inChannels: 'u32', outChannels: 'u32', tiles: 'u32' });
-const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, gemmTile);
-const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, productsBlock, productsStore);
+const GEMM = kernel('conv2d-winograd-gemm', GEMM_PARAMS, gemmSource, filterPlane, gemmTile);
+const GEMM_PLAIN = kernel('conv2d-winograd-gemm-plain', GEMM_PARAMS, gemmPlainSource, filterPlane, productsBlock, productsStore);
 /** The plain products with the tiles' V shared across each subgroup (the same sums, the same bits). */
-const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, productsBlock, productsStore);
+const GEMM_SUBGROUP = kernel('conv2d-winograd-gemm-subgroup', GEMM_PARAMS, gemmSubgroupSource, filterPlane, productsBlock, productsStore);
 /** The plain products with U and V shared across a subgroup laid out as a grid (the same sums, the same bits). */
-const GEMM_GRID = kernel('conv2d-winograd-gemm-grid', GEMM_PARAMS, gemmGridSource, productsBlock, productsStore);
+const GEMM_GRID = kernel('conv2d-winograd-gemm-grid', GEMM_PARAMS, gemmGridSource, filterPlane, productsBlock, productsStore);
 
 const WG = 64;
 /**
@@ -180,20 +193,28 @@ function gridPaired(lanes: WinogradGridLanes): boolean {
   return lanes !== 8;
 }
 
-/** Whether the Winograd kernels compute this convolution: 3x3, stride 1, padding 1. */
-export function isWinogradShape(s: Pick<Conv2dShape, 'kernel' | 'stride' | 'padding'>): boolean {
-  return s.kernel === 3 && s.stride === 1 && s.padding === 1;
+/**
+ * Whether the Winograd kernels of this tile size compute this convolution: 3x3, stride 1,
+ * padding 1; F(4x4, 3x3) also at stride 2 (isWinogradStride2Shape).
+ */
+export function isWinogradShape(s: Pick<Conv2dShape, 'kernel' | 'stride' | 'padding'> & { groups?: number }, tile: WinogradTile = 2): boolean {
+  return (s.kernel === 3 && s.stride === 1 && s.padding === 1) || (tile === 4 && isWinogradStride2Shape(s));
 }
 
-const fName = (tile: WinogradTile) => `F(${tile}x${tile}, 3x3)`;
+const fName = (tile: WinogradTile, stride = 1) => `F(${tile}x${tile}, 3x3)${stride === 2 ? ' at stride 2' : ''}`;
 
 function checkWinograd(s: Conv2dShape, tile: WinogradTile, label: string): void {
-  if (!isWinogradShape(s)) throw new Error(`${label}: Winograd ${fName(tile)} needs kernel 3, stride 1, padding 1, got k${s.kernel} s${s.stride} p${s.padding}`);
+  if (!isWinogradShape(s, tile)) {
+    throw new Error(`${label}: Winograd ${fName(tile)} needs kernel 3, stride 1${tile === 4 ? ' or 2' : ''}, padding 1, got k${s.kernel} s${s.stride} p${s.padding}`);
+  }
 }
 
-/** Float32 elements of U: X x ceil(Cout/4)*4 x Cin (X = 16 or 36: 16/9 or 4x the packed filter). */
-export function winogradFilterLength(s: Pick<Conv2dShape, 'inChannels' | 'outChannels'>, tile: WinogradTile = 2): number {
-  return winogradProducts(tile) * Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * s.inChannels;
+/**
+ * Float32 elements of U: X x ceil(Cout/4)*4 x Cin, X = winogradFilterPlanes (16 or 36: 16/9 or 4x
+ * the packed filter; 36 at stride 2 too).
+ */
+export function winogradFilterLength(s: Pick<Conv2dShape, 'inChannels' | 'outChannels'> & { stride?: number }, tile: WinogradTile = 2): number {
+  return winogradFilterPlanes(tile, s.stride) * Math.ceil(s.outChannels / CONV2D_CHANNEL_BLOCK) * CONV2D_CHANNEL_BLOCK * s.inChannels;
 }
 
 /**
@@ -209,8 +230,23 @@ const FILTER_MATRIX: Record<WinogradTile, number[][]> = {
 };
 
 /**
+ * F(4x4, 3x3) at stride 2 along one dimension (conv2d-winograd4s2-*.wgsl): F(4, 2)'s G at 0, +-1,
+ * 2 and infinity on the taps (g0, g2) for the 5 even points, g1 alone for the 4 odd ones.
+ */
+const FILTER_MATRIX_STRIDE2 = [[1 / 2, 0, 0], [-1 / 2, 0, -1 / 2], [-1 / 6, 0, 1 / 6], [1 / 6, 0, 1 / 3], [0, 0, 1],
+  [0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]];
+
+/** The plane of U of product (i, j) at stride 2, as shaders/parts/winograd-filter-plane.wgsl reads it. */
+function stride2FilterPlane(i: number, j: number): number {
+  if (i < 5 && j < 5) return 5 * i + j;
+  if (i < 5) return 25 + i;
+  return j < 5 ? 30 + j : 35;
+}
+
+/**
  * U = G g G^T on the CPU (in float64, rounded once) from torchvision's OIHW filter, in the layout
- * the gemm reads: vec4 (xi*G4 + g)*Cin + c holds U[xi] of output channels 4g .. 4g+3, input c.
+ * the gemm reads: vec4 (xi*G4 + g)*Cin + c holds U[xi] of output channels 4g .. 4g+3, input c (at
+ * stride 2, xi is the plane of U: stride2FilterPlane).
  */
 export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape, tile: WinogradTile = 2): Float32Array {
   checkWinograd(s, tile, 'winogradFilter');
@@ -218,8 +254,9 @@ export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape, tile: W
   if (weightOIHW.length !== cout * cin * 9) throw new Error(`winogradFilter: weight has ${weightOIHW.length} elements, expected ${cout}x${cin}x3x3`);
   const groups = Math.ceil(cout / CONV2D_CHANNEL_BLOCK);
   const u = new Float32Array(winogradFilterLength(s, tile));
-  const G = FILTER_MATRIX[tile];
-  const side = tile + 2;
+  const strided = s.stride === 2;
+  const G = strided ? FILTER_MATRIX_STRIDE2 : FILTER_MATRIX[tile];
+  const side = G.length;
   for (let o = 0; o < cout; o++) {
     for (let c = 0; c < cin; c++) {
       const g = weightOIHW.subarray((o * cin + c) * 9, (o * cin + c) * 9 + 9);
@@ -227,7 +264,7 @@ export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape, tile: W
         for (let j = 0; j < side; j++) {
           let sum = 0;
           for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) sum += G[i][a] * g[a * 3 + b] * G[j][b];
-          const xi = side * i + j;
+          const xi = strided ? stride2FilterPlane(i, j) : side * i + j;
           u[(((xi * groups + Math.floor(o / 4)) * cin + c) * 4) + (o % 4)] = sum;
         }
       }
@@ -237,9 +274,9 @@ export function winogradFilter(weightOIHW: Float32Array, s: Conv2dShape, tile: W
 }
 
 /** U made on the GPU from the packed filter (packConv2dWeights) into `output` (winogradFilterLength floats). */
-export function winogradFilterDispatch(ctx: GpuContext, s: Pick<Conv2dShape, 'inChannels' | 'outChannels'>,
-  b: { weights: GPUBuffer; output: GPUBuffer }, tile: WinogradTile = 2, label = `conv2d-winograd ${fName(tile)} filter transform`): Dispatch {
-  return ctx.dispatch(label, TRANSFORMS[tile].filter, {
+export function winogradFilterDispatch(ctx: GpuContext, s: Pick<Conv2dShape, 'inChannels' | 'outChannels'> & { stride?: number },
+  b: { weights: GPUBuffer; output: GPUBuffer }, tile: WinogradTile = 2, label = `conv2d-winograd ${fName(tile, s.stride)} filter transform`): Dispatch {
+  return ctx.dispatch(label, transformsOf(tile, s.stride ?? 1).filter, {
     constants: { WG },
     params: { inChannels: s.inChannels, outChannels: s.outChannels },
     buffers: [b.weights, b.output],
@@ -275,14 +312,16 @@ export function conv2dWinogradDispatches(
      */
     gridLanes?: WinogradGridLanes | null;
   },
-  label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${opts.relu ? ' relu' : ''}`,
+  label = `conv2d-winograd${opts.tile === 4 ? '4' : ''} 3x3${s.stride === 2 ? ' s2' : ''}${opts.relu ? ' relu' : ''}`,
 ): Dispatch[] {
   const tile = opts.tile ?? 2;
   checkWinograd(s, tile, label);
   const [oh, ow] = conv2dOutputSize(s);
   const { tilesH, tilesW, tiles } = winogradTiles(s, tile);
   const need = winogradScratchBytes(s, tile);
-  const products = winogradProducts(tile);
+  const products = winogradProducts(tile, s.stride);
+  const transforms = transformsOf(tile, s.stride);
+  const strided = s.stride === 2 ? 1 : 0;
   if (!b.scratch || b.scratch.size < need.input) throw new Error(`${label}: the transformed input needs a scratch buffer of ${need.input} bytes`);
   if (!b.products || b.products.size < need.products) throw new Error(`${label}: the products need a scratch buffer of ${need.products} bytes`);
   const plain = (opts.product ?? winogradProductKernel(ctx.adapter)) === 'plain';
@@ -322,9 +361,11 @@ export function conv2dWinogradDispatches(
         ? grid1d(products * sets * blocks, WG)
         : [Math.ceil(tiles / GEMM_TILE), Math.ceil(s.outChannels / GEMM_TILE), products];
   if (gemmGrid[0] > 65535 || gemmGrid[1] > 65535) throw new Error(`${label}: ${gemmGrid.join(' x ')} workgroups exceed the grid limit`);
-  const plainConstants = { PRODUCTS: products, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0 };
+  const plainConstants = {
+    PRODUCTS: products, STRIDED: strided, SUM_BLOCK: tile === 4 ? F4_SUM_BLOCK : 0, TILES_PER_THREAD: tilesPerThread, STORE_LOOP: (opts.storeLoop ?? storeLoop(ctx)) ? 1 : 0,
+  };
   return [
-    ctx.dispatch(`${label} input transform`, TRANSFORMS[tile].input, {
+    ctx.dispatch(`${label} input transform`, transforms.input, {
       constants: { WG },
       params: { inChannels: s.inChannels, inHeight: s.inHeight, inWidth: s.inWidth, tilesH, tilesW, tiles },
       buffers: [b.input, b.scratch], workgroups: grid1d(s.inChannels * tiles, WG),
@@ -333,11 +374,11 @@ export function conv2dWinogradDispatches(
       constants: gridLanes !== null ? { WG: GRID_SUBGROUP, ...plainConstants, CHANNEL_LANES: gridLanes, PAIRED: gridPaired(gridLanes) ? 1 : 0 }
         : shared ? { WG: sharedWG, ...plainConstants, TILE_LOADS: tileLoads, BLOCKS_PER_GROUP: blocksPerGroup }
         : plain ? { WG, ...plainConstants }
-          : { WG: 256 },
+          : { WG: 256, STRIDED: strided },
       params: { inChannels: s.inChannels, outChannels: s.outChannels, tiles },
       buffers: [b.weights, b.scratch, b.products], workgroups: gemmGrid,
     }),
-    ctx.dispatch(`${label} output transform`, TRANSFORMS[tile].output, {
+    ctx.dispatch(`${label} output transform`, transforms.output, {
       constants: { WG },
       params: { outChannels: s.outChannels, outHeight: oh, outWidth: ow, tilesH, tilesW, tiles, relu: mode },
       buffers: [b.products, b.scale, b.shift, b.output, yRelu], workgroups: grid1d(s.outChannels * tiles, WG),

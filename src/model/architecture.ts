@@ -263,8 +263,13 @@ export function stageTensors(stage: number, arch: Architecture = RESNET18): stri
   return blockConvs(arch.blocks[stage]).flatMap(convTensorNames);
 }
 
-/** Weights of the convolutions a Winograd kernel can run (3x3, stride 1, padding 1, not grouped). */
-export function winogradWeights(arch: Architecture): number {
-  return allConvs(arch).filter((c) => c.kernel === 3 && c.stride === 1 && c.padding === 1 && (c.groups ?? 1) === 1)
+/** Weights of the convolutions a Winograd kernel can run at `stride` (3x3, padding 1, not grouped). */
+export function winogradWeights(arch: Architecture, stride = 1): number {
+  return allConvs(arch).filter((c) => c.kernel === 3 && c.stride === stride && c.padding === 1 && (c.groups ?? 1) === 1)
     .reduce((sum, c) => sum + c.inChannels * c.outChannels * 9, 0);
+}
+
+/** What the per-adapter defaults weigh against the Winograd filter budget (conv2dVariantFor). */
+export function winogradNetwork(arch: Architecture): { winogradWeights: number; winogradStride2Weights: number } {
+  return { winogradWeights: winogradWeights(arch), winogradStride2Weights: winogradWeights(arch, 2) };
 }

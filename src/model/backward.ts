@@ -34,7 +34,7 @@ import { addBackwardDispatch } from '../kernels/add-backward';
 import { conv2dDispatch } from '../kernels/conv2d';
 import { groupedConv2dBackwardDispatch } from '../kernels/conv2d-grouped';
 import {
-  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, isWinogradVariant, paddedInputFor, usesWinograd, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, backwardConv2dVariantFor, conv2dVariantRun, isWinogradVariant, paddedInputFor, usesWinograd, winogradScratchBytes, winogradStride2For, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { conv2dWinogradDispatches, isWinogradShape } from '../kernels/conv2d-winograd';
 import { conv2dBackwardDispatch } from '../kernels/conv2d-backward';
@@ -42,7 +42,7 @@ import { globalAvgPoolBackwardDispatch } from '../kernels/global-avgpool-backwar
 import { maxpool2dArgmaxLength, maxpool2dBackwardDispatches } from '../kernels/maxpool2d-backward';
 import { reluBackwardDispatch } from '../kernels/relu-backward';
 import {
-  type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex, winogradWeights,
+  type Architecture, type BlockSpec, type ConvSpec, RESNET18, type TapName, allConvs, spatialPlan, tapShape, tapStageIndex, winogradNetwork,
 } from './architecture';
 import { elementCount as count } from '../util/tensor';
 import { ForwardPlan } from './forward';
@@ -123,7 +123,8 @@ export class BackwardPlan implements DifferentiableNetwork {
     const arch = weights.architecture;
     const blocks = arch.blocks;
     const kernels = options.kernels ?? {
-      conv2d: backwardConv2dVariantFor(ctx.adapter, { winogradWeights: winogradWeights(arch) }), paddedInput: paddedInputFor(ctx.adapter),
+      conv2d: backwardConv2dVariantFor(ctx.adapter, winogradNetwork(arch)), paddedInput: paddedInputFor(ctx.adapter),
+      winogradStride2: winogradStride2For(ctx.adapter),
     };
     this.forwardPlan = new ForwardPlan(ctx, weights, planForward({
       architecture: arch, batch, height, width, taps: savedTaps(target, arch), missing: weights.missing, kernels, precision: options.precision,

@@ -5,10 +5,10 @@ import { type AdapterDescription, DeviceLostError, GpuContext, type GpuContextOp
 import { GpuLimitError, captureGpuErrors, mib, storageBufferLimit } from '../gpu/errors';
 import { supportsF16 } from '../kernels/conv2d';
 import {
-  type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, paddedInputFor, resolveConv2dVariant,
+  type Conv2dPrecision, type Conv2dVariant, backwardConv2dVariantFor, conv2dVariantFor, paddedInputFor, resolveConv2dVariant, winogradStride2For,
 } from '../kernels/conv2d-variants';
 import { type HostTensor, type TensorMap, elementCount, firstNonFinite } from '../util/tensor';
-import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, tapShape, winogradWeights } from './architecture';
+import { type Architecture, RESNET18, type TapName, allTapNames, expectedTensors, tapShape, winogradNetwork } from './architecture';
 import { BackwardPlan } from './backward';
 import { ForwardPlan } from './forward';
 import { NetworkWeights, checkWeightsFit, weightUploads } from './gpu-weights';
@@ -58,6 +58,12 @@ export interface EngineOptions extends GpuContextOptions {
    * bits either way. Default paddedInputFor(adapter): on SwiftShader only.
    */
   paddedInput?: boolean;
+  /**
+   * Where the variant is 'winograd4' or 'winograd-mixed', also run the 3x3 stride-2 convolutions by
+   * F(4x4, 3x3)'s stride-2 form (else 'direct'). Default winogradStride2For(adapter): where
+   * compatibility mode hides the adapter.
+   */
+  winogradStride2?: boolean;
   /**
    * 'f16': convolution weights stored as f16 (f32 products and sums; conv2d.wgsl reading f16 weights), on
    * adapters with the 'shader-f16' feature. Default 'f32'.
@@ -144,8 +150,9 @@ export class ResNetEngine {
         throw new Error(`precision 'f16' needs the 'shader-f16' feature, which the adapter ${ctx.adapter.name} does not offer`);
       }
       const kernels = {
-        conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto', { winogradWeights: winogradWeights(RESNET18) }),
+        conv2d: resolveConv2dVariant(ctx.adapter, options.convVariant ?? 'auto', winogradNetwork(RESNET18)),
         paddedInput: options.paddedInput ?? paddedInputFor(ctx.adapter),
+        winogradStride2: options.winogradStride2 ?? winogradStride2For(ctx.adapter),
       };
       return new ResNetEngine(ctx, options, kernels);
     } catch (e) {
@@ -189,7 +196,7 @@ export class ResNetEngine {
     this.weights = upload.value;
     this.weightsUploaded = upload.errors;
     // The per-adapter kernel may depend on the network's size (conv2dVariantFor's Winograd budget).
-    if (this.autoVariant) this.kernelChoices = { ...this.kernelChoices, conv2d: conv2dVariantFor(this.ctx.adapter, { winogradWeights: winogradWeights(architecture) }) };
+    if (this.autoVariant) this.kernelChoices = { ...this.kernelChoices, conv2d: conv2dVariantFor(this.ctx.adapter, winogradNetwork(architecture)) };
   }
 
   /** Throw if this engine was disposed or its device lost. */
@@ -444,7 +451,7 @@ export class ResNetEngine {
     const weights = this.requireWeights();
     // An automatic choice takes the differentiable plan's own default (backwardConv2dVariantFor).
     const kernels = this.autoVariant
-      ? { ...this.kernels, conv2d: backwardConv2dVariantFor(this.ctx.adapter, { winogradWeights: winogradWeights(weights.architecture) }) }
+      ? { ...this.kernels, conv2d: backwardConv2dVariantFor(this.ctx.adapter, winogradNetwork(weights.architecture)) }
       : this.kernels;
     return new BackwardPlan(this.ctx, weights, batch, height, width, target, { kernels, precision: this.precision });
   }

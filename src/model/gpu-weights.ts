@@ -222,7 +222,7 @@ export class NetworkWeights {
    * The Winograd filters U = G g G^T of a 3x3 stride-1 convolution (conv2d-winograd.ts): for
    * F(2x2, 3x3) 16 x ceil(Cout/4)*4 x Cin floats, 16/9 of the packed filter (for all 13 of
    * ResNet18's 3x3 stride-1 convolutions 64 MiB more; their packed filters: 36 MiB); for F(4x4, 3x3)
-   * 36 x ..., 4x the packed filter (144 MiB more). Made on the GPU from the packed filter on first use and
+   * 36 x ..., 4x the packed filter (144 MiB more), at stride 2 as well (its three in ResNet18: 24 MiB). Made on the GPU from the packed filter on first use and
    * kept until destroy(), as transposed() is: only the plans that run 'winograd' pay for them, and
    * the state-dict filter need not be kept on the CPU in case a plan does later.
    */
@@ -253,7 +253,9 @@ export class NetworkWeights {
     source: () => { weights: GPUBuffer; shape: { inChannels: number; outChannels: number } }): GPUBuffer {
     let buffer = this.derived.get(key);
     if (!buffer) {
-      if (!isWinogradShape(spec) || (spec.groups ?? 1) > 1) throw new Error(`internal: ${spec.conv} is not a 3x3 stride-1 padding-1 convolution, which Winograd needs`);
+      if (!isWinogradShape(spec, tile) || (spec.groups ?? 1) > 1) {
+        throw new Error(`internal: ${spec.conv} is not a 3x3 padding-1 convolution of stride 1 (or 2, for F(4x4)), which Winograd F(${tile}x${tile}) needs`);
+      }
       const { weights, shape } = source();
       buffer = this.ctx.device.createBuffer({ label: `${label} filter`, size: winogradFilterLength(shape, tile) * 4, usage: GPUBufferUsage.STORAGE });
       this.ctx.run([winogradFilterDispatch(this.ctx, shape, { weights, output: buffer }, tile, `${label} filter transform`)]);

@@ -23,7 +23,7 @@ import {
 } from './architecture';
 import type { AdapterDescription } from '../gpu/context';
 import {
-  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, paddedInputFor, readsPaddedInput, isWinogradVariant, winogradScratchBytes, winogradTileOf,
+  type Conv2dPrecision, type Conv2dRun, type Conv2dVariant, conv2dVariantFor, conv2dVariantRun, convShapeKey, gemmScratchBytes, paddedInputFor, readsPaddedInput, winogradStride2For, isWinogradVariant, winogradScratchBytes, winogradTileOf,
 } from '../kernels/conv2d-variants';
 import { elementCount, pooledBytes } from '../util/tensor';
 
@@ -49,11 +49,17 @@ export interface KernelChoices {
    * (SwiftShader).
    */
   paddedInput?: boolean;
+  /**
+   * Where `conv2d` is 'winograd4' or 'winograd-mixed', its 3x3 stride-2 padding-1 convolutions run
+   * F(4x4, 3x3)'s stride-2 form too (else 'direct'; a `layers` or `shapes` choice of 'winograd4'
+   * always does). Default false; engines set winogradStride2For(adapter) (compatibility mode).
+   */
+  winogradStride2?: boolean;
 }
 
 /** Every convolution with the variant measured fastest on this adapter class (conv2dVariantFor). */
 export function defaultKernels(adapter: AdapterDescription): KernelChoices {
-  return { conv2d: conv2dVariantFor(adapter), paddedInput: paddedInputFor(adapter) };
+  return { conv2d: conv2dVariantFor(adapter), paddedInput: paddedInputFor(adapter), winogradStride2: winogradStride2For(adapter) };
 }
 
 export interface ForwardRequest {
@@ -259,8 +265,9 @@ export function scheduleForward(request: ForwardRequest): ForwardSchedule {
   const conv = (spec: ConvSpec, input: number, output: number, relu: boolean, epilogue: ConvEpilogue, label: string, reluOutput?: number) => {
     const [, , inHeight, inWidth] = tensors[input].shape;
     const geometry = { batch, inChannels: spec.inChannels, inHeight, inWidth, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding };
-    const chosen = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined) ?? kernels.conv2d;
-    const variant = conv2dVariantRun(chosen, { ...geometry, groups: spec.groups }, precision);
+    const named = kernels.layers?.[spec.conv] ?? (kernels.shapes ? kernels.shapes[convShapeKey(geometry)] : undefined);
+    const chosen = named ?? kernels.conv2d;
+    const variant = conv2dVariantRun(chosen, { ...geometry, groups: spec.groups }, precision, named !== undefined || (kernels.winogradStride2 ?? false));
     const winograd = isWinogradVariant(variant) ? winogradScratchBytes(geometry, winogradTileOf(variant)) : null;
     const scratchBytes = variant === 'gemm' ? gemmScratchBytes(geometry) : winograd?.input ?? 0;
     // The scratch lives for this one step: its buffer serves later tensors of the same size.

@@ -21,8 +21,11 @@ import type { ConvSpec } from './architecture';
 import { convStepDispatches } from './forward';
 import type { ForwardSchedule } from './planner';
 
-/** Bump when a kernel changes: tables measured on older kernels are then measured again. */
-export const KERNEL_TABLE_VERSION = 6;
+/**
+ * Bump when a kernel or a shape's candidates change: tables measured on older kernels are then
+ * measured again (7: 'winograd4' a candidate of the 3x3 stride-2 convolutions too).
+ */
+export const KERNEL_TABLE_VERSION = 7;
 
 export interface KernelMeasurement {
   /** The fastest candidate. */
@@ -84,8 +87,9 @@ export function scheduleConvs(schedule: ForwardSchedule): { spec: ConvSpec; geom
 }
 
 /**
- * The candidates that really run a shape (conv2dVariantRun: 'rows' and the Winograd variants are 3x3
- * stride 1 only; 'winograd-mixed', a choice between two candidates, is never one itself).
+ * The candidates that really run a shape (conv2dVariantRun: 'rows' and 'winograd' are 3x3 stride 1
+ * only, 'winograd4' 3x3 stride 1 or 2; 'winograd-mixed', a choice between two candidates, is never
+ * one itself).
  */
 export function candidatesFor(g: ConvGeometry, candidates: readonly Conv2dVariant[] = CONV2D_VARIANTS): Conv2dKernel[] {
   return candidates.filter((v): v is Conv2dKernel => conv2dVariantRun(v, g) === v);

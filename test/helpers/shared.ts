@@ -21,11 +21,15 @@ export function sharedMissing(...paths: string[]): string | null {
 /**
  * GOLDEN_CONV_VARIANT=NAME (e.g. winograd4): the tests against PyTorch's goldens run with that
  * convolution kernel forced (the engine's `convVariant`) instead of the adapter's default, to see how
- * far a kernel's rounding moves the taps and the analysis from PyTorch's.
+ * far a kernel's rounding moves the taps and the analysis from PyTorch's. GOLDEN_WINOGRAD_STRIDE2=1
+ * or 0 sets the engine's `winogradStride2` too (F(4x4, 3x3)'s stride-2 form for the 3x3 stride-2
+ * convolutions).
  */
-export function forcedConvVariant(): { convVariant?: Conv2dVariant } {
+export function forcedConvVariant(): { convVariant?: Conv2dVariant; winogradStride2?: boolean } {
   const name = process.env.GOLDEN_CONV_VARIANT;
-  if (!name) return {};
+  const stride2 = process.env.GOLDEN_WINOGRAD_STRIDE2;
+  const options = stride2 === undefined ? {} : { winogradStride2: stride2 === '1' };
+  if (!name) return options;
   if (!(CONV2D_VARIANTS as readonly string[]).includes(name)) throw new Error(`GOLDEN_CONV_VARIANT=${name}: not one of ${CONV2D_VARIANTS.join(', ')}`);
-  return { convVariant: name as Conv2dVariant };
+  return { ...options, convVariant: name as Conv2dVariant };
 }
