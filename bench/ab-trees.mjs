@@ -1,12 +1,14 @@
 // Two versions of the engine against each other in one process, interleaved round by round, so that
 // a machine whose speed drifts over minutes moves both alike (bench/README.md: "A against B"):
 //   git worktree add /tmp/base <rev>    (and give it node_modules: npm ci there, or links to these)
-//   node bench/ab-trees.mjs /tmp/base [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--without-subgroups] [--out DIR --name NAME]
+//   node bench/ab-trees.mjs /tmp/base [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--without-subgroups | --compat] [--out DIR --name NAME]
 // Each tree's own src/ is bundled (its .wgsl as text) into its bench/.build/ab/, each makes its
 // engine with its own default kernels (or both the kernel --conv-variant names) on the same adapter, and each round runs a batch-1 forward
 // at 224 (upload, forward, logits read back) of both, the order alternating. Prints, and with
 // --out writes NAME.json and NAME.md: medians (wall and process CPU), the median per-round ratio
-// B/A and how often B was faster. A = the other tree, B = this one.
+// B/A and how often B was faster. A = the other tree, B = this one. --compat makes both engines as a
+// page in Chromium's compatibility mode gets them (this tree's bench/core/withhold.ts
+// asCompatibilityMode: no 'subgroups', the adapter's info hidden, featureLevel 'compatibility').
 import * as esbuild from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,7 +20,7 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 const other = argv[0] && !argv[0].startsWith('--') ? resolve(argv[0]) : null;
-if (!other) throw new Error('usage: node bench/ab-trees.mjs OTHER_TREE [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--without-subgroups] [--out DIR --name NAME]');
+if (!other) throw new Error('usage: node bench/ab-trees.mjs OTHER_TREE [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--without-subgroups | --compat] [--out DIR --name NAME]');
 const rounds = Number(get('rounds', '30'));
 const warmups = Number(get('warmups', '5'));
 const adapter = get('adapter', 'lavapipe');
@@ -26,18 +28,24 @@ const convVariant = get('conv-variant', 'auto');
 
 // The same runner in both trees: their public Node entry and their random weights.
 const withoutSubgroups = argv.includes('--without-subgroups');
+const compat = argv.includes('--compat');
 const runner = `
 import { createEngine } from '../../../src/index-node';
 import { ResNetEngine } from '../../../src/model/engine';
 import { resolveNodeGpu } from '../../../src/gpu/node';
 import { randomWeights } from '../../../src/weights/random';
 import { withholdFeatures } from '../../core/withhold';
-export async function makeRunner(adapter, convVariant, withoutSubgroups) {
-  // With 'subgroups' withheld: the kernels of Chromium's compatibility mode (bench/core/withhold.ts).
-  const engine = withoutSubgroups
-    ? await ResNetEngine.create({ gpu: withholdFeatures((await resolveNodeGpu(adapter)).gpu, ['subgroups']), convVariant })
-    : await createEngine({ adapter, convVariant });
-  if (withoutSubgroups && engine.ctx.device.features.has('subgroups')) throw new Error("the device has 'subgroups'");
+import { asCompatibilityMode } from ${JSON.stringify(join(here, 'bench', 'core', 'withhold'))};
+export async function makeRunner(adapter, convVariant, withoutSubgroups, compat) {
+  // With 'subgroups' withheld: the kernels of Chromium's compatibility mode (bench/core/withhold.ts);
+  // compat: that mode's hidden adapter too.
+  const gpu = async () => (await resolveNodeGpu(adapter)).gpu;
+  const engine = compat
+    ? await ResNetEngine.create({ gpu: asCompatibilityMode(await gpu()), featureLevel: 'compatibility', convVariant })
+    : withoutSubgroups
+      ? await ResNetEngine.create({ gpu: withholdFeatures(await gpu(), ['subgroups']), convVariant })
+      : await createEngine({ adapter, convVariant });
+  if ((withoutSubgroups || compat) && engine.ctx.device.features.has('subgroups')) throw new Error("the device has 'subgroups'");
   engine.loadWeights(randomWeights(20261129));
   const data = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i));
   const input = { shape: [1, 3, 224, 224], data };
@@ -55,7 +63,7 @@ async function load(tree) {
   const rev = execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   const dirty = execFileSync('git', ['-C', tree, 'status', '--porcelain', '--', 'src', 'shaders'], { encoding: 'utf8' }).trim() !== '';
   const module = await import(pathToFileURL(join(dir, 'runner.mjs')).href);
-  return { tree, rev: `${rev}${dirty ? ' (modified)' : ''}`, engine: await module.makeRunner(adapter, convVariant, withoutSubgroups) };
+  return { tree, rev: `${rev}${dirty ? ' (modified)' : ''}`, engine: await module.makeRunner(adapter, convVariant, withoutSubgroups, compat) };
 }
 
 const load0 = loadavg()[0];
@@ -79,13 +87,13 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (v) => { const s = [...v].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const result = {
-  adapter, convVariant, withoutSubgroups, rounds, warmups, loadavg: [load0, loadavg()[0]], logitsAgree: agree,
+  adapter, convVariant, withoutSubgroups, compat, rounds, warmups, loadavg: [load0, loadavg()[0]], logitsAgree: agree,
   a: { rev: a.rev, kernels: a.engine.kernels, wallMs: wall.a, cpuMs: cpu.a },
   b: { rev: b.rev, kernels: b.engine.kernels, wallMs: wall.b, cpuMs: cpu.b },
   medianRatio: median(ratios), bFaster: ratios.filter((x) => x < 1).length,
 };
 const lines = [
-  `# Two versions of the engine, one process, interleaved: ResNet18 batch 1 at 224 on ${adapter}${withoutSubgroups ? ", 'subgroups' withheld" : ''}`, '',
+  `# Two versions of the engine, one process, interleaved: ResNet18 batch 1 at 224 on ${adapter}${compat ? ', as in compatibility mode (no subgroups, the adapter hidden)' : withoutSubgroups ? ", 'subgroups' withheld" : ''}`, '',
   `- A: ${a.rev} (${JSON.stringify(a.engine.kernels)}); B: ${b.rev} (${JSON.stringify(b.engine.kernels)})`,
   `- ${rounds} rounds after ${warmups} warm-up rounds, the order alternating; 1-minute load average ${load0.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
   `- Logits of A and B agree within ${agree.toExponential(1)} of their scale`, '',

@@ -19,7 +19,7 @@
 // channel sets and tiles.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the
-// struct before this file; parts/winograd-products-block.wgsl (Products, Operands,
+// struct before this file; parts/winograd-filter-plane.wgsl (filterPlane), parts/winograd-products-block.wgsl (Products, Operands,
 // multiplyAdd) and parts/winograd-products-store.wgsl (storeTiles) follow it.
 // Bindings (group 0), layouts, PRODUCTS, TILES_PER_THREAD, STORE_LOOP: as
 // conv2d-winograd-gemm-plain.wgsl. SUM_BLOCK: as there, 0 being one block of all the input

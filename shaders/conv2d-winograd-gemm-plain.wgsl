@@ -1,7 +1,7 @@
-// conv2d-winograd-gemm-plain.wgsl: the products of the Winograd convolutions, 16 for F(2x2, 3x3)
-// and 36 for F(4x4, 3x3),
+// conv2d-winograd-gemm-plain.wgsl: the products of the Winograd convolutions, 16 for F(2x2, 3x3),
+// 36 for F(4x4, 3x3) and 81 for F(4x4, 3x3) at stride 2,
 //
-//   M[xi][k][t] = sum_c U[xi][k][c] * V[xi][c][t],
+//   M[xi][k][t] = sum_c U[filterPlane(xi)][k][c] * V[xi][c][t],
 //
 // as conv2d-winograd-gemm.wgsl computes them, without workgroup memory or barriers: each thread
 // keeps 16 output channels (four vec4 of U) x 8 tiles (or 4: TILES_PER_THREAD) in registers over
@@ -31,8 +31,8 @@
 // lavapipe and 9% on SwiftShader (one process, interleaved).
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
-// parts/winograd-products-block.wgsl (Products, multiplyAdd) and parts/winograd-products-store.wgsl
-// (storeTiles) follow it.
+// parts/winograd-filter-plane.wgsl (filterPlane, STRIDED), parts/winograd-products-block.wgsl
+// (Products, multiplyAdd) and parts/winograd-products-store.wgsl (storeTiles) follow it.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] (element (xi*G4 + g)*Cin + c)
@@ -44,7 +44,7 @@
 // ResNet18's layer4 at batch 1 (512 channels, 4 tiles) F(4x4)'s products took 11.7 ms with 4 a
 // thread against 18.4 with 8 on lavapipe (F(2x2)'s 16 tiles: 14.5), and 30 against 63 on
 // SwiftShader (F(2x2): 47).
-// Override constants: WG (threads per workgroup), PRODUCTS (X: 16 or 36), SUM_BLOCK (0: one sum),
+// Override constants: WG (threads per workgroup), PRODUCTS (X: 16, 36 or 81), STRIDED (1 at stride 2), SUM_BLOCK (0: one sum),
 // TILES_PER_THREAD (8 or 4), STORE_LOOP (the stores' form, the same values).
 // Dispatch: grid1d(X * S * B, WG) with S = ceil(G4/4) sets of four channel groups, B =
 // ceil(T/TILES_PER_THREAD) tile blocks; thread flat = (xi*S + s)*B + b owns groups 4s .. 4s+3 and

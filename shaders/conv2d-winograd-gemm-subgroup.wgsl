@@ -15,7 +15,7 @@
 // each, every lane loading one tile of each block, so that no lane computes a set twice.
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file;
-// parts/winograd-products-block.wgsl (Products, Operands,
+// parts/winograd-filter-plane.wgsl (filterPlane), parts/winograd-products-block.wgsl (Products, Operands,
 // multiplyAdd) and parts/winograd-products-store.wgsl (storeTiles) follow it.
 // Bindings (group 0), layouts, SUM_BLOCK, TILES_PER_THREAD, STORE_LOOP: as conv2d-winograd-gemm-plain.wgsl.
 // Override constants: also TILE_LOADS (1, or 2 on subgroups of 4 lanes) and BLOCKS_PER_GROUP (1, or 2

@@ -1,8 +1,10 @@
 // conv2d-winograd-gemm.wgsl: the X independent products of the Winograd convolutions
 // (src/kernels/conv2d-winograd.ts), one per element xi of the transformed tile: X = 16 (4x4) for
-// F(2x2, 3x3), 36 (6x6) for F(4x4, 3x3):
+// F(2x2, 3x3), 36 (6x6) for F(4x4, 3x3), 81 (9x9) for F(4x4, 3x3) at stride 2:
 //
-//   M[xi][k][t] = sum_c U[xi][k][c] * V[xi][c][t]
+//   M[xi][k][t] = sum_c U[filterPlane(xi)][k][c] * V[xi][c][t]
+//
+// (filterPlane: parts/winograd-filter-plane.wgsl, joined after this file; xi itself but at stride 2)
 //
 // with U the transformed filters (conv2d-winograd{,4}-filter.wgsl), V the transformed input tiles
 // (conv2d-winograd{,4}-input.wgsl). Each is a matrix product [Cout x Cin] x [Cin x T], tiled as
@@ -11,7 +13,7 @@
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
-//   1 u      : storage read,  array<vec4<f32>>  [X, ceil(Cout/4), Cin] vec4 over 4 output channels:
+//   1 u      : storage read,  array<vec4<f32>>  [X (36 at stride 2), ceil(Cout/4), Cin] vec4 over 4 output channels:
 //              element (xi*G4 + g)*Cin + c holds U[xi][4g .. 4g+3][c] (channels past Cout are 0)
 //   2 v      : storage read,  array<f32>        [X, Cin, T]
 //   3 m      : storage write, array<f32>        [X, Cout, T]

@@ -1,17 +1,21 @@
 // The Winograd convolutions (Lavin & Gray, 2015) for 3x3 stride-1 padding-1 convolutions, in two
 // tile sizes: F(2x2, 3x3) computes each 2x2 block of outputs from a 4x4 input patch with 16
 // multiplies per (input, output channel) pair instead of 36; F(4x4, 3x3) each 4x4 block from a 6x6
-// patch with 36 instead of 144, at the price of larger transforms and a larger rounding error. Four
-// kernels, the transforms one file per tile size ('winograd' / 'winograd4' below):
+// patch with 36 instead of 144, at the price of larger transforms and a larger rounding error.
+// F(4x4, 3x3) also has a stride-2 form for 3x3 stride-2 padding-1 convolutions: each 4x4 block from
+// a 9x9 patch with 81 multiplies instead of 144 (per dimension F(4, 2) over the even inputs, and
+// the centre tap alone over the odd ones: shaders/conv2d-winograd4s2-input.wgsl). Four kernels, the
+// transforms one file per tile size and stride ('winograd' / 'winograd4' / 'winograd4s2' below):
 //
-//   filter  U = G g G^T    once per convolution (shaders/conv2d-winograd{,4}-filter.wgsl;
+//   filter  U = G g G^T    once per convolution (shaders/conv2d-winograd{,4,4s2}-filter.wgsl;
 //                          NetworkWeights keeps it, winogradFilter is the same on the CPU);
-//   input   V = B^T d B    per input channel and tile (shaders/conv2d-winograd{,4}-input.wgsl);
-//   gemm    M = U V        16 or 36 independent products over the input channels, shared by both
-//                          sizes: tiled in workgroup memory (conv2d-winograd-gemm.wgsl) on a GPU, in
+//   input   V = B^T d B    per input channel and tile (shaders/conv2d-winograd{,4,4s2}-input.wgsl);
+//   gemm    M = U V        16, 36 or 81 independent products over the input channels, shared by all
+//                          three: tiled in workgroup memory (conv2d-winograd-gemm.wgsl) on a GPU, in
 //                          registers only (conv2d-winograd-gemm-plain.wgsl) on a CPU adapter
-//                          (winogradProductKernel);
-//   output  Y = A^T M A    per output channel and tile, with the epilogue (conv2d-winograd{,4}-output.wgsl).
+//                          (winogradProductKernel); at stride 2, 81 products read 36 planes of U
+//                          (parts/winograd-filter-plane.wgsl);
+//   output  Y = A^T M A    per output channel and tile, with the epilogue (conv2d-winograd{,4,4s2}-output.wgsl).
 //
 // V and M live in two scratch buffers (winogradScratchBytes): the product reads one and writes the
 // other, and WebGPU does not let one buffer be read and written by the same dispatch. Same epilogue
@@ -285,7 +289,7 @@ export function winogradFilterDispatch(ctx: GpuContext, s: Pick<Conv2dShape, 'in
 }
 
 /**
- * The three dispatches of one convolution: input transform into `scratch` (V), the 16 or 36 products into
+ * The three dispatches of one convolution: input transform into `scratch` (V), the 16, 36 or 81 products into
  * `products` (M), output transform with the epilogue into `output`. `weights` holds U (winogradFilter
  * or winogradFilterDispatch); the scratch buffers hold winogradScratchBytes(s) bytes (they may be
  * shared by convolutions that do not run at the same time).
