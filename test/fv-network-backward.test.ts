@@ -86,8 +86,11 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
     weights?.destroy();
   });
 
-  /** The GPU input gradient from `target` against the float64 one; returns the plan's dispatch labels. */
-  async function checkTarget(target: string, kernels?: { conv2d: Conv2dVariant }): Promise<string[]> {
+  /**
+   * The GPU input gradient from `target` against the float64 one; returns the labels of the plan's
+   * backward dispatches and the pipeline labels of its forward ones.
+   */
+  async function checkTarget(target: string, kernels?: { conv2d: Conv2dVariant; winogradStride2?: boolean }): Promise<{ labels: string[]; forwardPipelines: string[] }> {
       const ctx = await testContext();
       weights ??= new NetworkWeights(ctx, tensors);
       reference ??= referenceForward(tensors, { shape: [batch, 3, h, w], data: input }, 'avgpool');
@@ -115,8 +118,9 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
       // The seed reaches the input (the gradient is not trivially zero).
       expect(expected.some((v) => v !== 0)).toBe(true);
       const labels = plan.backward.map((d) => d.label);
+      const forwardPipelines = plan.forward.map((d) => d.pipeline.label);
       plan.dispose();
-      return labels;
+      return { labels, forwardPipelines };
   }
 
   for (const target of targets) {
@@ -129,7 +133,7 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
   // U of the flipped, transposed filter) where the forward runs Winograd, else one conv2d dispatch each.
   for (const conv2d of ['direct', 'rows', 'winograd', 'winograd4', 'winograd-mixed'] as const) {
     it(`matches the float64 reference from 'layer4.1' with the forward's '${conv2d}' kernels`, async () => {
-      const labels = await checkTarget('layer4.1', { conv2d });
+      const { labels } = await checkTarget('layer4.1', { conv2d });
       const winograd = labels.filter((l) => / backward \(as a convolution\) \(winograd4?\) products$/.test(l));
       // layer4.1 .. layer1.0: all 13 of ResNet18's 3x3 stride-1 convolutions have a gradient here.
       expect(winograd.length).toBe(conv2d.startsWith('winograd') ? 13 : 0);
@@ -140,6 +144,14 @@ describe('ResNet18 input gradient on the GPU (BackwardPlan)', () => {
       if (conv2d === 'winograd-mixed') expect(winograd.filter((l) => l.includes('(winograd4)')).length).toBe(4);
     });
   }
+
+  // With winogradStride2 (compatibility mode's default) the forward runs the three 3x3 stride-2
+  // convolutions by F(4x4, 3x3)'s stride-2 form; their gradients still gather (conv2d-backward).
+  it("matches the float64 reference from 'layer4.1' with the forward's 'winograd4' kernels at stride 2 too", async () => {
+    const { labels, forwardPipelines } = await checkTarget('layer4.1', { conv2d: 'winograd4', winogradStride2: true });
+    expect(forwardPipelines.filter((l) => l.startsWith('conv2d-winograd4s2-input ')).length).toBe(3);
+    expect(labels.filter((l) => / backward \(as a convolution\) \(winograd4\) products$/.test(l)).length).toBe(13);
+  });
 
   it('plans only the blocks the target needs (a layer1 target runs no layer2..4 kernel)', async () => {
     const ctx = await testContext();

@@ -35,10 +35,11 @@ import { download, freshSeed, makeRng, poisoned, randomArray, relativeError, rel
 // channels left out (the cases of 33 input channels: blocks of 16, 16 and 1), fails both.
 //
 // F(4x4, 3x3) at stride 2: F(4, 2)'s transforms (coefficients up to 8 in A^T, 3 in B^T) on the
-// even points, none on the odd; products summed in blocks of 16 as F(4x4)'s. TOLERANCE_STRIDE2 says
-// what it measured.
+// even points, none on the odd; products summed in blocks of 16 as F(4x4)'s. Against the terms, over
+// its 10 cases and 4 product kernels (fresh seeds): 3.4e-7 at worst on lavapipe, 4.4e-7 on
+// SwiftShader (F(4x4) at stride 1 in the same lavapipe run: 8.2e-7). Bound 2e-6, a 4.5x margin.
 const TOLERANCE: Record<WinogradTile, number> = { 2: 1e-6, 4: 3e-6 };
-const TOLERANCE_STRIDE2 = 3e-6;
+const TOLERANCE_STRIDE2 = 2e-6;
 
 const shape = (batch: number, inChannels: number, inHeight: number, inWidth: number, outChannels: number, stride = 1): Conv2dShape =>
   ({ batch, inChannels, inHeight, inWidth, outChannels, kernel: 3, stride, padding: 1 });
