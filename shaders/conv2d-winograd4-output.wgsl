@@ -15,7 +15,7 @@
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
 // then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
-// parts/winograd-store.wgsl (storeOutput: the epilogue's store), before this file.
+// parts/winograd-store.wgsl (storeOutput: the epilogue's store; putRow: a row of a tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [36, Cout, T] (element (xi*Cout + k)*T + t)
@@ -51,15 +51,6 @@ fn at(c: array<f32, 6>) -> vec4<f32> {
 fn column(j: u32, plane36: u32, flat: u32) -> vec4<f32> {
   return at(array<f32, 6>(m[j * plane36 + flat], m[(6u + j) * plane36 + flat], m[(12u + j) * plane36 + flat],
                           m[(18u + j) * plane36 + flat], m[(24u + j) * plane36 + flat], m[(30u + j) * plane36 + flat]));
-}
-
-/** Output row oy (A^T over row a of P), unless past the last row. */
-fn putRow(base: u32, oy: u32, ox: u32, row: vec4<f32>, sc: f32, sh: f32) {
-  if (oy >= params.outHeight) { return; }
-  storeOutput(base, oy, ox, row.x, sc, sh);
-  storeOutput(base, oy, ox + 1u, row.y, sc, sh);
-  storeOutput(base, oy, ox + 2u, row.z, sc, sh);
-  storeOutput(base, oy, ox + 3u, row.w, sc, sh);
 }
 
 // No loops and no arrays indexed at run time (every index below is a constant): SwiftShader

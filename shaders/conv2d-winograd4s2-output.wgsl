@@ -14,7 +14,7 @@
 //
 // Params (binding 0) is declared in src/kernels/conv2d-winograd.ts, which packs it and emits the struct,
 // then parts/winograd-tile.wgsl (tileAt: the thread's channel and tile) and
-// parts/winograd-store.wgsl (storeOutput: the epilogue's store), before this file.
+// parts/winograd-store.wgsl (storeOutput: the epilogue's store; putRow: a row of a tile), before this file.
 // Bindings (group 0):
 //   0 params : uniform Params
 //   1 m      : storage read,  array<f32>  [81, Cout, T] (element (xi*Cout + k)*T + t)
@@ -49,15 +49,6 @@ fn column(j: u32, plane81: u32, flat: u32) -> vec4<f32> {
   return at(array<f32, 9>(m[j * plane81 + flat], m[(9u + j) * plane81 + flat], m[(18u + j) * plane81 + flat],
                           m[(27u + j) * plane81 + flat], m[(36u + j) * plane81 + flat], m[(45u + j) * plane81 + flat],
                           m[(54u + j) * plane81 + flat], m[(63u + j) * plane81 + flat], m[(72u + j) * plane81 + flat]));
-}
-
-/** Output row oy (As^T over row a of P), unless past the last row. */
-fn putRow(base: u32, oy: u32, ox: u32, row: vec4<f32>, sc: f32, sh: f32) {
-  if (oy >= params.outHeight) { return; }
-  storeOutput(base, oy, ox, row.x, sc, sh);
-  storeOutput(base, oy, ox + 1u, row.y, sc, sh);
-  storeOutput(base, oy, ox + 2u, row.z, sc, sh);
-  storeOutput(base, oy, ox + 3u, row.w, sc, sh);
 }
 
 // No loops and no arrays indexed at run time (every index below is a constant): SwiftShader
