@@ -14,11 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argv, get } from './core/cli.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const argv = process.argv.slice(2);
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 if (argv.includes('--help') || get('a') === undefined) {
   console.log("node bench/ab-options.mjs --a JSON [--b JSON] [--adapter lavapipe|swiftshader] [--rounds N] [--warmups N] [--out DIR --name NAME]");
   process.exit(argv.includes('--help') ? 0 : 1);

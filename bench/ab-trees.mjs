@@ -15,10 +15,9 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { argv, get } from './core/cli.mjs';
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 const other = argv[0] && !argv[0].startsWith('--') ? resolve(argv[0]) : null;
 if (!other) throw new Error('usage: node bench/ab-trees.mjs OTHER_TREE [--rounds 30] [--warmups 5] [--adapter lavapipe] [--conv-variant V] [--without-subgroups | --compat] [--out DIR --name NAME]');
 const rounds = Number(get('rounds', '30'));

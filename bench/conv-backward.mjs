@@ -14,15 +14,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argv, get, exitWithHelp } from './core/cli.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const argv = process.argv.slice(2);
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
-if (argv.includes('--help')) {
-  console.log('node bench/conv-backward.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--groups 1,4,8] [--baseline REV] [--out DIR] [--name NAME]');
-  process.exit(0);
-}
+exitWithHelp('node bench/conv-backward.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--groups 1,4,8] [--baseline REV] [--out DIR] [--name NAME]');
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
 const passThrough = ['batch', 'rounds', 'warmups', 'groups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));

@@ -13,18 +13,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argv, get, exitWithHelp } from './core/cli.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const argv = process.argv.slice(2);
-if (argv.includes('--help')) {
-  console.log(readHeader());
-  process.exit(0);
-}
+exitWithHelp(readHeader());
 function readHeader() {
   return 'node bench/conv-variants.mjs [--adapters swiftshader,lavapipe] [--reps N] [--forward-reps N] [--size S] [--variants a,b] [--layers l1,l2] [--out DIR]';
 }
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
 const adapters = get('adapters', 'swiftshader,lavapipe').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
 const passThrough = ['reps', 'forward-reps', 'size', 'variants', 'layers'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));

@@ -12,15 +12,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argv, get, exitWithHelp } from './core/cli.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const argv = process.argv.slice(2);
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
-if (argv.includes('--help')) {
-  console.log('node bench/load-cost.mjs [--adapters lavapipe,swiftshader] [--rounds N] [--warmups N] [--out DIR]');
-  process.exit(0);
-}
+exitWithHelp('node bench/load-cost.mjs [--adapters lavapipe,swiftshader] [--rounds N] [--warmups N] [--out DIR]');
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
 const passThrough = ['rounds', 'warmups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));

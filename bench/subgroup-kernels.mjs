@@ -13,15 +13,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { argv, get, exitWithHelp } from './core/cli.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const argv = process.argv.slice(2);
-const get = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
-if (argv.includes('--help')) {
-  console.log('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--kernels direct,winograd,backward,maxpool] [--out DIR] [--name NAME]');
-  process.exit(0);
-}
+exitWithHelp('node bench/subgroup-kernels.mjs [--adapters lavapipe,swiftshader] [--batch N] [--rounds N] [--warmups N] [--kernels direct,winograd,backward,maxpool] [--out DIR] [--name NAME]');
 const adapters = get('adapters', 'lavapipe,swiftshader').split(',');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
 const passThrough = ['batch', 'rounds', 'warmups', 'kernels'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
