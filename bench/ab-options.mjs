@@ -8,13 +8,12 @@
 // A and B are EngineOptions as JSON (B defaults to {}: the engine's own choices). Prints, and with
 // --out writes NAME.json (every sample) and NAME.md: medians, the median per-round ratio B / A and
 // how often B was faster. CHROMIUM_PATH and RESNET_STREAM_LAVAPIPE_ICD as for the benchmark.
-import * as esbuild from 'esbuild';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argv, get } from './core/cli.mjs';
+import { runPageProbe } from './core/page-probe.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
@@ -22,20 +21,7 @@ if (argv.includes('--help') || get('a') === undefined) {
   console.log("node bench/ab-options.mjs --a JSON [--b JSON] [--adapter lavapipe|swiftshader] [--rounds N] [--warmups N] [--out DIR --name NAME]");
   process.exit(argv.includes('--help') ? 0 : 1);
 }
-const build = join(benchDir, '.build');
-mkdirSync(build, { recursive: true });
-const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, target: 'es2022', logLevel: 'warning', absWorkingDir: root };
-await esbuild.build({ ...common, entryPoints: [join(benchDir, 'page', 'ab-options.ts')], outfile: join(build, 'ab-options-page.js'), platform: 'browser' });
-writeFileSync(join(build, 'ab-options.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>resnet-stream A against B</title>\n<script type="module" src="/bench/.build/ab-options-page.js"></script>\n');
-await esbuild.build({ ...common, entryPoints: [join(benchDir, 'ab-options.ts')], outfile: join(build, 'ab-options.mjs'), platform: 'node', packages: 'external' });
-
-const passThrough = ['adapter', 'rounds', 'warmups', 'a', 'b'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
-const r = spawnSync(process.execPath, [join(build, 'ab-options.mjs'), ...passThrough], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
-const run = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))[0];
-if (r.status !== 0 || !run) {
-  process.stderr.write(`[ab-options] failed (${r.status ?? r.signal})\n`);
-  process.exit(1);
-}
+const [run] = await runPageProbe('ab-options', 'resnet-stream A against B', ['adapter', 'rounds', 'warmups', 'a', 'b']);
 
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const ratios = run.wallMs.b.map((t, i) => t / run.wallMs.a[i]);

@@ -2,9 +2,10 @@
 // compatibility mode, SwiftShader in core), runs bench/page/ab-options.ts there with the two option
 // sets, and prints one JSON line. Bundled and run by bench/ab-options.mjs.
 
-import { loadavg } from 'node:os';
-import { lavapipeIcd, withBrowserPage, type BrowserAdapter } from '../test/helpers/browser';
+import type { BrowserAdapter } from '../test/helpers/browser';
 import { option } from './core/args';
+import { inProbePage } from './core/page-probe';
+import type { AbOptionsResult } from './page/ab-options';
 
 const adapter = option('adapter', 'lavapipe') as BrowserAdapter;
 const rounds = Number(option('rounds', '30'));
@@ -12,15 +13,6 @@ const warmups = Number(option('warmups', '5'));
 const a = JSON.parse(option('a', '{}')) as Record<string, unknown>;
 const b = JSON.parse(option('b', '{}')) as Record<string, unknown>;
 
-const loadBefore = loadavg()[0];
-const result = await withBrowserPage({ adapter }, async (session) => {
-  await session.page.goto(session.url('/bench/.build/ab-options.html'));
-  await session.page.waitForFunction('typeof window.abOptions === "function"');
-  const featureLevel = adapter === 'lavapipe' ? 'compatibility' : 'core';
-  return session.page.evaluate((o) => window.abOptions(o), { featureLevel, a, b, rounds, warmups } as const);
-});
-console.log(JSON.stringify({
-  ...result, browser: adapter === 'lavapipe' ? `compatibility mode, Vulkan loader given ${lavapipeIcd()}` : 'core, SwiftShader',
-  options: { a, b }, rounds, warmups, loadBefore, loadAfter: loadavg()[0],
-}));
+const { browser, loadBefore, loadAfter, result } = await inProbePage<AbOptionsResult>(adapter, 'ab-options', 'abOptions', { a, b, rounds, warmups });
+console.log(JSON.stringify({ ...result, browser, options: { a, b }, rounds, warmups, loadBefore, loadAfter }));
 process.exit(0);

@@ -8,32 +8,18 @@
 // Writes <out>/<date>-readback-cost.json (every sample) and .md (medians). Default out:
 // bench/.build/results (bench/results only when asked). CHROMIUM_PATH and RESNET_STREAM_LAVAPIPE_ICD
 // as for the benchmark (bench/README.md).
-import * as esbuild from 'esbuild';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argv, get, exitWithHelp } from './core/cli.mjs';
+import { runPageProbe } from './core/page-probe.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
 exitWithHelp('node bench/readback-cost.mjs [--adapters lavapipe,swiftshader] [--rounds N] [--warmups N] [--out DIR]');
 const outDir = resolve(root, get('out', 'bench/.build/results'));
-const build = join(benchDir, '.build');
-mkdirSync(build, { recursive: true });
-const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, target: 'es2022', logLevel: 'warning', absWorkingDir: root };
-await esbuild.build({ ...common, entryPoints: [join(benchDir, 'page', 'readback-cost.ts')], outfile: join(build, 'readback-cost-page.js'), platform: 'browser' });
-writeFileSync(join(build, 'readback-cost.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>resnet-stream readback cost</title>\n<script type="module" src="/bench/.build/readback-cost-page.js"></script>\n');
-await esbuild.build({ ...common, entryPoints: [join(benchDir, 'readback-cost.ts')], outfile: join(build, 'readback-cost.mjs'), platform: 'node', packages: 'external' });
-
-const passThrough = ['adapters', 'rounds', 'warmups'].flatMap((k) => (get(k) !== undefined ? [`--${k}`, get(k)] : []));
-const r = spawnSync(process.execPath, [join(build, 'readback-cost.mjs'), ...passThrough], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
-const runs = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-if (r.status !== 0 || !runs.length) {
-  process.stderr.write(`[readback-cost] failed (${r.status ?? r.signal})\n`);
-  process.exit(1);
-}
+const runs = await runPageProbe('readback-cost', 'resnet-stream readback cost', ['adapters', 'rounds', 'warmups']);
 
 const date = new Date().toISOString().slice(0, 10);
 const cpu = cpus();
