@@ -1,9 +1,8 @@
-// What the benchmark's page probes (bench/readback-cost.mjs, bench/ab-options.mjs; the page of
-// `bench/head-to-head.mjs --browser`, buildProbePage) share on their
-// entry side: the page script bench/page/NAME.ts and the Node side bench/NAME.ts bundled into
-// bench/.build (the page served as /bench/.build/NAME.html), the Node side run with the named
-// options passed through, and the JSON lines it prints read back. The Node side opens the page
-// (core/page-probe.ts).
+// What the benchmark's page probes share on their entry side: the page script bench/page/NAME.ts
+// bundled into bench/.build and served as /bench/.build/NAME.html (buildProbePage: also the page of
+// `bench/head-to-head.mjs --browser`); and for bench/readback-cost.mjs and bench/ab-options.mjs
+// (runPageProbe) their Node side bench/NAME.ts bundled beside it, run with the named options passed
+// through, and the JSON lines it prints read back. The Node side opens the page (core/page-probe.ts).
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
