@@ -44,6 +44,15 @@ export interface HeadToHeadRun {
   ortThreads: number;
 }
 
+/** The engines' names in the log and the report (ORT's threads: one in Node, two in a page). */
+export function engineLabels(ortThreads: number): Record<EngineName, string> {
+  return {
+    ours: 'resnet-stream (ours)',
+    ortWasm: `ONNX Runtime Web wasm (${ortThreads} thread${ortThreads === 1 ? '' : 's'})`,
+    oursWithoutSubgroups: "resnet-stream (ours), 'subgroups' withheld",
+  };
+}
+
 /**
  * The order of round r: the engines rotated by r, and reversed in every other run of n rounds, so
  * that n! rounds run every order once (two engines: AB, BA, BA, AB, ...; three: all six).
@@ -56,7 +65,7 @@ export function roundOrder(names: EngineName[], r: number): EngineName[] {
 }
 
 /** Builds the engines on `env`, checks their logits agree, and times `rounds` interleaved rounds. */
-export async function runHeadToHead(env: SuiteEnv, o: HeadToHeadOptions, labels: Record<EngineName, string>): Promise<HeadToHeadRun> {
+export async function runHeadToHead(env: SuiteEnv, o: HeadToHeadOptions): Promise<HeadToHeadRun> {
   const ms = (x: number) => x.toFixed(1);
   const weights = randomResnet18Weights(DEFAULT_WEIGHT_SEED);
   const input = randomInput(DEFAULT_INPUT_SEED, 1, o.size, o.size);
@@ -67,6 +76,8 @@ export async function runHeadToHead(env: SuiteEnv, o: HeadToHeadOptions, labels:
     : null;
   if (plain?.device()?.features.has('subgroups')) throw new Error("the withheld engine's device has 'subgroups'");
   const ort = await env.loadOrt();
+  const ortThreads = ort.env.wasm.numThreads ?? 1;
+  const labels = engineLabels(ortThreads);
   const peer = await createOrtPeer(ort, buildResnetOnnx(weights, 1, o.size, o.size).bytes, 'wasm');
   try {
     const engines: Partial<Record<EngineName, () => Promise<Float32Array>>> = {
@@ -94,7 +105,7 @@ export async function runHeadToHead(env: SuiteEnv, o: HeadToHeadOptions, labels:
       env.log(`${r < 0 ? `warm-up ${r + o.warmups + 1}/${o.warmups}` : `round ${r + 1}/${o.rounds}`}: ` +
         names.map((name) => `${labels[name]} ${ms(took[name]!)}`).join(', ') + ' ms');
     }
-    return { names, samples, agreement, plainAgreement, device: describeDevice(ours.device()), ortThreads: ort.env.wasm.numThreads ?? 1 };
+    return { names, samples, agreement, plainAgreement, device: describeDevice(ours.device()), ortThreads };
   } finally {
     ours.dispose();
     plain?.dispose();

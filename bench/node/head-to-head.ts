@@ -23,7 +23,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterChoice } from '../../src/gpu/node';
 import type { BrowserAdapter } from '../../test/helpers/browser';
-import { type EngineName, type HeadToHeadRun, runHeadToHead } from '../core/head-to-head';
+import { type EngineName, type HeadToHeadRun, engineLabels, runHeadToHead } from '../core/head-to-head';
 import { inProbePage } from '../core/page-probe';
 import { summarize } from '../core/stats';
 import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED } from '../core/weights';
@@ -56,23 +56,16 @@ const stats = (xs: number[]) => {
 };
 const ms = (x: number) => x.toFixed(1);
 
-/** The engines' names in the log and the report (ORT's threads: one in Node, two in a page). */
-const labels = (ortThreads: number): Record<EngineName, string> => ({
-  ours: 'resnet-stream (ours)',
-  ortWasm: `ONNX Runtime Web wasm (${ortThreads} thread${ortThreads === 1 ? '' : 's'})`,
-  oursWithoutSubgroups: "resnet-stream (ours), 'subgroups' withheld",
-});
-
 /** The rounds, here or in a page; the runtime's line and cores. */
 async function rounds(): Promise<HeadToHeadRun & { runtime: string; cores: number; where: string }> {
   if (browser) {
     const featureLevel = adapter === 'lavapipe' ? 'compatibility' : 'core';
     const { browser: how, result } = await inProbePage<HeadToHeadRun & { userAgent: string; cores: number }>(
-      adapter as BrowserAdapter, 'head-to-head', 'headToHead', { ...options, labels: labels(2) });
+      adapter as BrowserAdapter, 'head-to-head', 'headToHead', options);
     return { ...result, runtime: result.userAgent, cores: result.cores, where: `Chromium (${how}; feature level ${featureLevel})` };
   }
   const env = await nodeSuiteEnv(adapter, process.cwd(), log);
-  const run = await runHeadToHead(env, options, labels(1));
+  const run = await runHeadToHead(env, options);
   return { ...run, runtime: env.userAgent, cores: env.cores, where: 'Node + Dawn' };
 }
 
@@ -82,7 +75,7 @@ async function main(): Promise<void> {
   load.push(loadavg());
   const { names, agreement, plainAgreement, device } = run;
   const samples = run.samples as Record<EngineName, number[]>;
-  const label = labels(run.ortThreads);
+  const label = engineLabels(run.ortThreads);
   const { convVariant, rounds: n, warmups, size } = options;
 
   const perRound = (a: number[], b: number[]) => a.map((x, i) => x / b[i]);
