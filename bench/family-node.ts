@@ -12,18 +12,14 @@ import { type AdapterChoice, createNodeContext } from '../src/gpu/node';
 import { ResNetEngine } from '../src/model/engine';
 import { familyWeights, hashInput } from '../test/reference/family-weights';
 import type { FamilyArchName } from '../test/reference/family';
+import { option } from './core/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-const adapter = arg('adapter', 'default') as AdapterChoice;
-const archs = arg('archs', 'resnet18,resnet50').split(',') as FamilyArchName[];
-const runs = Number(arg('runs', '20'));
-const warmups = Number(arg('warmups', '3'));
-const size = Number(arg('size', '224'));
-const out = arg('out', 'family-bench.json');
+const adapter = option('adapter', 'default') as AdapterChoice;
+const archs = option('archs', 'resnet18,resnet50').split(',') as FamilyArchName[];
+const runs = Number(option('runs', '20'));
+const warmups = Number(option('warmups', '3'));
+const size = Number(option('size', '224'));
+const out = option('out', 'family-bench.json');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 const ctx = await createNodeContext(adapter);

@@ -20,26 +20,22 @@ import { jitterForTap } from '../src/featureviz/transforms';
 import { loadCheckpoint } from '../src/weights/load';
 import { randomWeights } from '../src/weights/random';
 import type { TensorMap } from '../src/weights/safetensors';
+import { option } from './core/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
-const taps = arg('taps', 'layer1.1.bn2,layer4.1').split(',');
-const batch = Number(arg('batch', '64'));
-const size = Number(arg('size', '224'));
-const warmup = Number(arg('warmup', '1'));
-const timed = Number(arg('timed', '3'));
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const taps = option('taps', 'layer1.1.bn2,layer4.1').split(',');
+const batch = Number(option('batch', '64'));
+const size = Number(option('size', '224'));
+const warmup = Number(option('warmup', '1'));
+const timed = Number(option('timed', '3'));
 /** Seconds per tap after which no further timed step is started (a slow adapter measures fewer). */
-const budget = Number(arg('budget', '1800'));
-const datasetBatch = Number(arg('dataset-batch', '8'));
+const budget = Number(option('budget', '1800'));
+const datasetBatch = Number(option('dataset-batch', '8'));
 /** Largest sub-batch to time (0: the adapter's limit): a slow adapter times 8 images and multiplies. */
-const maxSubBatch = Number(arg('max-sub-batch', '0'));
-const datasetRuns = Number(arg('dataset-runs', '3'));
-const weightsPath = arg('weights', '../shared/data/weights/resnet18-imagenet1k-v1-partial.pth');
-const outPath = arg('out', 'fv-bench.json');
+const maxSubBatch = Number(option('max-sub-batch', '0'));
+const datasetRuns = Number(option('dataset-runs', '3'));
+const weightsPath = option('weights', '../shared/data/weights/resnet18-imagenet1k-v1-partial.pth');
+const outPath = option('out', 'fv-bench.json');
 const log = (line: string) => process.stderr.write(`[fv-bench ${adapter}] ${line}\n`);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

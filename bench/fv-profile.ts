@@ -15,17 +15,14 @@ import { AdamOptimizer, LUCENT_ADAM } from '../src/kernels/adam';
 import { FourierImage, initialSpectra } from '../src/featureviz/param';
 import { TransformPipeline, drawTransformsPerImage, jitterForTap, lucentTransformConfig, networkInputSize } from '../src/featureviz/transforms';
 import { Rng, mixSeed } from '../src/util/random';
+import { option } from './core/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
-const tap = arg('tap', 'layer4.1');
-const batch = Number(arg('batch', '4'));
-const size = Number(arg('size', '224'));
-const variant = arg('variant', '');
-const runs = Number(arg('runs', '1'));
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const tap = option('tap', 'layer4.1');
+const batch = Number(option('batch', '4'));
+const size = Number(option('size', '224'));
+const variant = option('variant', '');
+const runs = Number(option('runs', '1'));
 
 const ctx = await createNodeContext(adapter);
 const weights = new NetworkWeights(ctx, randomWeights(0));

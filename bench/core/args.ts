@@ -1,5 +1,6 @@
-// What the single-purpose bench scripts (conv-backward, conv-measure, load-cost, subgroup-kernels)
-// share: their --name value options and flags, and the inputs they time kernels on.
+// What the bench's .ts scripts share: their --name value options and flags (the single-purpose
+// ones, the head-to-head, the overhead split, the feature-visualisation and family benchmarks), and
+// the inputs the kernel scripts time kernels on.
 
 /** The value after --name on the command line, or `fallback` where it is absent or has none. */
 export function option(name: string, fallback: string): string {

@@ -28,25 +28,21 @@ import { inProbePage } from '../core/page-probe';
 import { summarize } from '../core/stats';
 import { DEFAULT_INPUT_SEED, DEFAULT_WEIGHT_SEED } from '../core/weights';
 import { nodeSuiteEnv } from './env';
+import { flag, option } from '../core/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
 const options = {
-  rounds: Number(arg('rounds', '30')),
-  warmups: Number(arg('warmups', '20')),
-  size: Number(arg('size', '224')),
-  convVariant: arg('conv-variant', ''),
-  withoutSubgroups: process.argv.includes('--without-subgroups'),
+  rounds: Number(option('rounds', '30')),
+  warmups: Number(option('warmups', '20')),
+  size: Number(option('size', '224')),
+  convVariant: option('conv-variant', ''),
+  withoutSubgroups: flag('without-subgroups'),
 };
-const browser = process.argv.includes('--browser');
-const outDir = arg('out', join('bench', 'results'));
-const suffix = arg('suffix', '');
+const browser = flag('browser');
+const outDir = option('out', join('bench', 'results'));
+const suffix = option('suffix', '');
 const today = new Date();
-const date = arg('date', `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`);
+const date = option('date', `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Median, min and max of some samples (the benchmark's own summary of a measure). */

@@ -34,19 +34,15 @@ import { type TapName, allTapNames } from '../../src/model/architecture';
 import { randomWeights } from '../../src/weights/random';
 import { mulberry32, normalSource } from '../../src/util/random';
 import type { HostTensor } from '../../src/weights/safetensors';
+import { option } from '../core/args';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-const adapter = arg('adapter', 'lavapipe') as AdapterChoice;
-const size = Number(arg('size', '224'));
-const rounds = Number(arg('rounds', '10'));
-const warmups = Number(arg('warmups', '2'));
+const adapter = option('adapter', 'lavapipe') as AdapterChoice;
+const size = Number(option('size', '224'));
+const rounds = Number(option('rounds', '10'));
+const warmups = Number(option('warmups', '2'));
 // 'all': every tap of the network (the all-taps readback).
-const taps = (arg('taps', 'fc') === 'all' ? allTapNames() : arg('taps', 'fc').split(',')) as TapName[];
-const modes = arg('modes', 'api,old,split,profile').split(',');
+const taps = (option('taps', 'fc') === 'all' ? allTapNames() : option('taps', 'fc').split(',')) as TapName[];
+const modes = option('modes', 'api,old,split,profile').split(',');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const now = () => performance.now();
